@@ -1,0 +1,171 @@
+"""The composition root: builds the store, engine, gate, prompts, features and manager from the config.
+
+Adapters and the CLI receive a started `BotApp` and use only its manager; nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.config import LoadedConfig
+from bot.delivery import Sender
+from bot.engine.base import Engine, GenerationSettings
+from bot.engine.settings import EngineSettings
+from bot.manager import ConversationManager, ManagerSettings
+from bot.moderation.factory import build_gate
+from bot.moderation.gate import ModerationGate
+from bot.prompts import PromptLibrary
+from bot.routing import CommandRegistry, Route
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str], None]
+
+
+class Feature(Protocol):
+    """A capability (auto-replies, knowledge base, tickets, scheduling...) plugged into the manager."""
+
+    name: str
+
+    def install(self, app: BotApp) -> None:
+        """Register routes, commands and policies on `app` (called once, before the manager exists)."""
+
+    async def start(self, app: BotApp) -> None:
+        """Begin background work (after the engine is loaded)."""
+
+    async def stop(self) -> None:
+        """End background work."""
+
+
+@dataclass
+class BotApp:
+    """Everything a running bot holds, wired together; use as `async with BotApp.build(config) as app`."""
+
+    config: LoadedConfig
+    store: Store
+    engine: Engine
+    gate: ModerationGate
+    prompts: PromptLibrary
+    commands: CommandRegistry
+    routes: list[Route] = field(default_factory=list)
+    features: list[Any] = field(default_factory=list)
+    manager_options: dict[str, Any] = field(default_factory=dict)
+    # Connected platforms, registered by adapters when they start; features post through them.
+    senders: dict[str, Sender] = field(default_factory=dict)
+    _manager: ConversationManager | None = None
+
+    def register_sender(self, sender: Sender) -> None:
+        self.senders[sender.platform] = sender
+
+    @property
+    def manager(self) -> ConversationManager:
+        if self._manager is None:
+            self._manager = ConversationManager(
+                self.store, self.engine, self.gate, self.prompts, manager_settings(self.config),
+                routes=self.routes, commands=self.commands, **self.manager_options,
+            )
+            self.gate.protect(self._manager.system_prompt())
+        return self._manager
+
+    @classmethod
+    def build(
+        cls,
+        config: LoadedConfig,
+        engine: Engine | None = None,
+        gate: ModerationGate | None = None,
+        features: list[Any] | None = None,
+        progress: ProgressCallback = lambda line: None,
+    ) -> BotApp:
+        """Open the store, prepare the engine (not yet loaded) and gate, and install the features."""
+        settings = config.settings
+        store = Store.open(config.database_path)
+        folders = [config.resolve_path(settings.bot.prompts_dir)] if settings.bot.prompts_dir else []
+        prompts = PromptLibrary(folders)
+        if engine is None:
+            from bot.engine.factory import create_engine
+
+            engine = create_engine(engine_settings(config))
+        if gate is None:
+            progress("loading moderation classifiers…")
+            gate = build_gate(config)
+        app = cls(config, store, engine, gate, prompts, CommandRegistry())
+        app.features = default_features(config) if features is None else features
+        for feature in app.features:
+            feature.install(app)
+        return app
+
+    async def start(self, progress: ProgressCallback = lambda line: None) -> None:
+        progress(f"loading model {self.engine.model_name}…")
+        await self.engine.start()
+        _ = self.manager
+        for feature in self.features:
+            await feature.start(self)
+
+    async def stop(self) -> None:
+        for feature in reversed(self.features):
+            try:
+                await feature.stop()
+            except Exception:
+                log.exception("feature %s failed to stop", getattr(feature, "name", feature))
+        await self.engine.stop()
+        self.store.close()
+
+    async def __aenter__(self) -> BotApp:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+def manager_settings(config: LoadedConfig) -> ManagerSettings:
+    bot, generation = config.settings.bot, config.settings.generation
+    return ManagerSettings(
+        bot_name=bot.name,
+        community_name=bot.community_name,
+        tone=bot.tone,
+        persona_prompt=bot.persona_prompt,
+        history_token_budget=bot.history_token_budget,
+        max_input_chars=bot.max_input_chars,
+        busy_reply=bot.busy_reply,
+        error_reply=bot.error_reply,
+        generation=GenerationSettings(
+            max_new_tokens=generation.max_new_tokens,
+            temperature=generation.temperature,
+            top_p=generation.top_p,
+            repetition_penalty=generation.repetition_penalty,
+            stop=tuple(generation.stop),
+        ),
+    )
+
+
+def engine_settings(config: LoadedConfig) -> EngineSettings:
+    model = config.settings.model
+    api_key = config.secrets.openai_api_key
+    return EngineSettings(
+        backend=model.backend,
+        model=str(config.resolve_path(model.name)) if model.name.startswith(("./", "../")) else model.name,
+        cache_dir=config.resolve_path(model.cache_dir) if model.cache_dir else None,
+        dtype=model.dtype,
+        quantize_int8=model.quantize_int8,
+        threads=model.threads,
+        device=model.device,
+        max_queue=model.max_queue,
+        request_timeout_s=model.request_timeout_s,
+        max_concurrent_sequences=model.max_concurrent_sequences,
+        kv_cache_budget_mb=model.kv_cache_budget_mb,
+        prefill_chunk_tokens=model.prefill_chunk_tokens,
+        openai_base_url=model.openai_base_url,
+        openai_api_key=api_key.get_secret_value() if api_key else None,
+        openai_model=model.openai_model or "default",
+    )
+
+
+def default_features(config: LoadedConfig) -> list[Any]:
+    """The features every bot runs, in routing order. Each feature adds itself here."""
+    features: list[Any] = []
+    return features

@@ -1,0 +1,282 @@
+"""Settings: one TOML file, environment overrides for every key, secrets kept apart.
+
+Every section is a pydantic model that forbids unknown keys, so a typo stops the bot at start with one line
+naming the file, the key and the reason (`ConfigError`). Secrets (bot tokens) are never read from the main
+file: only from the environment or a secrets file, and they are `SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
+SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
+ENV_PREFIX = "SOCIALBOT__"
+SECRET_ENV_NAMES = {
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "discord_bot_token": "DISCORD_BOT_TOKEN",
+    "openai_api_key": "SOCIALBOT_OPENAI_API_KEY",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as `file: key: reason` so the operator can fix it at once."""
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        self.source = source
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{source}: {key}: {reason}")
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors, values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(Section):
+    name: str = Field("socialbot", description="The bot's name, used in prompts and fixed texts.")
+    community_name: str = Field("our community", description="Name of the community or business served.")
+    tone: str = Field("friendly and concise", description="Voice of the bot's replies and drafted posts.")
+    database: str = Field("var/socialbot.db", description="SQLite file, relative to the config file's folder.")
+    persona_prompt: str = Field("persona", description="Prompt file in prompts/ used as the system prompt.")
+    prompts_dir: str = Field("", description="Extra prompts folder whose files override the bundled ones.")
+    history_token_budget: int = Field(1024, ge=64, description="Tokens of history+prompt sent to the model.")
+    max_input_chars: int = Field(4000, ge=1, description="Longer user messages are truncated to this.")
+    fallback_reply: str = Field(
+        "Sorry, I can't help with that here.", description="Sent instead of a reply the gate blocked."
+    )
+    busy_reply: str = Field("I'm busy right now, please try again in a moment.", description="Queue full.")
+    error_reply: str = Field("Something went wrong on my side, please try again.", description="On failure.")
+    language: str = Field("en", description="Default language of the bot's fixed texts.")
+    admin_user_ids: list[str] = Field(
+        default_factory=list, description="`platform:user_id` entries treated as admins everywhere."
+    )
+
+
+class ModelSection(Section):
+    name: str = Field(
+        "bundled:smollm2", description="'bundled:smollm2', a Hugging Face model id, or a local directory."
+    )
+    backend: Literal["transformers", "openai"] = "transformers"
+    cache_dir: str = Field("", description="Where converted models are cached (default ~/.cache/socialbot).")
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    quantize_int8: bool = False
+    threads: int = Field(0, ge=0, description="torch threads; 0 = all cores.")
+    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
+    max_queue: int = Field(64, ge=1)
+    request_timeout_s: float = Field(120.0, gt=0)
+    max_concurrent_sequences: int = Field(16, ge=1)
+    kv_cache_budget_mb: int = Field(512, ge=0)
+    prefill_chunk_tokens: int = Field(256, ge=16)
+    openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="For backend = 'openai'.")
+    openai_model: str = ""
+
+
+class GenerationSection(Section):
+    max_new_tokens: int = Field(96, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    stop: list[str] = Field(default_factory=list)
+
+
+class ModerationSection(Section):
+    blocklist: list[str] = Field(default_factory=list, description="Words/phrases that block a reply.")
+    block_patterns: list[str] = Field(default_factory=list, description="Regexes that block a reply.")
+    redact_pii: bool = True
+    classifier: Literal["trained", "profanity-check", "none"] = "trained"
+    offensive_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Block outputs scoring above.")
+    input_flag_threshold: float = Field(0.7, ge=0.0, le=1.0, description="Flag inputs scoring above.")
+    harm_check: bool = True
+    harm_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    hf_model: str = Field("", description="Optional HF sequence-classification model id or folder.")
+    hf_offensive_label: str = "offensive"
+    link_allowlist: list[str] = Field(default_factory=list, description="Domains replies may link to.")
+
+
+class TelegramSection(Section):
+    base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL.")
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = "/telegram"
+    webhook_url: str = ""
+    poll_timeout_s: int = Field(30, ge=0)
+    group_reply_mode: Literal["mention", "always", "silent"] = "mention"
+    admin_cache_s: int = Field(300, ge=0)
+    show_progress: bool = False
+
+
+class DiscordSection(Section):
+    sync_commands: Literal["global", "guild", "off"] = "global"
+    command_guild_ids: list[int] = Field(default_factory=list)
+    admin_role: str = Field("", description="Role name that may use admin commands besides Manage Server.")
+    allowed_channels: dict[str, list[int]] = Field(
+        default_factory=dict, description="guild id -> channel ids the bot may speak in (empty: all)."
+    )
+    guild_reply_mode: Literal["mention", "always", "silent"] = "mention"
+    show_progress: bool = False
+
+
+class LoggingSection(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str = ""
+
+
+class Secrets(BaseModel):
+    """Bot tokens and API keys: from the environment or a secrets file, never from the main config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    telegram_bot_token: SecretStr | None = None
+    discord_bot_token: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+
+
+class Settings(Section):
+    """The whole configuration. Every section defaults, so an empty file is a valid config."""
+
+    bot: BotSection = BotSection()
+    model: ModelSection = ModelSection()
+    generation: GenerationSection = GenerationSection()
+    moderation: ModerationSection = ModerationSection()
+    telegram: TelegramSection = TelegramSection()
+    discord: DiscordSection = DiscordSection()
+    logging: LoggingSection = LoggingSection()
+    # Feature sections (rules, kb, scheduler, automod, ...) are added below this line by their owners.
+
+
+class LoadedConfig(BaseModel):
+    """Settings together with where they came from (relative paths resolve against `base_dir`)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    settings: Settings
+    secrets: Secrets
+    source: str
+    base_dir: Path
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder unless absolute."""
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve_path(self.settings.bot.database)
+
+
+def _parse_env_value(raw: str) -> Any:
+    """An environment value as TOML would read it (numbers, booleans, arrays), else the raw string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """Apply `SOCIALBOT__SECTION__KEY=value` overrides in place; returns the keys overridden."""
+    applied = []
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        target = data
+        for part in path[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment {name}", ".".join(path), "overrides a value that is not a table")
+            target = node
+        target[path[-1]] = _parse_env_value(raw)
+        applied.append(".".join(path))
+    return applied
+
+
+def _first_error(error: ValidationError, source: str) -> ConfigError:
+    detail = error.errors()[0]
+    key = ".".join(str(part) for part in detail["loc"]) or "(root)"
+    reason = detail["msg"]
+    if detail["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif detail["type"] == "missing":
+        reason = "required value is missing"
+    return ConfigError(source, key, reason)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "(syntax)", str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "(file)", "not UTF-8 text") from None
+
+
+def load_secrets(path: Path | None, environ: Mapping[str, str]) -> Secrets:
+    """Secrets from the secrets file (if any) with environment variables taking precedence."""
+    values: dict[str, Any] = {}
+    source = "secrets"
+    if path is not None:
+        source = str(path)
+        values.update(_read_toml(path))
+    for key, env_name in SECRET_ENV_NAMES.items():
+        if environ.get(env_name):
+            values[key] = environ[env_name]
+    try:
+        return Secrets.model_validate(values)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    secrets_path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedConfig:
+    """Load and validate the config; raises `ConfigError` naming file, key and reason.
+
+    `path` falls back to $SOCIALBOT_CONFIG, then to defaults only (no file). Secrets come from
+    $SOCIALBOT_SECRETS or `secrets_path`, and from TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN.
+    """
+    env = os.environ if environ is None else environ
+    chosen = path or env.get(CONFIG_PATH_ENV) or None
+    data: dict[str, Any] = {}
+    if chosen is not None:
+        config_file = Path(chosen).expanduser()
+        data = _read_toml(config_file)
+        source, base_dir = str(config_file), config_file.resolve().parent
+    else:
+        source, base_dir = "(defaults)", Path.cwd()
+    if any(key in data for key in ("secrets", *SECRET_ENV_NAMES)) or _contains_token_key(data):
+        raise ConfigError(source, "secrets", "tokens belong in the environment or a secrets file, not here")
+    overridden = _apply_env_overrides(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        error = _first_error(exc, source)
+        if error.key in overridden:
+            error = ConfigError(f"environment {ENV_PREFIX}{error.key.replace('.', '__').upper()}", error.key,
+                                error.reason)
+        raise error from None
+    chosen_secrets = secrets_path or env.get(SECRETS_PATH_ENV) or None
+    secrets = load_secrets(Path(chosen_secrets).expanduser() if chosen_secrets else None, env)
+    return LoadedConfig(settings=settings, secrets=secrets, source=source, base_dir=base_dir)
+
+
+def _contains_token_key(data: Mapping[str, Any]) -> bool:
+    for section in data.values():
+        if isinstance(section, dict) and any(key in ("token", "bot_token", "api_key") for key in section):
+            return True
+    return False

@@ -1,0 +1,28 @@
+"""What the core needs from a connected platform to post on its own (scheduled posts, staff notices,
+automod), without importing any adapter: adapters register themselves as `Sender`s on the app."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.messages import OutgoingMessage, PlatformAction
+
+
+class DeliveryError(Exception):
+    """A send or action failed; `retryable` is False when trying again cannot help (chat gone, forbidden)."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Sender(Protocol):
+    """A platform connection the core may post through."""
+
+    platform: str
+
+    async def send(self, message: OutgoingMessage) -> list[str]:
+        """Deliver the message (chunked as the platform needs); returns the platform message ids."""
+
+    async def perform(self, action: PlatformAction) -> None:
+        """Carry out a moderation action; raises DeliveryError when the platform refuses."""

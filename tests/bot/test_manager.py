@@ -1,0 +1,60 @@
+"""The conversation manager: store first, answer when addressed, gate every reply, keep chats apart."""
+
+from __future__ import annotations
+
+from bot.app import BotApp
+from bot.engine.fake import ScriptedEngine
+from tests.support import incoming
+
+
+async def test_direct_message_is_stored_answered_and_gated(app: BotApp, scripted_engine: ScriptedEngine) -> None:
+    scripted_engine.enqueue("Hello Alice, how can I help?")
+    replies = await app.manager.handle(incoming("hi there"))
+    assert [reply.text for reply in replies] == ["Hello Alice, how can I help?"]
+    conversation_id = app.store.conversation_id(replies[0].conversation)
+    rows = app.store.messages_for(conversation_id)
+    assert [(row.role, row.status) for row in rows] == [("user", "answered"), ("assistant", "pending_send")]
+    assert app.store.moderation_for(rows[1].id)[0]["decision"] == "allow"
+
+
+async def test_group_message_without_mention_is_stored_but_not_answered(
+    app: BotApp, scripted_engine: ScriptedEngine
+) -> None:
+    replies = await app.manager.handle(incoming("just chatting", is_direct=False))
+    assert replies == []
+    assert scripted_engine.requests == []
+    conversation_id = app.store.conversation_id(incoming("x", is_direct=False).conversation)
+    assert [row.status for row in app.store.messages_for(conversation_id)] == ["ignored"]
+
+
+async def test_replayed_message_is_answered_once(app: BotApp) -> None:
+    first = await app.manager.handle(incoming("hello", message_id="42"))
+    second = await app.manager.handle(incoming("hello", message_id="42"))
+    assert len(first) == 1
+    assert second == []
+
+
+async def test_one_conversation_never_sees_another_conversations_history(
+    app: BotApp, scripted_engine: ScriptedEngine
+) -> None:
+    await app.manager.handle(incoming("my secret word is pineapple", chat_id="a"))
+    await app.manager.handle(incoming("what is my secret word?", chat_id="b"))
+    prompt_b = " ".join(turn.content for turn in scripted_engine.requests[-1].messages)
+    assert "pineapple" not in prompt_b
+    await app.manager.handle(incoming("and now?", chat_id="a"))
+    prompt_a = " ".join(turn.content for turn in scripted_engine.requests[-1].messages)
+    assert "pineapple" in prompt_a
+
+
+async def test_reply_with_phone_number_is_redacted(app: BotApp, scripted_engine: ScriptedEngine) -> None:
+    scripted_engine.enqueue("Call Bob at +44 20 7946 0958 today.")
+    replies = await app.manager.handle(incoming("how do I reach Bob?"))
+    assert replies[0].text == "Call Bob at [phone removed] today."
+
+
+async def test_reset_forgets_the_context(app: BotApp, scripted_engine: ScriptedEngine) -> None:
+    await app.manager.handle(incoming("remember banana"))
+    await app.manager.handle(incoming("/reset"))
+    await app.manager.handle(incoming("what did I say?"))
+    prompt = " ".join(turn.content for turn in scripted_engine.requests[-1].messages)
+    assert "banana" not in prompt

@@ -1,0 +1,65 @@
+"""Helpers for tests: build a bot from a temporary config, make incoming messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.app import BotApp
+from bot.config import load_config
+from bot.engine.base import Engine
+from bot.engine.fake import ScriptedEngine
+from bot.messages import Author, ConversationKey, IncomingMessage
+from bot.moderation.gate import GatePolicy, ModerationGate
+
+
+def write_config(tmp_path: Path, text: str = "") -> Path:
+    path = tmp_path / "socialbot.toml"
+    path.write_text(f'[bot]\ndatabase = "bot.db"\n{text}', encoding="utf-8")
+    return path
+
+
+def build_test_app(
+    tmp_path: Path,
+    engine: Engine | None = None,
+    config_text: str = "",
+    gate: ModerationGate | None = None,
+    features: list[Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> BotApp:
+    """A bot on a temporary database; by default a scripted engine and a rules-only gate (fast)."""
+    config = load_config(write_config(tmp_path, config_text), environ=environ or {})
+    return BotApp.build(
+        config,
+        engine=engine or ScriptedEngine(),
+        gate=gate or ModerationGate(GatePolicy()),
+        features=features,
+    )
+
+
+_counter = iter(range(1, 10**9))
+
+
+def incoming(
+    text: str,
+    platform: str = "console",
+    chat_id: str = "chat-1",
+    user_id: str = "user-1",
+    thread_id: str = "",
+    is_direct: bool = True,
+    mentions_bot: bool = False,
+    message_id: str | None = None,
+    is_admin: bool = False,
+    is_bot: bool = False,
+    display_name: str = "Alice",
+) -> IncomingMessage:
+    """An incoming message with sensible defaults (a DM from Alice)."""
+    return IncomingMessage(
+        conversation=ConversationKey(platform, chat_id, thread_id),
+        author=Author(user_id, display_name=display_name, username=display_name.lower(), is_bot=is_bot),
+        text=text,
+        platform_message_id=message_id if message_id is not None else str(next(_counter)),
+        is_direct=is_direct,
+        mentions_bot=mentions_bot,
+        author_is_admin=is_admin,
+    )
