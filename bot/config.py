@@ -114,17 +114,42 @@ class TelegramSection(Section):
     group_reply_mode: Literal["mention", "always", "silent"] = "mention"
     admin_cache_s: int = Field(300, ge=0)
     show_progress: bool = False
+    busy_poll_interval_s: float = Field(
+        1.0, gt=0, description="While updates are still being handled, how often to look for new ones."
+    )
+    max_inflight_updates: int = Field(100, ge=1, le=100, description="Updates handled at once (getUpdates limit).")
+    typing_interval_s: float = Field(4.0, gt=0, description="How often the 'typing…' action is refreshed.")
+    flood_messages_per_s: float = Field(30, ge=0, description="Messages per second for the whole bot; 0 = off.")
+    flood_chat_interval_s: float = Field(1.0, ge=0, description="Seconds between messages in one chat; 0 = off.")
+    flood_group_messages_per_min: int = Field(20, ge=0, description="Messages per minute in a group; 0 = off.")
+    flood_max_retries: int = Field(5, ge=0, description="Retries of a request Telegram answered with 429.")
+    network_retries: int = Field(3, ge=0, description="Retries of a request that failed on the network or 5xx.")
+    network_backoff_s: float = Field(1.0, ge=0, description="First wait before a network retry; doubles each time.")
+    shutdown_grace_s: float = Field(10.0, ge=0, description="On stop, how long in-flight replies may finish.")
 
 
 class DiscordSection(Section):
-    sync_commands: Literal["global", "guild", "off"] = "global"
-    command_guild_ids: list[int] = Field(default_factory=list)
-    admin_role: str = Field("", description="Role name that may use admin commands besides Manage Server.")
-    allowed_channels: dict[str, list[int]] = Field(
-        default_factory=dict, description="guild id -> channel ids the bot may speak in (empty: all)."
+    sync_commands: Literal["global", "guild", "off"] = Field(
+        "global", description="Register slash commands globally, only in command_guild_ids, or not at all."
     )
-    guild_reply_mode: Literal["mention", "always", "silent"] = "mention"
-    show_progress: bool = False
+    command_guild_ids: list[int] = Field(
+        default_factory=list, description="Guilds whose slash commands are synced when sync_commands = 'guild'."
+    )
+    admin_role: str = Field(
+        "", description="Role name (or id) that may use admin commands besides Manage Server."
+    )
+    allowed_channels: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="guild id -> channel ids the bot may speak in, threads included (no entry: all channels).",
+    )
+    guild_reply_mode: Literal["mention", "always", "silent"] = Field(
+        "mention",
+        description="In guild channels answer when mentioned/replied to, every message, or only slash commands.",
+    )
+    show_progress: bool = Field(False, description="Reserved: show generation progress (not used yet).")
+    guild_ready_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="Seconds to wait for guild data after connecting before going live."
+    )
 
 
 class LoggingSection(Section):

@@ -20,7 +20,7 @@ from bot.messages import IncomingMessage, OutgoingMessage
 from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.prompts import PromptLibrary
 from bot.routing import Command, CommandRegistry, Route, RouteReply, TurnContext, parse_command
-from bot.sanitize import clean_text, log_preview
+from bot.sanitize import clean_text, log_preview, storable
 from bot.store import ANSWERED, IGNORED, PENDING_SEND, RECEIVED, Store
 
 log = logging.getLogger(__name__)
@@ -137,12 +137,12 @@ class ConversationManager:
             stored_id = existing.id  # stored before a crash, never answered: answer it now
             user_id = existing.user_id or self.store.upsert_user(message.platform, message.author)
         elif existing is not None:
-            self.store.update_text(existing.id, message.text)
+            self.store.update_text(existing.id, storable(message.text))
             return []
         else:
             user_id = self.store.upsert_user(message.platform, message.author)
             stored_id = self.store.insert_message(
-                conversation_id, "user", message.text, RECEIVED, user_id=user_id,
+                conversation_id, "user", storable(message.text), RECEIVED, user_id=user_id,
                 platform_message_id=message.platform_message_id,
                 reply_to_message_id=message.reply_to_message_id,
             )
@@ -226,7 +226,7 @@ class ConversationManager:
             text = decision.text
         stored = self.store.insert_message(
             turn.conversation_id, "assistant", text, PENDING_SEND,
-            reply_to_message_id=turn.message.platform_message_id, source=reply.source,
+            reply_to_message_id=turn.message.platform_message_id, source=reply.source, details=reply.details,
         )
         if decision is not None:
             self._record(stored, "out", decision)

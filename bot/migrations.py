@@ -87,6 +87,12 @@ def m002_edits_state_and_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
+@core
+def m003_reply_details(db: sqlite_utils.Database) -> None:
+    """What produced a reply (sources and scores of a knowledge-base answer, token counts...)."""
+    db["messages"].add_column("details", str)
+
+
 # Feature migration sets, applied after core in this order. Features append themselves here.
 ALL_MIGRATION_SETS: list[MigrationSet] = [core]
 

@@ -30,6 +30,15 @@ def clean_text(text: str, max_chars: int) -> tuple[str, bool]:
     return cleaned, truncated
 
 
+def storable(text: str) -> str:
+    """The text as the user sent it, minus what UTF-8 cannot hold (lone surrogates become U+FFFD)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
+
+
 def log_preview(text: str, limit: int = 40) -> str:
     """A short, single-line preview of user text for DEBUG logs."""
     flat = " ".join(text.split())

@@ -44,6 +44,7 @@ class StoredMessage:
     reply_to_message_id: str
     status: str
     source: str | None = None
+    details: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredMessage:
@@ -58,6 +59,7 @@ class StoredMessage:
             reply_to_message_id=row["reply_to_message_id"] or "",
             status=row["status"],
             source=row.get("source"),
+            details=json.loads(row["details"]) if row.get("details") else None,
         )
 
 
@@ -109,7 +111,10 @@ class Store:
     # users and conversations -------------------------------------------------------------------------
 
     def upsert_user(self, platform: str, author: Author) -> int:
+        from bot.sanitize import storable
+
         now = utc_now()
+        author = Author(author.user_id, storable(author.display_name), storable(author.username), author.is_bot)
         with self.transaction() as db:
             rows = list(
                 db.query(
@@ -185,6 +190,7 @@ class Store:
         platform_message_id: str = "",
         reply_to_message_id: str = "",
         source: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> int:
         with self.transaction() as db:
             table = db["messages"]
@@ -199,6 +205,7 @@ class Store:
                     "reply_to_message_id": reply_to_message_id,
                     "status": status,
                     "source": source,
+                    "details": json.dumps(details, default=str) if details else None,
                 }
             )
             return int(table.last_pk)  # type: ignore[attr-defined]

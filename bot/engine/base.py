@@ -61,6 +61,9 @@ class GenerationResult:
     completion_tokens: int
     finish_reason: FinishReason
     cached_prompt_tokens: int = 0
+    # Seconds from submission to the first generated token, and to the end (None when unknown).
+    time_to_first_token_s: float | None = None
+    latency_s: float | None = None
 
 
 @runtime_checkable

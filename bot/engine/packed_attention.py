@@ -20,6 +20,7 @@ from bot.engine.kv_pool import SequenceKV
 
 ATTENTION_NAME = "socialbot_packed"
 BATCH_KWARG = "socialbot_packed_batch"
+SINGLE_THREAD_ATTENTION = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,26 @@ def packed_attention_forward(
         return sdpa_attention_forward(  # type: ignore[no-any-return]
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
         )
+    threads = torch.get_num_threads()
+    if threads > 1 and SINGLE_THREAD_ATTENTION:
+        # Per-sequence attention ops are tiny: thread start-up and barriers cost more than they
+        # save, and far more when another process holds a core (measured: 90 us vs 7.7 ms).
+        torch.set_num_threads(1)
+    try:
+        return _packed_attention(module, query, key, value, batch, scaling)
+    finally:
+        if threads > 1 and SINGLE_THREAD_ATTENTION:
+            torch.set_num_threads(threads)
+
+
+def _packed_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    batch: PackedBatch,
+    scaling: float | None,
+) -> tuple[torch.Tensor, None]:
     layer = int(module.layer_idx)  # type: ignore[arg-type]
     outputs = []
     for segment, mask in zip(batch.segments, batch.masks, strict=True):

@@ -33,7 +33,7 @@ def offensive_scorer(kind: str) -> TextScorer | None:
             from bot.moderation.classifier import OffensiveClassifier
 
             return OffensiveClassifier.load()
-        except (ImportError, FileNotFoundError, OSError) as exc:
+        except Exception as exc:  # a missing or broken model file must not stop the bot
             log.warning("trained offensive classifier unavailable (%s); using profanity-check", exc)
     return ProfanityCheckScorer()
 

@@ -1,0 +1,330 @@
+"""The worker thread that owns the model and runs continuous batching over all active requests.
+
+Each step packs every running sequence's next input — one token for sequences that are decoding,
+a chunk of prompt for sequences still prefilling (at most ``prefill_chunk_tokens`` in all) — into a
+single forward pass. Requests join at the next step after they arrive and leave as soon as they
+finish, so short replies never wait for long ones and long prompts never stall decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from bot.engine.base import EngineBusy, EngineError, EngineTimeout, FinishReason, GenerationRequest, GenerationResult
+from bot.engine.kv_pool import KVPool, SequenceKV
+from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, Segment
+from bot.engine.sampling import make_generator, next_token
+from bot.engine.settings import EngineSettings
+from bot.engine.text import ReplyText, clean_reply
+
+logger = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of streamed reply text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The request completed (or was cancelled); carries the final result."""
+
+    result: GenerationResult
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The request failed; the error is raised to the awaiting caller."""
+
+    error: EngineError
+
+
+Event = Piece | Finished | Failed
+
+
+@dataclass
+class RequestHandle:
+    """A submitted request as both threads see it: the worker fills ``events``, the loop reads it.
+
+    Only ``cancelled`` is written from the event loop side; everything else belongs to the worker
+    after submission.
+    """
+
+    request: GenerationRequest
+    prompt_ids: list[int]
+    max_new_tokens: int
+    deadline: float
+    loop: asyncio.AbstractEventLoop
+    streaming: bool
+    events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    submitted_at: float = field(default_factory=time.monotonic)
+    request_id: int = field(default_factory=lambda: next(_ids))
+    cancelled: bool = False
+
+    def deliver(self, event: Event) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+
+@dataclass
+class _Running:
+    handle: RequestHandle
+    kv: SequenceKV
+    text: ReplyText
+    generator: torch.Generator | None
+    cached_tokens: int
+    generated: list[int] = field(default_factory=list)
+    first_token_at: float | None = None
+
+    @property
+    def prompt(self) -> list[int]:
+        return self.handle.prompt_ids
+
+    @property
+    def prefilled(self) -> bool:
+        return self.kv.length >= len(self.prompt)
+
+
+class Scheduler:
+    """Owns the model on one thread; the event loop only submits, cancels and awaits."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        settings: EngineSettings,
+        pool: KVPool,
+        stop_token_ids: Sequence[int],
+    ) -> None:
+        self._model = model
+        # The worker decodes with its own copy, so it never shares tokenizer state with the loop.
+        self._tokenizer = copy.deepcopy(tokenizer)
+        self._settings = settings
+        self.pool = pool
+        self._stop_ids = frozenset(stop_token_ids)
+        self._device: torch.device = model.device
+        self._inbox: queue.SimpleQueue[RequestHandle | None] = queue.SimpleQueue()
+        self._waiting: deque[RequestHandle] = deque()
+        self._active: list[_Running] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="socialbot-engine", daemon=True)
+        self._dummy_mask = torch.zeros((1, 1, 1, 1), dtype=torch.bool, device=self._device)
+        self.steps = 0
+
+    # ---- event loop side -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, handle: RequestHandle) -> None:
+        """Hand a request to the worker, or raise EngineBusy when running + waiting is full."""
+        with self._lock:
+            if self._stopping:
+                raise EngineError("the engine is stopped")
+            capacity = self._settings.max_concurrent_sequences + self._settings.max_queue
+            if self._in_flight >= capacity:
+                raise EngineBusy(f"{self._in_flight} requests in flight; try again in a moment")
+            self._in_flight += 1
+        self._inbox.put(handle)
+
+    def cancel(self, handle: RequestHandle) -> None:
+        """Ask the worker to drop a request at the next token boundary."""
+        handle.cancelled = True
+        self._inbox.put(None)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        with self._lock:
+            self._stopping = True
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    # ---- worker side -----------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                self._take_inbox(block=not self._active and not self._waiting)
+                if self._stopping:
+                    break
+                self._drop_cancelled_and_expired()
+                self._admit()
+                if self._active:
+                    self._step_safely()
+        finally:
+            for handle in list(self._waiting):
+                self._finish_waiting(handle, Failed(EngineError("the engine stopped")))
+            for running in list(self._active):
+                self._release(running, Failed(EngineError("the engine stopped")))
+
+    def _take_inbox(self, block: bool) -> None:
+        try:
+            item = self._inbox.get(block=block)
+            while True:
+                if item is not None:
+                    self._waiting.append(item)
+                item = self._inbox.get_nowait()
+        except queue.Empty:
+            return
+
+    def _drop_cancelled_and_expired(self) -> None:
+        now = time.monotonic()
+        for handle in list(self._waiting):
+            if handle.cancelled:
+                self._finish_waiting(handle, Finished(self._empty_result(handle, "cancelled")))
+            elif now > handle.deadline:
+                self._finish_waiting(handle, Failed(EngineTimeout("request timed out while waiting")))
+        for running in list(self._active):
+            if running.handle.cancelled:
+                self._release(running, Finished(self._result(running, "cancelled")))
+            elif now > running.handle.deadline:
+                self._release(running, Failed(EngineTimeout("request timed out while generating")))
+
+    def _admit(self) -> None:
+        while self._waiting and len(self._active) < self._settings.max_concurrent_sequences:
+            handle = self._waiting.popleft()
+            capacity = len(handle.prompt_ids) + handle.max_new_tokens
+            kv = self.pool.acquire(handle.request.conversation_id, handle.prompt_ids, capacity)
+            settings = handle.request.settings
+            self._active.append(
+                _Running(
+                    handle=handle,
+                    kv=kv,
+                    text=ReplyText(self._decode, settings.stop),
+                    generator=make_generator(settings, self._device),
+                    cached_tokens=kv.length,
+                )
+            )
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def _step_safely(self) -> None:
+        try:
+            self._step()
+        except Exception as exc:  # a failed forward pass fails the batch, never the worker
+            logger.exception("engine step failed; failing %d requests", len(self._active))
+            for running in list(self._active):
+                self._release(running, Failed(EngineError(f"generation failed: {exc}")), keep=False)
+
+    def _step(self) -> None:
+        tokens: list[int] = []
+        positions: list[int] = []
+        segments: list[Segment] = []
+        fed: list[tuple[_Running, list[int]]] = []
+        budget = self._settings.prefill_chunk_tokens
+        for running in self._active:
+            past = running.kv.length
+            if running.prefilled:
+                new = [running.generated[-1]]
+            elif budget > 0:
+                new = running.prompt[past : past + budget]
+                budget -= len(new)
+            else:
+                continue
+            segments.append(Segment(running.kv, len(tokens), len(new), past))
+            tokens.extend(new)
+            positions.extend(range(past, past + len(new)))
+            fed.append((running, new))
+        batch = PackedBatch.build(segments, self._device)
+        with torch.inference_mode():
+            hidden = self._model.model(
+                input_ids=torch.tensor([tokens], device=self._device),
+                position_ids=torch.tensor([positions], device=self._device),
+                attention_mask=self._dummy_mask,
+                use_cache=False,
+                **{BATCH_KWARG: batch},
+            ).last_hidden_state
+            for running, new in fed:
+                running.kv.tokens.extend(new)
+            # Logits only where a next token is needed: the last position of each finished prompt.
+            wanted = [(running, seg) for (running, _), seg in zip(fed, segments, strict=True) if running.prefilled]
+            if wanted:
+                rows = torch.tensor([seg.start + seg.count - 1 for _, seg in wanted], device=self._device)
+                logits = self._model.lm_head(hidden[0].index_select(0, rows)).float()
+        self.steps += 1
+        now = time.monotonic()
+        for index, (running, _) in enumerate(wanted):
+            settings = running.handle.request.settings
+            history = running.prompt + running.generated if settings.repetition_penalty != 1.0 else []
+            token = next_token(logits[index], settings, history, running.generator)
+            if running.first_token_at is None:
+                running.first_token_at = now
+            running.generated.append(token)
+            self._after_token(running, token)
+
+    def _after_token(self, running: _Running, token: int) -> None:
+        if token in self._stop_ids:
+            self._release(running, Finished(self._result(running, "stop")))
+            return
+        update = running.text.push(token)
+        if update.piece and running.handle.streaming:
+            running.handle.deliver(Piece(update.piece))
+        if update.stopped:
+            self._release(running, Finished(self._result(running, "stop")))
+        elif len(running.generated) >= running.handle.max_new_tokens:
+            self._release(running, Finished(self._result(running, "length")))
+
+    def _result(self, running: _Running, reason: FinishReason) -> GenerationResult:
+        if reason != "cancelled":
+            tail = running.text.flush()
+            if tail and running.handle.streaming:
+                running.handle.deliver(Piece(tail))
+        handle = running.handle
+        return GenerationResult(
+            text=clean_reply(running.text.text, finished_by_length=reason == "length"),
+            prompt_tokens=len(handle.prompt_ids),
+            completion_tokens=len(running.generated),
+            finish_reason=reason,
+            cached_prompt_tokens=running.cached_tokens,
+            time_to_first_token_s=(
+                running.first_token_at - handle.submitted_at if running.first_token_at is not None else None
+            ),
+            latency_s=time.monotonic() - handle.submitted_at,
+        )
+
+    def _empty_result(self, handle: RequestHandle, reason: FinishReason) -> GenerationResult:
+        return GenerationResult(
+            text="",
+            prompt_tokens=len(handle.prompt_ids),
+            completion_tokens=0,
+            finish_reason=reason,
+            latency_s=time.monotonic() - handle.submitted_at,
+        )
+
+    def _release(self, running: _Running, event: Event, keep: bool = True) -> None:
+        self._active.remove(running)
+        self.pool.release(running.handle.request.conversation_id, running.kv, keep=keep)
+        self._done(running.handle, event)
+
+    def _finish_waiting(self, handle: RequestHandle, event: Event) -> None:
+        self._waiting.remove(handle)
+        self._done(handle, event)
+
+    def _done(self, handle: RequestHandle, event: Event) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        handle.deliver(event)

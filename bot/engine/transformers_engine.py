@@ -1,0 +1,176 @@
+"""The in-process engine: a local transformers model served with continuous batching and KV reuse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import torch
+
+from bot.engine.base import (
+    ChatTurn,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+)
+from bot.engine.kv_pool import KVPool, KVShape, PoolStats
+from bot.engine.loader import LoadedModel, ProgressCallback, load_model
+from bot.engine.packed_attention import ATTENTION_NAME, register_packed_attention
+from bot.engine.scheduler import Failed, Finished, Piece, RequestHandle, Scheduler
+from bot.engine.settings import EngineSettings
+
+logger = logging.getLogger(__name__)
+
+
+def encode_chat(tokenizer: Any, messages: Sequence[ChatTurn]) -> list[int]:
+    """Token ids of a chat prompt (template applied, assistant turn opened)."""
+    rendered = tokenizer.apply_chat_template(
+        [{"role": turn.role, "content": turn.content} for turn in messages],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    return list(tokenizer.encode(rendered, add_special_tokens=False))
+
+
+def _stop_token_ids(tokenizer: Any, model: Any) -> list[int]:
+    ids: set[int] = set()
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    for value in (eos if isinstance(eos, list) else [eos], [tokenizer.eos_token_id]):
+        ids.update(int(v) for v in value if v is not None)
+    for marker in ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>"):
+        token_id = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id >= 0:
+            ids.add(token_id)
+    return sorted(ids)
+
+
+class TransformersEngine:
+    """Serves chat completions from a local causal LM without blocking the event loop.
+
+    One worker thread owns the model (see ``Scheduler``); this class tokenizes, submits, and turns
+    the worker's events back into awaited results or streamed pieces. Conversations keep their
+    keys/values between turns (``KVPool``), so a follow-up turn only computes its new tokens.
+    """
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        progress: ProgressCallback | None = None,
+        loaded: LoadedModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self._progress = progress
+        self._loaded = loaded
+        self._scheduler: Scheduler | None = None
+        self._start_lock = asyncio.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self._loaded.name if self._loaded is not None else self.settings.model
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The model and tokenizer (after start); the benchmark's baseline reuses them."""
+        if self._loaded is None:
+            raise EngineError("the engine is not started")
+        return self._loaded
+
+    @property
+    def pool_stats(self) -> PoolStats | None:
+        return self._scheduler.pool.stats() if self._scheduler is not None else None
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._scheduler is not None:
+                return
+            if self._loaded is None:
+                self._loaded = await asyncio.to_thread(load_model, self.settings, self._progress)
+            loaded = self._loaded
+            register_packed_attention()
+            model = loaded.model
+            model.config._attn_implementation = ATTENTION_NAME
+            config = model.config
+            head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+            shape = KVShape(
+                layers=config.num_hidden_layers,
+                kv_heads=config.num_key_value_heads,
+                head_dim=head_dim,
+                dtype=model.model.embed_tokens.weight.dtype,
+                device=loaded.device,
+            )
+            pool = KVPool(shape, self.settings.kv_cache_budget_mb * 1024 * 1024)
+            scheduler = Scheduler(model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model))
+            scheduler.start()
+            self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.stop)
+
+    def count_tokens(self, messages: Sequence[ChatTurn]) -> int:
+        return len(encode_chat(self.loaded.tokenizer, messages))
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Drop a conversation's cached keys/values (e.g. when its history is deleted)."""
+        if self._scheduler is not None:
+            self._scheduler.pool.drop(conversation_id)
+
+    def _submit(self, request: GenerationRequest, streaming: bool) -> tuple[Scheduler, RequestHandle]:
+        scheduler = self._scheduler
+        if scheduler is None:
+            raise EngineError("the engine is not started")
+        if not request.messages:
+            raise EngineError("a request needs at least one message")
+        prompt = encode_chat(self.loaded.tokenizer, request.messages)
+        max_new = max(1, min(request.settings.max_new_tokens, self.settings.max_new_tokens_cap))
+        handle = RequestHandle(
+            request=request,
+            prompt_ids=prompt,
+            max_new_tokens=max_new,
+            deadline=time.monotonic() + self.settings.request_timeout_s,
+            loop=asyncio.get_running_loop(),
+            streaming=streaming,
+        )
+        scheduler.submit(handle)
+        return scheduler, handle
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        scheduler, handle = self._submit(request, streaming=False)
+        try:
+            while True:
+                event = await handle.events.get()
+                if isinstance(event, Finished):
+                    return event.result
+                if isinstance(event, Failed):
+                    raise event.error
+        except BaseException:
+            scheduler.cancel(handle)
+            raise
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        scheduler, handle = self._submit(request, streaming=True)
+        finished = False
+        try:
+            while True:
+                event = await handle.events.get()
+                if isinstance(event, Piece):
+                    yield event.text
+                elif isinstance(event, Finished):
+                    finished = True
+                    return
+                else:
+                    finished = True
+                    raise event.error
+        finally:
+            if not finished:
+                scheduler.cancel(handle)
+
+
+def engine_device_summary(engine: TransformersEngine) -> str:
+    """A one-line description of where the model runs, for logs and the CLI."""
+    loaded = engine.loaded
+    return f"{loaded.name} on {loaded.device} ({torch.get_num_threads()} threads)"

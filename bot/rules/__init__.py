@@ -1,0 +1,1 @@
+"""Auto-replies, admin control, per-chat settings and abuse control, managed from the chat itself."""

@@ -1,0 +1,76 @@
+"""The `rules` migration set: auto-reply rules, per-chat settings, mutes and the admin audit log."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from bot.migration_set import MigrationSet
+
+rules_migrations = MigrationSet("rules")
+
+
+@rules_migrations
+def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
+    db["rules"].create(
+        {
+            "id": int,
+            "name": str,
+            "trigger_kind": str,
+            "patterns": str,  # JSON list of keywords, one regex, or example phrasings
+            "match_mode": str,
+            "threshold": float,
+            "response_kind": str,
+            "response": str,
+            "platform": str,  # "" = every platform
+            "chats": str,  # JSON list of chat ids; [] = every chat
+            "priority": int,
+            "cooldown_s": float,
+            "enabled": int,
+            "created_by": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"trigger_kind", "patterns", "response_kind", "response"},
+        defaults={"platform": "", "chats": "[]", "priority": 0, "enabled": 1, "match_mode": "any"},
+    )
+    db["chat_settings"].create(
+        {
+            "platform": str,
+            "chat_id": str,
+            "thread_id": str,
+            "reply_mode": str,
+            "persona": str,
+            "language": str,
+            "strictness": str,
+            "updated_by": str,
+            "updated_at": str,
+        },
+        pk=("platform", "chat_id", "thread_id"),
+    )
+    db["mutes"].create(
+        {
+            "platform": str,
+            "chat_id": str,  # "" = every chat of the platform
+            "user_id": str,
+            "until": str,  # ISO time; "" = until unmuted
+            "muted_by": str,
+            "created_at": str,
+        },
+        pk=("platform", "chat_id", "user_id"),
+    )
+    db["audit_log"].create(
+        {
+            "id": int,
+            "actor": str,
+            "action": str,
+            "target": str,
+            "before": str,
+            "after": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"actor", "action", "created_at"},
+    )
+    db["audit_log"].create_index(["action", "id"])
+    db["audit_log"].create_index(["actor"])

@@ -1,0 +1,152 @@
+"""`socialbot run`, `chat` and `ask`: talk to the bot through the full pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+import click
+
+from bot.app import BotApp
+from bot.messages import Author, ConversationKey, IncomingMessage
+from cli.main import CliContext, configure_logging, fail, print_json, status
+
+
+@click.command("chat")
+@click.option("--chat-id", default="local", show_default=True, help="Conversation to continue.")
+@click.pass_obj
+def chat(ctx: CliContext, chat_id: str) -> None:
+    """Chat with the bot in the terminal (same manager, store and gate as the platforms)."""
+    config = ctx.config()
+    configure_logging("WARNING", config.settings.logging.file)
+    app = ctx.build_app()
+    asyncio.run(_chat(app, chat_id))
+
+
+async def _chat(app: BotApp, chat_id: str) -> None:
+    from adapters.console import ConsoleAdapter
+
+    await app.start(progress=status)
+    console = ConsoleAdapter(app, chat_id=chat_id)
+    if sys.stdin.isatty():
+        status(f"{app.config.settings.bot.name} is ready. Type a message, /help for commands, /quit to leave.")
+    try:
+        await console.start()
+        await console.run()
+    finally:
+        await console.stop()
+        await app.stop()
+
+
+@click.command("ask")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print reply, moderation verdict and sources as JSON.")
+@click.option("--chat-id", default="ask", show_default=True, help="Conversation the question belongs to.")
+@click.pass_obj
+def ask(ctx: CliContext, text: str, as_json: bool, chat_id: str) -> None:
+    """Answer one message through the full pipeline and print the reply."""
+    config = ctx.config()
+    configure_logging("WARNING", config.settings.logging.file)
+    app = ctx.build_app()
+    result = asyncio.run(_ask(app, text, chat_id))
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(result["reply"])
+
+
+async def _ask(app: BotApp, text: str, chat_id: str) -> dict[str, Any]:
+    await app.start(progress=status)
+    try:
+        message = IncomingMessage(
+            conversation=ConversationKey("cli", chat_id),
+            author=Author("operator", display_name="operator"),
+            text=text,
+            is_direct=True,
+            author_is_admin=True,
+        )
+        replies = await app.manager.handle(message)
+        result: dict[str, Any] = {"reply": "", "decision": None, "reasons": [], "scores": {}, "source": None,
+                                  "details": {}}
+        texts = []
+        for reply in replies:
+            texts.append(reply.text)
+            if reply.stored_message_id is None:
+                continue
+            stored = app.store.get_message(reply.stored_message_id)
+            app.manager.record_delivery(reply, f"cli-{stored.id}")
+            if result["source"] is None:
+                result["source"] = stored.source
+                result["details"] = stored.details or {}
+                decisions = app.store.moderation_for(stored.id)
+                if decisions:
+                    import json
+
+                    result["decision"] = decisions[-1]["decision"]
+                    result["reasons"] = json.loads(decisions[-1]["reasons"])
+                    result["scores"] = json.loads(decisions[-1]["scores"])
+                else:
+                    result["decision"] = "allow"
+        result["reply"] = "\n".join(texts)
+        details = result["details"]
+        result["outcome"] = details.get("outcome", "answered" if texts else "no_reply")
+        result["sources"] = details.get("sources", [])
+        return result
+    finally:
+        await app.stop()
+
+
+@click.command("run")
+@click.pass_obj
+def run(ctx: CliContext) -> None:
+    """Start every adapter whose token is configured; the console chat when none is."""
+    config = ctx.config()
+    configure_logging(config.settings.logging.level, config.settings.logging.file)
+    secrets = config.secrets
+    if secrets.telegram_bot_token is None and secrets.discord_bot_token is None:
+        status("no platform token configured (TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN): starting the console chat")
+        configure_logging("WARNING", config.settings.logging.file)
+        app = ctx.build_app()
+        asyncio.run(_chat(app, "local"))
+        return
+    app = ctx.build_app()
+    asyncio.run(_run_platforms(app))
+
+
+async def _run_platforms(app: BotApp) -> None:
+    adapters: list[Any] = []
+    await app.start(progress=status)
+    try:
+        if app.config.secrets.telegram_bot_token is not None:
+            from adapters.telegram import create_adapter as create_telegram
+
+            adapters.append(create_telegram(app))
+        if app.config.secrets.discord_bot_token is not None:
+            from adapters.discord import create_adapter as create_discord
+
+            adapters.append(create_discord(app))
+        for adapter in adapters:
+            await adapter.start()
+            status(f"{adapter.platform} adapter started")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        status("shutting down: finishing replies in flight…")
+    except Exception as exc:
+        fail(f"startup failed: {exc}")
+    finally:
+        for adapter in reversed(adapters):
+            try:
+                await adapter.stop()
+            except Exception as exc:  # one adapter failing to stop must not keep the others running
+                status(f"{adapter.platform} adapter failed to stop cleanly: {exc}")
+        await app.stop()
+
+
+COMMANDS = [run, chat, ask]

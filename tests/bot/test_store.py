@@ -1,0 +1,99 @@
+"""The store: WAL, indexes for every lookup, migrations that upgrade an old database in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.messages import Author, ConversationKey
+from bot.migrations import core
+from bot.store import Store, StoreError
+
+
+def test_new_database_is_in_wal_mode_with_lookup_indexes(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    assert store.db.journal_mode == "wal"
+    indexed = {tuple(index.columns) for index in store.db["messages"].indexes}
+    assert ("conversation_id", "platform_message_id") in indexed
+    assert ("conversation_id", "id") in indexed
+    assert ("platform", "chat_id", "thread_id") in {tuple(i.columns) for i in store.db["conversations"].indexes}
+    assert ("platform", "platform_user_id") in {tuple(i.columns) for i in store.db["users"].indexes}
+    store.close()
+
+
+def test_old_schema_is_upgraded_in_place_keeping_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    first_name, first_step = core.steps[0]
+    first_step(old)
+    old["_migrations"].insert({"migration_set": "core", "name": first_name, "applied_at": "2026-01-01"},
+                              pk=("migration_set", "name"))
+    old["conversations"].insert({"platform": "telegram", "chat_id": "7", "thread_id": "", "created_at": "x",
+                                 "reset_at": 0})
+    old["messages"].insert({"conversation_id": 1, "role": "user", "text": "kept", "created_at": "x",
+                            "status": "answered"})
+    old.conn.close()
+
+    store = Store.open(path)
+    applied = {row["name"] for row in store.db.query("select name from _migrations")}
+    assert {name for name, _ in core.steps} <= applied
+    assert [m.text for m in store.messages_for(1)] == ["kept"]
+    assert store.get_state("anything") is None  # table added by a later migration
+    store.close()
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    Store.open(tmp_path / "bot.db").close()
+    store = Store.open(tmp_path / "bot.db")
+    count = store.db.execute("select count(*) from _migrations").fetchone()[0]
+    assert count == len(store.db.execute("select distinct migration_set, name from _migrations").fetchall())
+    store.close()
+
+
+def test_unopenable_database_names_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match=str(blocker)):
+        Store.open(blocker / "bot.db")
+
+
+def test_conversations_are_keyed_by_platform_chat_and_thread(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    a = store.conversation_id(ConversationKey("telegram", "1"))
+    b = store.conversation_id(ConversationKey("telegram", "1", "topic-9"))
+    c = store.conversation_id(ConversationKey("discord", "1"))
+    assert len({a, b, c}) == 3
+    assert store.conversation_id(ConversationKey("telegram", "1")) == a
+    store.close()
+
+
+def test_claim_event_is_true_once(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    assert store.claim_event("telegram", "100") is True
+    assert store.claim_event("telegram", "100") is False
+    store.close()
+
+
+def test_deleting_a_user_removes_their_messages(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    conversation = store.conversation_id(ConversationKey("console", "c"))
+    user = store.upsert_user("console", Author("u1", "Ann"))
+    store.insert_message(conversation, "user", "private stuff", "answered", user_id=user)
+    assert store.delete_user_data("console", "u1") == 1
+    assert store.messages_for(conversation) == []
+    store.close()
+
+
+def test_messages_survive_a_crash_without_close(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    store = Store.open(path)
+    conversation = store.conversation_id(ConversationKey("console", "c"))
+    store.insert_message(conversation, "user", "written before the crash", "received")
+    # No close(): a second connection (as after a restart) must see the committed row.
+    other = sqlite3.connect(path)
+    assert other.execute("select text from messages").fetchall() == [("written before the crash",)]
+    other.close()
+    store.close()
