@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot import __version__
@@ -150,13 +150,14 @@ class ConversationManager:
         log.debug("message %s (%d chars%s): %s", stored_id, len(message.text), ", truncated" if truncated else "",
                   log_preview(text), extra={"session": message.conversation.session_id})
         strictness = self.strictness(message)
+        flag: ModerationDecision | None = None
         if text:
             flag = await asyncio.to_thread(self.gate.check_input, text, strictness)
             self._record(stored_id, "in", flag)
         if message.author.is_bot:
             self.store.set_status(stored_id, IGNORED)
             return []
-        turn = TurnContext(message, text, conversation_id, user_id, stored_id, self.addressing(message))
+        turn = TurnContext(message, text, conversation_id, user_id, stored_id, self.addressing(message), flag)
         reply = await self._answer(turn)
         if reply is None:
             self.store.set_status(stored_id, ANSWERED if turn.addressed else IGNORED)
@@ -219,6 +220,10 @@ class ConversationManager:
                                                 "history_used": prompt.history_used})
 
     async def _finish(self, turn: TurnContext, reply: RouteReply, strictness: Strictness) -> list[OutgoingMessage]:
+        side = [self._store_side_message(message, reply.source) for message in reply.side_messages]
+        if not reply.text:
+            log.info("turn consumed quietly by %s", reply.source, extra={"session": turn.session_id})
+            return side
         text = reply.text
         decision: ModerationDecision | None = None
         if reply.gate:
@@ -232,8 +237,17 @@ class ConversationManager:
             self._record(stored, "out", decision)
         outgoing = [OutgoingMessage(turn.message.conversation, text, turn.message.platform_message_id, stored,
                                     kind="reply" if reply.gate else "notice")]
-        outgoing.extend(reply.side_messages)
+        outgoing.extend(side)
         return outgoing
+
+    def _store_side_message(self, message: OutgoingMessage, source: str) -> OutgoingMessage:
+        """Store a message to another conversation (staff notice...) as owed, like any reply."""
+        if message.stored_message_id is not None:
+            return message
+        conversation_id = self.store.conversation_id(message.conversation)
+        stored = self.store.insert_message(conversation_id, "assistant", message.text, PENDING_SEND,
+                                           reply_to_message_id=message.reply_to_message_id, source=source)
+        return replace(message, stored_message_id=stored)
 
     def _record(self, message_id: int, direction: str, decision: ModerationDecision) -> None:
         self.store.record_moderation(message_id, direction, decision.action, list(decision.reasons),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.messages import IncomingMessage
+from bot.moderation.gate import ModerationDecision
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,25 @@ class TurnContext:
     user_id: int
     stored_message_id: int
     addressed: bool  # the bot should answer (DM, mention, reply to the bot, or chat setting "always")
+    # The gate's verdict on the incoming text (automod acts on it); None for empty text.
+    input_flag: ModerationDecision | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.message.author_is_admin
 
+    @property
+    def session_id(self) -> str:
+        return self.message.conversation.session_id
+
 
 @dataclass(frozen=True)
 class RouteReply:
-    """A feature's answer to a turn. `gate=False` only for fixed texts the owner wrote (help, notices)."""
+    """A feature's answer to a turn. `gate=False` only for fixed texts the owner wrote (help, notices).
+
+    An empty `text` means "consumed quietly": the turn is handled (muted user, open ticket, ...) and nothing
+    is sent back to the conversation, except `side_messages` to other conversations.
+    """
 
     text: str
     source: str
@@ -48,6 +59,11 @@ class Route(Protocol):
 
     async def respond(self, turn: TurnContext) -> RouteReply | None:
         """An answer, or None to let the next route (finally the model) handle the turn."""
+
+
+def consumed(source: str, side_messages: tuple[Any, ...] = (), **details: Any) -> RouteReply:
+    """A reply that sends nothing to the conversation: the turn is handled quietly."""
+    return RouteReply("", source, gate=False, details=details, side_messages=side_messages)
 
 
 CommandHandler = Callable[[TurnContext, str], Awaitable[RouteReply | str]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -18,6 +19,14 @@ MAX_PATTERN_CHARS = 500
 MAX_RESPONSE_CHARS = 4000
 # re2 compiles every pattern within this memory; a pattern needing more is refused instead of slowing down.
 REGEX_MAX_MEM = 8 << 20
+
+
+WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The case-folded words of `text`: what keyword triggers compare, whole word by whole word."""
+    return tuple(WORD.findall(text.casefold()))
 
 
 class RuleError(Exception):
@@ -168,8 +177,6 @@ def validate(rule: Rule) -> Rule:
             raise RuleError("a regex rule has exactly one pattern")
         compile_regex(patterns[0])
     if rule.trigger_kind == "keyword":
-        from bot.rules.matcher import words
-
         if any(not words(p) for p in patterns):
             raise RuleError("each keyword must contain at least one letter or digit")
     response = rule.response.strip()

@@ -1,0 +1,385 @@
+"""The knowledge base: owner documents stored as passages in SQLite, found again by hybrid retrieval.
+
+Each passage is stored with its vector (a float32 blob) and indexed twice: in an FTS5 table for lexical
+BM25 matching and in an in-memory `VectorIndex` loaded once from the blobs. A search merges both candidate
+lists and scores each passage with an absolute, comparable number, so one threshold can decide whether the
+knowledge base knows the answer at all. Another process (the CLI) may change the passages while the bot
+runs; a version counter in the `state` table tells the bot to reload its matrix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.kb import KbError
+from bot.kb.documents import SUPPORTED_SUFFIXES, ParsedDocument, ParsedPassage, read_document
+from bot.kb.vectors import VectorIndex, blob_to_vector, vector_to_blob
+from bot.store import Store, utc_now
+
+log = logging.getLogger(__name__)
+
+VERSION_KEY = "kb.version"
+# BM25 sums grow with the number of matched query terms; s / (s + 8) maps them into [0, 1) so that a
+# passage matching two or three rare query terms scores about 0.5-0.7 (measured on eval/kb).
+LEXICAL_SATURATION = 8.0
+CANDIDATES = 30
+
+STOPWORDS = frozenset(
+    """a about above after again all am an and any are as at be been before being below between both but by
+    can could did do does doing down during each few for from further had has have having he her here hers him
+    his how i if in into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours out over own please same she should so some such than that the their theirs them then there
+    these they this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself hi hello hey thanks thank tell know want need get""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class TextEncoder(Protocol):
+    """What the knowledge base needs from a sentence encoder (`bot.embeddings.SentenceEncoder` fits)."""
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True)
+class KbDocument:
+    """A stored document as `kb list` shows it."""
+
+    id: int
+    source: str
+    title: str
+    kind: str
+    passage_count: int
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What adding one file did: `status` is "added", "updated" or "unchanged"."""
+
+    source: str
+    title: str
+    status: str
+    passages_added: int
+    passages_kept: int
+    passages_removed: int
+
+
+@dataclass(frozen=True)
+class KbHit:
+    """One retrieved passage with its scores; `score` blends vector and lexical similarity in [0, 1]."""
+
+    passage_id: int
+    document_id: int
+    title: str
+    source: str
+    heading: str
+    text: str
+    question: str
+    answer: str
+    link: str
+    score: float
+    vector_score: float
+    lexical_score: float
+
+    @property
+    def is_faq(self) -> bool:
+        return bool(self.question)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "heading": self.heading,
+            "source": self.source,
+            "link": self.link,
+            "score": round(self.score, 4),
+            "vector_score": round(self.vector_score, 4),
+            "lexical_score": round(self.lexical_score, 4),
+            "faq": self.is_faq,
+            "passage_id": self.passage_id,
+        }
+
+
+def query_terms(text: str, limit: int = 24) -> list[str]:
+    """Content words of `text` (lowercase, no stopwords, no duplicates), for the FTS query."""
+    terms: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if len(word) > 1 and word not in STOPWORDS and word not in terms and not word.startswith("_"):
+            terms.append(word)
+    return terms[:limit]
+
+
+class KnowledgeBase:
+    """Add, update, remove and search the owner's documents."""
+
+    def __init__(self, store: Store, encoder: TextEncoder | None = None, passage_chars: int = 700,
+                 lexical_weight: float = 0.3) -> None:
+        self.store = store
+        self.passage_chars = passage_chars
+        self.lexical_weight = lexical_weight
+        self._encoder = encoder
+        self._index = VectorIndex()
+        self._loaded_version: str | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            from bot.embeddings import shared_encoder
+
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    # documents --------------------------------------------------------------------------------------
+
+    def add_paths(
+        self, paths: Iterable[Path], on_file: Callable[[Path, IngestResult | KbError], None] = lambda p, r: None
+    ) -> list[IngestResult]:
+        """Add every supported file under `paths` (folders recursively); a bad file is reported, not fatal."""
+        results = []
+        for path in expand_paths(paths):
+            try:
+                result = self.add_file(path)
+            except KbError as exc:
+                log.warning("%s", exc)
+                on_file(path, exc)
+                continue
+            results.append(result)
+            on_file(path, result)
+        return results
+
+    def add_file(self, path: Path) -> IngestResult:
+        """Add or update one file; only passages whose content changed are embedded again."""
+        return self.add_document(read_document(path, self.passage_chars))
+
+    def add_document(self, document: ParsedDocument) -> IngestResult:
+        existing = self._document_row(document.source)
+        if existing is not None and existing["content_hash"] == document.content_hash:
+            return IngestResult(document.source, document.title, "unchanged", 0, existing["passage_count"], 0)
+        kept: dict[str, int] = {}
+        stale: list[int] = []
+        if existing is not None:
+            for row in self.store.db.query(
+                "select id, content_hash from kb_passages where document_id = ?", [existing["id"]]
+            ):
+                if row["content_hash"] in kept:
+                    stale.append(row["id"])
+                else:
+                    kept[row["content_hash"]] = row["id"]
+        wanted = {passage.content_hash for passage in document.passages}
+        stale.extend(passage_id for content_hash, passage_id in kept.items() if content_hash not in wanted)
+        fresh = [passage for passage in _unique(document.passages) if passage.content_hash not in kept]
+        vectors = self.encoder.encode([passage.embedding_text for passage in fresh])
+        now = utc_now()
+        added_ids: list[int] = []
+        with self.store.transaction() as db:
+            if existing is None:
+                db["kb_documents"].insert({
+                    "source": document.source, "title": document.title, "kind": document.kind,
+                    "content_hash": document.content_hash, "passage_count": 0, "added_at": now, "updated_at": now,
+                })
+                document_id = int(db["kb_documents"].last_pk)  # type: ignore[attr-defined]
+            else:
+                document_id = int(existing["id"])
+            self._delete_passages(db, stale)
+            positions = {passage.content_hash: position for position, passage in enumerate(document.passages)}
+            for passage, vector in zip(fresh, vectors, strict=True):
+                db["kb_passages"].insert({
+                    "document_id": document_id, "position": positions[passage.content_hash],
+                    "heading": passage.heading, "text": passage.text, "question": passage.question,
+                    "answer": passage.answer, "content_hash": passage.content_hash,
+                    "vector": vector_to_blob(vector), "link": passage.link,
+                })
+                passage_id = int(db["kb_passages"].last_pk)  # type: ignore[attr-defined]
+                added_ids.append(passage_id)
+                db.execute("insert into kb_passages_fts (rowid, heading, text) values (?, ?, ?)",
+                           [passage_id, passage.heading, passage.text])
+            for content_hash, passage_id in kept.items():
+                if content_hash in wanted:
+                    db.execute("update kb_passages set position = ? where id = ?",
+                               [positions[content_hash], passage_id])
+            count = len(_unique(document.passages))
+            db.execute(
+                "update kb_documents set title = ?, kind = ?, content_hash = ?, passage_count = ?, updated_at = ? "
+                "where id = ?",
+                [document.title, document.kind, document.content_hash, count, now, document_id],
+            )
+            version = self._bump_version(db)
+        self._apply_change(version, remove=stale, add_ids=added_ids, add_vectors=vectors)
+        kept_count = sum(1 for content_hash in kept if content_hash in wanted)
+        return IngestResult(document.source, document.title, "added" if existing is None else "updated",
+                            len(fresh), kept_count, len(stale))
+
+    def remove(self, reference: str) -> KbDocument:
+        """Remove a document by id, exact source path, or a path that resolves to its source."""
+        document = self.find_document(reference)
+        if document is None:
+            raise KbError(f"no document {reference!r} in the knowledge base (see `socialbot kb list`)")
+        with self.store.transaction() as db:
+            ids = [row["id"] for row in db.query("select id from kb_passages where document_id = ?", [document.id])]
+            self._delete_passages(db, ids)
+            db.execute("delete from kb_documents where id = ?", [document.id])
+            version = self._bump_version(db)
+        self._apply_change(version, remove=ids)
+        return document
+
+    def find_document(self, reference: str) -> KbDocument | None:
+        candidates = [reference]
+        if not reference.isdigit():
+            candidates.append(str(Path(reference).expanduser().resolve()))
+        for document in self.documents():
+            if str(document.id) == reference or document.source in candidates:
+                return document
+        return None
+
+    def documents(self) -> list[KbDocument]:
+        rows = self.store.db.query(
+            "select id, source, title, kind, passage_count, updated_at from kb_documents order by id"
+        )
+        return [KbDocument(**row) for row in rows]
+
+    def passage_count(self) -> int:
+        return int(next(self.store.db.query("select count(*) as n from kb_passages"))["n"])
+
+    def is_empty(self) -> bool:
+        return not list(self.store.db.query("select 1 from kb_passages limit 1"))
+
+    # search -----------------------------------------------------------------------------------------
+
+    def embed_query(self, text: str) -> NDArray[np.float32]:
+        return self.encoder.encode([text])[0]
+
+    def search(self, text: str, k: int = 5, query_vector: NDArray[np.float32] | None = None) -> list[KbHit]:
+        """The `k` best passages for `text`, best first (blocking: call it off the event loop)."""
+        self._ensure_loaded()
+        if len(self._index) == 0 or not text.strip():
+            return []
+        vector = self.embed_query(text) if query_vector is None else query_vector
+        vector_scores = dict(self._index.search(vector, CANDIDATES))
+        lexical_scores = self._lexical(text, CANDIDATES)
+        missing = [passage_id for passage_id in lexical_scores if passage_id not in vector_scores]
+        vector_scores.update(self._index.scores_for(vector, missing))
+        weight = self.lexical_weight
+        blended = {
+            passage_id: (1 - weight) * max(score, 0.0) + weight * lexical_scores.get(passage_id, 0.0)
+            for passage_id, score in vector_scores.items()
+        }
+        best = sorted(blended, key=lambda passage_id: -blended[passage_id])[:k]
+        rows = self._passage_rows(best)
+        return [
+            KbHit(
+                passage_id=passage_id, document_id=rows[passage_id]["document_id"],
+                title=rows[passage_id]["title"], source=rows[passage_id]["source"],
+                heading=rows[passage_id]["heading"] or "", text=rows[passage_id]["text"],
+                question=rows[passage_id]["question"] or "", answer=rows[passage_id]["answer"] or "",
+                link=rows[passage_id]["link"] or "", score=blended[passage_id],
+                vector_score=vector_scores[passage_id], lexical_score=lexical_scores.get(passage_id, 0.0),
+            )
+            for passage_id in best
+            if passage_id in rows
+        ]
+
+    def _lexical(self, text: str, limit: int) -> dict[int, float]:
+        terms = query_terms(text)
+        if not terms:
+            return {}
+        query = " OR ".join(f'"{term}"' for term in terms)
+        rows = self.store.db.execute(
+            "select rowid, bm25(kb_passages_fts, 2.0, 1.0) from kb_passages_fts where kb_passages_fts match ? "
+            "order by bm25(kb_passages_fts, 2.0, 1.0) limit ?",
+            [query, limit],
+        ).fetchall()
+        return {int(rowid): (-rank) / (-rank + LEXICAL_SATURATION) for rowid, rank in rows if rank < 0}
+
+    def _passage_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self.store.db.query(
+            "select p.id, p.document_id, p.heading, p.text, p.question, p.answer, p.link, d.title, d.source "
+            f"from kb_passages p join kb_documents d on d.id = p.document_id where p.id in ({marks})",
+            list(ids),
+        )
+        return {row["id"]: row for row in rows}
+
+    # the in-memory matrix ---------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        version = self.store.get_state(VERSION_KEY, "0")
+        if version == self._loaded_version:
+            return
+        with self._load_lock:
+            if version == self._loaded_version:
+                return
+            index = VectorIndex(capacity=max(1024, self.passage_count()))
+            ids: list[int] = []
+            vectors: list[NDArray[np.float32]] = []
+            for row in self.store.db.query("select id, vector from kb_passages"):
+                ids.append(row["id"])
+                vectors.append(blob_to_vector(row["vector"], index.dim))
+            if ids:
+                index.add(ids, np.stack(vectors))
+            self._index = index
+            self._loaded_version = version
+            log.info("knowledge base loaded: %d passages", len(ids))
+
+    def _apply_change(self, version: str, remove: Sequence[int] = (), add_ids: Sequence[int] = (),
+                      add_vectors: NDArray[np.float32] | None = None) -> None:
+        with self._load_lock:
+            if self._loaded_version is None:
+                return  # not loaded yet: the first search loads everything
+            if self._loaded_version != str(int(version) - 1):
+                self._loaded_version = None  # someone else changed it too: reload on next search
+                return
+            self._index.remove(remove)
+            if add_ids and add_vectors is not None:
+                self._index.add(add_ids, add_vectors)
+            self._loaded_version = version
+
+    def _bump_version(self, db: Any) -> str:
+        rows = list(db.query("select value from state where key = ?", [VERSION_KEY]))
+        version = str(int(rows[0]["value"]) + 1 if rows else 1)
+        db["state"].upsert({"key": VERSION_KEY, "value": version, "updated_at": utc_now()}, pk="key")
+        return version
+
+    def _delete_passages(self, db: Any, ids: Sequence[int]) -> None:
+        for passage_id in ids:
+            db.execute("delete from kb_passages_fts where rowid = ?", [passage_id])
+            db.execute("delete from kb_passages where id = ?", [passage_id])
+
+    def _document_row(self, source: str) -> dict[str, Any] | None:
+        rows = list(self.store.db.query("select * from kb_documents where source = ?", [source]))
+        return rows[0] if rows else None
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest: each file as given, and supported files under each folder, sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(child for child in path.rglob("*")
+                                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise KbError(f"{path}: no such file or folder")
+    return files
+
+
+def _unique(passages: Sequence[ParsedPassage]) -> list[ParsedPassage]:
+    seen: set[str] = set()
+    unique = []
+    for passage in passages:
+        if passage.content_hash not in seen:
+            seen.add(passage.content_hash)
+            unique.append(passage)
+    return unique

@@ -1,0 +1,67 @@
+"""The per-conversation KV pool: prefix reuse, truncation on divergence, LRU eviction by budget."""
+
+from __future__ import annotations
+
+import torch
+
+from bot.engine.kv_pool import KVPool, KVShape, common_prefix_length
+
+SHAPE = KVShape(layers=2, kv_heads=1, head_dim=4, dtype=torch.float32, device=torch.device("cpu"))
+
+
+def _finished(pool: KVPool, conversation: str, tokens: list[int]) -> None:
+    kv = pool.acquire(conversation, tokens, len(tokens))
+    kv.tokens.extend(tokens[kv.length :])
+    pool.release(conversation, kv)
+
+
+def test_common_prefix_length() -> None:
+    assert common_prefix_length([1, 2, 3], [1, 2, 4]) == 2
+    assert common_prefix_length([], [1]) == 0
+    assert common_prefix_length([1, 2], [1, 2, 3]) == 2
+
+
+def test_next_turn_reuses_the_cached_prefix() -> None:
+    pool = KVPool(SHAPE, budget_bytes=10**9)
+    _finished(pool, "c", [1, 2, 3, 4])
+    kv = pool.acquire("c", [1, 2, 3, 4, 5, 6], 10)
+    assert kv.length == 4
+    assert kv.capacity >= 10
+
+
+def test_diverging_prompt_keeps_only_the_common_prefix() -> None:
+    pool = KVPool(SHAPE, budget_bytes=10**9)
+    _finished(pool, "c", [1, 2, 3, 4])
+    assert pool.acquire("c", [1, 2, 9, 9], 8).tokens == [1, 2]
+
+
+def test_at_least_one_prompt_token_is_left_to_compute() -> None:
+    pool = KVPool(SHAPE, budget_bytes=10**9)
+    _finished(pool, "c", [1, 2, 3])
+    assert pool.acquire("c", [1, 2, 3], 8).length == 2
+
+
+def test_other_conversations_do_not_share_caches() -> None:
+    pool = KVPool(SHAPE, budget_bytes=10**9)
+    _finished(pool, "a", [1, 2, 3])
+    assert pool.acquire("b", [1, 2, 3, 4], 8).length == 0
+
+
+def test_least_recently_used_conversation_is_evicted_over_budget() -> None:
+    one_entry = SHAPE.bytes_per_token * 64
+    pool = KVPool(SHAPE, budget_bytes=2 * one_entry)
+    _finished(pool, "a", [1, 2])
+    _finished(pool, "b", [3, 4])
+    _finished(pool, "c", [5, 6])
+    assert pool.acquire("a", [1, 2, 7], 8).length == 0
+    assert pool.stats().evictions >= 1
+
+
+def test_growing_keeps_the_stored_values() -> None:
+    pool = KVPool(SHAPE, budget_bytes=10**9)
+    kv = pool.acquire("c", [1, 2], 2)
+    kv.buffer[:, :, :, :2] = 7.0
+    kv.tokens.extend([1, 2])
+    kv.ensure_capacity(500)
+    assert kv.capacity >= 500
+    assert torch.all(kv.buffer[:, :, :, :2] == 7.0)
