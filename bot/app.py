@@ -65,8 +65,14 @@ class BotApp:
     def manager(self) -> ConversationManager:
         if self._manager is None:
             self._manager = ConversationManager(
-                self.store, self.engine, self.gate, self.prompts, manager_settings(self.config),
-                routes=self.routes, commands=self.commands, **self.manager_options,
+                self.store,
+                self.engine,
+                self.gate,
+                self.prompts,
+                manager_settings(self.config),
+                routes=self.routes,
+                commands=self.commands,
+                **self.manager_options,
             )
             self.gate.protect(self._manager.system_prompt())
         return self._manager
@@ -168,4 +174,45 @@ def engine_settings(config: LoadedConfig) -> EngineSettings:
 def default_features(config: LoadedConfig) -> list[Any]:
     """The features every bot runs, in routing order. Each feature adds itself here."""
     features: list[Any] = []
+    features.append(rules_feature(config))  # first: mutes, rate limits and auto-replies before everything else
+    features.append(automod_feature(config))
+    features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
+    features.append(scheduling_feature(config))
     return features
+
+
+def rules_feature(config: LoadedConfig) -> Any:
+    from bot.rules.feature import RulesFeature
+
+    return RulesFeature(config.settings.rules)
+
+
+def scheduling_feature(config: LoadedConfig) -> Any:
+    from bot.scheduling.feature import SchedulingFeature
+
+    return SchedulingFeature()
+
+
+def kb_feature(config: LoadedConfig) -> Any:
+    from bot.kb.feature import KbFeature
+
+    return KbFeature()
+
+
+def automod_feature(config: LoadedConfig) -> Any:
+    from bot.automod.feature import AutomodFeature
+    from bot.automod.policy import AutomodPolicy
+    from bot.messages import ConversationKey
+
+    section = config.settings.automod
+    policy = AutomodPolicy(
+        warn_threshold=section.warn_threshold,
+        delete_threshold=section.delete_threshold,
+        timeout_threshold=section.timeout_threshold,
+        timeout_minutes=section.timeout_minutes,
+        repeat_timeout_minutes=section.repeat_timeout_minutes,
+        escalation_window_minutes=section.escalation_window_minutes,
+        mode=section.mode if section.enabled else "off",
+    )
+    staff = ConversationKey(section.staff_platform, section.staff_chat_id) if section.staff_chat_id else None
+    return AutomodFeature(policy, dict(section.chat_modes), staff)

@@ -135,9 +135,7 @@ class DiscordSection(Section):
     command_guild_ids: list[int] = Field(
         default_factory=list, description="Guilds whose slash commands are synced when sync_commands = 'guild'."
     )
-    admin_role: str = Field(
-        "", description="Role name (or id) that may use admin commands besides Manage Server."
-    )
+    admin_role: str = Field("", description="Role name (or id) that may use admin commands besides Manage Server.")
     allowed_channels: dict[str, list[int]] = Field(
         default_factory=dict,
         description="guild id -> channel ids the bot may speak in, threads included (no entry: all channels).",
@@ -152,9 +150,94 @@ class DiscordSection(Section):
     )
 
 
+class AutomodSection(Section):
+    enabled: bool = Field(True, description="Act on offensive messages in groups (DMs are never acted on).")
+    mode: Literal["off", "log", "warn", "full"] = Field("full", description="Default for every chat.")
+    chat_modes: dict[str, Literal["off", "log", "warn", "full"]] = Field(
+        default_factory=dict, description="'platform:chat_id' -> mode, overriding `mode` for that chat."
+    )
+    warn_threshold: float = Field(0.7, ge=0.0, le=1.0)
+    delete_threshold: float = Field(0.85, ge=0.0, le=1.0)
+    timeout_threshold: float = Field(0.95, ge=0.0, le=1.0)
+    timeout_minutes: int = Field(10, ge=1)
+    repeat_timeout_minutes: int = Field(60, ge=1)
+    escalation_window_minutes: int = Field(1440, ge=1)
+    staff_platform: str = Field("", description="Where moderators are notified, e.g. 'telegram'.")
+    staff_chat_id: str = Field("", description="Chat/channel id of the moderators' staff channel.")
+
+
 class LoggingSection(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str = ""
+
+
+class KbSection(Section):
+    """Knowledge-base answers and human handoff (issue 7); thresholds calibrated on eval/kb."""
+
+    enabled: bool = Field(True, description="Answer from the knowledge base when it holds documents.")
+    top_k: int = Field(2, ge=1, le=5, description="Passages put in the grounded prompt (the model is small).")
+    answer_threshold: float = Field(
+        0.45, ge=0.0, le=1.0, description="Below this retrieval score the bot says it doesn't know."
+    )
+    faq_threshold: float = Field(
+        0.8, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
+    )
+    lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="Share of BM25 in the hybrid score.")
+    answer_mode: Literal["grounded", "extractive"] = Field(
+        "grounded",
+        description="'grounded': the model answers from passages (checked, extractive fallback); "
+        "'extractive': the best passage sentences verbatim.",
+    )
+    rephrase_faq: bool = Field(False, description="Let the model rephrase curated FAQ answers (facts kept).")
+    cite_sources: bool = Field(True, description="End answers with the title (or link) of their source.")
+    passage_chars: int = Field(700, ge=200, le=4000, description="Maximum characters of a stored passage.")
+    prompt_passage_chars: int = Field(400, ge=100, le=4000, description="Passage text kept in the prompt.")
+    max_new_tokens: int = Field(64, ge=8, le=512, description="Length limit of a grounded answer.")
+    pass_small_talk: bool = Field(True, description="Greetings and thanks go to the plain model, not the KB.")
+    staff_platform: str = Field("", description="Platform of the staff chat that receives tickets.")
+    staff_chat_id: str = Field("", description="Chat/channel id of the staff chat on staff_platform.")
+    staff_thread_id: str = Field("", description="Optional thread/topic inside the staff chat.")
+
+
+class SchedulerSection(Section):
+    """Scheduled posting (issue 8): the outbox is retried, reported and reconciled with these settings."""
+
+    timezone: str = Field("UTC", description="IANA zone in which schedule times like 'daily 09:00' are read.")
+    grace_period_s: float = Field(
+        900.0, ge=0, description="A post whose time passed while the bot was down is sent this late at most."
+    )
+    max_retries: int = Field(5, ge=0, le=20, description="Retries of a post after a retryable delivery error.")
+    retry_base_delay_s: float = Field(30.0, gt=0, description="First retry delay; doubles on each retry.")
+    retry_max_delay_s: float = Field(1800.0, gt=0, description="Longest delay between two retries.")
+    poll_interval_s: float = Field(
+        30.0, ge=1, description="How often the outbox is swept (retries, schedules added from the CLI)."
+    )
+    staff_platform: str = Field("", description="Platform of the chat told about missed/failed/unknown posts.")
+    staff_chat_id: str = Field("", description="Chat/channel id of that staff chat (empty: only logged).")
+    idempotent_platforms: list[str] = Field(
+        default_factory=lambda: ["discord"],
+        description="Platforms that deduplicate sends by key: a post interrupted mid-send is resent there.",
+    )
+    idempotency_window_s: float = Field(
+        300.0, ge=0, description="How long the platform remembers a key; older interrupted posts are not resent."
+    )
+
+
+class SuggestSection(Section):
+    """Content suggestions (issue 8): how the model drafts posts."""
+
+    max_count: int = Field(5, ge=1, le=10, description="Most drafts one /suggest may ask for.")
+    max_new_tokens: int = Field(120, ge=16, le=1024, description="Length limit of one draft.")
+    temperature: float = Field(0.85, ge=0.0, le=2.0, description="Sampling temperature of drafts.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling of drafts.")
+    repetition_penalty: float = Field(1.15, ge=1.0, le=2.0)
+    similarity_threshold: float = Field(
+        0.6, gt=0.0, le=1.0, description="Drafts at least this similar (word Jaccard) count as repeats."
+    )
+    attempts_per_draft: int = Field(3, ge=1, le=10, description="Generation budget per requested draft.")
+    recent_days: float = Field(7.0, gt=0, description="Recent topics come from messages of this many days.")
+    recent_messages: int = Field(2000, ge=0, description="At most this many recent messages are read.")
+    recent_topic_count: int = Field(5, ge=0, le=20, description="Keywords named in the draft prompt.")
 
 
 class Secrets(BaseModel):
@@ -164,6 +247,25 @@ class Secrets(BaseModel):
     telegram_bot_token: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
+
+
+class RulesSection(Section):
+    """Auto-reply rules, per-chat settings and abuse control (issue 6)."""
+
+    enabled: bool = Field(True, description="Answer from auto-reply rules before the knowledge base and model.")
+    answer_unaddressed: bool = Field(
+        True, description="Rules also answer group messages that don't mention the bot (not in silent chats)."
+    )
+    default_cooldown_s: float = Field(30.0, ge=0.0, description="Seconds before a rule answers again in a chat.")
+    semantic_threshold: float = Field(
+        0.75, gt=0.0, le=1.0, description="Cosine similarity a 'similar' rule needs, unless the rule sets its own."
+    )
+    max_rules: int = Field(5000, ge=1, description="Most rules that may be stored.")
+    user_capacity: int = Field(8, ge=0, description="Messages to the bot one user may send in a burst (0: no limit).")
+    user_refill_per_minute: float = Field(6.0, ge=0.0, description="How fast a user's burst allowance refills.")
+    chat_capacity: int = Field(30, ge=0, description="Messages to the bot one chat may send in a burst (0: no limit).")
+    chat_refill_per_minute: float = Field(20.0, ge=0.0, description="How fast a chat's burst allowance refills.")
+    admins_exempt: bool = Field(True, description="Admins are never rate limited.")
 
 
 class Settings(Section):
@@ -177,6 +279,11 @@ class Settings(Section):
     discord: DiscordSection = DiscordSection()
     logging: LoggingSection = LoggingSection()
     # Feature sections (rules, kb, scheduler, automod, ...) are added below this line by their owners.
+    scheduler: SchedulerSection = SchedulerSection()
+    suggest: SuggestSection = SuggestSection()
+    rules: RulesSection = RulesSection()
+    automod: AutomodSection = AutomodSection()
+    kb: KbSection = KbSection()
 
 
 class LoadedConfig(BaseModel):
@@ -292,8 +399,9 @@ def load_config(
     except ValidationError as exc:
         error = _first_error(exc, source)
         if error.key in overridden:
-            error = ConfigError(f"environment {ENV_PREFIX}{error.key.replace('.', '__').upper()}", error.key,
-                                error.reason)
+            error = ConfigError(
+                f"environment {ENV_PREFIX}{error.key.replace('.', '__').upper()}", error.key, error.reason
+            )
         raise error from None
     chosen_secrets = secrets_path or env.get(SECRETS_PATH_ENV) or None
     secrets = load_secrets(Path(chosen_secrets).expanduser() if chosen_secrets else None, env)

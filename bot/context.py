@@ -38,8 +38,7 @@ def build_prompt(
     kept: list[ChatTurn] = []
     tokens = count_tokens([system, current])
     for stored in reversed(history):
-        role = "assistant" if stored.role == "assistant" else "user"
-        candidate = ChatTurn(role, stored.text)
+        candidate = ChatTurn("assistant" if stored.role == "assistant" else "user", stored.text)
         trial = count_tokens([system, candidate, *kept, current])
         if trial > token_budget:
             break

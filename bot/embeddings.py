@@ -59,8 +59,11 @@ class SentenceEncoder:
         with self._lock:
             model = self._load()
             vectors = model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=show_progress,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
             )
         return np.asarray(vectors, dtype=np.float32)
 

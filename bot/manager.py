@@ -45,6 +45,8 @@ class ManagerSettings:
 AddressingPolicy = Callable[[IncomingMessage], bool]
 # Strictness of the gate for a conversation; per-chat settings may replace it.
 StrictnessPolicy = Callable[[IncomingMessage], Strictness]
+# Persona prompt name for a conversation ("" means `settings.persona_prompt`); per-chat settings may set it.
+PersonaPolicy = Callable[[IncomingMessage], str]
 
 
 def default_addressing(message: IncomingMessage) -> bool:
@@ -65,6 +67,7 @@ class ConversationManager:
         commands: CommandRegistry | None = None,
         addressing: AddressingPolicy = default_addressing,
         strictness: StrictnessPolicy = lambda message: "normal",
+        persona_for: PersonaPolicy | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -75,15 +78,20 @@ class ConversationManager:
         self.commands = commands or CommandRegistry()
         self.addressing = addressing
         self.strictness = strictness
+        self.persona_for = persona_for
         self.bot_username = ""
         self._locks: dict[str, asyncio.Lock] = {}
         self._register_builtins()
 
     # public API ---------------------------------------------------------------------------------------
 
-    def system_prompt(self) -> str:
+    def system_prompt(self, message: IncomingMessage | None = None) -> str:
+        """The persona prompt, rendered; `message` selects a conversation's own persona if one is set."""
+        persona = self.settings.persona_prompt
+        if message is not None and self.persona_for is not None:
+            persona = self.persona_for(message) or persona
         return self.prompts.render(
-            self.settings.persona_prompt,
+            persona,
             bot_name=self.settings.bot_name,
             community_name=self.settings.community_name,
             tone=self.settings.tone,
@@ -103,8 +111,11 @@ class ConversationManager:
                 return await self._handle_locked(message)
             except Exception:
                 log.exception("failed to handle message", extra={"session": session})
-                return [OutgoingMessage(message.conversation, self.settings.error_reply,
-                                        message.platform_message_id, kind="notice")]
+                return [
+                    OutgoingMessage(
+                        message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"
+                    )
+                ]
 
     def record_delivery(self, outgoing: OutgoingMessage, platform_message_id: str) -> None:
         """An adapter confirms a reply was delivered, with the platform's id for it."""
@@ -131,8 +142,11 @@ class ConversationManager:
         existing = self.store.find_user_message(conversation_id, message.platform_message_id)
         if existing is not None and not message.is_edit:
             if existing.status != RECEIVED:
-                log.info("duplicate message %s ignored", message.platform_message_id,
-                         extra={"session": message.conversation.session_id})
+                log.info(
+                    "duplicate message %s ignored",
+                    message.platform_message_id,
+                    extra={"session": message.conversation.session_id},
+                )
                 return []
             stored_id = existing.id  # stored before a crash, never answered: answer it now
             user_id = existing.user_id or self.store.upsert_user(message.platform, message.author)
@@ -142,13 +156,23 @@ class ConversationManager:
         else:
             user_id = self.store.upsert_user(message.platform, message.author)
             stored_id = self.store.insert_message(
-                conversation_id, "user", storable(message.text), RECEIVED, user_id=user_id,
+                conversation_id,
+                "user",
+                storable(message.text),
+                RECEIVED,
+                user_id=user_id,
                 platform_message_id=message.platform_message_id,
                 reply_to_message_id=message.reply_to_message_id,
             )
         text, truncated = clean_text(message.text, self.settings.max_input_chars)
-        log.debug("message %s (%d chars%s): %s", stored_id, len(message.text), ", truncated" if truncated else "",
-                  log_preview(text), extra={"session": message.conversation.session_id})
+        log.debug(
+            "message %s (%d chars%s): %s",
+            stored_id,
+            len(message.text),
+            ", truncated" if truncated else "",
+            log_preview(text),
+            extra={"session": message.conversation.session_id},
+        )
         strictness = self.strictness(message)
         flag: ModerationDecision | None = None
         if text:
@@ -175,8 +199,9 @@ class ConversationManager:
                 return await self._run_command(command, turn, args)
             if not turn.addressed:
                 return None
-            return RouteReply(f"I don't know the command /{name}. Send /help to see what I can do.",
-                              "command:unknown", gate=False)
+            return RouteReply(
+                f"I don't know the command /{name}. Send /help to see what I can do.", "command:unknown", gate=False
+            )
         for route in self.routes:
             reply = await route.respond(turn)
             if reply is not None:
@@ -189,10 +214,13 @@ class ConversationManager:
 
     async def _run_command(self, command: Command, turn: TurnContext, args: str) -> RouteReply:
         if command.admin_only and not turn.is_admin:
-            log.warning("non-admin %s refused /%s", turn.message.author.user_id, command.name,
-                        extra={"session": turn.message.conversation.session_id})
-            return RouteReply(f"Only admins can use /{command.name}.", f"command:{command.name}:refused",
-                              gate=False)
+            log.warning(
+                "non-admin %s refused /%s",
+                turn.message.author.user_id,
+                command.name,
+                extra={"session": turn.message.conversation.session_id},
+            )
+            return RouteReply(f"Only admins can use /{command.name}.", f"command:{command.name}:refused", gate=False)
         result = await command.handler(turn, args)
         if isinstance(result, str):
             return RouteReply(result, f"command:{command.name}", gate=False)
@@ -200,10 +228,16 @@ class ConversationManager:
 
     async def _generate(self, turn: TurnContext) -> RouteReply:
         history = self.store.history(turn.conversation_id, limit=100, before_id=turn.stored_message_id)
-        prompt = build_prompt(self.system_prompt(), history, turn.text, self.settings.history_token_budget,
-                              self.engine.count_tokens)
-        request = GenerationRequest(prompt.turns, self.settings.generation,
-                                    conversation_id=turn.message.conversation.session_id)
+        prompt = build_prompt(
+            self.system_prompt(turn.message),
+            history,
+            turn.text,
+            self.settings.history_token_budget,
+            self.engine.count_tokens,
+        )
+        request = GenerationRequest(
+            prompt.turns, self.settings.generation, conversation_id=turn.message.conversation.session_id
+        )
         try:
             result = await self.engine.generate(request)
         except EngineBusy:
@@ -215,9 +249,15 @@ class ConversationManager:
             log.exception("engine failed", extra={"session": turn.message.conversation.session_id})
             return RouteReply(self.settings.error_reply, "engine_error", gate=False)
         text = result.text.strip() or "Sorry, I don't have an answer to that."
-        return RouteReply(text, "lm", details={"prompt_tokens": result.prompt_tokens,
-                                                "completion_tokens": result.completion_tokens,
-                                                "history_used": prompt.history_used})
+        return RouteReply(
+            text,
+            "lm",
+            details={
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "history_used": prompt.history_used,
+            },
+        )
 
     async def _finish(self, turn: TurnContext, reply: RouteReply, strictness: Strictness) -> list[OutgoingMessage]:
         side = [self._store_side_message(message, reply.source) for message in reply.side_messages]
@@ -230,13 +270,25 @@ class ConversationManager:
             decision = await asyncio.to_thread(self.gate.check_output, text, strictness)
             text = decision.text
         stored = self.store.insert_message(
-            turn.conversation_id, "assistant", text, PENDING_SEND,
-            reply_to_message_id=turn.message.platform_message_id, source=reply.source, details=reply.details,
+            turn.conversation_id,
+            "assistant",
+            text,
+            PENDING_SEND,
+            reply_to_message_id=turn.message.platform_message_id,
+            source=reply.source,
+            details=reply.details,
         )
         if decision is not None:
             self._record(stored, "out", decision)
-        outgoing = [OutgoingMessage(turn.message.conversation, text, turn.message.platform_message_id, stored,
-                                    kind="reply" if reply.gate else "notice")]
+        outgoing = [
+            OutgoingMessage(
+                turn.message.conversation,
+                text,
+                turn.message.platform_message_id,
+                stored,
+                kind="reply" if reply.gate else "notice",
+            )
+        ]
         outgoing.extend(side)
         return outgoing
 
@@ -245,13 +297,18 @@ class ConversationManager:
         if message.stored_message_id is not None:
             return message
         conversation_id = self.store.conversation_id(message.conversation)
-        stored = self.store.insert_message(conversation_id, "assistant", message.text, PENDING_SEND,
-                                           reply_to_message_id=message.reply_to_message_id, source=source)
+        stored = self.store.insert_message(
+            conversation_id,
+            "assistant",
+            message.text,
+            PENDING_SEND,
+            reply_to_message_id=message.reply_to_message_id,
+            source=source,
+        )
         return replace(message, stored_message_id=stored)
 
     def _record(self, message_id: int, direction: str, decision: ModerationDecision) -> None:
-        self.store.record_moderation(message_id, direction, decision.action, list(decision.reasons),
-                                     decision.scores)
+        self.store.record_moderation(message_id, direction, decision.action, list(decision.reasons), decision.scores)
 
     # built-in commands --------------------------------------------------------------------------------
 
@@ -264,18 +321,26 @@ class ConversationManager:
 
     async def _cmd_help(self, turn: TurnContext, args: str) -> str:
         visible = [command for command in self.commands.all() if turn.is_admin or not command.admin_only]
-        return self.prompts.render("help", bot_name=self.settings.bot_name,
-                                   commands=[{"name": c.name, "description": c.description} for c in visible])
+        return self.prompts.render(
+            "help",
+            bot_name=self.settings.bot_name,
+            commands=[{"name": c.name, "description": c.description} for c in visible],
+        )
 
     async def _cmd_start(self, turn: TurnContext, args: str) -> str:
         name = turn.message.author.display_name or turn.message.author.username or "there"
-        return self.prompts.render("start", bot_name=self.settings.bot_name,
-                                   community_name=self.settings.community_name, user_name=name)
+        return self.prompts.render(
+            "start", bot_name=self.settings.bot_name, community_name=self.settings.community_name, user_name=name
+        )
 
     async def _cmd_about(self, turn: TurnContext, args: str) -> str:
-        return self.prompts.render("about", bot_name=self.settings.bot_name,
-                                   community_name=self.settings.community_name,
-                                   model_name=self.engine.model_name, version=__version__)
+        return self.prompts.render(
+            "about",
+            bot_name=self.settings.bot_name,
+            community_name=self.settings.community_name,
+            model_name=self.engine.model_name,
+            version=__version__,
+        )
 
     async def _cmd_reset(self, turn: TurnContext, args: str) -> str:
         self.store.reset_conversation(turn.conversation_id)

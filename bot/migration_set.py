@@ -26,17 +26,14 @@ class MigrationSet:
     def apply(self, db: sqlite_utils.Database) -> list[str]:
         """Apply the steps not yet recorded; returns the names applied now."""
         ensure_migrations_table(db)
-        done = {
-            row["name"]
-            for row in db.query("select name from _migrations where migration_set = ?", [self.name])
-        }
+        done = {row["name"] for row in db.query("select name from _migrations where migration_set = ?", [self.name])}
         applied = []
         for name, step in self.steps:
             if name in done:
                 continue
             with db.conn:
                 step(db)
-                db["_migrations"].insert(
+                db.table("_migrations").insert(
                     {"migration_set": self.name, "name": name, "applied_at": datetime.now(UTC).isoformat()}
                 )
             applied.append(f"{self.name}:{name}")
@@ -44,9 +41,5 @@ class MigrationSet:
 
 
 def ensure_migrations_table(db: sqlite_utils.Database) -> None:
-    if not db["_migrations"].exists():
-        db["_migrations"].create(
-            {"migration_set": str, "name": str, "applied_at": str}, pk=("migration_set", "name")
-        )
-
-
+    if not db.table("_migrations").exists():
+        db.table("_migrations").create({"migration_set": str, "name": str, "applied_at": str}, pk=("migration_set", "name"))

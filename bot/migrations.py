@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from bot.automod.schema import migrations as automod_migrations
+from bot.kb.schema import kb_migrations
 from bot.migration_set import MigrationSet
+from bot.rules.schema import rules_migrations
+from bot.scheduling.schema import scheduling_migrations
 
 core = MigrationSet("core")
 
 
 @core
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "platform": str,
@@ -30,15 +34,15 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"platform", "platform_user_id"},
     )
-    db["users"].create_index(["platform", "platform_user_id"], unique=True)
-    db["conversations"].create(
+    db.table("users").create_index(["platform", "platform_user_id"], unique=True)
+    db.table("conversations").create(
         {"id": int, "platform": str, "chat_id": str, "thread_id": str, "created_at": str, "reset_at": int},
         pk="id",
         not_null={"platform", "chat_id", "thread_id"},
         defaults={"thread_id": "", "reset_at": 0},
     )
-    db["conversations"].create_index(["platform", "chat_id", "thread_id"], unique=True)
-    db["messages"].create(
+    db.table("conversations").create_index(["platform", "chat_id", "thread_id"], unique=True)
+    db.table("messages").create(
         {
             "id": int,
             "conversation_id": int,
@@ -55,10 +59,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         not_null={"conversation_id", "role", "text", "created_at", "status"},
         defaults={"platform_message_id": "", "reply_to_message_id": ""},
     )
-    db["messages"].create_index(["conversation_id", "id"])
-    db["messages"].create_index(["conversation_id", "platform_message_id"])
-    db["messages"].create_index(["status"])
-    db["moderation_decisions"].create(
+    db.table("messages").create_index(["conversation_id", "id"])
+    db.table("messages").create_index(["conversation_id", "platform_message_id"])
+    db.table("messages").create_index(["status"])
+    db.table("moderation_decisions").create(
         {
             "id": int,
             "message_id": int,
@@ -71,30 +75,30 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("message_id", "messages", "id")],
     )
-    db["moderation_decisions"].create_index(["message_id"])
+    db.table("moderation_decisions").create_index(["message_id"])
 
 
 @core
 def m002_edits_state_and_delivery(db: sqlite_utils.Database) -> None:
     """Edited-message tracking, delivery bookkeeping for replies, and a key/value table for adapters."""
-    db["messages"].add_column("edited_at", str)
-    db["messages"].add_column("source", str)
-    db["messages"].add_column("delivery_attempts", int, not_null_default=0)
-    db["messages"].add_column("delivery_error", str)
-    db["state"].create({"key": str, "value": str, "updated_at": str}, pk="key")
-    db["processed_events"].create(
-        {"platform": str, "event_id": str, "processed_at": str}, pk=("platform", "event_id")
-    )
+    db.table("messages").add_column("edited_at", str)
+    db.table("messages").add_column("source", str)
+    db.table("messages").add_column("delivery_attempts", int, not_null_default=0)
+    db.table("messages").add_column("delivery_error", str)
+    db.table("state").create({"key": str, "value": str, "updated_at": str}, pk="key")
+    db.table("processed_events").create({"platform": str, "event_id": str, "processed_at": str}, pk=("platform", "event_id"))
 
 
 @core
 def m003_reply_details(db: sqlite_utils.Database) -> None:
     """What produced a reply (sources and scores of a knowledge-base answer, token counts...)."""
-    db["messages"].add_column("details", str)
+    db.table("messages").add_column("details", str)
 
 
 # Feature migration sets, applied after core in this order. Features append themselves here.
-ALL_MIGRATION_SETS: list[MigrationSet] = [core]
+ALL_MIGRATION_SETS: list[MigrationSet] = [
+    core, automod_migrations, kb_migrations, rules_migrations, scheduling_migrations,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -29,7 +29,9 @@ class PromptLibrary:
     def __init__(self, folders: Sequence[Path] = ()) -> None:
         search = [str(folder) for folder in folders] + [str(BUNDLED_PROMPTS_DIR)]
         self._env = SandboxedEnvironment(
-            loader=FileSystemLoader(search), undefined=StrictUndefined, keep_trailing_newline=False,
+            loader=FileSystemLoader(search),
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
             autoescape=False,
         )
 

@@ -6,9 +6,20 @@ import unicodedata
 
 # Zero-width and bidirectional control characters: invisible, used to hide or reorder text.
 INVISIBLE = {
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
-    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
-    "\u2066", "\u2067", "\u2068", "\u2069",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
 }
 
 

@@ -128,7 +128,7 @@ class Store:
                     [author.display_name, author.username, now, rows[0]["id"]],
                 )
                 return int(rows[0]["id"])
-            table = db["users"]
+            table = db.table("users")
             table.insert(
                 {
                     "platform": platform,
@@ -140,7 +140,7 @@ class Store:
                     "last_seen": now,
                 }
             )
-            return int(table.last_pk)  # type: ignore[attr-defined]
+            return int(table.last_pk or 0)
 
     def conversation_id(self, key: ConversationKey) -> int:
         """The id of `key`'s conversation, created on first use."""
@@ -153,7 +153,7 @@ class Store:
             )
             if rows:
                 return int(rows[0]["id"])
-            table = db["conversations"]
+            table = db.table("conversations")
             table.insert(
                 {
                     "platform": key.platform,
@@ -163,18 +163,19 @@ class Store:
                     "reset_at": 0,
                 }
             )
-            return int(table.last_pk)  # type: ignore[attr-defined]
+            return int(table.last_pk or 0)
 
     def conversation_key(self, conversation_id: int) -> ConversationKey:
-        row = self.db["conversations"].get(conversation_id)
+        row = self.db.table("conversations").get(conversation_id)
         return ConversationKey(row["platform"], row["chat_id"], row["thread_id"])
 
     def reset_conversation(self, conversation_id: int) -> None:
         """Forget the context so far: later prompts only see messages after this point."""
         with self.transaction() as db:
             last = next(
-                db.query("select coalesce(max(id), 0) as last from messages where conversation_id = ?",
-                         [conversation_id])
+                db.query(
+                    "select coalesce(max(id), 0) as last from messages where conversation_id = ?", [conversation_id]
+                )
             )["last"]
             db.execute("update conversations set reset_at = ? where id = ?", [last, conversation_id])
 
@@ -193,7 +194,7 @@ class Store:
         details: dict[str, Any] | None = None,
     ) -> int:
         with self.transaction() as db:
-            table = db["messages"]
+            table = db.table("messages")
             table.insert(
                 {
                     "conversation_id": conversation_id,
@@ -208,10 +209,10 @@ class Store:
                     "details": json.dumps(details, default=str) if details else None,
                 }
             )
-            return int(table.last_pk)  # type: ignore[attr-defined]
+            return int(table.last_pk or 0)
 
     def get_message(self, message_id: int) -> StoredMessage:
-        return StoredMessage.from_row(self.db["messages"].get(message_id))
+        return StoredMessage.from_row(self.db.table("messages").get(message_id))
 
     def find_user_message(self, conversation_id: int, platform_message_id: str) -> StoredMessage | None:
         """The stored user message with this platform id, for deduplicating replayed events."""
@@ -290,7 +291,7 @@ class Store:
         self, message_id: int, direction: str, decision: str, reasons: list[str], scores: dict[str, float]
     ) -> int:
         with self.transaction() as db:
-            table = db["moderation_decisions"]
+            table = db.table("moderation_decisions")
             table.insert(
                 {
                     "message_id": message_id,
@@ -301,7 +302,7 @@ class Store:
                     "created_at": utc_now(),
                 }
             )
-            return int(table.last_pk)  # type: ignore[attr-defined]
+            return int(table.last_pk or 0)
 
     def moderation_for(self, message_id: int) -> list[dict[str, Any]]:
         return list(self.db.query("select * from moderation_decisions where message_id = ?", [message_id]))
@@ -314,7 +315,7 @@ class Store:
 
     def set_state(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db["state"].upsert({"key": key, "value": value, "updated_at": utc_now()}, pk="key")
+            db.table("state").upsert({"key": key, "value": value, "updated_at": utc_now()}, pk="key")
 
     def claim_event(self, platform: str, event_id: str) -> bool:
         """Record that an event is being processed; False when it was already claimed (a replay)."""

@@ -10,15 +10,21 @@ from cli.main import CliContext, configure_logging, status
 
 
 @click.command("bench")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the figures as JSON to this file.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the figures as JSON to this file.",
+)
 @click.option("--quick", is_flag=True, help="Fewer requests: a smoke run, not for reporting.")
 @click.option("--seed", default=1234, show_default=True)
 @click.pass_obj
 def bench(ctx: CliContext, json_path: Path | None, quick: bool, seed: int) -> None:
     """Measure throughput, latency, KV reuse and memory with the configured model."""
-    from bot.app import engine_settings
     from bot.bench import run_benchmark
+
+    from bot.app import engine_settings
 
     config = ctx.config()
     configure_logging("WARNING")

@@ -69,8 +69,14 @@ async def _ask(app: BotApp, text: str, chat_id: str) -> dict[str, Any]:
             author_is_admin=True,
         )
         replies = await app.manager.handle(message)
-        result: dict[str, Any] = {"reply": "", "decision": None, "reasons": [], "scores": {}, "source": None,
-                                  "details": {}}
+        result: dict[str, Any] = {
+            "reply": "",
+            "decision": None,
+            "reasons": [],
+            "scores": {},
+            "source": None,
+            "details": {},
+        }
         texts = []
         for reply in replies:
             texts.append(reply.text)

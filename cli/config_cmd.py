@@ -23,8 +23,9 @@ def check(ctx: CliContext, as_json: bool) -> None:
         "discord": loaded.secrets.discord_bot_token is not None,
     }
     if as_json:
-        print_json({"ok": True, "source": loaded.source, "database": str(loaded.database_path),
-                    "tokens_configured": tokens})
+        print_json(
+            {"ok": True, "source": loaded.source, "database": str(loaded.database_path), "tokens_configured": tokens}
+        )
         return
     click.echo(f"config OK: {loaded.source}")
     click.echo(f"database: {loaded.database_path}")

@@ -61,18 +61,29 @@ def configure_logging(level: str, log_file: str = "") -> None:
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers = [logging.FileHandler(log_file, encoding="utf-8")]
-    logging.basicConfig(level=level, handlers=handlers,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level, handlers=handlers, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     for noisy in ("httpx", "httpcore", "discord.gateway", "discord.client", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="socialbot")
-@click.option("--config", "config_path", envvar="SOCIALBOT_CONFIG", type=click.Path(dir_okay=False),
-              help="TOML config file (default: $SOCIALBOT_CONFIG, else built-in defaults).")
-@click.option("--secrets", "secrets_path", envvar="SOCIALBOT_SECRETS", type=click.Path(dir_okay=False),
-              help="TOML secrets file with bot tokens (default: $SOCIALBOT_SECRETS).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SOCIALBOT_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (default: $SOCIALBOT_CONFIG, else built-in defaults).",
+)
+@click.option(
+    "--secrets",
+    "secrets_path",
+    envvar="SOCIALBOT_SECRETS",
+    type=click.Path(dir_okay=False),
+    help="TOML secrets file with bot tokens (default: $SOCIALBOT_SECRETS).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, secrets_path: str | None) -> None:
     """socialbot: a self-hosted AI bot for Discord and Telegram communities, on a local language model."""
@@ -85,9 +96,9 @@ def run_async(coro: Any) -> Any:
 
 def register_commands() -> None:
     """Attach every command module's commands to `main` (each module owns one group or command)."""
-    from cli import bench_cmd, chat_cmd, config_cmd, eval_cmd, moderate_cmd
+    from cli import bench_cmd, chat_cmd, config_cmd, eval_cmd, moderate_cmd, schedule_cmd
 
-    for module in (config_cmd, chat_cmd, moderate_cmd, bench_cmd, eval_cmd):
+    for module in (config_cmd, chat_cmd, moderate_cmd, bench_cmd, eval_cmd, schedule_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

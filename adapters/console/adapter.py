@@ -79,8 +79,11 @@ class ConsoleAdapter:
         return handled
 
     async def send(self, message: OutgoingMessage) -> list[str]:
-        prefix = f"{self.app.config.settings.bot.name}> " if message.conversation.chat_id == self.chat_id else (
-            f"[{message.conversation.platform}:{message.conversation.chat_id}] ")
+        prefix = (
+            f"{self.app.config.settings.bot.name}> "
+            if message.conversation.chat_id == self.chat_id
+            else (f"[{message.conversation.platform}:{message.conversation.chat_id}] ")
+        )
         self._write(prefix + message.text)
         platform_id = f"console-{message.stored_message_id or 0}"
         self.app.manager.record_delivery(message, platform_id)

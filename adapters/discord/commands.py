@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,7 +21,7 @@ CommandInvoker = Callable[[discord.Interaction, str, str], Awaitable[None]]
 DESCRIPTION_LIMIT = 100
 
 
-def app_command_for(command: Command, invoke: CommandInvoker) -> app_commands.Command[None, ..., None]:
+def app_command_for(command: Command, invoke: CommandInvoker) -> app_commands.Command[Any, ..., None]:
     """The application command standing for `command`; raises ValueError for a name Discord rejects."""
     name = command.name
 

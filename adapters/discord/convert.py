@@ -191,7 +191,7 @@ def interaction_to_incoming(
     interaction: discord.Interaction, name: str, args: str, access: DiscordAccess
 ) -> IncomingMessage:
     """A slash command as the message `/name args`, addressed to the bot, from the invoking user."""
-    channel = interaction.channel
+    channel: object = interaction.channel
     if channel is None:
         channel = discord.Object(id=interaction.channel_id or 0)
     permissions = interaction.permissions if interaction.guild_id is not None else None

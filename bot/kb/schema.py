@@ -36,12 +36,13 @@ def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
             "question": str,
             "answer": str,
             "content_hash": str,
+            "link": str,
             "vector": bytes,
         },
         pk="id",
         foreign_keys=[("document_id", "kb_documents", "id")],
         not_null={"document_id", "position", "text", "content_hash", "vector"},
-        defaults={"heading": "", "question": "", "answer": ""},
+        defaults={"heading": "", "question": "", "answer": "", "link": ""},
     )
     db["kb_passages"].create_index(["document_id", "content_hash"])
     # Standalone FTS5 table keyed by the passage id (rowid); Porter stemming so "returns" finds "return".

@@ -36,6 +36,12 @@ _SUPPORT_PATTERNS = (
     r"\b(?:illegal|dangerous|harmful)\b",
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|:\s")
+_ELLIPSIS = re.compile(r"\.{3,}|…")
+
+
+def strip_ellipses(text: str) -> str:
+    """Drop "..." / "…": truncated training examples must not teach the model that they mean harm."""
+    return _ELLIPSIS.sub(" ", text).strip()
 
 
 def opening_sentence(text: str) -> str:
@@ -55,6 +61,7 @@ def cue_features(text: str) -> list[float]:
 
 def harm_features(encoder: MiniLMEncoder, tokenizer: EncoderTokenizer, texts: Sequence[str]) -> np.ndarray:
     """Feature matrix: [embedding(reply), embedding(opening sentence), cue indicators]."""
+    texts = [strip_ellipses(text) for text in texts]
     whole = embed_texts(encoder, tokenizer, texts)
     opening = embed_texts(encoder, tokenizer, [opening_sentence(text) for text in texts])
     cues = torch.tensor([cue_features(text) for text in texts], dtype=torch.float32)

@@ -38,8 +38,7 @@ async def test_huge_input_is_truncated_before_the_model(app: BotApp, scripted_en
     assert len(prompt_user_text) <= app.config.settings.bot.max_input_chars
 
 
-async def test_empty_message_gets_a_fixed_reply_without_the_model(app: BotApp,
-                                                                  scripted_engine: ScriptedEngine) -> None:
+async def test_empty_message_gets_a_fixed_reply_without_the_model(app: BotApp, scripted_engine: ScriptedEngine) -> None:
     replies = await app.manager.handle(incoming("   "))
     assert "text" in replies[0].text
     assert scripted_engine.requests == []

@@ -52,8 +52,11 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_environment_overrides_any_key(tmp_path: Path) -> None:
     path = write(tmp_path, "[generation]\nmax_new_tokens = 50\n")
-    environ = {"SOCIALBOT__GENERATION__MAX_NEW_TOKENS": "12", "SOCIALBOT__BOT__NAME": "Shopbot",
-               "SOCIALBOT__MODERATION__BLOCKLIST": '["foo", "bar"]'}
+    environ = {
+        "SOCIALBOT__GENERATION__MAX_NEW_TOKENS": "12",
+        "SOCIALBOT__BOT__NAME": "Shopbot",
+        "SOCIALBOT__MODERATION__BLOCKLIST": '["foo", "bar"]',
+    }
     settings = load_config(path, environ=environ).settings
     assert settings.generation.max_new_tokens == 12
     assert settings.bot.name == "Shopbot"
@@ -79,8 +82,9 @@ def test_tokens_in_the_main_file_are_refused(tmp_path: Path) -> None:
 def test_secrets_come_from_env_or_secrets_file_and_never_print(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.toml"
     secrets.write_text("discord_bot_token = 'file-token-value'\n", encoding="utf-8")
-    loaded = load_config(write(tmp_path, ""), secrets_path=secrets,
-                         environ={"TELEGRAM_BOT_TOKEN": "123456:env-token-value"})
+    loaded = load_config(
+        write(tmp_path, ""), secrets_path=secrets, environ={"TELEGRAM_BOT_TOKEN": "123456:env-token-value"}
+    )
     assert loaded.secrets.telegram_bot_token is not None
     assert loaded.secrets.telegram_bot_token.get_secret_value() == "123456:env-token-value"
     assert loaded.secrets.discord_bot_token is not None

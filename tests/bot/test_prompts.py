@@ -27,7 +27,7 @@ def test_user_folder_overrides_bundled_prompt(tmp_path: Path) -> None:
 
 def test_templates_are_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "evil.md").write_text("{#- variables: x -#}\n{{ x.__class__.__mro__ }}")
-    with pytest.raises(Exception, match="unsafe|access"):
+    with pytest.raises(Exception, match=r"unsafe|access"):
         PromptLibrary([tmp_path]).render("evil", x="s")
 
 

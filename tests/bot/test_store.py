@@ -29,12 +29,15 @@ def test_old_schema_is_upgraded_in_place_keeping_its_messages(tmp_path: Path) ->
     old = sqlite_utils.Database(path)
     first_name, first_step = core.steps[0]
     first_step(old)
-    old["_migrations"].insert({"migration_set": "core", "name": first_name, "applied_at": "2026-01-01"},
-                              pk=("migration_set", "name"))
-    old["conversations"].insert({"platform": "telegram", "chat_id": "7", "thread_id": "", "created_at": "x",
-                                 "reset_at": 0})
-    old["messages"].insert({"conversation_id": 1, "role": "user", "text": "kept", "created_at": "x",
-                            "status": "answered"})
+    old["_migrations"].insert(
+        {"migration_set": "core", "name": first_name, "applied_at": "2026-01-01"}, pk=("migration_set", "name")
+    )
+    old["conversations"].insert(
+        {"platform": "telegram", "chat_id": "7", "thread_id": "", "created_at": "x", "reset_at": 0}
+    )
+    old["messages"].insert(
+        {"conversation_id": 1, "role": "user", "text": "kept", "created_at": "x", "status": "answered"}
+    )
     old.conn.close()
 
     store = Store.open(path)

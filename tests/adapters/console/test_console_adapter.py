@@ -18,7 +18,10 @@ async def test_each_line_is_answered_and_stored_as_sent(app: BotApp, scripted_en
     assert output.getvalue().splitlines() == ["socialbot> Hi! How can I help?", "socialbot> We open at nine."]
     rows = app.store.messages_for(app.store.conversation_id(console.to_incoming("").conversation))
     assert [(row.role, row.status) for row in rows] == [
-        ("user", "answered"), ("assistant", "sent"), ("user", "answered"), ("assistant", "sent"),
+        ("user", "answered"),
+        ("assistant", "sent"),
+        ("user", "answered"),
+        ("assistant", "sent"),
     ]
 
 

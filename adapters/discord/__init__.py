@@ -1,0 +1,23 @@
+"""The Discord adapter: discord.py's gateway and REST client in front of socialbot's manager."""
+
+from __future__ import annotations
+
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.errors import DiscordAdapterError
+from bot.app import BotApp
+
+__all__ = ["DiscordAdapter", "DiscordAdapterError", "create_adapter"]
+
+
+def create_adapter(app: BotApp) -> DiscordAdapter:
+    """The Discord adapter for `app`, with the token from DISCORD_BOT_TOKEN or the secrets file.
+
+    Raises `DiscordAdapterError` when no token is configured; the token itself never appears in errors or logs.
+    """
+    token = app.config.secrets.discord_bot_token
+    if token is None or not token.get_secret_value().strip():
+        raise DiscordAdapterError(
+            "no Discord bot token: set DISCORD_BOT_TOKEN (or discord_bot_token in the secrets file)",
+            retryable=False,
+        )
+    return DiscordAdapter(app, token.get_secret_value().strip())

@@ -1,0 +1,1 @@
+"""Community automod: acting on offensive incoming messages (warn, delete, timeout, notify staff)."""

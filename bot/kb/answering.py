@@ -1,0 +1,282 @@
+"""From a question and the knowledge base to an answer the owner can stand behind, or an honest decline.
+
+The order of preference: a curated FAQ answer when an FAQ question matches closely (verbatim by default);
+otherwise the model answers from the top passages with a short grounded prompt, and that answer is kept only
+when the passages support it; otherwise the passages' most relevant sentences are quoted. When retrieval is
+not confident the bot says it does not know and offers a person, instead of guessing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from bot.config import KbSection
+from bot.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, GenerationSettings
+from bot.kb.documents import split_sentences
+from bot.kb.knowledge_base import STOPWORDS, KbHit, KnowledgeBase
+from bot.prompts import PromptLibrary
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["answered", "declined", "handoff"]
+
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_SMALL_TALK = re.compile(
+    r"^\W*(hi+|hello+|hey+|yo|hiya|howdy|good (morning|afternoon|evening|night)|thanks?( you)?( so much| a lot)?|"
+    r"thx|ty|cheers|ok(ay)?|cool|great|nice|bye|goodbye|see you|how are you( doing)?|who are you|"
+    r"what('s| is) your name)\W*(\w+\W*)?$",
+    re.IGNORECASE,
+)
+_UNSURE = re.compile(r"\b(i don'?t know|i do not know|not sure|no information|cannot answer|can'?t answer)\b", re.I)
+
+
+@dataclass(frozen=True)
+class KbSettings:
+    """The answerer's knobs, from the `[kb]` config section."""
+
+    top_k: int = 2
+    answer_threshold: float = 0.45
+    faq_threshold: float = 0.8
+    answer_mode: Literal["grounded", "extractive"] = "grounded"
+    rephrase_faq: bool = False
+    cite_sources: bool = True
+    prompt_passage_chars: int = 400
+    max_new_tokens: int = 64
+    pass_small_talk: bool = True
+
+    @classmethod
+    def from_section(cls, section: KbSection) -> KbSettings:
+        return cls(
+            top_k=section.top_k, answer_threshold=section.answer_threshold, faq_threshold=section.faq_threshold,
+            answer_mode=section.answer_mode, rephrase_faq=section.rephrase_faq, cite_sources=section.cite_sources,
+            prompt_passage_chars=section.prompt_passage_chars, max_new_tokens=section.max_new_tokens,
+            pass_small_talk=section.pass_small_talk,
+        )
+
+
+@dataclass(frozen=True)
+class KbAnswer:
+    """The knowledge base's reply to one question, with what it was based on."""
+
+    outcome: Outcome
+    text: str
+    mode: str  # "faq", "faq_rephrased", "generated", "extractive" or "declined"
+    hits: tuple[KbHit, ...]
+    confidence: float
+    cited: tuple[KbHit, ...] = ()
+
+    def details(self) -> dict[str, Any]:
+        """What `socialbot ask --json` and the stored reply show: outcome, mode, sources with scores."""
+        return {
+            "outcome": self.outcome,
+            "mode": self.mode,
+            "confidence": round(self.confidence, 4),
+            "sources": [hit.as_dict() for hit in self.hits],
+            "cited": [hit.title for hit in self.cited],
+        }
+
+
+def is_small_talk(text: str) -> bool:
+    """Greetings, thanks and "who are you": chat for the plain model, not questions for the knowledge base."""
+    return bool(_SMALL_TALK.match(text.strip())) and len(text) <= 60
+
+
+class KbAnswerer:
+    """Answers questions from a `KnowledgeBase`, with the model when allowed and the text when not."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        engine: Engine | None,
+        prompts: PromptLibrary,
+        settings: KbSettings,
+        generation: GenerationSettings | None = None,
+    ) -> None:
+        self.kb = kb
+        self.engine = engine
+        self.prompts = prompts
+        self.settings = settings
+        base = generation or GenerationSettings()
+        # Greedy and short: the small model stays closest to the passages that way.
+        self.generation = replace(base, max_new_tokens=settings.max_new_tokens, temperature=0.0, top_p=1.0,
+                                  repetition_penalty=max(base.repetition_penalty, 1.05))
+
+    async def answer(self, question: str, use_model: bool = True, conversation_id: str | None = None) -> KbAnswer:
+        """Answer `question`; a decline when retrieval is not confident. Never raises on engine failures."""
+        query_vector = await asyncio.to_thread(self.kb.embed_query, question)
+        hits = await asyncio.to_thread(self.kb.search, question, max(5, self.settings.top_k), query_vector)
+        if not hits or hits[0].score < self.settings.answer_threshold:
+            return self.decline(hits)
+        top = hits[0]
+        faq = next((hit for hit in hits[:2] if hit.is_faq and hit.vector_score >= self.settings.faq_threshold), None)
+        if faq is not None:
+            return await self._faq_answer(faq, tuple(hits), use_model, conversation_id)
+        chosen = [hit for hit in hits[: self.settings.top_k] if hit.score >= self.settings.answer_threshold]
+        ranked = await asyncio.to_thread(self._rank_sentences, question, query_vector, chosen)
+        extract = self._extractive_text(ranked)
+        if use_model and self.engine is not None and self.settings.answer_mode == "grounded":
+            generated = await self._generate(question, chosen, ranked, conversation_id)
+            if generated and self._supported(generated, chosen, extract):
+                return self._answered(generated, "generated", hits, top, [top])
+        cited = [next(hit for hit in chosen if hit.passage_id == ranked[0][1])] if ranked else [top]
+        return self._answered(extract or top.text, "extractive", hits, top, cited)
+
+    def decline(self, hits: Sequence[KbHit]) -> KbAnswer:
+        confidence = hits[0].score if hits else 0.0
+        return KbAnswer("declined", self.prompts.render("kb_decline"), "declined", tuple(hits[:3]), confidence)
+
+    # the three ways to answer -----------------------------------------------------------------------
+
+    async def _faq_answer(
+        self, faq: KbHit, hits: tuple[KbHit, ...], use_model: bool, conversation_id: str | None
+    ) -> KbAnswer:
+        if self.settings.rephrase_faq and use_model and self.engine is not None:
+            prompt = self.prompts.render("kb_rephrase", question=faq.question, answer=faq.answer)
+            rephrased = await self._complete([ChatTurn("user", prompt)], conversation_id)
+            if rephrased and _keeps_facts(rephrased, faq.answer):
+                return self._answered(rephrased, "faq_rephrased", hits, faq, [faq])
+        return self._answered(faq.answer, "faq", hits, faq, [faq])
+
+    async def _generate(
+        self, question: str, chosen: Sequence[KbHit], ranked: Sequence[tuple[float, int, int, str]],
+        conversation_id: str | None,
+    ) -> str:
+        passages = [
+            {"title": hit.title, "heading": hit.heading, "text": self._trim(hit, ranked)} for hit in chosen
+        ]
+        system = self.prompts.render("kb_system")
+        prompt = self.prompts.render("kb_answer", question=question, passages=passages)
+        return await self._complete([ChatTurn("system", system), ChatTurn("user", prompt)], conversation_id)
+
+    async def _complete(self, turns: list[ChatTurn], conversation_id: str | None) -> str:
+        assert self.engine is not None
+        # No conversation id: a grounded prompt shares nothing with the chat's cached history.
+        request = GenerationRequest(tuple(turns), self.generation)
+        try:
+            result = await self.engine.generate(request)
+        except EngineError as exc:
+            log.warning("grounded generation failed (%s); answering from the text", type(exc).__name__,
+                        extra={"session": conversation_id or ""})
+            return ""
+        return _clean_generated(result.text)
+
+    def _answered(self, text: str, mode: str, hits: Sequence[KbHit], top: KbHit, cited: list[KbHit]) -> KbAnswer:
+        if self.settings.cite_sources:
+            text = f"{text}\n{self._citation(cited)}"
+        return KbAnswer("answered", text, mode, tuple(hits[:3]), top.score, tuple(cited))
+
+    def _citation(self, cited: Sequence[KbHit]) -> str:
+        names: list[str] = []
+        for hit in cited:
+            name = hit.link or hit.title
+            if name not in names:
+                names.append(name)
+        return f"(Source: {'; '.join(names)})"
+
+    # extractive answers and support checks ----------------------------------------------------------
+
+    def _rank_sentences(
+        self, question: str, query_vector: np.ndarray, hits: Sequence[KbHit]
+    ) -> list[tuple[float, int, int, str]]:
+        """(score, passage id, position, sentence) of every sentence of `hits`, best first."""
+        candidates: list[tuple[int, int, str, float]] = []
+        for hit in hits:
+            for position, sentence in enumerate(split_sentences(hit.answer or hit.text)):
+                if sentence.strip() != hit.heading.strip():
+                    candidates.append((hit.passage_id, position, sentence, hit.score))
+        if not candidates:
+            return []
+        vectors = self.kb.encoder.encode([sentence for _, _, sentence, _ in candidates])
+        similarities = vectors @ query_vector
+        terms = _stems(question)
+        ranked = []
+        for (passage_id, position, sentence, passage_score), similarity in zip(candidates, similarities, strict=True):
+            overlap = len(terms & _stems(sentence)) / len(terms) if terms else 0.0
+            ranked.append((float(similarity) + 0.5 * overlap + 0.5 * passage_score, passage_id, position, sentence))
+        ranked.sort(key=lambda item: -item[0])
+        return ranked
+
+    def _extractive_text(self, ranked: Sequence[tuple[float, int, int, str]]) -> str:
+        """The best sentence, with the runner-up from the same passage when it scores nearly as well."""
+        if not ranked:
+            return ""
+        best = ranked[0]
+        picked = [best]
+        for candidate in ranked[1:3]:
+            if candidate[1] == best[1] and candidate[0] >= best[0] - 0.15:
+                picked.append(candidate)
+                break
+        picked.sort(key=lambda item: item[2])
+        return " ".join(sentence if sentence[-1:] in ".!?" else f"{sentence}." for *_, sentence in picked)
+
+    def _trim(self, hit: KbHit, ranked: Sequence[tuple[float, int, int, str]]) -> str:
+        """The passage cut to `prompt_passage_chars`, keeping its most relevant sentences in their order."""
+        limit = self.settings.prompt_passage_chars
+        text = hit.answer or hit.text
+        if len(text) <= limit:
+            return text
+        kept: list[tuple[int, str]] = []
+        used = 0
+        for _, passage_id, position, sentence in ranked:
+            if passage_id != hit.passage_id or used + len(sentence) > limit:
+                continue
+            kept.append((position, sentence))
+            used += len(sentence) + 1
+        return " ".join(sentence for _, sentence in sorted(kept)) or text[:limit]
+
+    def _supported(self, generated: str, hits: Sequence[KbHit], extract: str) -> bool:
+        """Whether the model's answer says only what the passages say, and says the key fact."""
+        if _UNSURE.search(generated) or len(generated) < 3:
+            return False
+        source = " ".join(f"{hit.heading} {hit.text}" for hit in hits)
+        source_numbers = set(_NUMBER.findall(source))
+        generated_numbers = set(_NUMBER.findall(generated))
+        if not generated_numbers <= source_numbers:
+            return False
+        extract_numbers = set(_NUMBER.findall(extract))
+        if extract_numbers and not extract_numbers & generated_numbers:
+            return False
+        words = _stems(generated)
+        if not words:
+            return False
+        supported = len(words & _stems(source)) / len(words)
+        return supported >= 0.75
+
+
+def _stems(text: str) -> set[str]:
+    stems = set()
+    for token in _TOKEN.findall(text.lower()):
+        if token in STOPWORDS or len(token) < 2:
+            continue
+        for suffix in ("ing", "es", "ed", "s"):
+            if len(token) > len(suffix) + 2 and token.endswith(suffix):
+                token = token[: -len(suffix)]
+                break
+        stems.add(token)
+    return stems
+
+
+def _keeps_facts(rephrased: str, original: str) -> bool:
+    """A rephrasing keeps every number of the original and adds none, and stays on its words."""
+    if set(_NUMBER.findall(rephrased)) != set(_NUMBER.findall(original)):
+        return False
+    words = _stems(rephrased)
+    return bool(words) and len(words & _stems(original)) / len(words) >= 0.6
+
+
+def _clean_generated(text: str) -> str:
+    text = text.strip()
+    for prefix in ("Answer:", "A:", "Assistant:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    # A small model sometimes runs on into a new question; keep the answer only.
+    text = re.split(r"\n\s*(?:Question|Q|User):", text)[0].strip()
+    return text

@@ -1,0 +1,210 @@
+"""The knowledge-base feature: plugs KB answers, human handoff and the ticket commands into the bot.
+
+Routing: the handoff route goes first (an open ticket silences the bot in its conversation, whatever other
+features would say), the KB route goes where the feature is listed (after auto-reply rules), and a turn the
+KB cannot take (empty KB, small talk, not addressed) falls through to the plain model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from bot.config import KbSection
+from bot.kb import KbError
+from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
+from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.tickets import Ticket, TicketDesk, conversation_link, wants_human
+from bot.messages import ConversationKey, OutgoingMessage
+from bot.prompts import PromptLibrary
+from bot.routing import Command, RouteReply, TurnContext
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
+log = logging.getLogger(__name__)
+
+FORWARD_LIMIT = 1000
+
+
+def staff_conversation(section: KbSection) -> ConversationKey | None:
+    """The staff chat tickets are announced in, or None when the config names none."""
+    if section.staff_platform and section.staff_chat_id:
+        return ConversationKey(section.staff_platform, section.staff_chat_id, section.staff_thread_id)
+    return None
+
+
+class HandoffRoute:
+    """Opens tickets when a person is asked for, and keeps the bot quiet where a ticket is open."""
+
+    name = "kb:handoff"
+
+    def __init__(self, desk: TicketDesk, store: Store, prompts: PromptLibrary, staff: ConversationKey | None) -> None:
+        self.desk = desk
+        self.store = store
+        self.prompts = prompts
+        self.staff = staff
+
+    async def respond(self, turn: TurnContext) -> RouteReply | None:
+        ticket = self.desk.open_for(turn.conversation_id)
+        if ticket is not None:
+            return self._quiet(turn, ticket)
+        if turn.addressed and wants_human(turn.text):
+            return self.open_ticket(turn, turn.text)
+        return None
+
+    def open_ticket(self, turn: TurnContext, reason: str) -> RouteReply:
+        """Open (or find) the conversation's ticket, tell staff, and tell the person what happens next."""
+        existing = self.desk.open_for(turn.conversation_id)
+        if existing is not None:
+            return RouteReply(f"A person from our team has already been asked (ticket #{existing.id}).",
+                              "ticket:exists", gate=False, details={"outcome": "handoff", "ticket": existing.id})
+        author = turn.message.author
+        user_name = author.display_name or author.username or author.user_id
+        ticket = self.desk.open(turn.conversation_id, turn.user_id, user_name, self._summary(turn, reason),
+                                turn.message.platform_message_id)
+        log.info("ticket #%d opened", ticket.id, extra={"session": turn.session_id})
+        side: tuple[OutgoingMessage, ...] = ()
+        if self.staff is not None:
+            text = self.prompts.render(
+                "handoff_staff", ticket_id=ticket.id, user_name=user_name,
+                conversation=turn.session_id, summary=ticket.summary,
+                link=conversation_link(turn.message.conversation, turn.message.platform_message_id),
+            )
+            side = (OutgoingMessage(self.staff, text, kind="staff", idempotency_key=f"ticket-{ticket.id}-open"),)
+        else:
+            log.warning("ticket #%d opened but no staff chat is configured ([kb] staff_platform, staff_chat_id)",
+                        ticket.id, extra={"session": turn.session_id})
+        text = self.prompts.render("handoff_user", ticket_id=ticket.id, staff_notified=self.staff is not None)
+        return RouteReply(text, "ticket:opened", gate=False, side_messages=side,
+                          details={"outcome": "handoff", "ticket": ticket.id, "sources": []})
+
+    def _quiet(self, turn: TurnContext, ticket: Ticket) -> RouteReply:
+        side: tuple[OutgoingMessage, ...] = ()
+        if self.staff is not None and turn.text and turn.user_id == ticket.user_id:
+            text = turn.text if len(turn.text) <= FORWARD_LIMIT else turn.text[: FORWARD_LIMIT - 1] + "…"
+            side = (OutgoingMessage(self.staff, f"[ticket #{ticket.id}] {ticket.user_name}: {text}", kind="staff"),)
+        return RouteReply("", "ticket:quiet", gate=False, side_messages=side,
+                          details={"outcome": "handoff", "ticket": ticket.id, "sources": []})
+
+    def _summary(self, turn: TurnContext, reason: str) -> str:
+        """The request and the last few messages before it, so staff need not scroll back."""
+        lines = []
+        for message in self.store.history(turn.conversation_id, limit=4, before_id=turn.stored_message_id):
+            who = "user" if message.role == "user" else "bot"
+            text = " ".join(message.text.split())
+            lines.append(f"{who}: {text[:200]}")
+        request = " ".join(reason.split())[:300] or "(no reason given)"
+        summary = f"Request: {request}"
+        if lines:
+            summary += "\nRecent messages:\n" + "\n".join(lines)
+        return summary
+
+
+class KbRoute:
+    """Answers addressed questions from the knowledge base, or declines honestly when it doesn't know."""
+
+    name = "kb"
+
+    def __init__(self, kb: KnowledgeBase, answerer: KbAnswerer, settings: KbSection) -> None:
+        self.kb = kb
+        self.answerer = answerer
+        self.settings = settings
+
+    async def respond(self, turn: TurnContext) -> RouteReply | None:
+        if not self.settings.enabled or not turn.addressed or not turn.text or turn.text.startswith("/"):
+            return None
+        if self.settings.pass_small_talk and is_small_talk(turn.text):
+            return None
+        if await asyncio.to_thread(self.kb.is_empty):
+            return None
+        answer = await self.answerer.answer(turn.text, conversation_id=turn.session_id)
+        # Owner-written text (curated FAQ answers, quoted passages, the decline) goes out as written; the
+        # gate would otherwise redact the shop's own phone number or address. Model text is gated.
+        gate = answer.mode in ("generated", "faq_rephrased")
+        return RouteReply(answer.text, f"kb:{answer.mode}", gate=gate, details=answer.details())
+
+
+class KbFeature:
+    """Knowledge-base answers, human handoff and the /human, /ticket and /tickets commands."""
+
+    name = "kb"
+
+    def __init__(self) -> None:
+        self.kb: KnowledgeBase | None = None
+        self.desk: TicketDesk | None = None
+        self.answerer: KbAnswerer | None = None
+        self.handoff: HandoffRoute | None = None
+
+    def install(self, app: BotApp) -> None:
+        from bot.app import manager_settings
+
+        section = app.config.settings.kb
+        self.kb = KnowledgeBase(app.store, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight)
+        self.desk = TicketDesk(app.store)
+        self.answerer = KbAnswerer(self.kb, app.engine, app.prompts, KbSettings.from_section(section),
+                                   manager_settings(app.config).generation)
+        self.handoff = HandoffRoute(self.desk, app.store, app.prompts, staff_conversation(section))
+        app.routes.insert(0, self.handoff)
+        app.routes.append(KbRoute(self.kb, self.answerer, section))
+        app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
+        app.commands.add(Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True,
+                                 usage="close [id]"))
+        app.commands.add(Command("tickets", "list open support tickets", self._cmd_tickets, admin_only=True))
+
+    async def start(self, app: BotApp) -> None:
+        """Load the passage vectors now, so the first question is not slowed by it."""
+        if self.kb is not None and app.config.settings.kb.enabled:
+            await asyncio.to_thread(self.kb.search, "warm up", 1)
+
+    async def stop(self) -> None:
+        return None
+
+    async def _cmd_human(self, turn: TurnContext, args: str) -> RouteReply:
+        assert self.handoff is not None
+        return self.handoff.open_ticket(turn, args or "asked for a person with /human")
+
+    async def _cmd_ticket(self, turn: TurnContext, args: str) -> RouteReply | str:
+        assert self.desk is not None and self.handoff is not None
+        action, _, rest = args.partition(" ")
+        if action.lower() != "close":
+            return "Usage: /ticket close [id] (without an id: this conversation's open ticket)."
+        rest = rest.strip().lstrip("#")
+        if rest:
+            if not rest.isdigit():
+                return f"'{rest}' is not a ticket number. Usage: /ticket close [id]."
+            ticket_id = int(rest)
+        else:
+            current = self.desk.open_for(turn.conversation_id)
+            if current is None:
+                return "There is no open ticket in this conversation. Usage: /ticket close <id>."
+            ticket_id = current.id
+        author = turn.message.author
+        try:
+            ticket = self.desk.close(ticket_id, f"{turn.message.platform}:{author.username or author.user_id}")
+        except KbError as exc:
+            return f"Cannot close it: {exc}."
+        log.info("ticket #%d closed", ticket.id, extra={"session": turn.session_id})
+        closed_text = self.handoff.prompts.render("handoff_closed", ticket_id=ticket.id)
+        if ticket.conversation_id == turn.conversation_id:
+            return RouteReply(closed_text, "ticket:closed", gate=False, details={"ticket": ticket.id})
+        notice = OutgoingMessage(ticket.conversation, closed_text, kind="notice",
+                                 idempotency_key=f"ticket-{ticket.id}-closed")
+        return RouteReply(f"Ticket #{ticket.id} closed; {ticket.user_name} has been told.", "ticket:closed",
+                          gate=False, side_messages=(notice,), details={"ticket": ticket.id})
+
+    async def _cmd_tickets(self, turn: TurnContext, args: str) -> str:
+        assert self.desk is not None
+        tickets = self.desk.list()
+        if not tickets:
+            return "No open tickets."
+        lines = [f"#{t.id} {t.user_name} in {t.conversation.session_id}, opened {t.opened_at[:16]}: "
+                 f"{_first_line(t.summary)}" for t in tickets]
+        return "Open tickets:\n" + "\n".join(lines)
+
+
+def _first_line(text: str, limit: int = 80) -> str:
+    line = text.split("\n", 1)[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,100 @@
+"""The scheduling feature: suggestion and scheduling commands, the posting service and its APScheduler jobs.
+
+install() registers the commands; start() resolves posts a crash left half-sent, catches up what fell due
+while the bot was down, and starts the scheduler; stop() lets a send in progress finish, then shuts it down.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.config import ConfigError, LoadedConfig
+from bot.scheduling import SchedulingError
+from bot.scheduling.clock import Clock, SystemClock
+from bot.scheduling.commands import ScheduleCommands
+from bot.scheduling.outbox import Outbox
+from bot.scheduling.runner import SchedulerRunner
+from bot.scheduling.service import PostingService, SchedulerSettings
+from bot.scheduling.timing import zone
+from bot.suggest.commands import SuggestCommands
+from bot.suggest.drafts import DraftStore
+from bot.suggest.generator import SuggestionService, SuggestSettings, Voice
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
+log = logging.getLogger(__name__)
+
+
+def scheduler_settings(config: LoadedConfig) -> SchedulerSettings:
+    section = config.settings.scheduler
+    try:
+        zone(section.timezone)
+    except SchedulingError as exc:
+        raise ConfigError(config.source, "scheduler.timezone", str(exc)) from None
+    return SchedulerSettings(
+        timezone=section.timezone,
+        grace_period_s=section.grace_period_s,
+        max_retries=section.max_retries,
+        retry_base_delay_s=section.retry_base_delay_s,
+        retry_max_delay_s=section.retry_max_delay_s,
+        poll_interval_s=section.poll_interval_s,
+        staff_platform=section.staff_platform,
+        staff_chat_id=section.staff_chat_id,
+        idempotent_platforms=tuple(section.idempotent_platforms),
+        idempotency_window_s=section.idempotency_window_s,
+    )
+
+
+def suggest_settings(config: LoadedConfig) -> SuggestSettings:
+    section = config.settings.suggest
+    return SuggestSettings(**section.model_dump())
+
+
+def voice(config: LoadedConfig) -> Voice:
+    bot = config.settings.bot
+    return Voice(bot_name=bot.name, community_name=bot.community_name, tone=bot.tone)
+
+
+class SchedulingFeature:
+    """Content suggestions and exactly-once scheduled posting, plugged into a BotApp."""
+
+    name = "scheduling"
+
+    def __init__(self, clock: Clock | None = None, run_scheduler: bool = True) -> None:
+        self.clock = clock or SystemClock()
+        # Tests drive `service.run_due()` themselves; the bot lets APScheduler do it.
+        self.run_scheduler = run_scheduler
+        self.service: PostingService | None = None
+        self.suggestions: SuggestionService | None = None
+        self.runner: SchedulerRunner | None = None
+
+    def install(self, app: BotApp) -> None:
+        self.service = PostingService(
+            Outbox(app.store), DraftStore(app.store), app.senders, self.clock, scheduler_settings(app.config),
+            on_schedules_changed=self._schedules_changed,
+        )
+        self.suggestions = SuggestionService(app.engine, app.gate, app.prompts, app.store,
+                                             suggest_settings(app.config), voice(app.config))
+        for command in [*SuggestCommands(self.suggestions).commands(), *ScheduleCommands(self.service).commands()]:
+            app.commands.add(command)
+
+    async def start(self, app: BotApp) -> None:
+        assert self.service is not None, "install() first"
+        await self.service.recover()
+        await self.service.run_due()
+        if self.run_scheduler:
+            self.runner = SchedulerRunner(self.service)
+            self.runner.start()
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+
+    def _schedules_changed(self) -> None:
+        if self.runner is not None:
+            self.runner.sync()
