@@ -33,7 +33,7 @@ def _encode(value: Any) -> str | None:
 def record(store: Store, actor: str, action: str, target: str, before: Any = None, after: Any = None) -> int:
     """Append one admin action; `actor` is e.g. `telegram:123` or `cli`, `action` e.g. `rules.add`."""
     with store.transaction() as db:
-        table = db["audit_log"]
+        table = db.table("audit_log")
         table.insert(
             {
                 "actor": actor,
@@ -44,7 +44,7 @@ def record(store: Store, actor: str, action: str, target: str, before: Any = Non
                 "created_at": utc_now(),
             }
         )
-        return int(table.last_pk)  # type: ignore[attr-defined]
+        return int(table.last_pk or 0)
 
 
 def recent(store: Store, limit: int = 50, action_prefix: str = "", actor: str = "") -> list[AuditEntry]:

@@ -38,8 +38,9 @@ class _Bucket:
 class RateLimiter:
     """Buckets by key under one policy; thread-safe, in memory, idle buckets are dropped when full again."""
 
-    def __init__(self, policy: BucketPolicy, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
+    def __init__(
+        self, policy: BucketPolicy, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+    ) -> None:
         self.policy = policy
         self._clock = clock
         self._max_keys = max_keys

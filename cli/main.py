@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -94,11 +95,23 @@ def run_async(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+# Command modules, each exposing COMMANDS; a feature adds its module's name here.
+COMMAND_MODULES = (
+    "config_cmd",
+    "chat_cmd",
+    "moderate_cmd",
+    "bench_cmd",
+    "eval_cmd",
+    "schedule_cmd",
+    "modlog_cmd",
+    "rules_cmd",
+)
+
+
 def register_commands() -> None:
     """Attach every command module's commands to `main` (each module owns one group or command)."""
-    from cli import bench_cmd, chat_cmd, config_cmd, eval_cmd, moderate_cmd, schedule_cmd
-
-    for module in (config_cmd, chat_cmd, moderate_cmd, bench_cmd, eval_cmd, schedule_cmd):
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"cli.{module_name}")
         for command in module.COMMANDS:
             main.add_command(command)
 

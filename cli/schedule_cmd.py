@@ -59,8 +59,9 @@ def suggest(ctx: CliContext, topic: str, count: int, as_json: bool) -> None:
     async def run() -> Any:
         await app.engine.start()
         try:
-            service = SuggestionService(app.engine, app.gate, app.prompts, app.store, suggest_settings(config),
-                                        voice(config))
+            service = SuggestionService(
+                app.engine, app.gate, app.prompts, app.store, suggest_settings(config), voice(config)
+            )
             return await service.suggest(topic, service.parse_count(count), created_by="cli")
         finally:
             await app.stop()
@@ -70,8 +71,14 @@ def suggest(ctx: CliContext, topic: str, count: int, as_json: bool) -> None:
     except SuggestError as exc:
         fail(f"suggest: {exc}")
     if as_json:
-        print_json({"topic": topic, "recent_topics": list(result.recent_topics), "discarded": result.discarded,
-                    "drafts": [draft.as_dict() for draft in result.drafts]})
+        print_json(
+            {
+                "topic": topic,
+                "recent_topics": list(result.recent_topics),
+                "discarded": result.discarded,
+                "drafts": [draft.as_dict() for draft in result.drafts],
+            }
+        )
         return
     if result.recent_topics:
         click.echo(f"recent topics: {', '.join(result.recent_topics)}")
@@ -85,8 +92,13 @@ def drafts_group() -> None:
 
 
 @drafts_group.command("list")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
-              help="Only drafts in this status (repeatable; default: draft, approved, scheduled).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only drafts in this status (repeatable; default: draft, approved, scheduled).",
+)
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -180,14 +192,25 @@ def schedule_group() -> None:
 def status_dict(status: ScheduleStatus) -> dict[str, Any]:
     schedule = status.schedule
     return {
-        "id": schedule.id, "status": schedule.status, "target": format_target(schedule.target),
-        "kind": schedule.timing.kind, "spec": schedule.timing.spec, "timezone": schedule.timezone,
-        "draft_id": schedule.draft_id, "text": schedule.text,
+        "id": schedule.id,
+        "status": schedule.status,
+        "target": format_target(schedule.target),
+        "kind": schedule.timing.kind,
+        "spec": schedule.timing.spec,
+        "timezone": schedule.timezone,
+        "draft_id": schedule.draft_id,
+        "text": schedule.text,
         "next_slot": to_db_time(status.next_slot) if status.next_slot else None,
         "posts": [
-            {"id": post.id, "slot": to_db_time(post.slot_time), "state": post.state, "attempts": post.attempts,
-             "error": post.last_error, "platform_message_ids": list(post.platform_message_ids),
-             "coalesced": post.coalesced}
+            {
+                "id": post.id,
+                "slot": to_db_time(post.slot_time),
+                "state": post.state,
+                "attempts": post.attempts,
+                "error": post.last_error,
+                "platform_message_ids": list(post.platform_message_ids),
+                "coalesced": post.coalesced,
+            }
             for post in status.recent_posts
         ],
     }
@@ -196,8 +219,12 @@ def status_dict(status: ScheduleStatus) -> dict[str, Any]:
 @schedule_group.command("add")
 @click.argument("source")
 @click.option("--to", "target", required=True, help="platform:chat_id[:thread_id], e.g. telegram:-100123.")
-@click.option("--when", "when", required=True,
-              help="'now', 'in 10m', '2025-06-01 09:00', 'every 2h', 'daily 09:00' or 'cron 0 9 * * mon'.")
+@click.option(
+    "--when",
+    "when",
+    required=True,
+    help="'now', 'in 10m', '2025-06-01 09:00', 'every 2h', 'daily 09:00' or 'cron 0 9 * * mon'.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def schedule_add(ctx: CliContext, source: str, target: str, when: str, as_json: bool) -> None:

@@ -18,8 +18,10 @@ def main() -> None:
 
         encoder = shared_encoder().encode
     for result in run_bench(messages=args.messages, encoder=encoder):
-        print(f"{result.rules:>5} rules  median {result.median_ms:7.3f} ms  p99 {result.p99_ms:7.3f} ms  "
-              f"(index build {result.build_s:.2f} s, semantic={result.semantic})")
+        print(
+            f"{result.rules:>5} rules  median {result.median_ms:7.3f} ms  p99 {result.p99_ms:7.3f} ms  "
+            f"(index build {result.build_s:.2f} s, semantic={result.semantic})"
+        )
 
 
 if __name__ == "__main__":

@@ -259,6 +259,7 @@ class DiscordAdapter:
             return
         try:
             outgoing = await self.manager.handle(incoming)
+            self._claim(outgoing)
             answer = next(
                 (
                     out
@@ -349,6 +350,7 @@ class DiscordAdapter:
         finally:
             if typing is not None:
                 typing.cancel()
+        self._claim(outgoing)
         for out in outgoing:
             if out.conversation == incoming.conversation and not speaking:
                 self._discard(out, "the bot may not speak in this channel")
@@ -368,9 +370,14 @@ class DiscordAdapter:
         with contextlib.suppress(DeliveryError):  # logged and recorded as owed by send()
             await self.send(message)
 
+    def _claim(self, outgoing: list[OutgoingMessage]) -> None:
+        """Mark fresh replies as being sent here, so a concurrent flush of owed replies leaves them alone."""
+        self._in_flight.update(out.stored_message_id for out in outgoing if out.stored_message_id is not None)
+
     def _discard(self, message: OutgoingMessage, reason: str) -> None:
         log.info("reply not sent: %s", reason, extra={"session": message.conversation.session_id})
         if message.stored_message_id is not None:
+            self._in_flight.discard(message.stored_message_id)
             self.app.store.set_status(message.stored_message_id, IGNORED)
 
     async def _post(self, message: OutgoingMessage) -> list[str]:
@@ -409,6 +416,9 @@ class DiscordAdapter:
             log.warning("slash command answer failed (%s)", error, extra={"session": message.conversation.session_id})
             self.manager.record_delivery_failure(message, str(error))
             return
+        finally:
+            if message.stored_message_id is not None:
+                self._in_flight.discard(message.stored_message_id)
         self.manager.record_delivery(message, ids[0] if ids else "")
 
     async def _start_typing(self, channel_id: int) -> asyncio.Task[None]:

@@ -40,6 +40,9 @@ class GenerationSettings:
     repetition_penalty: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Keep generating past end-of-sequence tokens until max_new_tokens (benchmarks use it to make
+    # every backend produce the same number of tokens).
+    ignore_eos: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def convert_bundled(settings: EngineSettings, progress: ProgressCallback) -> Pat
     gguf = bundled_gguf_path()
     progress(f"Converting {gguf.name} to a safetensors cache in {target} (once, ~20 s)...")
     started = time.monotonic()
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # The weights are already dequantized; the GGUF quantizer marker only blocks save_pretrained.
     model.hf_quantizer = None
@@ -132,6 +132,7 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
         location = settings.model
         name = settings.model.rstrip("/").split("/")[-1]
     report(f"Loading model {name} from {location}...")
+    model: Any
     try:
         model = AutoModelForCausalLM.from_pretrained(location, dtype=_torch_dtype(settings))
         tokenizer = AutoTokenizer.from_pretrained(location)

@@ -9,6 +9,7 @@ finish, so short replies never wait for long ones and long prompts never stall d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import logging
@@ -76,12 +77,12 @@ class RequestHandle:
     submitted_at: float = field(default_factory=time.monotonic)
     request_id: int = field(default_factory=lambda: next(_ids))
     cancelled: bool = False
+    slot_freed: bool = False  # guarded by the scheduler's lock
 
     def deliver(self, event: Event) -> None:
-        try:
+        # RuntimeError: the loop is closed, nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self.events.put_nowait, event)
-        except RuntimeError:  # the loop is closed: nobody is listening any more
-            pass
 
 
 @dataclass
@@ -147,9 +148,16 @@ class Scheduler:
         self._inbox.put(handle)
 
     def cancel(self, handle: RequestHandle) -> None:
-        """Ask the worker to drop a request at the next token boundary."""
+        """Drop a request: its queue slot is free at once, its sequence at the next token boundary."""
         handle.cancelled = True
+        self._free_slot(handle)
         self._inbox.put(None)
+
+    def _free_slot(self, handle: RequestHandle) -> None:
+        with self._lock:
+            if not handle.slot_freed:
+                handle.slot_freed = True
+                self._in_flight -= 1
 
     def stop(self, timeout: float = 30.0) -> None:
         with self._lock:
@@ -277,7 +285,7 @@ class Scheduler:
             self._after_token(running, token)
 
     def _after_token(self, running: _Running, token: int) -> None:
-        if token in self._stop_ids:
+        if token in self._stop_ids and not running.handle.request.settings.ignore_eos:
             self._release(running, Finished(self._result(running, "stop")))
             return
         update = running.text.push(token)
@@ -325,6 +333,5 @@ class Scheduler:
         self._done(handle, event)
 
     def _done(self, handle: RequestHandle, event: Event) -> None:
-        with self._lock:
-            self._in_flight -= 1
+        self._free_slot(handle)
         handle.deliver(event)

@@ -102,7 +102,9 @@ class TransformersEngine:
                 device=loaded.device,
             )
             pool = KVPool(shape, self.settings.kv_cache_budget_mb * 1024 * 1024)
-            scheduler = Scheduler(model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model))
+            scheduler = Scheduler(
+                model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model)
+            )
             scheduler.start()
             self._scheduler = scheduler
 

@@ -248,7 +248,8 @@ def _pick_column(columns: dict[str, str], candidates: tuple[str, ...], source: s
 
 
 def _title_from_filename(path: Path) -> str:
-    return re.sub(r"[_\-]+", " ", path.stem).strip().capitalize() or path.name
+    name = re.sub(r"[_\-]+", " ", path.stem).strip()
+    return name.upper() if len(name) <= 3 else name.capitalize() or path.name
 
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\(([^)]*)\)")

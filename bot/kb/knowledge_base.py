@@ -183,23 +183,25 @@ class KnowledgeBase:
         added_ids: list[int] = []
         with self.store.transaction() as db:
             if existing is None:
-                db["kb_documents"].insert({
+                documents = db["kb_documents"]
+                documents.insert({
                     "source": document.source, "title": document.title, "kind": document.kind,
                     "content_hash": document.content_hash, "passage_count": 0, "added_at": now, "updated_at": now,
                 })
-                document_id = int(db["kb_documents"].last_pk)  # type: ignore[attr-defined]
+                document_id = int(documents.last_pk)  # type: ignore[attr-defined]
             else:
                 document_id = int(existing["id"])
             self._delete_passages(db, stale)
             positions = {passage.content_hash: position for position, passage in enumerate(document.passages)}
+            passages = db["kb_passages"]
             for passage, vector in zip(fresh, vectors, strict=True):
-                db["kb_passages"].insert({
+                passages.insert({
                     "document_id": document_id, "position": positions[passage.content_hash],
                     "heading": passage.heading, "text": passage.text, "question": passage.question,
                     "answer": passage.answer, "content_hash": passage.content_hash,
                     "vector": vector_to_blob(vector), "link": passage.link,
                 })
-                passage_id = int(db["kb_passages"].last_pk)  # type: ignore[attr-defined]
+                passage_id = int(passages.last_pk)  # type: ignore[attr-defined]
                 added_ids.append(passage_id)
                 db.execute("insert into kb_passages_fts (rowid, heading, text) values (?, ?, ?)",
                            [passage_id, passage.heading, passage.text])

@@ -35,8 +35,8 @@ def default_weights_dir() -> Path:
     return Path(__file__).resolve().parent / "weights"
 
 
-class OffensiveHead(nn.Module):
-    """Dropout + linear layer from the pooled sentence vector to one offensive logit."""
+class BinaryHead(nn.Module):
+    """Dropout + linear layer from the pooled sentence vector to one logit."""
 
     def __init__(self, hidden_size: int) -> None:
         super().__init__()
@@ -46,6 +46,47 @@ class OffensiveHead(nn.Module):
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.linear(self.dropout(pooled)).squeeze(-1)
         return logits
+
+
+def load_finetuned_minilm(layers_path: Path) -> tuple[MiniLMEncoder, BinaryHead]:
+    """The bundled encoder with the fine-tuned layers from ``layers_path`` and the trained head."""
+    state = load_file(str(layers_path))
+    encoder = MiniLMEncoder.from_pretrained()
+    head = BinaryHead(encoder.config.hidden_size)
+    head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+    try:
+        encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
+        head.load_state_dict(head_state, strict=True)
+    except (KeyError, RuntimeError) as error:
+        raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
+    return encoder.eval(), head.eval()
+
+
+def finetuned_state(encoder: MiniLMEncoder, head: BinaryHead, first_trained_layer: int) -> dict[str, torch.Tensor]:
+    """What a trainer saves: the trained layers in fp16 and the head in fp32."""
+    state = {
+        f"layers.{name}": tensor.detach().clone().half().contiguous()
+        for name, tensor in encoder.layers.state_dict().items()
+        if int(name.split(".")[0]) >= first_trained_layer
+    }
+    state.update({f"{HEAD_PREFIX}{k}": v.detach().clone().float() for k, v in head.state_dict().items()})
+    return state
+
+
+def score_with_head(
+    encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, texts: Sequence[str]
+) -> list[float]:
+    """Sigmoid probabilities for ``texts``, batched by similar length, in input order."""
+    order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+    scores = [0.0] * len(texts)
+    with torch.inference_mode():
+        for start in range(0, len(order), _BATCH_SIZE):
+            indices = order[start : start + _BATCH_SIZE]
+            input_ids, attention_mask = tokenizer([texts[index] for index in indices])
+            probabilities = torch.sigmoid(head(encoder(input_ids, attention_mask)))
+            for index, probability in zip(indices, probabilities.tolist(), strict=True):
+                scores[index] = float(probability)
+    return scores
 
 
 @dataclass(frozen=True)
@@ -67,7 +108,7 @@ class OffensiveClassifier:
     def __init__(
         self,
         encoder: MiniLMEncoder,
-        head: OffensiveHead,
+        head: BinaryHead,
         tokenizer: EncoderTokenizer,
         metadata: ClassifierMetadata,
     ) -> None:
@@ -97,15 +138,7 @@ class OffensiveClassifier:
             max_tokens=int(raw_metadata["max_tokens"]),
             dev_macro_f1=float(raw_metadata.get("dev_macro_f1", float("nan"))),
         )
-        state = load_file(str(layers_path))
-        encoder = MiniLMEncoder.from_pretrained()
-        head = OffensiveHead(encoder.config.hidden_size)
-        head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
-        try:
-            encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
-            head.load_state_dict(head_state, strict=True)
-        except (KeyError, RuntimeError) as error:
-            raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
+        encoder, head = load_finetuned_minilm(layers_path)
         return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
 
     def score(self, text: str) -> float:
@@ -116,16 +149,7 @@ class OffensiveClassifier:
         """Probabilities for several texts (batched by similar length; output keeps input order)."""
         if not texts:
             return []
-        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
-        scores = [0.0] * len(texts)
-        with torch.inference_mode():
-            for start in range(0, len(order), _BATCH_SIZE):
-                indices = order[start : start + _BATCH_SIZE]
-                input_ids, attention_mask = self._tokenizer([texts[index] for index in indices])
-                probabilities = torch.sigmoid(self._head(self._encoder(input_ids, attention_mask)))
-                for index, probability in zip(indices, probabilities.tolist(), strict=True):
-                    scores[index] = float(probability)
-        return scores
+        return score_with_head(self._encoder, self._head, self._tokenizer, texts)
 
 
 class HFSequenceClassifier:

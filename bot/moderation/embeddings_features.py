@@ -199,14 +199,35 @@ class MiniLMEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled last hidden states, shape (batch, hidden)."""
-        mask = attention_mask.to(torch.float32)
-        attention_bias = ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
+        return self.forward_from_layer(self.embeddings(input_ids), attention_mask, 0)
+
+    def hidden_states_before(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer_index: int
+    ) -> torch.Tensor:
+        """Hidden states entering layer ``layer_index`` (a trainer caches these for frozen layers)."""
+        attention_bias = _attention_bias(attention_mask)
         hidden_states = self.embeddings(input_ids)
-        for layer in self.layers:
+        for layer in self.layers[:layer_index]:
+            hidden_states = layer(hidden_states, attention_bias)
+        return hidden_states
+
+    def forward_from_layer(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, layer_index: int
+    ) -> torch.Tensor:
+        """Run layers ``layer_index..`` on ``hidden_states`` and mean-pool the result."""
+        mask = attention_mask.to(torch.float32)
+        attention_bias = _attention_bias(attention_mask)
+        for layer in self.layers[layer_index:]:
             hidden_states = layer(hidden_states, attention_bias)
         summed = (hidden_states * mask[..., None]).sum(1)
         pooled: torch.Tensor = summed / mask.sum(1, keepdim=True).clamp(min=1.0)
         return pooled
+
+
+def _attention_bias(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Additive attention bias that hides padding positions."""
+    mask = attention_mask.to(torch.float32)
+    return ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
 
 
 class EncoderTokenizer:

@@ -45,7 +45,7 @@ def harm_scorer(enabled: bool) -> TextScorer | None:
         from bot.moderation.harm import HarmClassifier
 
         return HarmClassifier.load()
-    except (ImportError, FileNotFoundError, OSError) as exc:
+    except Exception as exc:  # a missing or broken model file must not stop the bot
         log.warning("harm classifier unavailable (%s); harm check disabled", exc)
         return None
 

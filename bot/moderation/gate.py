@@ -29,6 +29,11 @@ SECRET_PATTERNS = (
     re.compile(r"\b(?:ghp|gho|xox[abp])_?[A-Za-z0-9-]{20,}\b"),
 )
 LINK = re.compile(r"(?i)\b(?:https?://|www\.)([a-z0-9.-]+\.[a-z]{2,})(?:[/?#][^\s<>\"]*)?")
+WORD = re.compile(r"\w+")
+# Code-like words (mixing letters and digits, 8+ characters) in a protected text: keys, discount codes, ids.
+CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{7,}\b")
+# A reply repeating this many consecutive words of the system prompt (or another protected text) leaks it.
+LEAK_SHINGLE = 8
 MENTION_ALL = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 
 
@@ -95,11 +100,15 @@ class ModerationGate:
         )
         self._patterns = [re2.compile(pattern) for pattern in policy.block_patterns]
         self._protected = [_normalise(text) for text in protected_texts if len(text) >= 40]
+        self._protected_shingles: set[str] = set().union(*(shingles(text) for text in self._protected))
+        self._protected_codes: set[str] = {code for text in protected_texts for code in CODE.findall(text)}
 
     def protect(self, text: str) -> None:
         """Register a text (system prompt, config) whose verbatim leak blocks a reply."""
         if len(text) >= 40:
             self._protected.append(_normalise(text))
+            self._protected_shingles |= shingles(text)
+        self._protected_codes |= set(CODE.findall(text))
 
     def _threshold(self, base: float, strictness: Strictness) -> float:
         return min(0.99, base * STRICTNESS_FACTORS[strictness])
@@ -141,7 +150,7 @@ class ModerationGate:
         allowed = tuple(link_allowlist if link_allowlist is not None else self.policy.link_allowlist)
 
         def replace_link(match: re.Match[str]) -> str:
-            if _domain_allowed(match.group(1), allowed):
+            if domain_allowed(match.group(1), allowed):
                 return match.group(0)
             redactions.append("link_not_allowed")
             return "[link removed]"
@@ -172,23 +181,22 @@ class ModerationGate:
         return ModerationDecision("block" if reasons else "allow", text, tuple(reasons), scores)
 
     def _leaks_protected(self, text: str) -> bool:
-        if not self._protected:
-            return False
-        normalised = _normalise(text)
-        for protected in self._protected:
-            # Any 60-character window of a protected text appearing verbatim is a leak.
-            window = 60
-            for start in range(0, max(1, len(protected) - window + 1), 20):
-                if protected[start : start + window] in normalised:
-                    return True
-        return False
+        """True when the text repeats a run of LEAK_SHINGLE words, or any code/key, of a protected text."""
+        if self._protected_codes and any(code.lower() in text.lower() for code in self._protected_codes):
+            return True
+        return bool(shingles(text) & self._protected_shingles)
 
 
 def _normalise(text: str) -> str:
-    return " ".join(text.lower().split())
+    return " ".join(WORD.findall(text.lower()))
 
 
-def _domain_allowed(domain: str, allowlist: Sequence[str]) -> bool:
+def shingles(text: str) -> set[str]:
+    words = WORD.findall(text.lower())
+    return {" ".join(words[index : index + LEAK_SHINGLE]) for index in range(len(words) - LEAK_SHINGLE + 1)}
+
+
+def domain_allowed(domain: str, allowlist: Sequence[str]) -> bool:
     domain = domain.lower().rstrip(".")
     return any(domain == allowed or domain.endswith("." + allowed) for allowed in allowlist)
 

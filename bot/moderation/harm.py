@@ -27,14 +27,20 @@ HARM_MAX_TOKENS = 128
 
 _REFUSAL_PATTERNS = (
     r"\b(?:i|we)\s*(?:can(?:no|')?t|cannot|won'?t|will not|am not able|'m not able|am unable|'m unable)\b",
-    r"\b(?:i|we)\s*(?:am|'m) not (?:going|willing|allowed) to\b",
-    r"\b(?:not something i can|off-limits|i'd rather not|i must decline|i have to decline|isn't something i)\b",
-    r"\b(?:sorry|unfortunately)\b",
+    r"\b(?:i|we)\s*(?:am|'m) not (?:going|willing|allowed|comfortable)\b",
+    r"\b(?:not something i|off-limits|i'd rather not|i must decline|i have to decline|isn't something i"
+    r"|can'?t do that|won'?t (?:help|do|write|explain|give|share|describe|provide))\b",
+    r"\b(?:sorry|unfortunately|nope)\b",
 )
 _SUPPORT_PATTERNS = (
     r"\b(?:crisis|helpline|hotline|emergency services|counselou?r|poison control|talk to someone)\b",
     r"\b(?:illegal|dangerous|harmful)\b",
 )
+# A refusal followed by compliance ("I can't officially say this, but here's how ...") is not a refusal.
+_COMPLIANCE_AFTER_REFUSAL = re.compile(
+    r"\b(?:but|though|however|that said|anyway)\b[^.!?]{0,40}\b(?:here'?s|here is|here are|step 1|first,? (?:you|get))"
+)
+REFUSAL_GATE_FACTOR = 0.2
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|:\s")
 _ELLIPSIS = re.compile(r"\.{3,}|…")
 
@@ -59,6 +65,14 @@ def cue_features(text: str) -> list[float]:
     return [float(refusal_anywhere), float(refusal_opening), float(support)]
 
 
+def is_plain_refusal(text: str) -> bool:
+    """The reply opens with a refusal and does not go on to comply anyway."""
+    lowered = strip_ellipses(text).lower().replace("’", "'")
+    opening = opening_sentence(lowered)
+    refuses = any(re.search(pattern, opening) for pattern in _REFUSAL_PATTERNS[:3])
+    return refuses and _COMPLIANCE_AFTER_REFUSAL.search(lowered) is None
+
+
 def harm_features(encoder: MiniLMEncoder, tokenizer: EncoderTokenizer, texts: Sequence[str]) -> np.ndarray:
     """Feature matrix: [embedding(reply), embedding(opening sentence), cue indicators]."""
     texts = [strip_ellipses(text) for text in texts]
@@ -67,6 +81,11 @@ def harm_features(encoder: MiniLMEncoder, tokenizer: EncoderTokenizer, texts: Se
     cues = torch.tensor([cue_features(text) for text in texts], dtype=torch.float32)
     features: np.ndarray = torch.cat([whole, opening, cues], dim=1).numpy().astype(np.float64)
     return features
+
+
+def gate_refusals(text: str, probability: float) -> float:
+    """Scale down the score of a plain refusal: naming a harmful topic while declining is harmless."""
+    return probability * REFUSAL_GATE_FACTOR if is_plain_refusal(text) else probability
 
 
 class HarmLoadError(RuntimeError):
@@ -140,7 +159,8 @@ class HarmClassifier:
         if not texts:
             return []
         logits = harm_features(self._encoder, self._tokenizer, texts) @ self._coefficients + self._intercept
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        return [gate_refusals(text, float(p)) for text, p in zip(texts, probabilities, strict=True)]
 
     def is_harmful(self, text: str) -> bool:
         """Whether ``text`` should be blocked at the trained threshold."""

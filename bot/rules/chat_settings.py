@@ -46,15 +46,21 @@ class ChatSettingsStore:
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
-        rows = list(self.store.db.query(
-            "select * from chat_settings where platform = ? and chat_id = ? and thread_id = ''",
-            [key.platform, key.chat_id],
-        ))
+        rows = list(
+            self.store.db.query(
+                "select * from chat_settings where platform = ? and chat_id = ? and thread_id = ''",
+                [key.platform, key.chat_id],
+            )
+        )
         settings = ChatSettings()
         if rows:
             row = rows[0]
-            settings = ChatSettings(row["reply_mode"] or "", row["persona"] or "", row["language"] or "",  # type: ignore[arg-type]
-                                    row["strictness"] or "")
+            settings = ChatSettings(
+                row["reply_mode"] or "",
+                row["persona"] or "",
+                row["language"] or "",  # type: ignore[arg-type]
+                row["strictness"] or "",
+            )
         self._cache[cache_key] = settings
         return settings
 
@@ -63,14 +69,26 @@ class ChatSettingsStore:
         before = self.get(key)
         after = replace(before, **changes)
         with self.store.transaction() as db:
-            db["chat_settings"].upsert(
-                {"platform": key.platform, "chat_id": key.chat_id, "thread_id": "", **asdict(after),
-                 "updated_by": actor, "updated_at": utc_now()},
+            db.table("chat_settings").upsert(
+                {
+                    "platform": key.platform,
+                    "chat_id": key.chat_id,
+                    "thread_id": "",
+                    **asdict(after),
+                    "updated_by": actor,
+                    "updated_at": utc_now(),
+                },
                 pk=("platform", "chat_id", "thread_id"),
             )
         self._cache[(key.platform, key.chat_id)] = after
-        audit.record(self.store, actor, "settings.update", f"chat:{key.platform}:{key.chat_id}",
-                     before.to_dict(), after.to_dict())
+        audit.record(
+            self.store,
+            actor,
+            "settings.update",
+            f"chat:{key.platform}:{key.chat_id}",
+            before.to_dict(),
+            after.to_dict(),
+        )
         return after
 
     # manager policies ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.prompts import PromptLibrary
+from bot.routing import Command, TurnContext
 from bot.rules.chat_settings import REPLY_MODES, STRICTNESS_LEVELS, ChatSettingsStore
 from bot.rules.model import Rule, RuleError, validate
 from bot.rules.mutes import MuteList
@@ -19,7 +20,6 @@ from bot.rules.replier import AutoReplier
 from bot.rules.repository import RuleRepository
 from bot.rules.syntax import RuleSpec, parse_duration, parse_rule_spec
 from bot.rules.texts import LANGUAGES
-from bot.routing import Command, TurnContext
 from bot.store import Store
 
 RULES_USAGE = """/rules add keyword "opening hours" -> We're open 9-17 Mon-Fri.
@@ -37,6 +37,8 @@ SETTINGS_USAGE = """/settings  (show)
 /settings strictness relaxed|normal|strict|default"""
 MUTE_USAGE = "/mute @user|id [minutes]  (no arguments: list)   /unmute @user|id"
 LIST_LIMIT = 30
+# What the manager renders a persona prompt with; a persona needing more would fail every answer.
+PERSONA_VARIABLES = ("bot_name", "community_name", "tone", "today")
 
 
 def actor_of(turn: TurnContext) -> str:
@@ -171,8 +173,14 @@ class AdminCommands:
         action, _, rest = args.strip().partition(" ")
         action, rest = action.lower(), rest.strip()
         handlers = {
-            "add": self._add, "list": self._list, "show": self._show, "edit": self._edit,
-            "enable": self._enable, "disable": self._disable, "delete": self._delete, "test": self._test,
+            "add": self._add,
+            "list": self._list,
+            "show": self._show,
+            "edit": self._edit,
+            "enable": self._enable,
+            "disable": self._disable,
+            "delete": self._delete,
+            "test": self._test,
         }
         handler = handlers.get(action)
         if handler is None:
@@ -268,10 +276,10 @@ class AdminCommands:
         reset = value.lower() == "default"
         if name == "reply" and (reset or value.lower() in REPLY_MODES):
             change = {"reply_mode": "" if reset else value.lower()}
-        elif name == "persona" and (reset or self.prompts.has(value)):
+        elif name == "persona" and (reset or self._usable_persona(value)):
             change = {"persona": "" if reset else value}
         elif name == "persona":
-            return f"There is no prompt '{value}' in prompts/."
+            return f"There is no persona prompt '{value}' in prompts/ (it may use {', '.join(PERSONA_VARIABLES)})."
         elif name == "language" and (reset or value.lower() in LANGUAGES):
             change = {"language": "" if reset else value.lower()}
         elif name == "strictness" and (reset or value.lower() in STRICTNESS_LEVELS):
@@ -281,6 +289,9 @@ class AdminCommands:
         self.chat_settings.update(key, actor_of(turn), **change)
         return f"Done: {name} is now {value.lower() if not reset else 'the default'}."
 
+    def _usable_persona(self, name: str) -> bool:
+        return self.prompts.has(name) and set(self.prompts.variables(name)) <= set(PERSONA_VARIABLES)
+
     # /mute, /unmute -----------------------------------------------------------------------------------
 
     def _resolve_user(self, platform: str, target: str) -> str | None:
@@ -289,10 +300,12 @@ class AdminCommands:
         if mention:
             return mention.group(1)
         if target.startswith("@"):
-            rows = list(self.store.db.query(
-                "select platform_user_id from users where platform = ? and lower(username) = lower(?) limit 1",
-                [platform, target[1:]],
-            ))
+            rows = list(
+                self.store.db.query(
+                    "select platform_user_id from users where platform = ? and lower(username) = lower(?) limit 1",
+                    [platform, target[1:]],
+                )
+            )
             return str(rows[0]["platform_user_id"]) if rows else None
         return target or None
 

@@ -68,14 +68,22 @@ class RulesFeature:
         )
         app.routes.insert(0, abuse)
         if section.enabled:
-            rules_route = RulesRoute(self.replier, self.chat_settings, lambda: app.manager,
-                                     answer_unaddressed=section.answer_unaddressed)
+            rules_route = RulesRoute(
+                self.replier, self.chat_settings, lambda: app.manager, answer_unaddressed=section.answer_unaddressed
+            )
             app.routes.insert(1, rules_route)
         app.manager_options["addressing"] = self.chat_settings.addressing
         app.manager_options["strictness"] = self.chat_settings.strictness
         app.manager_options["persona_for"] = self.chat_settings.persona_for
-        admin = AdminCommands(app.store, self.repository, self.replier, self.chat_settings, self.mutes, app.prompts,
-                              frozenset(bot.admin_user_ids))
+        admin = AdminCommands(
+            app.store,
+            self.repository,
+            self.replier,
+            self.chat_settings,
+            self.mutes,
+            app.prompts,
+            frozenset(bot.admin_user_ids),
+        )
         for command in admin.commands():
             app.commands.add(command)
 

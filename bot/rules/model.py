@@ -121,8 +121,22 @@ class Rule:
         """A validated rule from its portable form; raises `RuleError` naming the bad field."""
         if not isinstance(data, dict):
             raise RuleError("each rule must be a mapping of fields")
-        known = {"id", "name", "trigger", "patterns", "pattern", "response_kind", "response", "priority",
-                 "enabled", "match", "threshold", "platform", "chats", "cooldown_s"}
+        known = {
+            "id",
+            "name",
+            "trigger",
+            "patterns",
+            "pattern",
+            "response_kind",
+            "response",
+            "priority",
+            "enabled",
+            "match",
+            "threshold",
+            "platform",
+            "chats",
+            "cooldown_s",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
             raise RuleError(f"unknown field(s): {', '.join(map(str, unknown))}")
@@ -176,9 +190,8 @@ def validate(rule: Rule) -> Rule:
         if len(patterns) != 1:
             raise RuleError("a regex rule has exactly one pattern")
         compile_regex(patterns[0])
-    if rule.trigger_kind == "keyword":
-        if any(not words(p) for p in patterns):
-            raise RuleError("each keyword must contain at least one letter or digit")
+    if rule.trigger_kind == "keyword" and any(not words(p) for p in patterns):
+        raise RuleError("each keyword must contain at least one letter or digit")
     response = rule.response.strip()
     if not response:
         raise RuleError("the response is empty")

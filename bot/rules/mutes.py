@@ -32,13 +32,20 @@ class MuteList:
             until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
         entry = Mute(platform, chat_id, user_id, until, actor)
         with self.store.transaction() as db:
-            db["mutes"].upsert(
-                {"platform": platform, "chat_id": chat_id, "user_id": user_id, "until": until,
-                 "muted_by": actor, "created_at": utc_now()},
+            db.table("mutes").upsert(
+                {
+                    "platform": platform,
+                    "chat_id": chat_id,
+                    "user_id": user_id,
+                    "until": until,
+                    "muted_by": actor,
+                    "created_at": utc_now(),
+                },
                 pk=("platform", "chat_id", "user_id"),
             )
-        audit.record(self.store, actor, "mutes.add", f"user:{platform}:{user_id}", None,
-                     {"chat_id": chat_id, "until": until})
+        audit.record(
+            self.store, actor, "mutes.add", f"user:{platform}:{user_id}", None, {"chat_id": chat_id, "until": until}
+        )
         return entry
 
     def unmute(self, platform: str, chat_id: str, user_id: str, actor: str) -> bool:

@@ -94,10 +94,15 @@ class RuleRepository:
             raise RuleError(f"there are already {self.max_rules} rules; delete some first")
         now = utc_now()
         with self.store.transaction() as db:
-            table = db["rules"]
+            table = db.table("rules")
             table.insert({**_rule_to_row(rule), "created_by": actor, "created_at": now, "updated_at": now})
-            saved = replace(rule, id=int(table.last_pk), created_by=actor, created_at=now,  # type: ignore[attr-defined]
-                            updated_at=now)
+            saved = replace(
+                rule,
+                id=int(table.last_pk or 0),
+                created_by=actor,
+                created_at=now,  # type: ignore[attr-defined]
+                updated_at=now,
+            )
             self._bump(db)
         audit.record(self.store, actor, "rules.add", f"rule:{saved.id}", None, saved.to_dict())
         return saved
@@ -107,7 +112,7 @@ class RuleRepository:
         rule = validate(rule)
         now = utc_now()
         with self.store.transaction() as db:
-            db["rules"].update(rule.id, {**_rule_to_row(rule), "updated_at": now})
+            db.table("rules").update(rule.id, {**_rule_to_row(rule), "updated_at": now})
             self._bump(db)
         audit.record(self.store, actor, "rules.edit", f"rule:{rule.id}", before.to_dict(), rule.to_dict())
         return replace(rule, created_by=before.created_by, created_at=before.created_at, updated_at=now)
@@ -148,10 +153,16 @@ class RuleRepository:
         now = utc_now()
         with self.store.transaction() as db:
             removed = db.execute("delete from rules").rowcount if replace_all else 0
-            db["rules"].insert_all(
+            db.table("rules").insert_all(
                 [{**_rule_to_row(rule), "created_by": actor, "created_at": now, "updated_at": now} for rule in parsed]
             )
             self._bump(db)
-        audit.record(self.store, actor, "rules.import", "rules", {"replaced": removed} if replace_all else None,
-                     {"added": len(parsed)})
+        audit.record(
+            self.store,
+            actor,
+            "rules.import",
+            "rules",
+            {"replaced": removed} if replace_all else None,
+            {"added": len(parsed)},
+        )
         return len(parsed), int(removed)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from bot.engine.base import ChatTurn, EngineBusy, EngineError, GenerationRequest
 from bot.manager import ConversationManager
 from bot.prompts import PromptError
 from bot.ratelimit import RateLimiter
+from bot.routing import RouteReply, TurnContext
 from bot.rules.chat_settings import ChatSettingsStore
 from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier, PlannedReply
 from bot.rules.texts import fixed_text
-from bot.routing import RouteReply, TurnContext
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class AbuseRoute:
         message = turn.message
         key = message.conversation
         if self.mutes.is_muted(key.platform, key.chat_id, message.author.user_id):
-            log.info("muted user %s: message stored, not answered", message.author.user_id,
-                     extra={"session": key.session_id})
+            log.info(
+                "muted user %s: message stored, not answered", message.author.user_id, extra={"session": key.session_id}
+            )
             return RouteReply(CONSUMED, "abuse:muted", gate=False)
         if not turn.addressed or (self.admins_exempt and turn.is_admin):
             return None
@@ -63,8 +65,12 @@ class AbuseRoute:
             return None
         if verdict == "silent":
             return RouteReply(CONSUMED, "abuse:rate_limited", gate=False)
-        log.warning("%s over the rate limit (%s): one notice sent", message.author.user_id, notice_key,
-                    extra={"session": key.session_id})
+        log.warning(
+            "%s over the rate limit (%s): one notice sent",
+            message.author.user_id,
+            notice_key,
+            extra={"session": key.session_id},
+        )
         user = message.author.display_name or message.author.username or "Hi"
         text = fixed_text(self.chat_settings.language_for(key), notice_key, user=user)
         return RouteReply(text, "abuse:notice", gate=False)
@@ -99,19 +105,25 @@ class RulesRoute:
                 continue
             self.replier.fired(match.rule, key.session_id)
             planned = self.replier.plan(match, turn.message, turn.text)
-            details = {"rule_id": match.rule.id} | ({"score": round(match.score, 4)} if match.score else {})
+            details: dict[str, Any] = {"rule_id": match.rule.id} | (
+                {"score": round(match.score, 4)} if match.score else {}
+            )
             if planned.prompt_name:
                 return await self._generate(turn, planned, details)
             return RouteReply(planned.text, f"rule:{match.rule.id}", gate=True, details=details)
         return None
 
-    async def _generate(self, turn: TurnContext, planned: PlannedReply, details: dict[str, object]) -> RouteReply:
+    async def _generate(self, turn: TurnContext, planned: PlannedReply, details: dict[str, Any]) -> RouteReply:
         manager = self._manager()
         session = turn.message.conversation.session_id
         values = dict(planned.prompt_values)
         try:
-            prompt = manager.prompts.render(planned.prompt_name, bot_name=manager.settings.bot_name,
-                                            community_name=manager.settings.community_name, **values)
+            prompt = manager.prompts.render(
+                planned.prompt_name,
+                bot_name=manager.settings.bot_name,
+                community_name=manager.settings.community_name,
+                **values,
+            )
         except PromptError:
             log.exception("rule #%d: prompt failed", planned.rule.id, extra={"session": session})
             return RouteReply(manager.settings.error_reply, f"rule:{planned.rule.id}:error", gate=False)
@@ -128,6 +140,9 @@ class RulesRoute:
             log.exception("rule #%d: engine failed", planned.rule.id, extra={"session": session})
             return RouteReply(fixed_text(language, "error"), "engine_error", gate=False)
         text = result.text.strip() or "Sorry, I don't have an answer to that."
-        return RouteReply(text, f"rule:{planned.rule.id}", gate=True,
-                          details=details | {"prompt": planned.prompt_name,
-                                             "completion_tokens": result.completion_tokens})
+        return RouteReply(
+            text,
+            f"rule:{planned.rule.id}",
+            gate=True,
+            details=details | {"prompt": planned.prompt_name, "completion_tokens": result.completion_tokens},
+        )

@@ -11,7 +11,7 @@ rules_migrations = MigrationSet("rules")
 
 @rules_migrations
 def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
-    db["rules"].create(
+    db.table("rules").create(
         {
             "id": int,
             "name": str,
@@ -34,7 +34,7 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         not_null={"trigger_kind", "patterns", "response_kind", "response"},
         defaults={"platform": "", "chats": "[]", "priority": 0, "enabled": 1, "match_mode": "any"},
     )
-    db["chat_settings"].create(
+    db.table("chat_settings").create(
         {
             "platform": str,
             "chat_id": str,
@@ -48,7 +48,7 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         },
         pk=("platform", "chat_id", "thread_id"),
     )
-    db["mutes"].create(
+    db.table("mutes").create(
         {
             "platform": str,
             "chat_id": str,  # "" = every chat of the platform
@@ -59,7 +59,7 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         },
         pk=("platform", "chat_id", "user_id"),
     )
-    db["audit_log"].create(
+    db.table("audit_log").create(
         {
             "id": int,
             "actor": str,
@@ -72,5 +72,5 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"actor", "action", "created_at"},
     )
-    db["audit_log"].create_index(["action", "id"])
-    db["audit_log"].create_index(["actor"])
+    db.table("audit_log").create_index(["action", "id"])
+    db.table("audit_log").create_index(["actor"])

@@ -68,7 +68,7 @@ def parse_rule_spec(text: str, require_trigger: bool = True) -> RuleSpec:
     response_kind, response_text = None, None
     if response:
         if response.startswith(PROMPT_PREFIX):
-            response_kind, response_text = "prompt", response[len(PROMPT_PREFIX):].strip()
+            response_kind, response_text = "prompt", response[len(PROMPT_PREFIX) :].strip()
         else:
             response_kind, response_text = "template", response
     return RuleSpec(kind.lower() or None, patterns, options, response_kind, response_text)

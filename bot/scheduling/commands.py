@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from bot.routing import Command, TurnContext
 from bot.scheduling import SchedulingError
+from bot.scheduling.outbox import Schedule
 from bot.scheduling.service import PostingService, ScheduleStatus
 from bot.scheduling.targets import format_target, parse_target
 from bot.scheduling.timing import WHEN_HELP, from_db_time
 
 SCHEDULE_USAGE = (
-    "Usage: /schedule <draft-id | \"text\"> <here | platform:chat_id> <when>\n"
+    'Usage: /schedule <draft-id | "text"> <here | platform:chat_id> <when>\n'
     "       /schedule list\n"
     "       /schedule cancel <id>\n" + WHEN_HELP
 )
@@ -28,12 +29,19 @@ def local_time(moment: datetime | None, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def describe_when(schedule: Schedule) -> str:
+    """`once at 2030-03-04 11:00 CET`, `every 2h` or `cron '0 9 * * mon'`, in the schedule's timezone."""
+    timing = schedule.timing
+    if timing.kind == "once":
+        return f"once at {local_time(from_db_time(timing.spec), schedule.timezone)}"
+    return timing.describe()
+
+
 def format_status(status: ScheduleStatus) -> str:
     """One schedule in a few lines: what, where, when next, and its latest posts' states."""
     schedule = status.schedule
     timing = schedule.timing
-    when = (local_time(from_db_time(timing.spec), schedule.timezone) if timing.kind == "once"
-            else timing.describe())
+    when = describe_when(schedule)
     source = f"draft #{schedule.draft_id}" if schedule.draft_id is not None else "text"
     preview = " ".join(schedule.text.split())
     preview = preview if len(preview) <= 60 else preview[:59] + "…"
@@ -70,8 +78,15 @@ class ScheduleCommands:
         self.service = service
 
     def commands(self) -> list[Command]:
-        return [Command("schedule", "plan a post, list or cancel scheduled posts", self.schedule,
-                        admin_only=True, usage=SCHEDULE_USAGE)]
+        return [
+            Command(
+                "schedule",
+                "plan a post, list or cancel scheduled posts",
+                self.schedule,
+                admin_only=True,
+                usage=SCHEDULE_USAGE,
+            )
+        ]
 
     async def schedule(self, turn: TurnContext, args: str) -> str:
         head, _, rest = args.strip().partition(" ")
@@ -89,12 +104,17 @@ class ScheduleCommands:
                     return "Usage: /schedule cancel <id>"
                 cancelled = self.service.cancel(int(match.group(1)))
                 return f"Schedule #{cancelled.id} cancelled."
-            source, target_text, when = split_schedule_args(args)
+            try:
+                source, target_text, when = split_schedule_args(args)
+            except SchedulingError as exc:
+                return f"Cannot schedule: {exc}.\n{SCHEDULE_USAGE}"
             target = parse_target(target_text, turn.message.conversation)
             author = f"{turn.message.platform}:{turn.message.author.user_id}"
             schedule = self.service.schedule(source, target, when, created_by=author)
         except SchedulingError as exc:
-            return f"Cannot schedule: {exc}.\n{SCHEDULE_USAGE}" if "missing" in str(exc) else f"{exc}."
+            return f"{exc}."
         first = self.service.next_slot(schedule)
-        return (f"Scheduled #{schedule.id}: {schedule.timing.describe()} to {format_target(schedule.target)}; "
-                f"first post {local_time(first, schedule.timezone)}.")
+        return (
+            f"Scheduled #{schedule.id}: {describe_when(schedule)} to {format_target(schedule.target)}; "
+            f"first post {local_time(first, schedule.timezone)}."
+        )

@@ -72,11 +72,16 @@ class SchedulingFeature:
 
     def install(self, app: BotApp) -> None:
         self.service = PostingService(
-            Outbox(app.store), DraftStore(app.store), app.senders, self.clock, scheduler_settings(app.config),
+            Outbox(app.store),
+            DraftStore(app.store),
+            app.senders,
+            self.clock,
+            scheduler_settings(app.config),
             on_schedules_changed=self._schedules_changed,
         )
-        self.suggestions = SuggestionService(app.engine, app.gate, app.prompts, app.store,
-                                             suggest_settings(app.config), voice(app.config))
+        self.suggestions = SuggestionService(
+            app.engine, app.gate, app.prompts, app.store, suggest_settings(app.config), voice(app.config)
+        )
         for command in [*SuggestCommands(self.suggestions).commands(), *ScheduleCommands(self.service).commands()]:
             app.commands.add(command)
 

@@ -119,25 +119,25 @@ class Outbox:
         created_by: str = "",
     ) -> Schedule:
         stamp = to_db_time(now)
+        row = {
+            "draft_id": draft_id,
+            "text": text,
+            "platform": target.platform,
+            "chat_id": target.chat_id,
+            "thread_id": target.thread_id,
+            "kind": timing.kind,
+            "spec": timing.spec,
+            "timezone": timezone,
+            "status": ACTIVE,
+            "created_by": created_by,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         with self.store.transaction() as db:
-            table = db["schedules"]
-            table.insert(
-                {
-                    "draft_id": draft_id,
-                    "text": text,
-                    "platform": target.platform,
-                    "chat_id": target.chat_id,
-                    "thread_id": target.thread_id,
-                    "kind": timing.kind,
-                    "spec": timing.spec,
-                    "timezone": timezone,
-                    "status": ACTIVE,
-                    "created_by": created_by,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
+            cursor = db.execute(
+                f"insert into schedules ({', '.join(row)}) values ({', '.join('?' for _ in row)})", list(row.values())
             )
-            schedule_id = int(table.last_pk)  # type: ignore[attr-defined]
+            schedule_id = int(cursor.lastrowid or 0)
         return self.get_schedule(schedule_id)
 
     def get_schedule(self, schedule_id: int) -> Schedule:
@@ -198,12 +198,16 @@ class Outbox:
     # posts --------------------------------------------------------------------------------------------
 
     def last_slot(self, schedule_id: int) -> datetime | None:
-        row = next(self.store.db.query("select max(slot_time) as slot from posts where schedule_id = ?",
-                                       [schedule_id]))
+        row = next(self.store.db.query("select max(slot_time) as slot from posts where schedule_id = ?", [schedule_id]))
         return from_db_time(row["slot"]) if row["slot"] else None
 
     def claim_slot(
-        self, schedule_id: int, slot_time: datetime, state: str, now: datetime, coalesced: int = 0,
+        self,
+        schedule_id: int,
+        slot_time: datetime,
+        state: str,
+        now: datetime,
+        coalesced: int = 0,
         last_error: str = "",
     ) -> Post | None:
         """Create the post of a slot; None when that slot was already claimed (the UNIQUE constraint)."""
@@ -212,8 +216,16 @@ class Outbox:
             cursor = db.execute(
                 "insert or ignore into posts (schedule_id, slot_time, state, attempts, idempotency_key, "
                 "coalesced, last_error, created_at, updated_at) values (?, ?, ?, 0, ?, ?, ?, ?, ?)",
-                [schedule_id, to_db_time(slot_time), state, idempotency_key(schedule_id, slot_time), coalesced,
-                 last_error, stamp, stamp],
+                [
+                    schedule_id,
+                    to_db_time(slot_time),
+                    state,
+                    idempotency_key(schedule_id, slot_time),
+                    coalesced,
+                    last_error,
+                    stamp,
+                    stamp,
+                ],
             )
             if cursor.rowcount != 1:
                 return None
@@ -228,8 +240,7 @@ class Outbox:
 
     def posts_in(self, *states: str) -> list[Post]:
         marks = ", ".join("?" for _ in states)
-        rows = self.store.db.query(f"select * from posts where state in ({marks}) order by slot_time, id",
-                                   list(states))
+        rows = self.store.db.query(f"select * from posts where state in ({marks}) order by slot_time, id", list(states))
         return [Post.from_row(row) for row in rows]
 
     def deliverable(self, now: datetime, limit: int = 100) -> list[Post]:
@@ -277,14 +288,23 @@ class Outbox:
             return cursor.rowcount == 1
 
     def mark_sent(self, post_id: int, platform_message_ids: list[str], now: datetime) -> bool:
-        return self.transition(post_id, SENDING, SENT, now, sent_at=to_db_time(now), last_error="",
-                               platform_message_ids=json.dumps(platform_message_ids))
+        return self.transition(
+            post_id,
+            SENDING,
+            SENT,
+            now,
+            sent_at=to_db_time(now),
+            last_error="",
+            platform_message_ids=json.dumps(platform_message_ids),
+        )
 
     def note_error(self, post_id: int, error: str, now: datetime) -> None:
         """Record why a pending post is waiting (platform not connected) without changing its state."""
         with self.store.transaction() as db:
-            db.execute("update posts set last_error = ?, updated_at = ? where id = ? and last_error != ?",
-                       [error[:500], to_db_time(now), post_id, error[:500]])
+            db.execute(
+                "update posts set last_error = ?, updated_at = ? where id = ? and last_error != ?",
+                [error[:500], to_db_time(now), post_id, error[:500]],
+            )
 
     def mark_reported(self, post_id: int, now: datetime) -> None:
         with self.store.transaction() as db:

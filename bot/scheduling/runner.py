@@ -50,8 +50,9 @@ class SchedulerRunner:
             jobstores={"default": MemoryJobStore()},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        scheduler.add_job(_wake, IntervalTrigger(seconds=self.service.settings.poll_interval_s), args=[self],
-                          id=SWEEP_JOB_ID)
+        scheduler.add_job(
+            _wake, IntervalTrigger(seconds=self.service.settings.poll_interval_s), args=[self], id=SWEEP_JOB_ID
+        )
         scheduler.start()
         self._scheduler = scheduler
         self.sync()

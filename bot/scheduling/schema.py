@@ -15,7 +15,7 @@ scheduling_migrations = MigrationSet("scheduling")
 
 @scheduling_migrations
 def m001_drafts_schedules_posts(db: sqlite_utils.Database) -> None:
-    db["drafts"].create(
+    db.table("drafts").create(
         {
             "id": int,
             "topic": str,
@@ -32,8 +32,8 @@ def m001_drafts_schedules_posts(db: sqlite_utils.Database) -> None:
         not_null={"text", "status", "created_at", "updated_at"},
         defaults={"topic": "", "angle": "", "moderation": "", "created_by": ""},
     )
-    db["drafts"].create_index(["status", "id"])
-    db["schedules"].create(
+    db.table("drafts").create_index(["status", "id"])
+    db.table("schedules").create(
         {
             "id": int,
             "draft_id": int,
@@ -54,8 +54,8 @@ def m001_drafts_schedules_posts(db: sqlite_utils.Database) -> None:
         not_null={"text", "platform", "chat_id", "kind", "spec", "timezone", "status", "created_at"},
         defaults={"thread_id": "", "created_by": ""},
     )
-    db["schedules"].create_index(["status"])
-    db["posts"].create(
+    db.table("schedules").create_index(["status"])
+    db.table("posts").create(
         {
             "id": int,
             "schedule_id": int,
@@ -77,7 +77,7 @@ def m001_drafts_schedules_posts(db: sqlite_utils.Database) -> None:
         not_null={"schedule_id", "slot_time", "state", "attempts", "coalesced", "created_at", "updated_at"},
         defaults={"attempts": 0, "coalesced": 0, "last_error": "", "idempotency_key": ""},
     )
-    db["posts"].create_index(["schedule_id", "slot_time"], unique=True)
-    db["posts"].create_index(["state"])
+    db.table("posts").create_index(["schedule_id", "slot_time"], unique=True)
+    db.table("posts").create_index(["state"])
     # Recent-topic extraction reads only the last days of `messages`; this keeps that a range scan.
     db.execute("create index if not exists idx_messages_created_at on messages(created_at)")

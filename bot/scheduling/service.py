@@ -94,9 +94,7 @@ class PostingService:
 
     # schedules ----------------------------------------------------------------------------------------
 
-    def schedule(
-        self, source: str | int, target: ConversationKey, when: str, created_by: str = ""
-    ) -> Schedule:
+    def schedule(self, source: str | int, target: ConversationKey, when: str, created_by: str = "") -> Schedule:
         """Plan a post of draft #`source` (an int; it must be approved) or of the literal text `source`."""
         now = self.clock.now()
         timing = parse_when(when, self.timezone, now)
@@ -159,19 +157,36 @@ class PostingService:
             for post in self.outbox.posts_in(SENDING):
                 schedule = self.outbox.get_schedule(post.schedule_id)
                 age = (now - post.updated_at).total_seconds() if post.updated_at else float("inf")
-                if (schedule.target.platform in self.settings.idempotent_platforms
-                        and age <= self.settings.idempotency_window_s):
-                    self.outbox.transition(post.id, SENDING, PENDING, now,
-                                           last_error="interrupted while sending; resending with the same key")
-                    log.warning("post %d was interrupted while sending; resending with key %s", post.id,
-                                post.idempotency_key, extra={"session": schedule.target.session_id})
+                if (
+                    schedule.target.platform in self.settings.idempotent_platforms
+                    and age <= self.settings.idempotency_window_s
+                ):
+                    self.outbox.transition(
+                        post.id,
+                        SENDING,
+                        PENDING,
+                        now,
+                        last_error="interrupted while sending; resending with the same key",
+                    )
+                    log.warning(
+                        "post %d was interrupted while sending; resending with key %s",
+                        post.id,
+                        post.idempotency_key,
+                        extra={"session": schedule.target.session_id},
+                    )
                 else:
                     self.outbox.transition(
-                        post.id, SENDING, UNKNOWN, now,
+                        post.id,
+                        SENDING,
+                        UNKNOWN,
+                        now,
                         last_error="interrupted while sending: it may or may not have been posted; not re-sent",
                     )
-                    log.warning("post %d was interrupted while sending; not re-sent, admins told", post.id,
-                                extra={"session": schedule.target.session_id})
+                    log.warning(
+                        "post %d was interrupted while sending; not re-sent, admins told",
+                        post.id,
+                        extra={"session": schedule.target.session_id},
+                    )
 
     async def run_due(self) -> None:
         """Claim the slots that fell due, deliver what is owed, report what went wrong. Safe to call often."""
@@ -201,15 +216,29 @@ class PostingService:
             due = latest_due_slot(trigger, last + ONE_MICROSECOND if last else schedule.created_at, now)
             if due is not None:
                 late = now - due.slot > grace
-                error = f"the bot was not running within {self.settings.grace_period_s:.0f}s of the slot" if late else ""
-                post = self.outbox.claim_slot(schedule.id, due.slot, MISSED if late else PENDING, now,
-                                              coalesced=due.count - 1, last_error=error)
+                error = f"the bot was not running within {self.settings.grace_period_s:.0f}s of the slot"
+                post = self.outbox.claim_slot(
+                    schedule.id,
+                    due.slot,
+                    MISSED if late else PENDING,
+                    now,
+                    coalesced=due.count - 1,
+                    last_error=error if late else "",
+                )
                 if post is not None and due.count > 1:
-                    log.info("schedule %d: %d missed runs coalesced into one", schedule.id, due.count,
-                             extra={"session": schedule.target.session_id})
+                    log.info(
+                        "schedule %d: %d missed runs coalesced into one",
+                        schedule.id,
+                        due.count,
+                        extra={"session": schedule.target.session_id},
+                    )
                 if post is not None and late:
-                    log.warning("schedule %d: slot %s missed", schedule.id, to_db_time(due.slot),
-                                extra={"session": schedule.target.session_id})
+                    log.warning(
+                        "schedule %d: slot %s missed",
+                        schedule.id,
+                        to_db_time(due.slot),
+                        extra={"session": schedule.target.session_id},
+                    )
             if schedule.timing.kind == "once" and self.outbox.last_slot(schedule.id) is not None:
                 self.outbox.set_schedule_status(schedule.id, DONE, now)
 
@@ -220,8 +249,9 @@ class PostingService:
             session = schedule.target.session_id
             sender = self.senders.get(schedule.target.platform)
             if post.attempts == 0 and now - post.slot_time > grace:
-                reason = (f"{schedule.target.platform} was not connected" if sender is None
-                          else "the bot was not running") + f" within {self.settings.grace_period_s:.0f}s of the slot"
+                reason = (
+                    f"{schedule.target.platform} was not connected" if sender is None else "the bot was not running"
+                ) + f" within {self.settings.grace_period_s:.0f}s of the slot"
                 if self.outbox.transition(post.id, PENDING, MISSED, now, last_error=reason):
                     log.warning("post %d missed: %s", post.id, reason, extra={"session": session})
                 continue
@@ -234,8 +264,7 @@ class PostingService:
 
     async def _send(self, post: Post, schedule: Schedule, sender: Sender) -> None:
         session = schedule.target.session_id
-        message = OutgoingMessage(schedule.target, schedule.text, kind="post",
-                                  idempotency_key=post.idempotency_key)
+        message = OutgoingMessage(schedule.target, schedule.text, kind="post", idempotency_key=post.idempotency_key)
         attempt = post.attempts + 1
         try:
             ids = await sender.send(message)
@@ -255,14 +284,27 @@ class PostingService:
         now = self.clock.now()
         if retryable and attempt <= self.settings.max_retries:
             delay = min(self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * 2 ** (attempt - 1))
-            self.outbox.transition(post.id, SENDING, PENDING, now, last_error=error[:500],
-                                   not_before=to_db_time(now + timedelta(seconds=delay)))
-            log.warning("post %d failed (attempt %d), retrying in %.0fs: %s", post.id, attempt, delay, error,
-                        extra={"session": session})
+            self.outbox.transition(
+                post.id,
+                SENDING,
+                PENDING,
+                now,
+                last_error=error[:500],
+                not_before=to_db_time(now + timedelta(seconds=delay)),
+            )
+            log.warning(
+                "post %d failed (attempt %d), retrying in %.0fs: %s",
+                post.id,
+                attempt,
+                delay,
+                error,
+                extra={"session": session},
+            )
         else:
             self.outbox.transition(post.id, SENDING, FAILED, now, last_error=error[:500])
-            log.error("post %d failed after %d attempt(s), giving up: %s", post.id, attempt, error,
-                      extra={"session": session})
+            log.error(
+                "post %d failed after %d attempt(s), giving up: %s", post.id, attempt, error, extra={"session": session}
+            )
 
     async def _report(self, now: datetime) -> None:
         staff = ConversationKey(self.settings.staff_platform, self.settings.staff_chat_id)
@@ -295,4 +337,3 @@ def report_text(post: Post, schedule: Schedule) -> str:
     }.get(post.state, post.state)
     detail = f": {post.last_error}" if post.last_error and post.state != UNKNOWN else ""
     return f"Scheduled post #{post.id} (schedule #{schedule.id}, {when}, to {where}) {headline}{detail}"
-

@@ -27,11 +27,27 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 MAX_STEPS = 500
 
 _UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 _DURATION_PART = re.compile(r"(\d{1,6})\s*([a-z]+)")
 _CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -138,8 +154,9 @@ def build_trigger(timing: Timing, timezone: tzinfo, created_at: datetime) -> Bas
             return DateTrigger(run_date=from_db_time(timing.spec), timezone=timezone)
         if timing.kind == "interval":
             seconds = int(timing.spec)
-            return IntervalTrigger(seconds=seconds, start_date=created_at + timedelta(seconds=seconds),
-                                   timezone=timezone)
+            return IntervalTrigger(
+                seconds=seconds, start_date=created_at + timedelta(seconds=seconds), timezone=timezone
+            )
         return CronTrigger.from_crontab(timing.spec, timezone=timezone)
     except ValueError as exc:
         raise SchedulingError(f"invalid {timing.kind} '{timing.spec}': {exc}") from None

@@ -56,10 +56,16 @@ class Draft:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": self.status, "topic": self.topic, "text": self.text, "angle": self.angle,
-            "seed": self.seed, "moderation": {"action": self.moderation_action,
-                                              "reasons": list(self.moderation_reasons)},
-            "created_by": self.created_by, "created_at": self.created_at, "updated_at": self.updated_at,
+            "id": self.id,
+            "status": self.status,
+            "topic": self.topic,
+            "text": self.text,
+            "angle": self.angle,
+            "seed": self.seed,
+            "moderation": {"action": self.moderation_action, "reasons": list(self.moderation_reasons)},
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -74,20 +80,32 @@ class DraftStore:
         self.store = store
 
     def add(
-        self, text: str, topic: str = "", angle: str = "", seed: int | None = None,
-        moderation_action: str = "allow", moderation_reasons: tuple[str, ...] = (), created_by: str = "",
+        self,
+        text: str,
+        topic: str = "",
+        angle: str = "",
+        seed: int | None = None,
+        moderation_action: str = "allow",
+        moderation_reasons: tuple[str, ...] = (),
+        created_by: str = "",
     ) -> Draft:
         stamp = _now()
+        row = {
+            "topic": topic,
+            "text": text,
+            "status": DRAFT,
+            "angle": angle,
+            "seed": seed,
+            "moderation": json.dumps({"action": moderation_action, "reasons": list(moderation_reasons)}),
+            "created_by": created_by,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         with self.store.transaction() as db:
-            table = db["drafts"]
-            table.insert(
-                {
-                    "topic": topic, "text": text, "status": DRAFT, "angle": angle, "seed": seed,
-                    "moderation": json.dumps({"action": moderation_action, "reasons": list(moderation_reasons)}),
-                    "created_by": created_by, "created_at": stamp, "updated_at": stamp,
-                }
+            cursor = db.execute(
+                f"insert into drafts ({', '.join(row)}) values ({', '.join('?' for _ in row)})", list(row.values())
             )
-            draft_id = int(table.last_pk)  # type: ignore[attr-defined]
+            draft_id = int(cursor.lastrowid or 0)
         return self.get(draft_id)
 
     def get(self, draft_id: int) -> Draft:
@@ -134,21 +152,24 @@ class DraftStore:
 
     def mark_posted(self, draft_id: int) -> None:
         with self.store.transaction() as db:
-            db.execute("update drafts set status = ?, updated_at = ? where id = ? and status in (?, ?)",
-                       [POSTED, _now(), draft_id, SCHEDULED, APPROVED])
+            db.execute(
+                "update drafts set status = ?, updated_at = ? where id = ? and status in (?, ?)",
+                [POSTED, _now(), draft_id, SCHEDULED, APPROVED],
+            )
 
     def unschedule(self, draft_id: int) -> None:
         """A draft whose last schedule was cancelled goes back to approved."""
         with self.store.transaction() as db:
-            db.execute("update drafts set status = ?, updated_at = ? where id = ? and status = ?",
-                       [APPROVED, _now(), draft_id, SCHEDULED])
+            db.execute(
+                "update drafts set status = ?, updated_at = ? where id = ? and status = ?",
+                [APPROVED, _now(), draft_id, SCHEDULED],
+            )
 
     def delete(self, draft_id: int) -> None:
         """Remove a draft that no schedule uses (posted history keeps its own copy of the text)."""
         self.get(draft_id)
         with self.store.transaction() as db:
-            db.execute("update schedules set draft_id = null where draft_id = ? and status != 'active'",
-                       [draft_id])
+            db.execute("update schedules set draft_id = null where draft_id = ? and status != 'active'", [draft_id])
             used = next(db.query("select count(*) as n from schedules where draft_id = ?", [draft_id]))["n"]
             if used:
                 raise SuggestError(f"draft #{draft_id} is used by an active schedule; cancel it first")

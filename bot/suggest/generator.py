@@ -24,8 +24,9 @@ from bot.suggest.similarity import is_near_duplicate
 
 log = logging.getLogger(__name__)
 
-_LABEL = re.compile(r"^(?:here(?:'s| is) (?:a|the|my|one) (?:short )?post:?|post\s*\d*\s*:|draft\s*\d*\s*:)\s*",
-                    re.IGNORECASE)
+_LABEL = re.compile(
+    r"^(?:here(?:'s| is) (?:a|the|my|one) (?:short )?post:?|post\s*\d*\s*:|draft\s*\d*\s*:)\s*", re.IGNORECASE
+)
 MAX_DRAFT_CHARS = 1500
 
 
@@ -116,8 +117,9 @@ class SuggestionService:
         if not topic:
             raise SuggestError("give a topic, e.g. 'summer meetup'")
         count = self.parse_count(count)
-        topics = recent_topics(self.store, self.settings.recent_days, self.settings.recent_messages,
-                               self.settings.recent_topic_count)
+        topics = recent_topics(
+            self.store, self.settings.recent_days, self.settings.recent_messages, self.settings.recent_topic_count
+        )
         angles = self.angles()
         base_seed = self._rng.randrange(2**31)
         earlier = [draft.text for draft in self.drafts.list(STATUSES, limit=30)]
@@ -147,8 +149,9 @@ class SuggestionService:
                     log.info("draft blocked by the gate: %s", ", ".join(decision.reasons))
                     discarded += 1
                     continue
-                if is_near_duplicate(decision.text, earlier + [item[0] for item in accepted],
-                                     self.settings.similarity_threshold):
+                if is_near_duplicate(
+                    decision.text, earlier + [item[0] for item in accepted], self.settings.similarity_threshold
+                ):
                     discarded += 1
                     continue
                 accepted.append((decision.text, angle, seed, decision.action, decision.reasons))
@@ -156,22 +159,35 @@ class SuggestionService:
             reason = "the model is busy or failing" if errors else "every draft was blocked or a repeat"
             raise SuggestError(f"no usable draft came out ({reason}); try again or rephrase the topic")
         stored = tuple(
-            self.drafts.add(text, topic=topic, angle=angle, seed=seed, moderation_action=action,
-                            moderation_reasons=reasons, created_by=created_by)
+            self.drafts.add(
+                text,
+                topic=topic,
+                angle=angle,
+                seed=seed,
+                moderation_action=action,
+                moderation_reasons=reasons,
+                created_by=created_by,
+            )
             for text, angle, seed, action, reasons in accepted
         )
         log.info("stored %d drafts about %r (%d discarded)", len(stored), topic[:40], discarded)
         return SuggestionResult(stored, tuple(topics), discarded)
 
     async def _generate(self, topic: str, topics: list[str], angle: str, seed: int) -> str:
-        system = self.prompts.render("post_system", bot_name=self.voice.bot_name,
-                                     community_name=self.voice.community_name, tone=self.voice.tone)
-        user = self.prompts.render("post_draft", community_name=self.voice.community_name, topic=topic,
-                                   angle=angle, recent_topics=topics)
-        settings = GenerationSettings(
-            max_new_tokens=self.settings.max_new_tokens, temperature=self.settings.temperature,
-            top_p=self.settings.top_p, repetition_penalty=self.settings.repetition_penalty, seed=seed,
+        system = self.prompts.render(
+            "post_system", bot_name=self.voice.bot_name, community_name=self.voice.community_name, tone=self.voice.tone
         )
-        result = await self.engine.generate(GenerationRequest((ChatTurn("system", system), ChatTurn("user", user)),
-                                                              settings))
+        user = self.prompts.render(
+            "post_draft", community_name=self.voice.community_name, topic=topic, angle=angle, recent_topics=topics
+        )
+        settings = GenerationSettings(
+            max_new_tokens=self.settings.max_new_tokens,
+            temperature=self.settings.temperature,
+            top_p=self.settings.top_p,
+            repetition_penalty=self.settings.repetition_penalty,
+            seed=seed,
+        )
+        result = await self.engine.generate(
+            GenerationRequest((ChatTurn("system", system), ChatTurn("user", user)), settings)
+        )
         return result.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _TOKEN = re.compile(r"\w+")
@@ -9,7 +10,7 @@ _TOKEN = re.compile(r"\w+")
 
 def _shingles(text: str) -> set[str]:
     words = _TOKEN.findall(text.lower())
-    return set(words) | {f"{first} {second}" for first, second in zip(words, words[1:], strict=False)}
+    return set(words) | {f"{first} {second}" for first, second in itertools.pairwise(words)}
 
 
 def jaccard(first: str, second: str) -> float:

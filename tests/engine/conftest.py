@@ -22,8 +22,12 @@ def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def model_settings(bundled_model_dir: Path) -> EngineSettings:
-    """fp32 CPU settings over the session's converted model, as correctness tests need."""
-    return EngineSettings(cache_dir=bundled_model_dir, dtype="float32", device="cpu")
+    """fp32 CPU settings over the session's converted model, as correctness tests need.
+
+    One torch thread: on a small shared machine, two threads lose far more to waiting for each
+    other than they gain whenever another process holds a core.
+    """
+    return EngineSettings(cache_dir=bundled_model_dir, dtype="float32", device="cpu", threads=1)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 from bot.engine.text import ReplyText, clean_reply
 
 TEMPLATE_TOKENS = st.sampled_from(["<|im_end|>", "<|endoftext|>", "<|im_start|>", "<|eot_id|>"])
-TEXT = st.lists(st.one_of(st.text(max_size=20), TEMPLATE_TOKENS, st.sampled_from([". ", "! ", "?", "…"]))).map(
-    "".join
-)
+TEXT = st.lists(st.one_of(st.text(max_size=20), TEMPLATE_TOKENS, st.sampled_from([". ", "! ", "?", "…"]))).map("".join)
 
 
 @given(TEXT, st.booleans())

@@ -44,16 +44,33 @@ def timestamp() -> str:
 
 
 def user_payload(user_id: str, name: str, bot: bool = False) -> dict[str, Any]:
-    return {"id": user_id, "username": name, "global_name": name, "discriminator": "0", "avatar": None,
-            "bot": bot, "public_flags": 0}
+    return {
+        "id": user_id,
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+    }
 
 
-def member_payload(roles: list[str] | None = None, user: dict[str, Any] | None = None,
-                   permissions: int | None = None) -> dict[str, Any]:
+def member_payload(
+    roles: list[str] | None = None, user: dict[str, Any] | None = None, permissions: int | None = None
+) -> dict[str, Any]:
     """A guild member; `user` is included in GUILD_CREATE and interactions, left out inside messages."""
-    member: dict[str, Any] = {"roles": roles or [], "joined_at": timestamp(), "deaf": False, "mute": False,
-                              "flags": 0, "pending": False, "nick": None, "avatar": None,
-                              "communication_disabled_until": None, "premium_since": None}
+    member: dict[str, Any] = {
+        "roles": roles or [],
+        "joined_at": timestamp(),
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "nick": None,
+        "avatar": None,
+        "communication_disabled_until": None,
+        "premium_since": None,
+    }
     if user is not None:
         member["user"] = user
     if permissions is not None:
@@ -62,21 +79,56 @@ def member_payload(roles: list[str] | None = None, user: dict[str, Any] | None =
 
 
 def role_payload(role_id: str, name: str, permissions: int, position: int = 1) -> dict[str, Any]:
-    return {"id": role_id, "name": name, "permissions": str(permissions), "position": position, "color": 0,
-            "hoist": False, "managed": False, "mentionable": False, "flags": 0, "icon": None, "unicode_emoji": None}
+    return {
+        "id": role_id,
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+        "icon": None,
+        "unicode_emoji": None,
+    }
 
 
 def text_channel_payload(channel_id: str, guild_id: str, name: str) -> dict[str, Any]:
-    return {"id": channel_id, "type": 0, "guild_id": guild_id, "name": name, "position": 0,
-            "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None, "rate_limit_per_user": 0,
-            "last_message_id": None}
+    return {
+        "id": channel_id,
+        "type": 0,
+        "guild_id": guild_id,
+        "name": name,
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+        "topic": None,
+        "rate_limit_per_user": 0,
+        "last_message_id": None,
+    }
 
 
 def thread_payload(thread_id: str, parent_id: str, guild_id: str, owner_id: str, name: str) -> dict[str, Any]:
-    return {"id": thread_id, "type": 11, "guild_id": guild_id, "parent_id": parent_id, "owner_id": owner_id,
-            "name": name, "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
-            "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": timestamp(),
-                                "locked": False}}
+    return {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": guild_id,
+        "parent_id": parent_id,
+        "owner_id": owner_id,
+        "name": name,
+        "message_count": 0,
+        "member_count": 1,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": timestamp(),
+            "locked": False,
+        },
+    }
 
 
 def dm_channel_payload(channel_id: str, recipient: dict[str, Any]) -> dict[str, Any]:
@@ -103,16 +155,47 @@ class FakeGuild:
         return value
 
     def create_payload(self) -> dict[str, Any]:
-        return {"id": self.guild_id, "name": self.name, "owner_id": self.owner_id, "icon": None, "splash": None,
-                "discovery_splash": None, "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-                "default_message_notifications": 0, "explicit_content_filter": 0, "features": [], "mfa_level": 0,
-                "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None, "vanity_url_code": None,
-                "description": None, "banner": None, "premium_tier": 0, "preferred_locale": "en-US",
-                "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
-                "roles": self.roles, "emojis": [], "stickers": [], "channels": self.channels, "threads": self.threads,
-                "members": list(self.members.values()), "member_count": len(self.members), "large": False,
-                "unavailable": False, "joined_at": timestamp(), "voice_states": [], "presences": [],
-                "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": []}
+        return {
+            "id": self.guild_id,
+            "name": self.name,
+            "owner_id": self.owner_id,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "roles": self.roles,
+            "emojis": [],
+            "stickers": [],
+            "channels": self.channels,
+            "threads": self.threads,
+            "members": list(self.members.values()),
+            "member_count": len(self.members),
+            "large": False,
+            "unavailable": False,
+            "joined_at": timestamp(),
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
 
 
 @dataclass
@@ -127,7 +210,9 @@ class GatewayConnection:
     async def send(self, payload: dict[str, Any]) -> None:
         text = json.dumps(payload)
         if self.compressor is not None:
-            await self.socket.send_bytes(self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH))
+            await self.socket.send_bytes(
+                self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+            )
         else:
             await self.socket.send_str(text)
 
@@ -225,11 +310,19 @@ class FakeGateway:
         self.identifies.append(data)
         self._session = _Session(session_id=f"session-{len(self.identifies)}")
         self._current = connection
-        ready = {"v": 10, "user": self.bot_user, "session_id": self._session.session_id,
-                 "resume_gateway_url": self.base_ws_url + self.RESUME_PATH, "session_type": "normal",
-                 "guilds": [{"id": guild.guild_id, "unavailable": True} for guild in self.guilds],
-                 "application": {"id": self.application_id, "flags": 0}, "private_channels": [], "relationships": [],
-                 "presences": [], "shard": [0, 1]}
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "session_id": self._session.session_id,
+            "resume_gateway_url": self.base_ws_url + self.RESUME_PATH,
+            "session_type": "normal",
+            "guilds": [{"id": guild.guild_id, "unavailable": True} for guild in self.guilds],
+            "application": {"id": self.application_id, "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "shard": [0, 1],
+        }
         await self.dispatch("READY", ready)
         for guild in self.guilds:
             await self.dispatch("GUILD_CREATE", guild.create_payload())
@@ -272,10 +365,22 @@ def message_payload(
 ) -> dict[str, Any]:
     """A MESSAGE_CREATE/MESSAGE_UPDATE payload; in a guild the author and mentions carry their member data."""
     payload: dict[str, Any] = {
-        "id": message_id or snowflake(), "channel_id": channel_id, "author": author, "content": content,
-        "timestamp": timestamp(), "edited_timestamp": timestamp() if edited else None, "tts": False,
-        "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
-        "pinned": False, "type": 19 if referenced else 0, "flags": 0, "components": [],
+        "id": message_id or snowflake(),
+        "channel_id": channel_id,
+        "author": author,
+        "content": content,
+        "timestamp": timestamp(),
+        "edited_timestamp": timestamp() if edited else None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 19 if referenced else 0,
+        "flags": 0,
+        "components": [],
     }
     for user in mentions or []:
         mention = dict(user)
@@ -288,8 +393,12 @@ def message_payload(
         if member is not None:
             payload["member"] = {key: value for key, value in member.items() if key != "user"}
     if referenced is not None:
-        payload["message_reference"] = {"type": 0, "message_id": referenced["id"], "channel_id": channel_id,
-                                        "guild_id": guild.guild_id if guild else None}
+        payload["message_reference"] = {
+            "type": 0,
+            "message_id": referenced["id"],
+            "channel_id": channel_id,
+            "guild_id": guild.guild_id if guild else None,
+        }
         payload["referenced_message"] = referenced
     return payload
 
@@ -306,11 +415,23 @@ def interaction_payload(
     """An INTERACTION_CREATE for a slash command; in a guild the member's total permissions come along."""
     interaction_id = interaction_id or snowflake()
     payload: dict[str, Any] = {
-        "id": interaction_id, "application_id": application_id, "type": 2, "token": f"token-{interaction_id}",
-        "version": 1, "channel_id": channel["id"], "channel": channel, "locale": "en-US",
-        "app_permissions": str(EVERYONE_PERMISSIONS), "attachment_size_limit": 8 * 1024 * 1024, "entitlements": [],
-        "data": {"id": snowflake(), "name": command, "type": 1,
-                 "options": [{"name": "args", "type": 3, "value": args}] if args else []},
+        "id": interaction_id,
+        "application_id": application_id,
+        "type": 2,
+        "token": f"token-{interaction_id}",
+        "version": 1,
+        "channel_id": channel["id"],
+        "channel": channel,
+        "locale": "en-US",
+        "app_permissions": str(EVERYONE_PERMISSIONS),
+        "attachment_size_limit": 8 * 1024 * 1024,
+        "entitlements": [],
+        "data": {
+            "id": snowflake(),
+            "name": command,
+            "type": 1,
+            "options": [{"name": "args", "type": 3, "value": args}] if args else [],
+        },
     }
     if guild is not None:
         member = dict(guild.members[user["id"]])
@@ -318,8 +439,13 @@ def interaction_payload(
         if user["id"] == guild.owner_id:
             permissions = (1 << 41) - 1
         member["permissions"] = str(permissions)
-        payload.update(guild_id=guild.guild_id, guild_locale="en-US", member=member, context=0,
-                       authorizing_integration_owners={"0": guild.guild_id})
+        payload.update(
+            guild_id=guild.guild_id,
+            guild_locale="en-US",
+            member=member,
+            context=0,
+            authorizing_integration_owners={"0": guild.guild_id},
+        )
     else:
         payload.update(user=user, context=1, authorizing_integration_owners={"1": user["id"]})
     return payload

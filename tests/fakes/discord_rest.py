@@ -28,8 +28,9 @@ JSON_TYPE = "application/json"  # discord.py only parses a body whose content ty
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": JSON_TYPE,
-                                                                                   **(headers or {})})
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": JSON_TYPE, **(headers or {})}
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class FakeDiscordRest:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     gateway_url: str = ""
     requests: list[RecordedRequest] = field(default_factory=list)
+    created_messages: list[dict[str, Any]] = field(default_factory=list)  # as Discord returned them
     # Called with each message the bot created, e.g. to echo it back as MESSAGE_CREATE like Discord does.
     on_message_created: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     _failures: list[ScriptedFailure] = field(default_factory=list)
@@ -96,7 +98,7 @@ class FakeDiscordRest:
         """Record every API request and apply scripted failures before the route answers."""
         if not request.path.startswith(API_PREFIX):
             return await handler(request)
-        path = request.path[len(API_PREFIX):]
+        path = request.path[len(API_PREFIX) :]
         raw = await request.read()
         body = json.loads(raw) if raw and request.content_type == JSON_TYPE else None
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
@@ -111,17 +113,31 @@ class FakeDiscordRest:
 
     # what tests call ----------------------------------------------------------------------------------
 
-    def fail_next(self, method: str, path_pattern: str, status: int, body: Any = None,
-                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` matching requests (path regex, without /api/v10) with this error."""
-        self._failures.append(ScriptedFailure(method, path_pattern, status, body or {"message": "scripted",
-                                                                                    "code": 0}, headers or {}, times))
+        self._failures.append(
+            ScriptedFailure(
+                method, path_pattern, status, body or {"message": "scripted", "code": 0}, headers or {}, times
+            )
+        )
 
     def rate_limit_next(self, method: str, path_pattern: str, retry_after: float = 0.05) -> None:
         """One 429 as Discord's edge sends it (with `Via`), which discord.py sleeps out and retries."""
-        self.fail_next(method, path_pattern, 429,
-                       {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
-                       {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+        self.fail_next(
+            method,
+            path_pattern,
+            429,
+            {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+            {"Via": "1.1 google", "X-RateLimit-Scope": "user"},
+        )
 
     def calls(self, method: str, path_pattern: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and re.fullmatch(path_pattern, r.path)]
@@ -144,24 +160,50 @@ class FakeDiscordRest:
         return json_response({"url": self.gateway_url})
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
-        return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+            }
+        )
 
     async def _me(self, request: web.Request) -> web.Response:
         return json_response(self.bot_user)
 
     async def _application(self, request: web.Request) -> web.Response:
-        return json_response({"id": self.application_id, "name": self.bot_user["username"], "icon": None,
-                              "description": "", "bot_public": True, "bot_require_code_grant": False,
-                              "owner": {"id": snowflake(), "username": "owner", "discriminator": "0", "avatar": None},
-                              "verify_key": "0" * 64, "flags": 0, "team": None, "bot": self.bot_user})
+        return json_response(
+            {
+                "id": self.application_id,
+                "name": self.bot_user["username"],
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": {"id": snowflake(), "username": "owner", "discriminator": "0", "avatar": None},
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "team": None,
+                "bot": self.bot_user,
+            }
+        )
 
     async def _bulk_commands(self, request: web.Request) -> web.Response:
         commands = await request.json()
         guild_id = request.match_info.get("guild")
-        answer = [{**command, "id": snowflake(), "application_id": self.application_id, "version": snowflake(),
-                   "type": command.get("type", 1), "default_member_permissions": None, "nsfw": False,
-                   **({"guild_id": guild_id} if guild_id else {})} for command in commands]
+        answer = [
+            {
+                **command,
+                "id": snowflake(),
+                "application_id": self.application_id,
+                "version": snowflake(),
+                "type": command.get("type", 1),
+                "default_member_permissions": None,
+                "nsfw": False,
+                **({"guild_id": guild_id} if guild_id else {}),
+            }
+            for command in commands
+        ]
         return json_response(answer)
 
     async def _channel(self, request: web.Request) -> web.Response:
@@ -177,6 +219,7 @@ class FakeDiscordRest:
         if nonce and payload.get("enforce_nonce") and (channel_id, nonce) in self._nonces:
             return json_response(self._nonces[(channel_id, nonce)])
         message = self._bot_message(channel_id, payload)
+        self.created_messages.append(message)
         if nonce:
             self._nonces[(channel_id, nonce)] = message
         if self.on_message_created is not None:
@@ -190,9 +233,16 @@ class FakeDiscordRest:
         self._acknowledged.add(interaction_id)
         payload = await request.json()
         data = payload.get("data") or {}
-        return json_response({"interaction": {"id": interaction_id, "type": 2,
-                                              "response_message_loading": payload["type"] == 5,
-                                              "response_message_ephemeral": bool(data.get("flags", 0) & 64)}})
+        return json_response(
+            {
+                "interaction": {
+                    "id": interaction_id,
+                    "type": 2,
+                    "response_message_loading": payload["type"] == 5,
+                    "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+                }
+            }
+        )
 
     async def _followup(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -213,11 +263,25 @@ class FakeDiscordRest:
         return web.Response(status=204)
 
     def _bot_message(self, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        message = {"id": snowflake(), "channel_id": channel_id, "author": self.bot_user,
-                   "content": payload.get("content", ""), "timestamp": timestamp(), "edited_timestamp": None,
-                   "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
-                   "embeds": [], "pinned": False, "type": 0, "flags": payload.get("flags", 0), "components": [],
-                   "nonce": payload.get("nonce")}
+        message = {
+            "id": snowflake(),
+            "channel_id": channel_id,
+            "author": self.bot_user,
+            "content": payload.get("content", ""),
+            "timestamp": timestamp(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": payload.get("flags", 0),
+            "components": [],
+            "nonce": payload.get("nonce"),
+        }
         reference = payload.get("message_reference")
         if reference:
             message["type"] = 19

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,29 +16,34 @@ from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import build_test_app
 
 
-def telegram_config(server: FakeTelegramServer, extra: str = "", bot_extra: str = "") -> str:
+FAST_TELEGRAM_SETTINGS: dict[str, object] = {
+    "poll_timeout_s": 1,
+    "busy_poll_interval_s": 0.02,
+    "typing_interval_s": 0.05,
+    "flood_messages_per_s": 0,
+    "flood_chat_interval_s": 0,
+    "flood_group_messages_per_min": 0,
+    "network_backoff_s": 0.01,
+    "shutdown_grace_s": 2,
+}
+
+
+def telegram_config(server: FakeTelegramServer, settings: dict[str, object] | None = None, extra: str = "",
+                    bot_extra: str = "") -> str:
     """Config text pointing the bot at the fake, with relaxed limits so tests never wait on real ones."""
-    return f"""{bot_extra}
-[telegram]
-base_url = "{server.base_url}"
-base_file_url = "http://127.0.0.1:{server.port}/file/bot"
-poll_timeout_s = 1
-busy_poll_interval_s = 0.02
-typing_interval_s = 0.05
-flood_messages_per_s = 0
-flood_chat_interval_s = 0
-flood_group_messages_per_min = 0
-network_backoff_s = 0.01
-shutdown_grace_s = 2
-{extra}
-"""
+    values: dict[str, object] = {"base_url": server.base_url,
+                                 "base_file_url": f"http://127.0.0.1:{server.port}/file/bot",
+                                 **FAST_TELEGRAM_SETTINGS, **(settings or {})}
+    lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
+    return f"{bot_extra}\n[telegram]\n{lines}\n{extra}\n"
 
 
-def build_bot(tmp_path: Path, server: FakeTelegramServer, engine: Engine | None = None, extra: str = "",
-              bot_extra: str = "") -> BotApp:
+def build_bot(tmp_path: Path, server: FakeTelegramServer, engine: Engine | None = None,
+              settings: dict[str, object] | None = None, extra: str = "", bot_extra: str = "") -> BotApp:
+    """A bot for the fake server; no features, so these tests see only the manager and the adapter."""
     return build_test_app(tmp_path, engine=engine or ScriptedEngine(),
-                          config_text=telegram_config(server, extra, bot_extra),
-                          environ={"TELEGRAM_BOT_TOKEN": server.token})
+                          config_text=telegram_config(server, settings, extra, bot_extra),
+                          environ={"TELEGRAM_BOT_TOKEN": server.token}, features=[])
 
 
 @pytest.fixture
