@@ -5,6 +5,7 @@ Adapters and the CLI receive a started `BotApp` and use only its manager; nothin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,9 +58,21 @@ class BotApp:
     # Connected platforms, registered by adapters when they start; features post through them.
     senders: dict[str, Sender] = field(default_factory=dict)
     _manager: ConversationManager | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def register_sender(self, sender: Sender) -> None:
+        """An adapter is connected: features may post through it (they are told, so owed posts go out now)."""
         self.senders[sender.platform] = sender
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # registered before the bot runs: features start with it in place
+            return
+        for feature in self.features:
+            hook = getattr(feature, "sender_registered", None)
+            if hook is not None:
+                task = loop.create_task(hook(sender.platform))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     @property
     def manager(self) -> ConversationManager:

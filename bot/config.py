@@ -93,10 +93,14 @@ class ModerationSection(Section):
     block_patterns: list[str] = Field(default_factory=list, description="Regexes that block a reply.")
     redact_pii: bool = True
     classifier: Literal["trained", "profanity-check", "none"] = "trained"
-    offensive_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Block outputs scoring above.")
-    input_flag_threshold: float = Field(0.7, ge=0.0, le=1.0, description="Flag inputs scoring above.")
+    offensive_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Block outputs scoring above; unset: the classifier's calibrated value."
+    )
+    input_flag_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Flag inputs scoring above; unset: the classifier's calibrated value."
+    )
     harm_check: bool = True
-    harm_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    harm_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Unset: the calibrated value.")
     hf_model: str = Field("", description="Optional HF sequence-classification model id or folder.")
     hf_offensive_label: str = "offensive"
     link_allowlist: list[str] = Field(default_factory=list, description="Domains replies may link to.")
@@ -177,7 +181,7 @@ class KbSection(Section):
     enabled: bool = Field(True, description="Answer from the knowledge base when it holds documents.")
     top_k: int = Field(2, ge=1, le=5, description="Passages put in the grounded prompt (the model is small).")
     answer_threshold: float = Field(
-        0.45, ge=0.0, le=1.0, description="Below this retrieval score the bot says it doesn't know."
+        0.46, ge=0.0, le=1.0, description="Below this retrieval confidence the bot says it doesn't know."
     )
     faq_threshold: float = Field(
         0.8, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
@@ -302,6 +306,8 @@ class LoadedConfig(BaseModel):
 
     @property
     def database_path(self) -> Path:
+        if self.settings.bot.database == ":memory:":
+            return Path(":memory:")
         return self.resolve_path(self.settings.bot.database)
 
 

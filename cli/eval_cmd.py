@@ -1,13 +1,91 @@
-"""`socialbot eval moderation|kb`: the evaluation figures the issues ask for, for people or as JSON."""
+"""`socialbot eval moderation|kb|injection`: the evaluation figures the issues ask for, for people or JSON."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import click
+
+from cli.main import CliContext, configure_logging, fail, print_json, status
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OLID = REPO_ROOT.parent / "shared" / "data" / "olid" / "olid-training-v1.0.tsv"
+DEFAULT_HARM_EVAL = REPO_ROOT / "bot" / "moderation" / "data" / "harm_eval.jsonl"
 
 
 @click.group("eval")
 def eval_group() -> None:
-    """Evaluate the moderation classifiers or the knowledge base."""
+    """Evaluate the moderation classifiers, the knowledge base, or the prompt-injection defences."""
+
+
+@eval_group.command("moderation")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="OLID-format TSV (held-out split is taken from it) or a JSONL/TSV fixture used whole.")
+@click.option("--harm-data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Harm evaluation set (JSONL with text and harmful).")
+@click.option("--fixture", is_flag=True, help="Evaluate --data whole instead of its held-out split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as_json: bool) -> None:
+    """Held-out precision/recall/F1 per class, macro-F1 and latency of the offensive classifier; harm check."""
+    from bot.moderation import evaluation
+    from bot.moderation.classifier import OffensiveClassifier
+    from bot.moderation.harm import HarmClassifier
+
+    configure_logging("WARNING")
+    olid = data_path or DEFAULT_OLID
+    if not olid.is_file():
+        fail(f"OLID data not found at {olid}: pass --data PATH")
+    try:
+        texts = evaluation.load_offensive_file(olid) if fixture else evaluation.heldout_olid(olid)
+        status(f"loading classifiers; evaluating {len(texts)} texts…")
+        classifier = OffensiveClassifier.load()
+        offensive = evaluation.evaluate_offensive(classifier, texts, threshold=classifier.threshold)
+        harm_path = harm_data or DEFAULT_HARM_EVAL
+        harm_classifier = HarmClassifier.load()
+        harm = evaluation.evaluate_harm(harm_classifier, evaluation.load_labelled_jsonl(harm_path, "harmful"),
+                                        threshold=harm_classifier.threshold)
+    except (evaluation.EvaluationDataError, OSError) as exc:
+        fail(f"evaluation failed: {exc}")
+    report = evaluation.evaluation_report_dict(offensive, harm)
+    if as_json:
+        print_json(report)
+    else:
+        click.echo(evaluation.format_report_table(report))
+
+
+@eval_group.command("injection")
+@click.option("--attacks", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def injection(ctx: CliContext, attacks: Path | None, as_json: bool) -> None:
+    """Send the prompt-injection suite through the full pipeline (real model); count what leaks."""
+    from bot.app import BotApp
+    from bot.config import LoadedConfig
+    from bot.moderation.injection import DEFAULT_ATTACKS, format_report, load_attacks, run_injection_suite
+
+    configure_logging("WARNING")
+    loaded = ctx.config()
+    settings = loaded.settings
+    suite_prompts = DEFAULT_ATTACKS.parent / "prompts"
+    bot_section = settings.bot.model_copy(update={"prompts_dir": str(suite_prompts), "database": ":memory:"})
+    config = LoadedConfig(settings=settings.model_copy(update={"bot": bot_section}), secrets=loaded.secrets,
+                          source=loaded.source, base_dir=loaded.base_dir)
+    app = BotApp.build(config, features=[], progress=status)
+    canaries = ("sk-canary-7f3a9c2e1b5d4f6a8e0c91b2", "ZEBRA-42-PRIVATE")
+
+    async def run() -> None:
+        await app.start(progress=status)
+        try:
+            report = await run_injection_suite(app, load_attacks(attacks or DEFAULT_ATTACKS), canaries)
+        finally:
+            await app.stop()
+        if as_json:
+            print_json(report.as_dict())
+        else:
+            click.echo(format_report(report))
+
+    asyncio.run(run())
 
 
 COMMANDS = [eval_group]

@@ -56,6 +56,8 @@ OFFSET_STATE_KEY = "telegram:last_handled_update_id"
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 # Telegram treats restrictions shorter than 30 s (or longer than 366 days) as forever.
 MIN_RESTRICTION_S = 30
+# Loggers whose records can contain the bot token (request URLs, PTB's "Set Bot API URL").
+TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 # Extra read time on top of the long-poll timeout before a silent connection counts as dropped.
 POLL_READ_MARGIN_S = 10.0
 
@@ -94,7 +96,8 @@ class TelegramAdapter:
 
     async def start(self) -> None:
         """Check the token (getMe), register commands, then receive updates (polling or webhook)."""
-        logging.getLogger("httpx").addFilter(self._log_filter)
+        for name in TOKEN_LOGGERS:
+            logging.getLogger(name).addFilter(self._log_filter)
         self._application = self._build_application()
         try:
             await self._application.initialize()
@@ -327,17 +330,17 @@ class TelegramAdapter:
             return
         incoming = await self._with_admin_flag(incoming)
         typing = None
+        replied = asyncio.Event()
         if not incoming.author.is_bot and not incoming.is_edit and self.app.manager.addressing(incoming):
-            typing = asyncio.create_task(self._keep_typing(incoming))
+            typing = asyncio.create_task(self._keep_typing(incoming, replied))
         try:
             replies = await self.app.manager.handle(incoming)
             for outgoing in replies:
                 await self._deliver(outgoing)
         finally:
+            replied.set()
             if typing is not None:
-                typing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await typing
+                await asyncio.wait([typing])
 
     def _mark_handled(self, update_id: int) -> None:
         self.app.store.claim_event(PLATFORM, f"update:{update_id}")
@@ -366,16 +369,20 @@ class TelegramAdapter:
         members = await self.bot.get_chat_administrators(chat_ref(chat_id))
         return frozenset(str(member.user.id) for member in members)
 
-    async def _keep_typing(self, incoming: IncomingMessage) -> None:
-        """Show "typing…" until cancelled; Telegram clears it after 5 s, so it is refreshed."""
+    async def _keep_typing(self, incoming: IncomingMessage, replied: asyncio.Event) -> None:
+        """Show "typing…" until `replied` is set; Telegram clears it after 5 s, so it is refreshed.
+
+        Stopped by the event rather than cancelled, so a request already on its way is not cut off.
+        """
         chat = chat_ref(incoming.conversation.chat_id)
         thread = int(incoming.conversation.thread_id) if incoming.conversation.thread_id else None
-        while True:
+        while not replied.is_set():
             try:
                 await self.bot.send_chat_action(chat, ChatAction.TYPING, message_thread_id=thread, rate_limit_args=0)
             except tg_error.TelegramError as exc:
                 log.debug("typing action failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.settings.typing_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(replied.wait(), self.settings.typing_interval_s)
 
     # delivery -----------------------------------------------------------------------------------------
 
@@ -458,11 +465,12 @@ class TelegramAdapter:
             with contextlib.suppress(tg_error.TelegramError):
                 await self._application.shutdown()
             self._application = None
-        logging.getLogger("httpx").removeFilter(self._log_filter)
+        for name in TOKEN_LOGGERS:
+            logging.getLogger(name).removeFilter(self._log_filter)
 
 
 class _RedactToken(logging.Filter):
-    """Keeps the bot token out of log records (httpx logs every request URL, which contains it)."""
+    """Keeps the bot token out of log records (request URLs contain it)."""
 
     def __init__(self, token: str) -> None:
         super().__init__()

@@ -58,9 +58,9 @@ class ParsedPassage:
 
     @property
     def embedding_text(self) -> str:
-        """What the encoder sees: the question for FAQ rows (users ask questions), else heading + text."""
+        """What the encoder sees: heading (an FAQ row's question) and text (its answer)."""
         if self.is_faq:
-            return self.question
+            return f"{self.question}\n{self.answer}"
         return f"{self.heading}\n{self.text}" if self.heading else self.text
 
 

@@ -38,7 +38,7 @@ class EvalQuestion:
     question: str
     type: str  # "answerable", "paraphrase" or "out_of_scope"
     split: str
-    expected_doc: str
+    expected_docs: tuple[str, ...]  # file names of the documents that hold the answer
     must_contain: tuple[str, ...]
     must_not_contain: tuple[str, ...]
 
@@ -60,8 +60,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             row = json.loads(line)
             questions.append(EvalQuestion(
                 id=int(row.get("id", number)), question=str(row["question"]), type=str(row["type"]),
-                split=str(row.get("split", "test")), expected_doc=str(row.get("expected_doc", "")),
-                must_contain=tuple(row.get("must_contain", ())), must_not_contain=tuple(row.get("must_not_contain", ())),
+                split=str(row.get("split", "test")), expected_docs=_as_tuple(row.get("expected_doc", ())),
+                must_contain=_as_tuple(row.get("must_contain", ())),
+                must_not_contain=_as_tuple(row.get("must_not_contain", ())),
             ))
         except (ValueError, KeyError, TypeError) as exc:
             raise KbError(f"{path}:{number}: not a valid question line ({exc})") from None
@@ -127,13 +128,13 @@ def _figures(rows: list[tuple[EvalQuestion, KbAnswer, float]], use_model: bool, 
              model_name: str) -> dict[str, Any]:
     in_scope = [(q, a) for q, a, _ in rows if q.in_scope]
     out_scope = [(q, a) for q, a, _ in rows if not q.in_scope]
-    with_doc = [(q, a) for q, a in in_scope if q.expected_doc]
+    with_doc = [(q, a) for q, a in in_scope if q.expected_docs]
 
     def docs(answer: KbAnswer) -> list[str]:
         return [Path(hit.source).name for hit in answer.hits]
 
-    hit1 = sum(1 for q, a in with_doc if docs(a)[:1] == [q.expected_doc])
-    hit3 = sum(1 for q, a in with_doc if q.expected_doc in docs(a)[:3])
+    hit1 = sum(1 for q, a in with_doc if set(docs(a)[:1]) & set(q.expected_docs))
+    hit3 = sum(1 for q, a in with_doc if set(docs(a)[:3]) & set(q.expected_docs))
     correct = [q for q, a in in_scope if answer_is_correct(q, a)]
     declined = [(q, a) for q, a, _ in rows if a.outcome == "declined"]
     true_declines = sum(1 for q, _ in declined if not q.in_scope)
@@ -205,7 +206,8 @@ def format_kb_eval(figures: dict[str, Any]) -> str:
         f"{figures['in_scope']} in scope, {figures['out_of_scope']} out of scope), model {figures['model']}",
         f"  retrieval hit@1        {figures['hit_at_1']:.3f}",
         f"  retrieval hit@3        {figures['hit_at_3']:.3f}",
-        f"  answer accuracy        {figures['answer_accuracy']:.3f} (paraphrases {figures['answer_accuracy_paraphrase']:.3f})",
+        f"  answer accuracy        {figures['answer_accuracy']:.3f} "
+        f"(paraphrases {figures['answer_accuracy_paraphrase']:.3f})",
         f"  decline precision      {figures['decline_precision']:.3f}",
         f"  decline recall         {figures['decline_recall']:.3f}",
         f"  latency p50 / p90      {figures['latency_ms_p50']:.0f} ms / {figures['latency_ms_p90']:.0f} ms",
@@ -213,6 +215,12 @@ def format_kb_eval(figures: dict[str, Any]) -> str:
         f"  thresholds             {', '.join(f'{k}={v}' for k, v in figures['thresholds'].items())}",
     ]
     return "\n".join(lines)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(str(item) for item in value)
 
 
 def _ratio(part: int, whole: int) -> float:

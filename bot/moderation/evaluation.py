@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 DEFAULT_OLID_PATH = Path("../shared/data/olid/olid-training-v1.0.tsv")
+DEFAULT_HARM_EVAL_PATH = Path(__file__).resolve().parent / "data" / "harm_eval.jsonl"
 HELDOUT_SEED = 13
 HELDOUT_FRACTION = 0.2
 MIN_LATENCY_SAMPLE = 300
@@ -240,6 +241,33 @@ def evaluate_harm(scorer: TextScorer, data: LabelledTexts, threshold: float = 0.
 def heldout_olid(path: Path = DEFAULT_OLID_PATH, seed: int = HELDOUT_SEED) -> LabelledTexts:
     """The held-out part of the OLID training file, exactly as the trainer left it out."""
     return split_heldout(load_olid_tsv(path), seed=seed).heldout
+
+
+def evaluate_moderation(
+    olid_path: Path = DEFAULT_OLID_PATH,
+    harm_eval_path: Path | None = DEFAULT_HARM_EVAL_PATH,
+    latency_sample: int = MIN_LATENCY_SAMPLE,
+) -> tuple[OffensiveEvaluation, HarmEvaluation | None]:
+    """Evaluate the shipped classifiers: OLID held-out split (or any labelled file) and harm eval set.
+
+    An OLID training TSV is reduced to its held-out split; any other TSV/JSONL file is used whole.
+    """
+    from bot.moderation.classifier import OffensiveClassifier
+    from bot.moderation.harm import HarmClassifier
+
+    classifier = OffensiveClassifier.load()
+    if olid_path.name == DEFAULT_OLID_PATH.name:
+        data = heldout_olid(olid_path)
+    else:
+        data = load_offensive_file(olid_path)
+    offensive = evaluate_offensive(classifier, data, classifier.threshold, latency_sample)
+    harm = None
+    if harm_eval_path is not None:
+        harm_classifier = HarmClassifier.load()
+        harm = evaluate_harm(
+            harm_classifier, load_labelled_jsonl(harm_eval_path, "harmful"), harm_classifier.threshold
+        )
+    return offensive, harm
 
 
 def evaluation_report_dict(

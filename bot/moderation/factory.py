@@ -10,15 +10,24 @@ from bot.moderation.gate import GatePolicy, ModerationGate, ProfanityCheckScorer
 log = logging.getLogger(__name__)
 
 
-def gate_policy(config: LoadedConfig) -> GatePolicy:
+def gate_policy(
+    config: LoadedConfig, offensive: TextScorer | None = None, harm: TextScorer | None = None
+) -> GatePolicy:
+    """The gate's policy; unset thresholds take the classifiers' calibrated ones (or safe defaults)."""
     moderation = config.settings.moderation
+    offensive_default = float(getattr(offensive, "threshold", 0.8))
+    harm_default = float(getattr(harm, "threshold", 0.5))
+
+    def chosen(value: float | None, default: float) -> float:
+        return default if value is None else value
+
     return GatePolicy(
         blocklist=tuple(moderation.blocklist),
         block_patterns=tuple(moderation.block_patterns),
         redact_pii=moderation.redact_pii,
-        offensive_threshold=moderation.offensive_threshold,
-        input_flag_threshold=moderation.input_flag_threshold,
-        harm_threshold=moderation.harm_threshold,
+        offensive_threshold=chosen(moderation.offensive_threshold, offensive_default),
+        input_flag_threshold=chosen(moderation.input_flag_threshold, offensive_default),
+        harm_threshold=chosen(moderation.harm_threshold, harm_default),
         link_allowlist=tuple(moderation.link_allowlist),
         fallback_reply=config.settings.bot.fallback_reply,
     )
@@ -57,9 +66,6 @@ def build_gate(config: LoadedConfig) -> ModerationGate:
         from bot.moderation.classifier import HFSequenceClassifier
 
         extra = HFSequenceClassifier(moderation.hf_model, moderation.hf_offensive_label)
-    return ModerationGate(
-        gate_policy(config),
-        offensive=offensive_scorer(moderation.classifier),
-        harm=harm_scorer(moderation.harm_check),
-        extra_offensive=extra,
-    )
+    offensive = offensive_scorer(moderation.classifier)
+    harm = harm_scorer(moderation.harm_check)
+    return ModerationGate(gate_policy(config, offensive, harm), offensive=offensive, harm=harm, extra_offensive=extra)

@@ -2,9 +2,9 @@
 
 It flags replies that go along with requests for weapons or explosives, self-harm methods,
 fraud or phishing, malware or intrusion, or drug synthesis, and leaves alone refusals that name
-such topics and ordinary replies. The model is a logistic regression over bundled-MiniLM sentence
-embeddings (of the whole reply and of its opening sentence) plus a few refusal-phrase indicators,
-trained by ``scripts/train_harm.py`` on ``data/harm_train.jsonl``.
+such topics and ordinary replies. The model is the bundled MiniLM encoder with its top layers and a
+linear head fine-tuned by ``scripts/train_harm.py`` on ``data/harm_train.jsonl``; a plain refusal
+("I can't help with making explosives, ...") has its score scaled down by a phrase rule.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from safetensors.torch import load_file
+from bot.moderation.classifier import (
+    BinaryHead,
+    ClassifierLoadError,
+    default_weights_dir,
+    load_finetuned_minilm,
+    score_with_head,
+)
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
 
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder, embed_texts
-
-HARM_WEIGHTS_FILE = "harm_classifier.safetensors"
+HARM_LAYERS_FILE = "harm_minilm_layers.safetensors"
 HARM_METADATA_FILE = "harm_classifier.json"
 HARM_MAX_TOKENS = 128
 
@@ -30,11 +33,6 @@ _REFUSAL_PATTERNS = (
     r"\b(?:i|we)\s*(?:am|'m) not (?:going|willing|allowed|comfortable)\b",
     r"\b(?:not something i|off-limits|i'd rather not|i must decline|i have to decline|isn't something i"
     r"|can'?t do that|won'?t (?:help|do|write|explain|give|share|describe|provide))\b",
-    r"\b(?:sorry|unfortunately|nope)\b",
-)
-_SUPPORT_PATTERNS = (
-    r"\b(?:crisis|helpline|hotline|emergency services|counselou?r|poison control|talk to someone)\b",
-    r"\b(?:illegal|dangerous|harmful)\b",
 )
 # A refusal followed by compliance ("I can't officially say this, but here's how ...") is not a refusal.
 _COMPLIANCE_AFTER_REFUSAL = re.compile(
@@ -55,32 +53,12 @@ def opening_sentence(text: str) -> str:
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
 
 
-def cue_features(text: str) -> list[float]:
-    """Indicators for refusal phrases (anywhere and in the opening sentence) and support language."""
-    lowered = text.lower().replace("’", "'")
-    opening = opening_sentence(lowered)
-    refusal_anywhere = any(re.search(pattern, lowered) for pattern in _REFUSAL_PATTERNS[:3])
-    refusal_opening = any(re.search(pattern, opening) for pattern in _REFUSAL_PATTERNS)
-    support = sum(bool(re.search(pattern, lowered)) for pattern in _SUPPORT_PATTERNS)
-    return [float(refusal_anywhere), float(refusal_opening), float(support)]
-
-
 def is_plain_refusal(text: str) -> bool:
     """The reply opens with a refusal and does not go on to comply anyway."""
     lowered = strip_ellipses(text).lower().replace("’", "'")
     opening = opening_sentence(lowered)
-    refuses = any(re.search(pattern, opening) for pattern in _REFUSAL_PATTERNS[:3])
+    refuses = any(re.search(pattern, opening) for pattern in _REFUSAL_PATTERNS)
     return refuses and _COMPLIANCE_AFTER_REFUSAL.search(lowered) is None
-
-
-def harm_features(encoder: MiniLMEncoder, tokenizer: EncoderTokenizer, texts: Sequence[str]) -> np.ndarray:
-    """Feature matrix: [embedding(reply), embedding(opening sentence), cue indicators]."""
-    texts = [strip_ellipses(text) for text in texts]
-    whole = embed_texts(encoder, tokenizer, texts)
-    opening = embed_texts(encoder, tokenizer, [opening_sentence(text) for text in texts])
-    cues = torch.tensor([cue_features(text) for text in texts], dtype=torch.float32)
-    features: np.ndarray = torch.cat([whole, opening, cues], dim=1).numpy().astype(np.float64)
-    return features
 
 
 def gate_refusals(text: str, probability: float) -> float:
@@ -97,7 +75,7 @@ class HarmMetadata:
     """What ``scripts/train_harm.py`` recorded next to the weights."""
 
     threshold: float
-    n_features: int
+    max_tokens: int
 
 
 class HarmClassifier:
@@ -108,47 +86,35 @@ class HarmClassifier:
     """
 
     def __init__(
-        self,
-        encoder: MiniLMEncoder,
-        tokenizer: EncoderTokenizer,
-        coefficients: np.ndarray,
-        intercept: float,
-        metadata: HarmMetadata,
+        self, encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, metadata: HarmMetadata
     ) -> None:
         self._encoder = encoder.eval()
+        self._head = head.eval()
         self._tokenizer = tokenizer
-        self._coefficients = coefficients
-        self._intercept = intercept
         self.metadata = metadata
 
     @property
     def threshold(self) -> float:
-        """Score at or above which a reply should be blocked."""
+        """Score at or above which a reply should be blocked (chosen by cross-validation on train)."""
         return self.metadata.threshold
 
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> HarmClassifier:
-        """Load the bundled encoder and the trained linear model from ``weights_dir``."""
-        weights_dir = weights_dir or Path(__file__).resolve().parent / "weights"
-        weights_path, metadata_path = weights_dir / HARM_WEIGHTS_FILE, weights_dir / HARM_METADATA_FILE
-        if not weights_path.is_file() or not metadata_path.is_file():
+        """Load the bundled encoder plus the fine-tuned layers and head from ``weights_dir``."""
+        weights_dir = weights_dir or default_weights_dir()
+        layers_path, metadata_path = weights_dir / HARM_LAYERS_FILE, weights_dir / HARM_METADATA_FILE
+        if not layers_path.is_file() or not metadata_path.is_file():
             raise HarmLoadError(
-                f"{weights_dir}: expected {HARM_WEIGHTS_FILE} and {HARM_METADATA_FILE}; "
+                f"{weights_dir}: expected {HARM_LAYERS_FILE} and {HARM_METADATA_FILE}; "
                 "rebuild them with `python scripts/train_harm.py`"
             )
         raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        state = load_file(str(weights_path))
-        coefficients = state["coefficients"].double().numpy()
-        metadata = HarmMetadata(float(raw_metadata["threshold"]), int(raw_metadata["n_features"]))
-        if coefficients.shape != (metadata.n_features,):
-            raise HarmLoadError(f"{weights_path}: {coefficients.shape[0]} coefficients, expected {metadata.n_features}")
-        return cls(
-            MiniLMEncoder.from_pretrained(),
-            EncoderTokenizer(max_tokens=HARM_MAX_TOKENS),
-            coefficients,
-            float(state["intercept"].item()),
-            metadata,
-        )
+        metadata = HarmMetadata(float(raw_metadata["threshold"]), int(raw_metadata["max_tokens"]))
+        try:
+            encoder, head = load_finetuned_minilm(layers_path)
+        except ClassifierLoadError as error:
+            raise HarmLoadError(str(error)) from error
+        return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
 
     def score(self, text: str) -> float:
         """Probability that ``text`` (a bot reply) is harmful compliance."""
@@ -158,9 +124,8 @@ class HarmClassifier:
         """Probabilities for several replies, in input order."""
         if not texts:
             return []
-        logits = harm_features(self._encoder, self._tokenizer, texts) @ self._coefficients + self._intercept
-        probabilities = 1.0 / (1.0 + np.exp(-logits))
-        return [gate_refusals(text, float(p)) for text, p in zip(texts, probabilities, strict=True)]
+        raw = score_with_head(self._encoder, self._head, self._tokenizer, [strip_ellipses(t) for t in texts])
+        return [gate_refusals(text, probability) for text, probability in zip(texts, raw, strict=True)]
 
     def is_harmful(self, text: str) -> bool:
         """Whether ``text`` should be blocked at the trained threshold."""

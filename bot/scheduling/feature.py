@@ -93,6 +93,11 @@ class SchedulingFeature:
             self.runner = SchedulerRunner(self.service)
             self.runner.start()
 
+    async def sender_registered(self, platform: str) -> None:
+        """A platform just connected: send what is due now instead of waiting for the next sweep."""
+        if self.service is not None:
+            await self.service.run_due()
+
     async def stop(self) -> None:
         if self.service is not None:
             await self.service.stop()

@@ -1,0 +1,113 @@
+"""The shipped offensive-language classifier and the Hugging Face wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from bot.moderation.classifier import ClassifierLoadError, HFSequenceClassifier, OffensiveClassifier
+from bot.moderation.embeddings_features import (
+    EncoderTokenizer,
+    MiniLMEncoder,
+    bundled_encoder_dir,
+    embed_texts,
+    normalize_message,
+)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Iterator[OffensiveClassifier]:
+    yield OffensiveClassifier.load()
+
+
+def test_scores_are_probabilities_and_deterministic(classifier: OffensiveClassifier) -> None:
+    text = "@USER you are such a clown lol"
+    first = classifier.score(text)
+    assert 0.0 <= first <= 1.0
+    assert classifier.score(text) == first
+    assert OffensiveClassifier.load().score(text) == pytest.approx(first, abs=1e-6)
+
+
+def test_obviously_offensive_text_scores_higher_than_a_polite_one(classifier: OffensiveClassifier) -> None:
+    offensive = classifier.score("Shut up you fucking idiot, nobody cares about your stupid opinion")
+    polite = classifier.score("Thank you so much for your help, have a lovely evening!")
+    assert offensive > classifier.threshold > polite
+    assert offensive - polite > 0.5
+
+
+def test_score_batch_keeps_input_order_and_matches_single_scores(classifier: OffensiveClassifier) -> None:
+    texts = ["what a lovely morning", "go to hell, moron", "ok", "You are all a bunch of worthless losers 😡"]
+    batch = classifier.score_batch(texts)
+    assert batch == pytest.approx([classifier.score(text) for text in texts], abs=1e-5)
+    assert classifier.score_batch([]) == []
+
+
+def test_loading_from_a_directory_without_weights_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ClassifierLoadError, match="train_moderation.py"):
+        OffensiveClassifier.load(tmp_path)
+
+
+def test_emojis_are_spelled_out_and_mention_runs_collapse() -> None:
+    assert normalize_message("@USER @USER @USER lol 😂") == "@USER lol face with tears of joy"
+
+
+def test_own_encoder_matches_the_transformers_model() -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    model_dir = bundled_encoder_dir()
+    texts = ["hello there, how are you?", "a much longer sentence that needs some padding in the batch"]
+    ours = embed_texts(MiniLMEncoder.from_pretrained(), EncoderTokenizer(), texts, normalize=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"][..., None].float()
+    reference = (hidden * mask).sum(1) / mask.sum(1)
+    assert torch.allclose(ours, reference, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny randomly initialised BERT classifier with labels NOT/OFF, saved locally."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny_hf_model")
+    words = ["you", "are", "an", "idiot", "thank", "for", "the", "help", "nice", "day"]
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(words) + 5,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=2,
+        id2label={0: "NOT", 1: "OFF"},
+        label2id={"NOT": 0, "OFF": 1},
+    )
+    BertForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def test_hf_wrapper_scores_the_named_label_of_a_local_model(tiny_model_dir: Path) -> None:
+    by_name = HFSequenceClassifier(str(tiny_model_dir), offensive_label="OFF")
+    by_index = HFSequenceClassifier(str(tiny_model_dir), offensive_label=1)
+    other = HFSequenceClassifier(str(tiny_model_dir), offensive_label="NOT")
+    texts = ["you are an idiot", "thank you for the help, nice day"]
+    scores = by_name.score_batch(texts)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    assert scores == by_index.score_batch(texts)
+    assert by_name.score(texts[0]) == pytest.approx(scores[0], abs=1e-6)
+    assert [a + b for a, b in zip(scores, other.score_batch(texts), strict=True)] == pytest.approx([1.0, 1.0])
+
+
+def test_hf_wrapper_rejects_an_unknown_label(tiny_model_dir: Path) -> None:
+    with pytest.raises(ClassifierLoadError, match="toxic"):
+        HFSequenceClassifier(str(tiny_model_dir), offensive_label="toxic")
