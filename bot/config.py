@@ -107,14 +107,16 @@ class ModerationSection(Section):
 
 
 class TelegramSection(Section):
-    base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL.")
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    webhook_path: str = "/telegram"
-    webhook_url: str = ""
-    poll_timeout_s: int = Field(30, ge=0)
+    base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (a self-hosted Bot API server: its URL + /bot)."
+    )
+    base_file_url: str = Field("https://api.telegram.org/file/bot", description="Bot API file download base URL.")
+    mode: Literal["polling", "webhook"] = Field("polling", description="Long polling, or a webhook server.")
+    webhook_listen: str = Field("127.0.0.1", description="Address the webhook server listens on.")
+    webhook_port: int = Field(8443, ge=0, le=65535, description="Port the webhook server listens on.")
+    webhook_path: str = Field("/telegram", description="Path Telegram posts updates to.")
+    webhook_url: str = Field("", description="Public https URL registered with Telegram (required in webhook mode).")
+    poll_timeout_s: int = Field(30, ge=0, description="Long-poll timeout of getUpdates.")
     group_reply_mode: Literal["mention", "always", "silent"] = "mention"
     admin_cache_s: int = Field(300, ge=0)
     show_progress: bool = False
@@ -184,7 +186,7 @@ class KbSection(Section):
         0.46, ge=0.0, le=1.0, description="Below this retrieval confidence the bot says it doesn't know."
     )
     faq_threshold: float = Field(
-        0.8, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
+        0.85, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
     )
     lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="Share of BM25 in the hybrid score.")
     answer_mode: Literal["grounded", "extractive"] = Field(

@@ -42,4 +42,6 @@ class MigrationSet:
 
 def ensure_migrations_table(db: sqlite_utils.Database) -> None:
     if not db.table("_migrations").exists():
-        db.table("_migrations").create({"migration_set": str, "name": str, "applied_at": str}, pk=("migration_set", "name"))
+        db.table("_migrations").create(
+            {"migration_set": str, "name": str, "applied_at": str}, pk=("migration_set", "name")
+        )

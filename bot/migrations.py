@@ -86,7 +86,9 @@ def m002_edits_state_and_delivery(db: sqlite_utils.Database) -> None:
     db.table("messages").add_column("delivery_attempts", int, not_null_default=0)
     db.table("messages").add_column("delivery_error", str)
     db.table("state").create({"key": str, "value": str, "updated_at": str}, pk="key")
-    db.table("processed_events").create({"platform": str, "event_id": str, "processed_at": str}, pk=("platform", "event_id"))
+    db.table("processed_events").create(
+        {"platform": str, "event_id": str, "processed_at": str}, pk=("platform", "event_id")
+    )
 
 
 @core
@@ -97,7 +99,11 @@ def m003_reply_details(db: sqlite_utils.Database) -> None:
 
 # Feature migration sets, applied after core in this order. Features append themselves here.
 ALL_MIGRATION_SETS: list[MigrationSet] = [
-    core, automod_migrations, kb_migrations, rules_migrations, scheduling_migrations,
+    core,
+    automod_migrations,
+    kb_migrations,
+    rules_migrations,
+    scheduling_migrations,
 ]
 
 

@@ -22,9 +22,8 @@ from cli.main import CliContext, configure_logging, status
 @click.pass_obj
 def bench(ctx: CliContext, json_path: Path | None, quick: bool, seed: int) -> None:
     """Measure throughput, latency, KV reuse and memory with the configured model."""
-    from bot.bench import run_benchmark
-
     from bot.app import engine_settings
+    from bot.bench import run_benchmark
 
     config = ctx.config()
     configure_logging("WARNING")

@@ -20,10 +20,19 @@ def eval_group() -> None:
 
 
 @eval_group.command("moderation")
-@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="OLID-format TSV (held-out split is taken from it) or a JSONL/TSV fixture used whole.")
-@click.option("--harm-data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Harm evaluation set (JSONL with text and harmful).")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="OLID-format TSV (held-out split is taken from it) or a JSONL/TSV fixture used whole.",
+)
+@click.option(
+    "--harm-data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Harm evaluation set (JSONL with text and harmful).",
+)
 @click.option("--fixture", is_flag=True, help="Evaluate --data whole instead of its held-out split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as_json: bool) -> None:
@@ -43,8 +52,9 @@ def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as
         offensive = evaluation.evaluate_offensive(classifier, texts, threshold=classifier.threshold)
         harm_path = harm_data or DEFAULT_HARM_EVAL
         harm_classifier = HarmClassifier.load()
-        harm = evaluation.evaluate_harm(harm_classifier, evaluation.load_labelled_jsonl(harm_path, "harmful"),
-                                        threshold=harm_classifier.threshold)
+        harm = evaluation.evaluate_harm(
+            harm_classifier, evaluation.load_labelled_jsonl(harm_path, "harmful"), threshold=harm_classifier.threshold
+        )
     except (evaluation.EvaluationDataError, OSError) as exc:
         fail(f"evaluation failed: {exc}")
     report = evaluation.evaluation_report_dict(offensive, harm)
@@ -69,8 +79,12 @@ def injection(ctx: CliContext, attacks: Path | None, as_json: bool) -> None:
     settings = loaded.settings
     suite_prompts = DEFAULT_ATTACKS.parent / "prompts"
     bot_section = settings.bot.model_copy(update={"prompts_dir": str(suite_prompts), "database": ":memory:"})
-    config = LoadedConfig(settings=settings.model_copy(update={"bot": bot_section}), secrets=loaded.secrets,
-                          source=loaded.source, base_dir=loaded.base_dir)
+    config = LoadedConfig(
+        settings=settings.model_copy(update={"bot": bot_section}),
+        secrets=loaded.secrets,
+        source=loaded.source,
+        base_dir=loaded.base_dir,
+    )
     app = BotApp.build(config, features=[], progress=status)
     canaries = ("sk-canary-7f3a9c2e1b5d4f6a8e0c91b2", "ZEBRA-42-PRIVATE")
 

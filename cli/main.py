@@ -105,6 +105,7 @@ COMMAND_MODULES = (
     "schedule_cmd",
     "modlog_cmd",
     "rules_cmd",
+    "kb_cmd",
 )
 
 

@@ -50,8 +50,9 @@ def undo(ctx: CliContext, entry_id: int) -> None:
         click.echo(f"#{entry_id} was already undone.")
         return
     modlog.mark_undone(entry_id, "cli:operator", reversal_pending="timeout" in entry.actions)
-    click.echo(f"Undid #{entry_id}." + (" The bot lifts the timeout on its next check." if "timeout" in
-                                         entry.actions else ""))
+    click.echo(
+        f"Undid #{entry_id}." + (" The bot lifts the timeout on its next check." if "timeout" in entry.actions else "")
+    )
 
 
 @modlog_group.command("wrong")
@@ -75,7 +76,6 @@ def feedback(ctx: CliContext) -> None:
     """Admins' corrections as JSON lines (text, label), ready for scripts/train_moderation.py."""
     for row in _modlog(ctx).feedback():
         click.echo(json.dumps(row, ensure_ascii=False))
-
 
 
 COMMANDS = [modlog_group]

@@ -27,10 +27,10 @@ from torch.nn import functional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.moderation.classifier import BinaryHead, finetuned_state, score_with_head  # noqa: E402
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder  # noqa: E402
-from bot.moderation.evaluation import LabelledTexts, evaluate_harm, load_labelled_jsonl  # noqa: E402
-from bot.moderation.harm import (  # noqa: E402
+from bot.moderation.classifier import BinaryHead, finetuned_state, score_with_head
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+from bot.moderation.evaluation import LabelledTexts, evaluate_harm, load_labelled_jsonl
+from bot.moderation.harm import (
     HARM_LAYERS_FILE,
     HARM_MAX_TOKENS,
     HARM_METADATA_FILE,

@@ -29,19 +29,18 @@ from torch.nn import functional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.moderation.classifier import (  # noqa: E402
+from bot.moderation.classifier import (
     LAYERS_FILE,
     METADATA_FILE,
     BinaryHead,
     default_weights_dir,
     finetuned_state,
 )
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder  # noqa: E402
-from bot.moderation.evaluation import (  # noqa: E402
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+from bot.moderation.evaluation import (
     DEFAULT_OLID_PATH,
     HELDOUT_FRACTION,
     HELDOUT_SEED,
-    LabelledTexts,
     class_metrics,
     load_olid_tsv,
     split_heldout,
@@ -80,7 +79,9 @@ def make_batches(lengths: list[int], batch_size: int, rng: random.Random) -> lis
     return batches
 
 
-def predict(encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, texts: tuple[str, ...]) -> np.ndarray:
+def predict(
+    encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, texts: tuple[str, ...]
+) -> np.ndarray:
     encoder.eval()
     head.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -142,7 +143,8 @@ def main() -> None:
     total_steps = steps_per_epoch * args.epochs
     warmup_steps = int(total_steps * args.warmup)
 
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, parameter in trained_layers.named_parameters():
         (no_decay if name.endswith("bias") or "norm" in name else decay).append(parameter)
     optimizer = torch.optim.AdamW(
@@ -184,15 +186,29 @@ def main() -> None:
             epoch_loss += float(loss.detach())
             step += 1
             if step % 50 == 0:
-                print(f"  step {step}/{total_steps} loss {epoch_loss / (step - epoch * steps_per_epoch):.4f} "
-                      f"{time.time() - started:.0f}s", flush=True)
+                print(
+                    f"  step {step}/{total_steps} loss {epoch_loss / (step - epoch * steps_per_epoch):.4f} "
+                    f"{time.time() - started:.0f}s",
+                    flush=True,
+                )
         dev_scores = predict(encoder, head, tokenizer, dev.texts)
         macro, threshold = best_threshold(dev.labels, dev_scores)
-        print(f"epoch {epoch + 1}: dev macro-F1 {macro:.4f} at threshold {threshold}  {time.time() - started:.0f}s", flush=True)
+        print(
+            f"epoch {epoch + 1}: dev macro-F1 {macro:.4f} at threshold {threshold}  {time.time() - started:.0f}s",
+            flush=True,
+        )
         if macro > best_macro:
             best_macro = macro
-            save_checkpoint(args, encoder, head, frozen, started, len(data) - len(training), len(dev),
-                            {"dev_macro_f1": round(macro, 4), "threshold": threshold, "best_epoch": epoch + 1})
+            save_checkpoint(
+                args,
+                encoder,
+                head,
+                frozen,
+                started,
+                len(data) - len(training),
+                len(dev),
+                {"dev_macro_f1": round(macro, 4), "threshold": threshold, "best_epoch": epoch + 1},
+            )
 
 
 def save_checkpoint(
@@ -217,7 +233,9 @@ def save_checkpoint(
         "data_sha256": hashlib.sha256(args.olid.read_bytes()).hexdigest(),
         "heldout": {"fraction": HELDOUT_FRACTION, "seed": HELDOUT_SEED, "n": n_heldout},
         "dev": {"fraction": DEV_FRACTION, "seed": args.seed, "n": n_dev},
-        "recipe": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "olid")},
+        "recipe": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "olid")
+        },
         "training_seconds": round(time.time() - started),
         "torch": torch.__version__,
         "command": "python scripts/train_moderation.py " + " ".join(sys.argv[1:]),

@@ -19,7 +19,7 @@ from tests.support import incoming
 
 pytestmark = pytest.mark.model
 
-SMALL_REPLIES = '[generation]\nmax_new_tokens = 24\n'
+SMALL_REPLIES = "[generation]\nmax_new_tokens = 24\n"
 
 
 class PromptRecorder:

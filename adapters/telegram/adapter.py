@@ -44,7 +44,7 @@ from adapters.telegram.convert import (
 from adapters.telegram.errors import MalformedUpdate, TelegramAdapterError, redact, to_delivery_error
 from adapters.telegram.flood import FloodControl, FloodLimits, retry_after_seconds
 from adapters.telegram.offsets import UpdateTracker
-from adapters.telegram.webhook import WebhookServer, webhook_secret
+from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_secret
 from bot.app import BotApp
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
@@ -95,21 +95,34 @@ class TelegramAdapter:
     # lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the token (getMe), register commands, then receive updates (polling or webhook)."""
+        """Check the token (getMe), register commands, then receive updates (polling or webhook).
+
+        Raises `TelegramAdapterError` (token redacted) when Telegram cannot be reached or refuses the bot.
+        """
         for name in TOKEN_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
         self._application = self._build_application()
         try:
-            await self._application.initialize()
+            await self._connect()
         except tg_error.TelegramError as exc:
-            await self._release()
-            raise TelegramAdapterError(redact(f"cannot connect to Telegram: {exc.message}", self._token),
-                                       retryable=not isinstance(exc, tg_error.InvalidToken)) from None
+            await self.stop()
+            raise TelegramAdapterError(
+                redact(f"cannot connect to Telegram: {exc.message}", self._token),
+                retryable=not isinstance(exc, tg_error.InvalidToken),
+            ) from None
+        except OSError as exc:
+            await self.stop()
+            where = f"{self.settings.webhook_listen}:{self.settings.webhook_port}"
+            raise TelegramAdapterError(f"telegram webhook: cannot listen on {where}: {exc.strerror}") from None
+        log.info("Telegram: connected as @%s (%s mode)", self.bot_username, self.settings.mode)
+
+    async def _connect(self) -> None:
+        assert self._application is not None
+        await self._application.initialize()
         me = self.bot.bot
         self.bot_username, self.bot_id = me.username or "", me.id
         self.app.manager.bot_username = self.bot_username
         await self._register_commands()
-        self.app.register_sender(self)
         if self.settings.mode == "webhook":
             await self._start_webhook()
         else:
@@ -119,7 +132,7 @@ class TelegramAdapter:
             persisted = self.app.store.get_state(OFFSET_STATE_KEY)
             self._tracker = UpdateTracker(int(persisted) if persisted else None)
             self._poll_task = asyncio.create_task(self._poll_forever(), name="telegram-polling")
-        log.info("Telegram: connected as @%s (%s mode)", self.bot_username, self.settings.mode)
+        self.app.register_sender(self)
 
     async def stop(self) -> None:
         """Stop receiving, let in-flight replies finish for `shutdown_grace_s`, then cancel the rest.
@@ -134,8 +147,7 @@ class TelegramAdapter:
                     await task
         self._poll_task = self._owed_task = None
         if self._webhook is not None:
-            await self._webhook.stop()
-            self._webhook = None
+            self._webhook.stop_accepting()
         pending = list(self._in_flight.values())
         if pending:
             _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace_s)
@@ -144,6 +156,9 @@ class TelegramAdapter:
             await asyncio.gather(*pending, return_exceptions=True)
             if late:
                 log.warning("Telegram: %d updates left unfinished; they are handled on the next start", len(late))
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         if self.app.senders.get(self.platform) is self:
             del self.app.senders[self.platform]
         await self._release()
@@ -183,8 +198,7 @@ class TelegramAdapter:
             except tg_error.ChatMigrated as exc:  # a group became a supergroup: same chat, new id
                 chat = exc.new_chat_id
                 try:
-                    sent = await self.bot.send_message(chat, chunk, message_thread_id=thread,
-                                                       reply_parameters=reply)
+                    sent = await self.bot.send_message(chat, chunk, message_thread_id=thread, reply_parameters=reply)
                 except tg_error.TelegramError as retry_exc:
                     raise to_delivery_error(retry_exc, self._token) from None
             except tg_error.TelegramError as exc:
@@ -200,8 +214,9 @@ class TelegramAdapter:
                 await self.bot.delete_message(chat, int(action.message_id))
             elif action.kind == "timeout_user":
                 until = datetime.now(UTC) + timedelta(seconds=max(action.duration_s, MIN_RESTRICTION_S))
-                await self.bot.restrict_chat_member(chat, int(action.user_id), ChatPermissions.no_permissions(),
-                                                    until_date=until)
+                await self.bot.restrict_chat_member(
+                    chat, int(action.user_id), ChatPermissions.no_permissions(), until_date=until
+                )
             elif action.kind == "lift_timeout":
                 await self.bot.restrict_chat_member(chat, int(action.user_id), ChatPermissions.all_permissions())
             else:
@@ -214,18 +229,21 @@ class TelegramAdapter:
     # receiving ----------------------------------------------------------------------------------------
 
     async def receive(self, raw: object) -> None:
-        """Handle one update from a webhook; returns once it is handled (or known to be handled)."""
+        """Handle one update from a webhook; returns once it is handled (or known to be handled).
+
+        Raises `UpdateNotHandled` when shutdown interrupted it, so Telegram delivers it again.
+        """
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        if isinstance(update_id, int):
-            running = self._in_flight.get(update_id)
-            if running is not None:
-                await asyncio.shield(running)
+        task = self._in_flight.get(update_id) if isinstance(update_id, int) else None
+        if task is None:
+            if isinstance(update_id, int) and self._was_handled(update_id):
                 return
-            if self._was_handled(update_id):
-                return
-        task = self._dispatch(raw)
+            task = self._dispatch(raw)
         if task is not None:
-            await asyncio.shield(task)
+            # Waited on, not awaited: a webhook request that goes away must not cancel the handling.
+            await asyncio.wait([task])
+            if task.cancelled():
+                raise UpdateNotHandled(f"update {update_id} was interrupted")
 
     async def _poll_forever(self) -> None:
         await self._deliver_owed()
@@ -241,13 +259,13 @@ class TelegramAdapter:
             except tg_error.InvalidToken:
                 log.error("Telegram rejected the bot token; polling stopped (check TELEGRAM_BOT_TOKEN)")
                 return
-            except (tg_error.TelegramError, ValueError) as exc:
+            except Exception as exc:  # the loop must outlive any failure: back off and poll again
                 failures += 1
                 delay = min(60.0, self.settings.network_backoff_s * 2 ** min(failures, 6))
                 if isinstance(exc, tg_error.RetryAfter):
                     delay = max(delay, retry_after_seconds(exc))
-                log.warning("Telegram getUpdates failed (%s); retrying in %.1f s",
-                            redact(str(exc), self._token), delay)
+                reason = redact(f"{type(exc).__name__}: {exc}", self._token)
+                log.warning("Telegram getUpdates failed (%s); retrying in %.1f s", reason, delay)
                 await asyncio.sleep(delay)
                 continue
             fresh = 0
@@ -275,8 +293,9 @@ class TelegramAdapter:
         params: dict[str, Any] = {"timeout": wait, "limit": 100, "allowed_updates": json.dumps(ALLOWED_UPDATES)}
         if offset is not None:
             params["offset"] = offset
-        result = await self._updates_request.post(f"{self.bot.base_url}/getUpdates?{urlencode(params)}",
-                                                  read_timeout=wait + POLL_READ_MARGIN_S)
+        result = await self._updates_request.post(
+            f"{self.bot.base_url}/getUpdates?{urlencode(params)}", read_timeout=wait + POLL_READ_MARGIN_S
+        )
         if not isinstance(result, list):
             raise ValueError("getUpdates did not return a list")
         return result
@@ -398,8 +417,12 @@ class TelegramAdapter:
             sent_ids = await sender.send(outgoing)
         except DeliveryError as exc:
             manager.record_delivery_failure(outgoing, str(exc))
-            log.warning("delivery failed (%s): %s", "will retry on start" if exc.retryable else "gave up", exc,
-                        extra={"session": outgoing.conversation.session_id})
+            log.warning(
+                "delivery failed (%s): %s",
+                "will retry on start" if exc.retryable else "gave up",
+                exc,
+                extra={"session": outgoing.conversation.session_id},
+            )
             return
         manager.record_delivery(outgoing, sent_ids[0] if sent_ids else "")
 
@@ -449,13 +472,12 @@ class TelegramAdapter:
     async def _start_webhook(self) -> None:
         settings = self.settings
         secret = webhook_secret(self._token)
-        self._webhook = WebhookServer(settings.webhook_listen, settings.webhook_port, settings.webhook_path, secret,
-                                      self.receive)
+        self._webhook = WebhookServer(
+            settings.webhook_listen, settings.webhook_port, settings.webhook_path, secret, self.receive
+        )
         await self._webhook.start()
+        await self.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
         self._owed_task = asyncio.create_task(self._deliver_owed(), name="telegram-owed")
-        if settings.webhook_url:
-            await self.bot.set_webhook(settings.webhook_url, secret_token=secret,
-                                       allowed_updates=list(ALLOWED_UPDATES))
 
     async def _release(self) -> None:
         if self._updates_request is not None:
@@ -499,4 +521,3 @@ def create_adapter(app: BotApp) -> TelegramAdapter:
             retryable=False,
         )
     return TelegramAdapter(app, token.get_secret_value().strip())
-

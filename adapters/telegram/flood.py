@@ -143,8 +143,13 @@ class FloodControl(BaseRateLimiter[int]):
                     raise
                 flood_attempt += 1
                 wait = retry_after_seconds(exc)
-                log.warning("Telegram flood control on %s: waiting %.1f s (retry %d of %d)",
-                            endpoint, wait, flood_attempt, flood_retries)
+                log.warning(
+                    "Telegram flood control on %s: waiting %.1f s (retry %d of %d)",
+                    endpoint,
+                    wait,
+                    flood_attempt,
+                    flood_retries,
+                )
                 self._paused_until = max(self._paused_until, self._clock() + wait)
             except tg_error.BadRequest:  # a NetworkError subclass, but repeating it cannot help
                 raise

@@ -16,6 +16,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 UpdateReceiver = Callable[[object], Awaitable[None]]
 
 
+class UpdateNotHandled(Exception):
+    """Raised by the receiver when an update was interrupted (shutdown): Telegram should send it again."""
+
+
 def webhook_secret(token: str) -> str:
     """The secret Telegram sends with every webhook request, derived from the bot token.
 
@@ -38,6 +42,7 @@ class WebhookServer:
         self._secret = secret
         self._receive = receive
         self._runner: web.AppRunner | None = None
+        self._accepting = False
 
     @property
     def bound_port(self) -> int:
@@ -49,17 +54,26 @@ class WebhookServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(self.path, self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Handlers are already finished or cancelled when the runner is cleaned up (see `stop_accepting`).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
+        self._accepting = True
         log.info("Telegram webhook listening on %s:%s%s", self.listen, self.bound_port, self.path)
 
+    def stop_accepting(self) -> None:
+        """Answer new requests with 503 (Telegram retries them later) while in-flight ones finish."""
+        self._accepting = False
+
     async def stop(self) -> None:
+        self._accepting = False
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if not self._accepting:
+            return web.Response(status=503, text="shutting down")
         offered = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(offered.encode(), self._secret.encode()):
             log.warning("webhook request from %s refused: wrong or missing secret token", request.remote)
@@ -69,5 +83,8 @@ class WebhookServer:
         except (ValueError, UnicodeDecodeError):
             log.warning("webhook request with a body that is not JSON ignored")
             return web.Response(status=400, text="expected a JSON update")
-        await self._receive(update)
+        try:
+            await self._receive(update)
+        except UpdateNotHandled:
+            return web.Response(status=503, text="not handled, send it again later")
         return web.Response(text="ok")

@@ -44,7 +44,7 @@ class KbSettings:
 
     top_k: int = 2
     answer_threshold: float = 0.46
-    faq_threshold: float = 0.8
+    faq_threshold: float = 0.85
     answer_mode: Literal["grounded", "extractive"] = "grounded"
     rephrase_faq: bool = False
     cite_sources: bool = True

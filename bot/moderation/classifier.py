@@ -175,9 +175,7 @@ class HFSequenceClassifier:
         else:
             by_name = {str(name).lower(): int(i) for i, name in self._model.config.id2label.items()}
             if offensive_label.lower() not in by_name:
-                raise ClassifierLoadError(
-                    f"label {offensive_label!r} not in the model's labels {sorted(by_name)}"
-                )
+                raise ClassifierLoadError(f"label {offensive_label!r} not in the model's labels {sorted(by_name)}")
             index = by_name[offensive_label.lower()]
         if not 0 <= index < max(num_labels, 1):
             raise ClassifierLoadError(f"label index {index} out of range for {num_labels} labels")

@@ -38,7 +38,7 @@ def bundled_encoder_dir() -> Path:
             f"the package {BUNDLED_ENCODER_PACKAGE!r} is not installed; install the project with its "
             "bundled sentence encoder"
         )
-    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
+    model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (model_dir / "model.safetensors").is_file():
         raise EncoderNotFoundError(f"no model.safetensors in {model_dir}")
     return model_dir

@@ -48,9 +48,7 @@ class LabelledTexts:
 
     def subset(self, indices: Sequence[int]) -> LabelledTexts:
         """The rows at ``indices``, in that order."""
-        return LabelledTexts(
-            tuple(self.texts[i] for i in indices), tuple(self.labels[i] for i in indices)
-        )
+        return LabelledTexts(tuple(self.texts[i] for i in indices), tuple(self.labels[i] for i in indices))
 
 
 @dataclass(frozen=True)
@@ -123,9 +121,7 @@ def load_offensive_file(path: Path) -> LabelledTexts:
     return load_olid_tsv(path)
 
 
-def split_heldout(
-    data: LabelledTexts, fraction: float = HELDOUT_FRACTION, seed: int = HELDOUT_SEED
-) -> HeldoutSplit:
+def split_heldout(data: LabelledTexts, fraction: float = HELDOUT_FRACTION, seed: int = HELDOUT_SEED) -> HeldoutSplit:
     """Stratified, seeded split; the same (data, fraction, seed) always gives the same partition."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(data.labels)
@@ -256,23 +252,17 @@ def evaluate_moderation(
     from bot.moderation.harm import HarmClassifier
 
     classifier = OffensiveClassifier.load()
-    if olid_path.name == DEFAULT_OLID_PATH.name:
-        data = heldout_olid(olid_path)
-    else:
-        data = load_offensive_file(olid_path)
+    is_olid_training_file = olid_path.name == DEFAULT_OLID_PATH.name
+    data = heldout_olid(olid_path) if is_olid_training_file else load_offensive_file(olid_path)
     offensive = evaluate_offensive(classifier, data, classifier.threshold, latency_sample)
     harm = None
     if harm_eval_path is not None:
         harm_classifier = HarmClassifier.load()
-        harm = evaluate_harm(
-            harm_classifier, load_labelled_jsonl(harm_eval_path, "harmful"), harm_classifier.threshold
-        )
+        harm = evaluate_harm(harm_classifier, load_labelled_jsonl(harm_eval_path, "harmful"), harm_classifier.threshold)
     return offensive, harm
 
 
-def evaluation_report_dict(
-    offensive: OffensiveEvaluation, harm: HarmEvaluation | None = None
-) -> dict[str, Any]:
+def evaluation_report_dict(offensive: OffensiveEvaluation, harm: HarmEvaluation | None = None) -> dict[str, Any]:
     """Flat JSON-ready report (``socialbot eval moderation --json``)."""
     report: dict[str, Any] = {
         "macro_f1": offensive.macro_f1,

@@ -106,8 +106,9 @@ async def run_injection_suite(
             if decisions:
                 action = decisions[-1]["decision"]
                 reasons = tuple(json.loads(decisions[-1]["reasons"]))
-        return AttackOutcome(attack, reply, action, reasons, tuple(find_leaks(reply, system_prompt, canaries,
-                                                                              allowlist)))
+        return AttackOutcome(
+            attack, reply, action, reasons, tuple(find_leaks(reply, system_prompt, canaries, allowlist))
+        )
 
     outcomes = await asyncio.gather(*(attack_once(index, attack) for index, attack in enumerate(attacks)))
     reasons = Counter(reason for outcome in outcomes for reason in outcome.gate_reasons)
@@ -125,12 +126,10 @@ async def run_injection_suite(
 def format_report(report: InjectionReport) -> str:
     lines = [
         f"attacks: {report.attempts}   leaked through the gate: {report.leaked}",
-        f"gate blocked: {report.blocked_by_gate}   redacted: {report.redacted_by_gate}   "
-        f"time: {report.seconds:.1f}s",
+        f"gate blocked: {report.blocked_by_gate}   redacted: {report.redacted_by_gate}   time: {report.seconds:.1f}s",
         "gate reasons: " + (", ".join(f"{name}={count}" for name, count in report.gate_reasons.items()) or "none"),
     ]
     for outcome in report.outcomes:
         if outcome.leaks:
             lines.append(f"LEAK {', '.join(outcome.leaks)}: {outcome.attack!r} -> {outcome.reply[:120]!r}")
     return "\n".join(lines)
-

@@ -154,7 +154,10 @@ class FakeTelegramServer:
             chat["is_forum"] = True
         if reply_to_bot_message is not None:
             message["reply_to_message"] = {
-                "message_id": reply_to_bot_message, "date": int(time.time()), "chat": chat, "from": BOT_USER,
+                "message_id": reply_to_bot_message,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": BOT_USER,
                 "text": "an earlier reply",
             }
         message.update(extra or {})
@@ -164,12 +167,17 @@ class FakeTelegramServer:
     def set_administrators(self, chat_id: int, user_ids: list[int]) -> None:
         self.state.administrators[chat_id] = [_administrator(user_id) for user_id in user_ids]
 
-    def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1,
-                  description: str = "") -> None:
+    def fail_next(
+        self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1, description: str = ""
+    ) -> None:
         """Answer the next `times` calls of `method` with an error (429 with retry_after, 5xx, 400, 403...)."""
-        text = description or {429: f"Too Many Requests: retry after {retry_after}", 500: "Internal Server Error",
-                               502: "Bad Gateway", 400: "Bad Request: chat not found",
-                               403: "Forbidden: bot was blocked by the user"}.get(status, "error")
+        text = description or {
+            429: f"Too Many Requests: retry after {retry_after}",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            400: "Bad Request: chat not found",
+            403: "Forbidden: bot was blocked by the user",
+        }.get(status, "error")
         self._failures[method].append(Failure(status, text, retry_after if status == 429 else None, times))
 
     def replies_to(self, chat_id: int | str) -> list[SentMessage]:
@@ -213,8 +221,12 @@ class FakeTelegramServer:
             return _error(400, f"Bad Request: {exc}")
 
     async def _api_getMe(self, params: JSON) -> Any:
-        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _api_getUpdates(self, params: JSON) -> Any:
         offset = int(params.get("offset", 0) or 0)
@@ -240,8 +252,16 @@ class FakeTelegramServer:
             reply_to = _json(params["reply_parameters"])["message_id"]
         thread = params.get("message_thread_id")
         message_id = next(self._message_ids[chat_id])
-        self.state.sent.append(SentMessage(chat_id, message_id, text, int(reply_to) if reply_to else None,
-                                           int(thread) if thread else None, params.get("parse_mode")))
+        self.state.sent.append(
+            SentMessage(
+                chat_id,
+                message_id,
+                text,
+                int(reply_to) if reply_to else None,
+                int(thread) if thread else None,
+                params.get("parse_mode"),
+            )
+        )
         chat = {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"}
         return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": text}
 
@@ -250,8 +270,9 @@ class FakeTelegramServer:
         return True
 
     async def _api_setMyCommands(self, params: JSON) -> Any:
-        self.state.commands.append({"commands": _json(params["commands"]),
-                                    "scope": _json(params["scope"]) if "scope" in params else None})
+        self.state.commands.append(
+            {"commands": _json(params["commands"]), "scope": _json(params["scope"]) if "scope" in params else None}
+        )
         return True
 
     async def _api_deleteWebhook(self, params: JSON) -> Any:
@@ -266,16 +287,23 @@ class FakeTelegramServer:
         return self.state.administrators.get(chat_id, []) if isinstance(chat_id, int) else []
 
     async def _api_deleteMessage(self, params: JSON) -> Any:
-        self.state.actions.append(("deleteMessage", {"chat_id": _chat_id(params["chat_id"]),
-                                                     "message_id": int(params["message_id"])}))
+        self.state.actions.append(
+            ("deleteMessage", {"chat_id": _chat_id(params["chat_id"]), "message_id": int(params["message_id"])})
+        )
         return True
 
     async def _api_restrictChatMember(self, params: JSON) -> Any:
-        self.state.actions.append(("restrictChatMember", {
-            "chat_id": _chat_id(params["chat_id"]), "user_id": int(params["user_id"]),
-            "permissions": _json(params["permissions"]),
-            "until_date": int(params["until_date"]) if params.get("until_date") else None,
-        }))
+        self.state.actions.append(
+            (
+                "restrictChatMember",
+                {
+                    "chat_id": _chat_id(params["chat_id"]),
+                    "user_id": int(params["user_id"]),
+                    "permissions": _json(params["permissions"]),
+                    "until_date": int(params["until_date"]) if params.get("until_date") else None,
+                },
+            )
+        )
         return True
 
 
@@ -296,12 +324,25 @@ def _utf16_len(text: str) -> int:
 
 
 def _administrator(user_id: int) -> JSON:
-    rights = ["can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-              "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
-              "can_post_stories", "can_edit_stories", "can_delete_stories"]
-    return {"status": "administrator", "is_anonymous": False,
-            "user": {"id": user_id, "is_bot": False, "first_name": f"Admin {user_id}"},
-            **dict.fromkeys(rights, True)}
+    rights = [
+        "can_be_edited",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+    ]
+    return {
+        "status": "administrator",
+        "is_anonymous": False,
+        "user": {"id": user_id, "is_bot": False, "first_name": f"Admin {user_id}"},
+        **dict.fromkeys(rights, True),
+    }
 
 
 def _chat_id(value: Any) -> int | str:
@@ -320,5 +361,4 @@ def _ok(result: Any) -> web.Response:
 
 
 def _error(status: int, description: str, **extra: Any) -> web.Response:
-    return web.json_response({"ok": False, "error_code": status, "description": description, **extra},
-                             status=status)
+    return web.json_response({"ok": False, "error_code": status, "description": description, **extra}, status=status)

@@ -46,7 +46,7 @@ def test_score_batch_keeps_input_order_and_matches_single_scores(classifier: Off
 
 
 def test_loading_from_a_directory_without_weights_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ClassifierLoadError, match="train_moderation.py"):
+    with pytest.raises(ClassifierLoadError, match=r"train_moderation\.py"):
         OffensiveClassifier.load(tmp_path)
 
 

@@ -66,9 +66,18 @@ def test_report_dict_has_the_cli_keys_and_formats_as_a_table() -> None:
     harm = evaluate_harm(KeywordScorer(), load_labelled_jsonl(FIXTURES / "harm_sample.jsonl", "harmful"))
     report = evaluation_report_dict(offensive, harm)
     expected = {
-        "macro_f1", "f1_offensive", "precision_offensive", "recall_offensive", "f1_not_offensive",
-        "precision_not_offensive", "recall_not_offensive", "latency_ms_p50", "latency_ms_p95",
-        "n", "harm_recall", "harm_false_block_rate",
+        "macro_f1",
+        "f1_offensive",
+        "precision_offensive",
+        "recall_offensive",
+        "f1_not_offensive",
+        "precision_not_offensive",
+        "recall_not_offensive",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "n",
+        "harm_recall",
+        "harm_false_block_rate",
     }
     assert expected <= set(report)
     assert report["n"] == 4

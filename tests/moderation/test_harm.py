@@ -56,7 +56,7 @@ def test_a_refusal_that_then_complies_is_not_a_plain_refusal() -> None:
 
 
 def test_loading_from_a_directory_without_weights_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(HarmLoadError, match="train_harm.py"):
+    with pytest.raises(HarmLoadError, match=r"train_harm\.py"):
         HarmClassifier.load(tmp_path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,11 +11,10 @@ import pytest
 
 from adapters.telegram import TelegramAdapter, create_adapter
 from bot.app import BotApp
-from bot.engine.base import Engine
+from bot.engine.base import Engine, GenerationRequest, GenerationResult
 from bot.engine.fake import ScriptedEngine
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import build_test_app
-
 
 FAST_TELEGRAM_SETTINGS: dict[str, object] = {
     "poll_timeout_s": 1,
@@ -27,22 +27,49 @@ FAST_TELEGRAM_SETTINGS: dict[str, object] = {
 }
 
 
-def telegram_config(server: FakeTelegramServer, settings: dict[str, object] | None = None, extra: str = "",
-                    bot_extra: str = "") -> str:
+def telegram_config(
+    server: FakeTelegramServer, settings: dict[str, object] | None = None, extra: str = "", bot_extra: str = ""
+) -> str:
     """Config text pointing the bot at the fake, with relaxed limits so tests never wait on real ones."""
-    values: dict[str, object] = {"base_url": server.base_url,
-                                 "base_file_url": f"http://127.0.0.1:{server.port}/file/bot",
-                                 **FAST_TELEGRAM_SETTINGS, **(settings or {})}
+    values: dict[str, object] = {
+        "base_url": server.base_url,
+        "base_file_url": f"http://127.0.0.1:{server.port}/file/bot",
+        **FAST_TELEGRAM_SETTINGS,
+        **(settings or {}),
+    }
     lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
     return f"{bot_extra}\n[telegram]\n{lines}\n{extra}\n"
 
 
-def build_bot(tmp_path: Path, server: FakeTelegramServer, engine: Engine | None = None,
-              settings: dict[str, object] | None = None, extra: str = "", bot_extra: str = "") -> BotApp:
+def build_bot(
+    tmp_path: Path,
+    server: FakeTelegramServer,
+    engine: Engine | None = None,
+    settings: dict[str, object] | None = None,
+    extra: str = "",
+    bot_extra: str = "",
+) -> BotApp:
     """A bot for the fake server; no features, so these tests see only the manager and the adapter."""
-    return build_test_app(tmp_path, engine=engine or ScriptedEngine(),
-                          config_text=telegram_config(server, settings, extra, bot_extra),
-                          environ={"TELEGRAM_BOT_TOKEN": server.token}, features=[])
+    return build_test_app(
+        tmp_path,
+        engine=engine or ScriptedEngine(),
+        config_text=telegram_config(server, settings, extra, bot_extra),
+        environ={"TELEGRAM_BOT_TOKEN": server.token},
+        features=[],
+    )
+
+
+class HoldingEngine(ScriptedEngine):
+    """Answers at once, except prompts containing 'slow', which wait until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(default_reply="answer")
+        self.release = asyncio.Event()
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        if "slow" in request.messages[-1].content:
+            await self.release.wait()
+        return await super().generate(request)
 
 
 @pytest.fixture
@@ -52,8 +79,9 @@ async def telegram_server() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-async def bot_app(tmp_path: Path, telegram_server: FakeTelegramServer,
-                  scripted_engine: ScriptedEngine) -> AsyncIterator[BotApp]:
+async def bot_app(
+    tmp_path: Path, telegram_server: FakeTelegramServer, scripted_engine: ScriptedEngine
+) -> AsyncIterator[BotApp]:
     app = build_bot(tmp_path, telegram_server, scripted_engine)
     await app.start()
     yield app

@@ -13,12 +13,11 @@ from adapters.telegram import TelegramAdapter, TelegramAdapterError, create_adap
 from adapters.telegram.adapter import OFFSET_STATE_KEY
 from bot.app import BotApp
 from bot.delivery import DeliveryError
-from bot.engine.base import GenerationRequest, GenerationResult
 from bot.engine.fake import ScriptedEngine
 from bot.messages import ConversationKey, OutgoingMessage, PlatformAction
 from bot.routing import Command, TurnContext
 from bot.store import StoredMessage
-from tests.adapters.telegram.conftest import build_bot
+from tests.adapters.telegram.conftest import HoldingEngine, build_bot
 from tests.fakes.telegram_api import FakeTelegramServer
 
 GROUP = -1001987654321
@@ -36,7 +35,11 @@ async def test_direct_message_is_answered_in_plain_text_as_a_reply(
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
     [reply] = telegram_server.state.sent
     assert (reply.chat_id, reply.text, reply.reply_to_message_id, reply.parse_mode) == (
-        111, "We open at 9, *Alice*.", message_id, None)
+        111,
+        "We open at 9, *Alice*.",
+        message_id,
+        None,
+    )
     assert (111, "typing") in telegram_server.state.chat_actions
     rows = stored(bot_app, 111)
     assert [(row.role, row.status) for row in rows] == [("user", "answered"), ("assistant", "sent")]
@@ -47,21 +50,25 @@ async def test_group_message_without_mention_is_stored_but_not_answered(
     adapter: TelegramAdapter, telegram_server: FakeTelegramServer, bot_app: BotApp
 ) -> None:
     await telegram_server.push_message("just chatting", chat_id=GROUP, chat_type="supergroup")
-    _, mention_id = await telegram_server.push_message("@social_test_bot any soup today?", chat_id=GROUP,
-                                                       chat_type="supergroup")
+    _, mention_id = await telegram_server.push_message(
+        "@social_test_bot any soup today?", chat_id=GROUP, chat_type="supergroup"
+    )
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
     await asyncio.sleep(0.1)
     assert [message.reply_to_message_id for message in telegram_server.state.sent] == [mention_id]
     rows = stored(bot_app, GROUP)
     assert [(row.text, row.status) for row in rows if row.role == "user"] == [
-        ("just chatting", "ignored"), ("@social_test_bot any soup today?", "answered")]
+        ("just chatting", "ignored"),
+        ("@social_test_bot any soup today?", "answered"),
+    ]
 
 
 async def test_reply_to_the_bot_in_a_group_is_answered(
     adapter: TelegramAdapter, telegram_server: FakeTelegramServer
 ) -> None:
-    _, message_id = await telegram_server.push_message("is it vegan?", chat_id=GROUP, chat_type="supergroup",
-                                                       reply_to_bot_message=1)
+    _, message_id = await telegram_server.push_message(
+        "is it vegan?", chat_id=GROUP, chat_type="supergroup", reply_to_bot_message=1
+    )
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert telegram_server.state.sent[0].reply_to_message_id == message_id
 
@@ -69,8 +76,9 @@ async def test_reply_to_the_bot_in_a_group_is_answered(
 async def test_forum_topic_is_answered_in_the_same_topic_as_its_own_conversation(
     adapter: TelegramAdapter, telegram_server: FakeTelegramServer, bot_app: BotApp
 ) -> None:
-    await telegram_server.push_message("@social_test_bot where is my order?", chat_id=GROUP,
-                                       chat_type="supergroup", thread_id=77)
+    await telegram_server.push_message(
+        "@social_test_bot where is my order?", chat_id=GROUP, chat_type="supergroup", thread_id=77
+    )
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert telegram_server.state.sent[0].message_thread_id == 77
     assert [row.role for row in stored(bot_app, GROUP, "77")] == ["user", "assistant"]
@@ -83,10 +91,10 @@ async def test_long_reply_is_sent_as_ordered_chunks_under_the_limit(
     sentences = [f"Sentence number {index} says something useful about the bakery." for index in range(200)]
     long_reply = " ".join(sentences)[:10_000]
     engine = ScriptedEngine([long_reply])
-    async with build_bot(tmp_path, telegram_server, engine, extra="[generation]\nmax_new_tokens = 4096") as app:
-        async with create_adapter(app):
-            _, message_id = await telegram_server.push_message("tell me everything")
-            await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "sent")
+    app = build_bot(tmp_path, telegram_server, engine, extra="[generation]\nmax_new_tokens = 4096")
+    async with app, create_adapter(app):
+        _, message_id = await telegram_server.push_message("tell me everything")
+        await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "sent")
     chunks = telegram_server.state.sent
     assert len(chunks) == 3
     assert all(len(chunk.text) < 4096 for chunk in chunks)
@@ -115,19 +123,6 @@ async def test_server_errors_on_getupdates_are_retried(
     telegram_server.fail_next("getUpdates", 502, times=2)
     await telegram_server.push_message("still there?")
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
-
-
-class HoldingEngine(ScriptedEngine):
-    """Answers at once, except prompts containing 'slow', which wait until `release` is set."""
-
-    def __init__(self) -> None:
-        super().__init__(default_reply="answer")
-        self.release = asyncio.Event()
-
-    async def generate(self, request: GenerationRequest) -> GenerationResult:
-        if "slow" in request.messages[-1].content:
-            await self.release.wait()
-        return await super().generate(request)
 
 
 async def test_restart_mid_stream_answers_every_message_exactly_once(
@@ -165,7 +160,9 @@ async def test_restart_mid_stream_answers_every_message_exactly_once(
 
 
 async def test_malformed_update_is_logged_and_skipped_without_stopping_the_bot(
-    adapter: TelegramAdapter, telegram_server: FakeTelegramServer, bot_app: BotApp,
+    adapter: TelegramAdapter,
+    telegram_server: FakeTelegramServer,
+    bot_app: BotApp,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bad_id = await telegram_server.push_update({"message": {"message_id": 5, "text": "no chat, no date"}})
@@ -181,18 +178,39 @@ async def test_edits_stickers_service_messages_and_bots_never_crash_or_get_answe
     server = telegram_server
     _, original = await server.push_message("@social_test_bot hi", chat_id=GROUP, chat_type="supergroup")
     await server.wait_for(lambda: len(server.state.sent) == 1)
-    edited = {"message_id": original, "date": int(time.time()), "edit_date": int(time.time()),
-              "chat": {"id": GROUP, "type": "supergroup", "title": "Test group"},
-              "from": {"id": 111, "is_bot": False, "first_name": "Alice"}, "text": "@social_test_bot hello"}
+    edited = {
+        "message_id": original,
+        "date": int(time.time()),
+        "edit_date": int(time.time()),
+        "chat": {"id": GROUP, "type": "supergroup", "title": "Test group"},
+        "from": {"id": 111, "is_bot": False, "first_name": "Alice"},
+        "text": "@social_test_bot hello",
+    }
     await server.push_update({"edited_message": edited})
-    await server.push_message(None, chat_id=GROUP, chat_type="supergroup",
-                              extra={"new_chat_members": [{"id": 5, "is_bot": False, "first_name": "Carol"}]})
-    await server.push_message("@social_test_bot beep", chat_id=GROUP, chat_type="supergroup", user_id=999,
-                              is_bot=True)
-    last, _ = await server.push_message(None, chat_id=GROUP, chat_type="supergroup",
-                                        extra={"sticker": {"file_id": "S1", "file_unique_id": "u", "width": 1,
-                                                           "height": 1, "is_animated": False, "is_video": False,
-                                                           "type": "regular", "emoji": "🙂"}})
+    await server.push_message(
+        None,
+        chat_id=GROUP,
+        chat_type="supergroup",
+        extra={"new_chat_members": [{"id": 5, "is_bot": False, "first_name": "Carol"}]},
+    )
+    await server.push_message("@social_test_bot beep", chat_id=GROUP, chat_type="supergroup", user_id=999, is_bot=True)
+    last, _ = await server.push_message(
+        None,
+        chat_id=GROUP,
+        chat_type="supergroup",
+        extra={
+            "sticker": {
+                "file_id": "S1",
+                "file_unique_id": "u",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+                "emoji": "🙂",
+            }
+        },
+    )
     await server.wait_for(lambda: bot_app.store.get_state(OFFSET_STATE_KEY) == str(last))
     assert len(server.state.sent) == 1
     users = [(row.text, row.status) for row in stored(bot_app, GROUP) if row.role == "user"]
@@ -233,11 +251,12 @@ async def test_admin_only_command_is_refused_to_members_and_allowed_to_chat_admi
     telegram_server.set_administrators(GROUP, [444])
     await telegram_server.push_message("/secret", chat_id=GROUP, chat_type="supergroup", user_id=333)
     await telegram_server.wait_for(lambda: len(telegram_server.state.sent) == 1)
-    await telegram_server.push_message("/secret@social_test_bot", chat_id=GROUP, chat_type="supergroup",
-                                       user_id=444)
+    await telegram_server.push_message("/secret@social_test_bot", chat_id=GROUP, chat_type="supergroup", user_id=444)
     await telegram_server.wait_for(lambda: len(telegram_server.state.sent) == 2)
     assert [message.text for message in telegram_server.state.sent] == [
-        "Only admins can use /secret.", "the secret is flour"]
+        "Only admins can use /secret.",
+        "the secret is flour",
+    ]
     # In a private chat only configured ids count, so the group admin is refused there.
     await telegram_server.push_message("/secret", chat_id=444, user_id=444)
     await telegram_server.wait_for(lambda: len(telegram_server.state.sent) == 3)
@@ -281,8 +300,9 @@ async def test_sender_posts_to_channels_and_carries_out_moderation_actions(
 ) -> None:
     sender = bot_app.senders["telegram"]
     assert sender is adapter
-    ids = await sender.send(OutgoingMessage(ConversationKey("telegram", "@bakery_news"), "Fresh bread at 7!",
-                                            kind="post"))
+    ids = await sender.send(
+        OutgoingMessage(ConversationKey("telegram", "@bakery_news"), "Fresh bread at 7!", kind="post")
+    )
     assert ids == [str(telegram_server.state.sent[0].message_id)]
     assert telegram_server.state.sent[0].chat_id == "@bakery_news"
     group = ConversationKey("telegram", str(GROUP))
@@ -335,8 +355,9 @@ async def test_the_token_never_appears_in_logs(
 
 async def test_missing_token_is_a_clear_error(tmp_path: Path, telegram_server: FakeTelegramServer) -> None:
     app = build_bot(tmp_path, telegram_server)
-    app.config = app.config.model_copy(update={"secrets": app.config.secrets.model_copy(
-        update={"telegram_bot_token": None})})
+    app.config = app.config.model_copy(
+        update={"secrets": app.config.secrets.model_copy(update={"telegram_bot_token": None})}
+    )
     with pytest.raises(TelegramAdapterError, match="TELEGRAM_BOT_TOKEN"):
         create_adapter(app)
     app.store.close()
@@ -350,3 +371,20 @@ async def test_rejected_token_fails_start_with_an_actionable_error(
         with pytest.raises(TelegramAdapterError, match="cannot connect") as caught:
             await adapter.start()
         assert "WRONG" not in str(caught.value) and not caught.value.retryable
+
+
+async def test_typing_is_refreshed_while_generating_and_stops_with_the_reply(
+    tmp_path: Path, telegram_server: FakeTelegramServer
+) -> None:
+    engine = HoldingEngine()
+    app = build_bot(tmp_path, telegram_server, engine, settings={"typing_interval_s": 0.05})
+    async with app, create_adapter(app):
+        await telegram_server.push_message("slow question")
+        await telegram_server.wait_for(lambda: len(telegram_server.state.chat_actions) >= 3)
+        assert telegram_server.state.sent == []
+        engine.release.set()
+        await telegram_server.wait_for(lambda: telegram_server.state.sent)
+        typing_when_sent = len(telegram_server.state.chat_actions)
+        await asyncio.sleep(0.2)
+    assert len(telegram_server.state.chat_actions) == typing_when_sent
+    assert set(telegram_server.state.chat_actions) == {(111, "typing")}

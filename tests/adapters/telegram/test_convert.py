@@ -33,7 +33,10 @@ def test_private_text_is_a_direct_message_in_the_users_chat() -> None:
     assert message.text == "Hi! When are you open on Sundays? 🙂"
     assert message.is_direct and not message.mentions_bot and not message.replies_to_bot
     assert (message.author.user_id, message.author.display_name, message.author.username) == (
-        "52331234", "Alice Martin", "alice_m")
+        "52331234",
+        "Alice Martin",
+        "alice_m",
+    )
     assert message.platform_message_id == "17"
     assert message.sent_at.timestamp() == 1732350000
 

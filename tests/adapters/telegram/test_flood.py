@@ -11,8 +11,14 @@ from telegram import error as tg_error
 
 from adapters.telegram.flood import FloodControl, FloodLimits, RateWindow, is_message_endpoint
 
-FAST = FloodLimits(messages_per_s=0, chat_interval_s=0, group_messages_per_min=0, max_retries=2,
-                   network_retries=2, network_backoff_s=0.01)
+FAST = FloodLimits(
+    messages_per_s=0,
+    chat_interval_s=0,
+    group_messages_per_min=0,
+    max_retries=2,
+    network_retries=2,
+    network_backoff_s=0.01,
+)
 
 
 async def test_rate_window_lets_a_burst_through_then_spaces_the_rest() -> None:
@@ -57,8 +63,9 @@ class Calls:
         return {"ok": True}
 
 
-async def run(flood: FloodControl, call: Calls, endpoint: str = "sendMessage", chat_id: Any = 5,
-              retries: int | None = None) -> Any:
+async def run(
+    flood: FloodControl, call: Calls, endpoint: str = "sendMessage", chat_id: Any = 5, retries: int | None = None
+) -> Any:
     return await flood.process_request(call, (), {}, endpoint, {"chat_id": chat_id}, retries)
 
 

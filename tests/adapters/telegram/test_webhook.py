@@ -1,0 +1,102 @@
+"""Webhook mode: Telegram posts updates to the bot's server, which checks the secret token on every request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from adapters.telegram import TelegramAdapter, create_adapter
+from adapters.telegram.webhook import SECRET_HEADER, webhook_secret
+from tests.adapters.telegram.conftest import HoldingEngine, build_bot
+from tests.fakes.telegram_api import FakeTelegramServer
+
+WEBHOOK = {
+    "mode": "webhook",
+    "webhook_listen": "127.0.0.1",
+    "webhook_port": 0,
+    "webhook_path": "/telegram",
+    "webhook_url": "https://bot.example.org/telegram",
+}
+
+
+def update(update_id: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": 111, "type": "private", "first_name": "Alice"},
+            "from": {"id": 111, "is_bot": False, "first_name": "Alice"},
+        },
+    }
+
+
+@pytest.fixture
+async def webhook_adapter(tmp_path: Path, telegram_server: FakeTelegramServer) -> AsyncIterator[TelegramAdapter]:
+    async with build_bot(tmp_path, telegram_server, settings=WEBHOOK) as app, create_adapter(app) as adapter:
+        yield adapter
+
+
+async def post(adapter: TelegramAdapter, body: object, secret: str | None) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    url = f"http://127.0.0.1:{adapter.webhook_port}/telegram"
+    async with aiohttp.ClientSession() as session, session.post(url, json=body, headers=headers) as response:
+        return response.status
+
+
+async def test_webhook_is_registered_with_a_secret_derived_from_the_token(
+    webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
+) -> None:
+    [registered] = telegram_server.state.webhooks
+    assert registered["url"] == "https://bot.example.org/telegram"
+    assert registered["secret_token"] == webhook_secret(telegram_server.token)
+    assert telegram_server.token not in registered["secret_token"]
+    assert "getUpdates" not in telegram_server.state.calls
+
+
+async def test_request_without_the_secret_is_refused_and_not_handled(
+    webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
+) -> None:
+    assert await post(webhook_adapter, update(1, "hi"), None) == 403
+    assert await post(webhook_adapter, update(1, "hi"), "guess") == 403
+    assert telegram_server.state.sent == []
+
+
+async def test_update_with_the_secret_is_answered_before_the_request_returns_and_only_once(
+    webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
+) -> None:
+    secret = webhook_secret(telegram_server.token)
+    assert await post(webhook_adapter, update(7, "hello"), secret) == 200
+    assert [message.reply_to_message_id for message in telegram_server.state.sent] == [7]
+    assert await post(webhook_adapter, update(7, "hello"), secret) == 200  # Telegram re-sent it
+    assert len(telegram_server.state.sent) == 1
+
+
+async def test_body_that_is_not_an_update_does_not_break_the_server(
+    webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
+) -> None:
+    secret = webhook_secret(telegram_server.token)
+    assert await post(webhook_adapter, {"nonsense": True}, secret) == 200
+    assert await post(webhook_adapter, update(8, "still fine"), secret) == 200
+    assert len(telegram_server.state.sent) == 1
+
+
+async def test_update_interrupted_by_shutdown_is_answered_503_so_telegram_sends_it_again(
+    tmp_path: Path, telegram_server: FakeTelegramServer
+) -> None:
+    engine = HoldingEngine()
+    app = build_bot(tmp_path, telegram_server, engine, settings={**WEBHOOK, "shutdown_grace_s": 0.1})
+    async with app:
+        adapter = create_adapter(app)
+        await adapter.start()
+        request = asyncio.create_task(post(adapter, update(9, "slow question"), webhook_secret(telegram_server.token)))
+        await telegram_server.wait_for(lambda: telegram_server.state.chat_actions)  # it is being generated
+        await adapter.stop()
+        assert await request == 503
+    assert telegram_server.state.sent == []
