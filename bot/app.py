@@ -88,6 +88,10 @@ class BotApp:
                 **self.manager_options,
             )
             self.gate.protect(self._manager.system_prompt())
+            for feature in self.features:
+                forget = getattr(feature, "forget_user", None)
+                if forget is not None:
+                    self._manager.forget_hooks.append(forget)
         return self._manager
 
     @classmethod

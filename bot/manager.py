@@ -81,6 +81,9 @@ class ConversationManager:
         self.persona_for = persona_for
         self.bot_username = ""
         self._locks: dict[str, asyncio.Lock] = {}
+        self._protected_prompts: set[str] = set()
+        # Features that store user data register `forget(platform, user_id) -> rows changed` here.
+        self.forget_hooks: list[Callable[[str, str], int]] = []
         self._register_builtins()
 
     # public API ---------------------------------------------------------------------------------------
@@ -90,13 +93,17 @@ class ConversationManager:
         persona = self.settings.persona_prompt
         if message is not None and self.persona_for is not None:
             persona = self.persona_for(message) or persona
-        return self.prompts.render(
+        prompt = self.prompts.render(
             persona,
             bot_name=self.settings.bot_name,
             community_name=self.settings.community_name,
             tone=self.settings.tone,
             today=datetime.now(UTC).strftime("%A %d %B %Y"),
         )
+        if prompt not in self._protected_prompts:  # every persona in use is guarded against leaks
+            self._protected_prompts.add(prompt)
+            self.gate.protect(prompt)
+        return prompt
 
     async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
         """Store, flag and (when addressed) answer `message`; returns the replies to deliver.
@@ -187,10 +194,17 @@ class ConversationManager:
             self.store.set_status(stored_id, ANSWERED if turn.addressed else IGNORED)
             return []
         outgoing = await self._finish(turn, reply, strictness)
-        self.store.set_status(stored_id, ANSWERED)
+        # A quietly consumed turn (muted, over a limit, deleted by automod) stays out of later prompts.
+        self.store.set_status(stored_id, ANSWERED if reply.text else IGNORED)
         return outgoing
 
     async def _answer(self, turn: TurnContext) -> RouteReply | None:
+        # Guards (automod, mutes, rate limits) see every message first, commands included.
+        for route in self.routes:
+            if getattr(route, "guards_commands", False):
+                reply = await route.respond(turn)
+                if reply is not None:
+                    return reply
         parsed = parse_command(turn.text, self.bot_username)
         if parsed is not None:
             name, args = parsed
@@ -203,6 +217,8 @@ class ConversationManager:
                 f"I don't know the command /{name}. Send /help to see what I can do.", "command:unknown", gate=False
             )
         for route in self.routes:
+            if getattr(route, "guards_commands", False):
+                continue
             reply = await route.respond(turn)
             if reply is not None:
                 return reply
@@ -347,5 +363,8 @@ class ConversationManager:
         return self.prompts.render("reset")
 
     async def _cmd_forget_me(self, turn: TurnContext, args: str) -> str:
-        removed = self.store.delete_user_data(turn.message.platform, turn.message.author.user_id)
+        platform, user_id = turn.message.platform, turn.message.author.user_id
+        for forget in self.forget_hooks:
+            forget(platform, user_id)
+        removed = self.store.delete_user_data(platform, user_id)
         return f"Deleted {removed} stored messages of yours. I no longer know anything you told me."

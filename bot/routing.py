@@ -53,7 +53,10 @@ class RouteReply:
 
 
 class Route(Protocol):
-    """A feature that may answer a turn before the model does."""
+    """A feature that may answer a turn before the model does.
+
+    A route with a true `guards_commands` attribute (automod, mutes, rate limits) runs before commands too.
+    """
 
     name: str
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -132,7 +133,7 @@ def tickets_list(ctx: CliContext, include_closed: bool, as_json: bool) -> None:
     """List open tickets (with --all, closed ones too)."""
     desk = _ticket_desk(ctx)
     try:
-        tickets = desk.list(include_closed=include_closed)
+        tickets = desk.tickets(include_closed=include_closed)
     finally:
         desk.store.close()
     if as_json:
@@ -189,6 +190,10 @@ def _print_ingest(path: Path, outcome: IngestResult | KbError, as_json: bool) ->
         )
 
 
+def _file_name(path: Path | None) -> str:
+    return path.name if path is not None else ""
+
+
 def _kb_add(ctx: CliContext, paths: tuple[Path, ...], as_json: bool) -> None:
     try:
         files = expand_paths(paths)
@@ -202,8 +207,8 @@ def _kb_add(ctx: CliContext, paths: tuple[Path, ...], as_json: bool) -> None:
         with click.progressbar(
             files,
             label="adding documents",
-            file=click.get_text_stream("stderr"),
-            item_show_func=lambda path: path.name if path else "",
+            file=sys.stderr,
+            item_show_func=_file_name,
         ) as bar:
             for path in bar:
                 try:

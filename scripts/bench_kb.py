@@ -11,8 +11,10 @@ def main(argv: list[str]) -> None:
     sizes = [int(size) for size in argv] or [1_000, 10_000, 100_000]
     for size in sizes:
         result = bench_vector_search(size)
-        print(f"{result['passages']:>7} passages ({result['memory_mb']} MB): "
-              f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms (top-{result['k']})")
+        print(
+            f"{result['passages']:>7} passages ({result['memory_mb']} MB): "
+            f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms (top-{result['k']})"
+        )
 
 
 if __name__ == "__main__":

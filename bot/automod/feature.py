@@ -69,6 +69,17 @@ class AutomodFeature:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reversal_task
 
+    def forget_user(self, platform: str, user_id: str) -> int:
+        """Keep the record of moderation actions but drop the person's words from it."""
+        with self.app.store.transaction() as db:
+            return int(
+                db.execute(
+                    "update automod_actions set text = '' where platform_user_id = ? and conversation_id in "
+                    "(select id from conversations where platform = ?)",
+                    [user_id, platform],
+                ).rowcount
+            )
+
     # acting ---------------------------------------------------------------------------------------------
 
     def policy_for(self, conversation: ConversationKey) -> AutomodPolicy:
@@ -240,6 +251,7 @@ class AutomodRoute:
     """Runs first on every message, addressed or not, so offensive messages are acted on before anything else."""
 
     name = "automod"
+    guards_commands = True
 
     def __init__(self, feature: AutomodFeature) -> None:
         self.feature = feature

@@ -55,9 +55,14 @@ class KbSettings:
     @classmethod
     def from_section(cls, section: KbSection) -> KbSettings:
         return cls(
-            top_k=section.top_k, answer_threshold=section.answer_threshold, faq_threshold=section.faq_threshold,
-            answer_mode=section.answer_mode, rephrase_faq=section.rephrase_faq, cite_sources=section.cite_sources,
-            prompt_passage_chars=section.prompt_passage_chars, max_new_tokens=section.max_new_tokens,
+            top_k=section.top_k,
+            answer_threshold=section.answer_threshold,
+            faq_threshold=section.faq_threshold,
+            answer_mode=section.answer_mode,
+            rephrase_faq=section.rephrase_faq,
+            cite_sources=section.cite_sources,
+            prompt_passage_chars=section.prompt_passage_chars,
+            max_new_tokens=section.max_new_tokens,
             pass_small_talk=section.pass_small_talk,
         )
 
@@ -117,8 +122,13 @@ class KbAnswerer:
         self.settings = settings
         base = generation or GenerationSettings()
         # Greedy and short: the small model stays closest to the passages that way.
-        self.generation = replace(base, max_new_tokens=settings.max_new_tokens, temperature=0.0, top_p=1.0,
-                                  repetition_penalty=max(base.repetition_penalty, 1.05))
+        self.generation = replace(
+            base,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=0.0,
+            top_p=1.0,
+            repetition_penalty=max(base.repetition_penalty, 1.05),
+        )
 
     async def answer(self, question: str, use_model: bool = True, conversation_id: str | None = None) -> KbAnswer:
         """Answer `question`; a decline when retrieval is not confident. Never raises on engine failures."""
@@ -181,11 +191,13 @@ class KbAnswerer:
         return self._answered(faq.answer, "faq", hits, similarity, [faq])
 
     async def _generate(
-        self, question: str, chosen: Sequence[KbHit], ranked: Sequence[RankedSentence], conversation_id: str | None,
+        self,
+        question: str,
+        chosen: Sequence[KbHit],
+        ranked: Sequence[RankedSentence],
+        conversation_id: str | None,
     ) -> str:
-        passages = [
-            {"title": hit.title, "heading": hit.heading, "text": self._trim(hit, ranked)} for hit in chosen
-        ]
+        passages = [{"title": hit.title, "heading": hit.heading, "text": self._trim(hit, ranked)} for hit in chosen]
         system = self.prompts.render("kb_system")
         prompt = self.prompts.render("kb_answer", question=question, passages=passages)
         return await self._complete([ChatTurn("system", system), ChatTurn("user", prompt)], conversation_id)
@@ -197,14 +209,15 @@ class KbAnswerer:
         try:
             result = await self.engine.generate(request)
         except EngineError as exc:
-            log.warning("grounded generation failed (%s); answering from the text", type(exc).__name__,
-                        extra={"session": conversation_id or ""})
+            log.warning(
+                "grounded generation failed (%s); answering from the text",
+                type(exc).__name__,
+                extra={"session": conversation_id or ""},
+            )
             return ""
         return _clean_generated(result.text)
 
-    def _answered(
-        self, text: str, mode: str, hits: Sequence[KbHit], confidence: float, cited: list[KbHit]
-    ) -> KbAnswer:
+    def _answered(self, text: str, mode: str, hits: Sequence[KbHit], confidence: float, cited: list[KbHit]) -> KbAnswer:
         if self.settings.cite_sources:
             text = f"{text}\n{self._citation(cited)}"
         return KbAnswer("answered", text, mode, tuple(hits[:3]), confidence, tuple(cited))
@@ -219,9 +232,7 @@ class KbAnswerer:
 
     # extractive answers and support checks ----------------------------------------------------------
 
-    def _rank_sentences(
-        self, question: str, query_vector: np.ndarray, hits: Sequence[KbHit]
-    ) -> list[RankedSentence]:
+    def _rank_sentences(self, question: str, query_vector: np.ndarray, hits: Sequence[KbHit]) -> list[RankedSentence]:
         """Every sentence of `hits`, best first: similarity to the question, word overlap, passage score."""
         candidates: list[tuple[KbHit, int, str]] = []
         for hit in hits:

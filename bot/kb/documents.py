@@ -187,7 +187,11 @@ def parse_faq_csv(text: str, source: str, fallback_title: str) -> ParsedDocument
     answer_column = _pick_column(columns, ANSWER_COLUMNS, source)
     link_column = next((columns[name] for name in LINK_COLUMNS if name in columns), None)
     rows = [
-        (row.get(question_column) or "", row.get(answer_column) or "", row.get(link_column) or "" if link_column else "")
+        (
+            row.get(question_column) or "",
+            row.get(answer_column) or "",
+            (row.get(link_column) or "") if link_column else "",
+        )
         for row in reader
     ]
     return ParsedDocument(source, fallback_title, "faq", _faq_passages(rows))
@@ -219,7 +223,7 @@ def parse_faq_json(text: str, source: str, fallback_title: str) -> ParsedDocumen
 
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of a passage, for extractive answers."""
-    sentences = []
+    sentences: list[str] = []
     for line in text.splitlines():
         line = line.strip(" -*\t")
         if line:
@@ -243,8 +247,9 @@ def _pick_column(columns: dict[str, str], candidates: tuple[str, ...], source: s
     for name in candidates:
         if name in columns:
             return columns[name]
-    raise KbError(f"{source}: CSV needs a column named one of {', '.join(candidates)} (found: "
-                  f"{', '.join(columns) or 'none'})")
+    raise KbError(
+        f"{source}: CSV needs a column named one of {', '.join(candidates)} (found: {', '.join(columns) or 'none'})"
+    )
 
 
 def _title_from_filename(path: Path) -> str:

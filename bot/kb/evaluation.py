@@ -58,12 +58,17 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             continue
         try:
             row = json.loads(line)
-            questions.append(EvalQuestion(
-                id=int(row.get("id", number)), question=str(row["question"]), type=str(row["type"]),
-                split=str(row.get("split", "test")), expected_docs=_as_tuple(row.get("expected_doc", ())),
-                must_contain=_as_tuple(row.get("must_contain", ())),
-                must_not_contain=_as_tuple(row.get("must_not_contain", ())),
-            ))
+            questions.append(
+                EvalQuestion(
+                    id=int(row.get("id", number)),
+                    question=str(row["question"]),
+                    type=str(row["type"]),
+                    split=str(row.get("split", "test")),
+                    expected_docs=_as_tuple(row.get("expected_doc", ())),
+                    must_contain=_as_tuple(row.get("must_contain", ())),
+                    must_not_contain=_as_tuple(row.get("must_not_contain", ())),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise KbError(f"{path}:{number}: not a valid question line ({exc})") from None
     return questions
@@ -98,8 +103,14 @@ async def run_kb_eval(
 
 
 async def _answer_all(
-    app: BotApp, questions_path: Path | str | None, limit: int | None, use_model: bool, split: str,
-    kb_dir: Path | None, kb_settings: KbSettings, progress: Callable[[int, int], None],
+    app: BotApp,
+    questions_path: Path | str | None,
+    limit: int | None,
+    use_model: bool,
+    split: str,
+    kb_dir: Path | None,
+    kb_settings: KbSettings,
+    progress: Callable[[int, int], None],
 ) -> list[tuple[EvalQuestion, KbAnswer, float]]:
     path = Path(questions_path) if questions_path else DEFAULT_QUESTIONS
     questions = [q for q in load_questions(path) if split == "all" or q.split == split]
@@ -108,8 +119,11 @@ async def _answer_all(
     with tempfile.TemporaryDirectory(prefix="socialbot-kb-eval-") as folder:
         store = Store.open(Path(folder) / "kb_eval.db")
         try:
-            kb = KnowledgeBase(store, passage_chars=app.config.settings.kb.passage_chars,
-                               lexical_weight=app.config.settings.kb.lexical_weight)
+            kb = KnowledgeBase(
+                store,
+                passage_chars=app.config.settings.kb.passage_chars,
+                lexical_weight=app.config.settings.kb.lexical_weight,
+            )
             await asyncio.to_thread(kb.add_paths, [kb_dir or path.parent / "shop"])
             answerer = KbAnswerer(kb, app.engine if use_model else None, app.prompts, kb_settings)
             rows = []
@@ -124,8 +138,9 @@ async def _answer_all(
     return rows
 
 
-def _figures(rows: list[tuple[EvalQuestion, KbAnswer, float]], use_model: bool, settings: KbSettings, split: str,
-             model_name: str) -> dict[str, Any]:
+def _figures(
+    rows: list[tuple[EvalQuestion, KbAnswer, float]], use_model: bool, settings: KbSettings, split: str, model_name: str
+) -> dict[str, Any]:
     in_scope = [(q, a) for q, a, _ in rows if q.in_scope]
     out_scope = [(q, a) for q, a, _ in rows if not q.in_scope]
     with_doc = [(q, a) for q, a in in_scope if q.expected_docs]
@@ -140,8 +155,16 @@ def _figures(rows: list[tuple[EvalQuestion, KbAnswer, float]], use_model: bool, 
     true_declines = sum(1 for q, _ in declined if not q.in_scope)
     latencies = [latency for _, _, latency in rows]
     failures = [
-        {"id": q.id, "question": q.question, "type": q.type, "outcome": a.outcome, "mode": a.mode,
-         "answer": a.text, "top": docs(a)[:3], "confidence": round(a.confidence, 3)}
+        {
+            "id": q.id,
+            "question": q.question,
+            "type": q.type,
+            "outcome": a.outcome,
+            "mode": a.mode,
+            "answer": a.text,
+            "top": docs(a)[:3],
+            "confidence": round(a.confidence, 3),
+        }
         for q, a, _ in rows
         if (q.in_scope and not answer_is_correct(q, a)) or (not q.in_scope and a.outcome != "declined")
     ]
@@ -166,8 +189,12 @@ def _figures(rows: list[tuple[EvalQuestion, KbAnswer, float]], use_model: bool, 
         "modes": modes,
         "model": model_name,
         "use_model": use_model,
-        "thresholds": {"answer_threshold": settings.answer_threshold, "faq_threshold": settings.faq_threshold,
-                       "answer_mode": settings.answer_mode, "top_k": settings.top_k},
+        "thresholds": {
+            "answer_threshold": settings.answer_threshold,
+            "faq_threshold": settings.faq_threshold,
+            "answer_mode": settings.answer_mode,
+            "top_k": settings.top_k,
+        },
         "failures": failures,
     }
 
@@ -189,11 +216,14 @@ async def calibrate_kb_thresholds(
         true_declines = sum(1 for confidence in out_scope if confidence < threshold)
         false_declines = sum(1 for confidence, _ in in_scope if confidence < threshold)
         recall = _ratio(true_declines, len(out_scope))
-        table.append({
-            "answer_threshold": threshold, "decline_recall": recall,
-            "decline_precision": _ratio(true_declines, true_declines + false_declines),
-            "answer_accuracy": _ratio(sum(1 for c, ok in in_scope if ok and c >= threshold), len(in_scope)),
-        })
+        table.append(
+            {
+                "answer_threshold": threshold,
+                "decline_recall": recall,
+                "decline_precision": _ratio(true_declines, true_declines + false_declines),
+                "answer_accuracy": _ratio(sum(1 for c, ok in in_scope if ok and c >= threshold), len(in_scope)),
+            }
+        )
         if chosen is None and recall >= target_recall:
             chosen = threshold
     return {"answer_threshold": chosen, "questions": len(rows), "table": table}

@@ -59,35 +59,56 @@ class HandoffRoute:
         """Open (or find) the conversation's ticket, tell staff, and tell the person what happens next."""
         existing = self.desk.open_for(turn.conversation_id)
         if existing is not None:
-            return RouteReply(f"A person from our team has already been asked (ticket #{existing.id}).",
-                              "ticket:exists", gate=False, details={"outcome": "handoff", "ticket": existing.id})
+            return RouteReply(
+                f"A person from our team has already been asked (ticket #{existing.id}).",
+                "ticket:exists",
+                gate=False,
+                details={"outcome": "handoff", "ticket": existing.id},
+            )
         author = turn.message.author
         user_name = author.display_name or author.username or author.user_id
-        ticket = self.desk.open(turn.conversation_id, turn.user_id, user_name, self._summary(turn, reason),
-                                turn.message.platform_message_id)
+        ticket = self.desk.open(
+            turn.conversation_id, turn.user_id, user_name, self._summary(turn, reason), turn.message.platform_message_id
+        )
         log.info("ticket #%d opened", ticket.id, extra={"session": turn.session_id})
         side: tuple[OutgoingMessage, ...] = ()
         if self.staff is not None:
             text = self.prompts.render(
-                "handoff_staff", ticket_id=ticket.id, user_name=user_name,
-                conversation=turn.session_id, summary=ticket.summary,
+                "handoff_staff",
+                ticket_id=ticket.id,
+                user_name=user_name,
+                conversation=turn.session_id,
+                summary=ticket.summary,
                 link=conversation_link(turn.message.conversation, turn.message.platform_message_id),
             )
             side = (OutgoingMessage(self.staff, text, kind="staff", idempotency_key=f"ticket-{ticket.id}-open"),)
         else:
-            log.warning("ticket #%d opened but no staff chat is configured ([kb] staff_platform, staff_chat_id)",
-                        ticket.id, extra={"session": turn.session_id})
+            log.warning(
+                "ticket #%d opened but no staff chat is configured ([kb] staff_platform, staff_chat_id)",
+                ticket.id,
+                extra={"session": turn.session_id},
+            )
         text = self.prompts.render("handoff_user", ticket_id=ticket.id, staff_notified=self.staff is not None)
-        return RouteReply(text, "ticket:opened", gate=False, side_messages=side,
-                          details={"outcome": "handoff", "ticket": ticket.id, "sources": []})
+        return RouteReply(
+            text,
+            "ticket:opened",
+            gate=False,
+            side_messages=side,
+            details={"outcome": "handoff", "ticket": ticket.id, "sources": []},
+        )
 
     def _quiet(self, turn: TurnContext, ticket: Ticket) -> RouteReply:
         side: tuple[OutgoingMessage, ...] = ()
         if self.staff is not None and turn.text and turn.user_id == ticket.user_id:
             text = turn.text if len(turn.text) <= FORWARD_LIMIT else turn.text[: FORWARD_LIMIT - 1] + "…"
             side = (OutgoingMessage(self.staff, f"[ticket #{ticket.id}] {ticket.user_name}: {text}", kind="staff"),)
-        return RouteReply("", "ticket:quiet", gate=False, side_messages=side,
-                          details={"outcome": "handoff", "ticket": ticket.id, "sources": []})
+        return RouteReply(
+            "",
+            "ticket:quiet",
+            gate=False,
+            side_messages=side,
+            details={"outcome": "handoff", "ticket": ticket.id, "sources": []},
+        )
 
     def _summary(self, turn: TurnContext, reason: str) -> str:
         """The request and the last few messages before it, so staff need not scroll back."""
@@ -144,15 +165,26 @@ class KbFeature:
         section = app.config.settings.kb
         self.kb = KnowledgeBase(app.store, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight)
         self.desk = TicketDesk(app.store)
-        self.answerer = KbAnswerer(self.kb, app.engine, app.prompts, KbSettings.from_section(section),
-                                   manager_settings(app.config).generation)
+        self.answerer = KbAnswerer(
+            self.kb, app.engine, app.prompts, KbSettings.from_section(section), manager_settings(app.config).generation
+        )
         self.handoff = HandoffRoute(self.desk, app.store, app.prompts, staff_conversation(section))
         app.routes.insert(0, self.handoff)
         app.routes.append(KbRoute(self.kb, self.answerer, section))
         app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
-        app.commands.add(Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True,
-                                 usage="close [id]"))
+        app.commands.add(
+            Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True, usage="close [id]")
+        )
         app.commands.add(Command("tickets", "list open support tickets", self._cmd_tickets, admin_only=True))
+
+    def forget_user(self, platform: str, user_id: str) -> int:
+        """Tickets stay for the team's records, without the person's name or words."""
+        assert self.desk is not None, "install() first"
+        store = self.desk.store
+        with store.transaction() as db:
+            return int(db.execute(
+                "update tickets set user_name = '', summary = '' where user_id in "
+                "(select id from users where platform = ? and platform_user_id = ?)", [platform, user_id]).rowcount)
 
     async def start(self, app: BotApp) -> None:
         """Load the passage vectors now, so the first question is not slowed by it."""
@@ -190,18 +222,26 @@ class KbFeature:
         closed_text = self.handoff.prompts.render("handoff_closed", ticket_id=ticket.id)
         if ticket.conversation_id == turn.conversation_id:
             return RouteReply(closed_text, "ticket:closed", gate=False, details={"ticket": ticket.id})
-        notice = OutgoingMessage(ticket.conversation, closed_text, kind="notice",
-                                 idempotency_key=f"ticket-{ticket.id}-closed")
-        return RouteReply(f"Ticket #{ticket.id} closed; {ticket.user_name} has been told.", "ticket:closed",
-                          gate=False, side_messages=(notice,), details={"ticket": ticket.id})
+        notice = OutgoingMessage(
+            ticket.conversation, closed_text, kind="notice", idempotency_key=f"ticket-{ticket.id}-closed"
+        )
+        return RouteReply(
+            f"Ticket #{ticket.id} closed; {ticket.user_name} has been told.",
+            "ticket:closed",
+            gate=False,
+            side_messages=(notice,),
+            details={"ticket": ticket.id},
+        )
 
     async def _cmd_tickets(self, turn: TurnContext, args: str) -> str:
         assert self.desk is not None
-        tickets = self.desk.list()
+        tickets = self.desk.tickets()
         if not tickets:
             return "No open tickets."
-        lines = [f"#{t.id} {t.user_name} in {t.conversation.session_id}, opened {t.opened_at[:16]}: "
-                 f"{_first_line(t.summary)}" for t in tickets]
+        lines = [
+            f"#{t.id} {t.user_name} in {t.conversation.session_id}, opened {t.opened_at[:16]}: {_first_line(t.summary)}"
+            for t in tickets
+        ]
         return "Open tickets:\n" + "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import sqlite_utils
 from numpy.typing import NDArray
 
 from bot.kb import KbError
@@ -34,12 +35,12 @@ LEXICAL_SATURATION = 8.0
 CANDIDATES = 30
 
 STOPWORDS = frozenset(
-    """a about above after again all am an and any are as at be been before being below between both but by
-    can could did do does doing down during each few for from further had has have having he her here hers him
-    his how i if in into is it its itself just me more most my myself no nor not now of off on once only or
-    other our ours out over own please same she should so some such than that the their theirs them then there
-    these they this those through to too under until up very was we were what when where which while who whom
-    why will with would you your yours yourself hi hello hey thanks thank tell know want need get""".split()
+    """a about above after again all am an and any are as at be been before being below between both but by can
+    could did do does doing down during each few for from further had has have having he her here hers him his
+    how i if in into is it its itself just me more most my myself no nor not now of off on once only or other
+    our ours out over own please same she should so some such than that the their theirs them then there these
+    they this those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours yourself hi hello hey thanks thank tell know want need get""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -121,8 +122,9 @@ def query_terms(text: str, limit: int = 24) -> list[str]:
 class KnowledgeBase:
     """Add, update, remove and search the owner's documents."""
 
-    def __init__(self, store: Store, encoder: TextEncoder | None = None, passage_chars: int = 700,
-                 lexical_weight: float = 0.3) -> None:
+    def __init__(
+        self, store: Store, encoder: TextEncoder | None = None, passage_chars: int = 700, lexical_weight: float = 0.3
+    ) -> None:
         self.store = store
         self.passage_chars = passage_chars
         self.lexical_weight = lexical_weight
@@ -183,32 +185,49 @@ class KnowledgeBase:
         added_ids: list[int] = []
         with self.store.transaction() as db:
             if existing is None:
-                documents = db["kb_documents"]
-                documents.insert({
-                    "source": document.source, "title": document.title, "kind": document.kind,
-                    "content_hash": document.content_hash, "passage_count": 0, "added_at": now, "updated_at": now,
-                })
-                document_id = int(documents.last_pk)  # type: ignore[attr-defined]
+                documents = db.table("kb_documents")
+                documents.insert(
+                    {
+                        "source": document.source,
+                        "title": document.title,
+                        "kind": document.kind,
+                        "content_hash": document.content_hash,
+                        "passage_count": 0,
+                        "added_at": now,
+                        "updated_at": now,
+                    }
+                )
+                document_id = _last_id(documents)
             else:
                 document_id = int(existing["id"])
             self._delete_passages(db, stale)
             positions = {passage.content_hash: position for position, passage in enumerate(document.passages)}
-            passages = db["kb_passages"]
+            passages = db.table("kb_passages")
             for passage, vector in zip(fresh, vectors, strict=True):
-                passages.insert({
-                    "document_id": document_id, "position": positions[passage.content_hash],
-                    "heading": passage.heading, "text": passage.text, "question": passage.question,
-                    "answer": passage.answer, "content_hash": passage.content_hash,
-                    "vector": vector_to_blob(vector), "link": passage.link,
-                })
-                passage_id = int(passages.last_pk)  # type: ignore[attr-defined]
+                passages.insert(
+                    {
+                        "document_id": document_id,
+                        "position": positions[passage.content_hash],
+                        "heading": passage.heading,
+                        "text": passage.text,
+                        "question": passage.question,
+                        "answer": passage.answer,
+                        "content_hash": passage.content_hash,
+                        "vector": vector_to_blob(vector),
+                        "link": passage.link,
+                    }
+                )
+                passage_id = _last_id(passages)
                 added_ids.append(passage_id)
-                db.execute("insert into kb_passages_fts (rowid, heading, text) values (?, ?, ?)",
-                           [passage_id, passage.heading, passage.text])
+                db.execute(
+                    "insert into kb_passages_fts (rowid, heading, text) values (?, ?, ?)",
+                    [passage_id, passage.heading, passage.text],
+                )
             for content_hash, passage_id in kept.items():
                 if content_hash in wanted:
-                    db.execute("update kb_passages set position = ? where id = ?",
-                               [positions[content_hash], passage_id])
+                    db.execute(
+                        "update kb_passages set position = ? where id = ?", [positions[content_hash], passage_id]
+                    )
             count = len(_unique(document.passages))
             db.execute(
                 "update kb_documents set title = ?, kind = ?, content_hash = ?, passage_count = ?, updated_at = ? "
@@ -218,8 +237,14 @@ class KnowledgeBase:
             version = self._bump_version(db)
         self._apply_change(version, remove=stale, add_ids=added_ids, add_vectors=vectors)
         kept_count = sum(1 for content_hash in kept if content_hash in wanted)
-        return IngestResult(document.source, document.title, "added" if existing is None else "updated",
-                            len(fresh), kept_count, len(stale))
+        return IngestResult(
+            document.source,
+            document.title,
+            "added" if existing is None else "updated",
+            len(fresh),
+            kept_count,
+            len(stale),
+        )
 
     def remove(self, reference: str) -> KbDocument:
         """Remove a document by id, exact source path, or a path that resolves to its source."""
@@ -279,12 +304,18 @@ class KnowledgeBase:
         rows = self._passage_rows(best)
         return [
             KbHit(
-                passage_id=passage_id, document_id=rows[passage_id]["document_id"],
-                title=rows[passage_id]["title"], source=rows[passage_id]["source"],
-                heading=rows[passage_id]["heading"] or "", text=rows[passage_id]["text"],
-                question=rows[passage_id]["question"] or "", answer=rows[passage_id]["answer"] or "",
-                link=rows[passage_id]["link"] or "", score=blended[passage_id],
-                vector_score=vector_scores[passage_id], lexical_score=lexical_scores.get(passage_id, 0.0),
+                passage_id=passage_id,
+                document_id=rows[passage_id]["document_id"],
+                title=rows[passage_id]["title"],
+                source=rows[passage_id]["source"],
+                heading=rows[passage_id]["heading"] or "",
+                text=rows[passage_id]["text"],
+                question=rows[passage_id]["question"] or "",
+                answer=rows[passage_id]["answer"] or "",
+                link=rows[passage_id]["link"] or "",
+                score=blended[passage_id],
+                vector_score=vector_scores[passage_id],
+                lexical_score=lexical_scores.get(passage_id, 0.0),
             )
             for passage_id in best
             if passage_id in rows
@@ -334,8 +365,13 @@ class KnowledgeBase:
             self._loaded_version = version
             log.info("knowledge base loaded: %d passages", len(ids))
 
-    def _apply_change(self, version: str, remove: Sequence[int] = (), add_ids: Sequence[int] = (),
-                      add_vectors: NDArray[np.float32] | None = None) -> None:
+    def _apply_change(
+        self,
+        version: str,
+        remove: Sequence[int] = (),
+        add_ids: Sequence[int] = (),
+        add_vectors: NDArray[np.float32] | None = None,
+    ) -> None:
         with self._load_lock:
             if self._loaded_version is None:
                 return  # not loaded yet: the first search loads everything
@@ -350,7 +386,7 @@ class KnowledgeBase:
     def _bump_version(self, db: Any) -> str:
         rows = list(db.query("select value from state where key = ?", [VERSION_KEY]))
         version = str(int(rows[0]["value"]) + 1 if rows else 1)
-        db["state"].upsert({"key": VERSION_KEY, "value": version, "updated_at": utc_now()}, pk="key")
+        db.table("state").upsert({"key": VERSION_KEY, "value": version, "updated_at": utc_now()}, pk="key")
         return version
 
     def _delete_passages(self, db: Any, ids: Sequence[int]) -> None:
@@ -368,13 +404,22 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(child for child in path.rglob("*")
-                                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES))
+            files.extend(
+                sorted(
+                    child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES
+                )
+            )
         elif path.exists():
             files.append(path)
         else:
             raise KbError(f"{path}: no such file or folder")
     return files
+
+
+def _last_id(table: sqlite_utils.db.Table) -> int:
+    if table.last_pk is None:
+        raise KbError(f"insert into {table.name} returned no row id")
+    return int(table.last_pk)
 
 
 def _unique(passages: Sequence[ParsedPassage]) -> list[ParsedPassage]:

@@ -11,7 +11,7 @@ kb_migrations = MigrationSet("kb")
 
 @kb_migrations
 def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
-    db["kb_documents"].create(
+    db.table("kb_documents").create(
         {
             "id": int,
             "source": str,
@@ -25,8 +25,8 @@ def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"source", "title", "kind", "content_hash"},
     )
-    db["kb_documents"].create_index(["source"], unique=True)
-    db["kb_passages"].create(
+    db.table("kb_documents").create_index(["source"], unique=True)
+    db.table("kb_passages").create(
         {
             "id": int,
             "document_id": int,
@@ -44,12 +44,10 @@ def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
         not_null={"document_id", "position", "text", "content_hash", "vector"},
         defaults={"heading": "", "question": "", "answer": "", "link": ""},
     )
-    db["kb_passages"].create_index(["document_id", "content_hash"])
+    db.table("kb_passages").create_index(["document_id", "content_hash"])
     # Standalone FTS5 table keyed by the passage id (rowid); Porter stemming so "returns" finds "return".
-    db.execute(
-        "create virtual table kb_passages_fts using fts5(heading, text, tokenize = 'porter unicode61')"
-    )
-    db["tickets"].create(
+    db.execute("create virtual table kb_passages_fts using fts5(heading, text, tokenize = 'porter unicode61')")
+    db.table("tickets").create(
         {
             "id": int,
             "conversation_id": int,
@@ -67,10 +65,9 @@ def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
         not_null={"conversation_id", "status", "opened_at"},
         defaults={"summary": "", "user_name": "", "opened_message_id": ""},
     )
-    db["tickets"].create_index(["conversation_id", "status"])
+    db.table("tickets").create_index(["conversation_id", "status"])
     # A person's right to be forgotten covers their tickets too: deleting the user row (as /forgetme
     # does) deletes the tickets they opened, whoever triggers it.
     db.execute(
-        "create trigger tickets_forget_user after delete on users "
-        "begin delete from tickets where user_id = old.id; end"
+        "create trigger tickets_forget_user after delete on users begin delete from tickets where user_id = old.id; end"
     )

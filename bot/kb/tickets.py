@@ -62,9 +62,14 @@ class Ticket:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "conversation": self.conversation.session_id, "user_name": self.user_name,
-            "status": self.status, "summary": self.summary, "opened_at": self.opened_at,
-            "closed_at": self.closed_at, "closed_by": self.closed_by,
+            "id": self.id,
+            "conversation": self.conversation.session_id,
+            "user_name": self.user_name,
+            "status": self.status,
+            "summary": self.summary,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "closed_by": self.closed_by,
         }
 
 
@@ -74,34 +79,45 @@ class TicketDesk:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def open(self, conversation_id: int, user_id: int | None, user_name: str, summary: str,
-             message_id: str = "") -> Ticket:
+    def open(
+        self, conversation_id: int, user_id: int | None, user_name: str, summary: str, message_id: str = ""
+    ) -> Ticket:
         """A new open ticket, or the conversation's open one (never two open tickets in one conversation)."""
         with self.store.transaction() as db:
             current = self.open_for(conversation_id)
             if current is not None:
                 return current
-            table = db["tickets"]
-            table.insert({
-                "conversation_id": conversation_id, "user_id": user_id, "user_name": user_name, "status": OPEN,
-                "summary": summary, "opened_message_id": message_id, "opened_at": utc_now(),
-                "closed_at": "", "closed_by": "",
-            })
-            ticket_id = int(table.last_pk)  # type: ignore[attr-defined]
+            table = db.table("tickets")
+            table.insert(
+                {
+                    "conversation_id": conversation_id,
+                    "user_id": user_id,
+                    "user_name": user_name,
+                    "status": OPEN,
+                    "summary": summary,
+                    "opened_message_id": message_id,
+                    "opened_at": utc_now(),
+                    "closed_at": "",
+                    "closed_by": "",
+                }
+            )
+            assert table.last_pk is not None
+            ticket_id = int(table.last_pk)
         ticket = self.get(ticket_id)
         assert ticket is not None
         return ticket
 
     def open_for(self, conversation_id: int) -> Ticket | None:
-        rows = self._query("where t.conversation_id = ? and t.status = ? order by t.id limit 1",
-                           [conversation_id, OPEN])
+        rows = self._query(
+            "where t.conversation_id = ? and t.status = ? order by t.id limit 1", [conversation_id, OPEN]
+        )
         return rows[0] if rows else None
 
     def get(self, ticket_id: int) -> Ticket | None:
         rows = self._query("where t.id = ?", [ticket_id])
         return rows[0] if rows else None
 
-    def list(self, include_closed: bool = False, limit: int = 100) -> list[Ticket]:
+    def tickets(self, include_closed: bool = False, limit: int = 100) -> list[Ticket]:
         if include_closed:
             return self._query("order by t.id desc limit ?", [limit])
         return self._query("where t.status = ? order by t.id limit ?", [OPEN, limit])
@@ -114,8 +130,10 @@ class TicketDesk:
         if not ticket.is_open:
             raise KbError(f"ticket #{ticket_id} is already closed")
         with self.store.transaction() as db:
-            db.execute("update tickets set status = ?, closed_at = ?, closed_by = ? where id = ?",
-                       [CLOSED, utc_now(), closed_by, ticket_id])
+            db.execute(
+                "update tickets set status = ?, closed_at = ?, closed_by = ? where id = ?",
+                [CLOSED, utc_now(), closed_by, ticket_id],
+            )
         closed = self.get(ticket_id)
         assert closed is not None
         return closed
@@ -128,11 +146,17 @@ class TicketDesk:
         )
         return [
             Ticket(
-                id=row["id"], conversation_id=row["conversation_id"],
+                id=row["id"],
+                conversation_id=row["conversation_id"],
                 conversation=ConversationKey(row["platform"], row["chat_id"], row["thread_id"]),
-                user_id=row["user_id"], user_name=row["user_name"] or "", status=row["status"],
-                summary=row["summary"] or "", opened_message_id=row["opened_message_id"] or "",
-                opened_at=row["opened_at"], closed_at=row["closed_at"] or "", closed_by=row["closed_by"] or "",
+                user_id=row["user_id"],
+                user_name=row["user_name"] or "",
+                status=row["status"],
+                summary=row["summary"] or "",
+                opened_message_id=row["opened_message_id"] or "",
+                opened_at=row["opened_at"],
+                closed_at=row["closed_at"] or "",
+                closed_by=row["closed_by"] or "",
             )
             for row in rows
         ]

@@ -76,10 +76,7 @@ class VectorIndex:
             if self._size == 0 or k <= 0:
                 return []
             scores = self._matrix[: self._size] @ np.asarray(query, dtype=np.float32)
-            if k < self._size:
-                top = np.argpartition(-scores, k - 1)[:k]
-            else:
-                top = np.arange(self._size)
+            top = np.argpartition(-scores, k - 1)[:k] if k < self._size else np.arange(self._size)
             top = top[np.argsort(-scores[top], kind="stable")]
             return [(int(self._ids[row]), float(scores[row])) for row in top]
 

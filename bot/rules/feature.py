@@ -46,6 +46,12 @@ class RulesFeature:
         self.chat_settings: ChatSettingsStore | None = None
         self.mutes: MuteList | None = None
 
+    def forget_user(self, platform: str, user_id: str) -> int:
+        """The audit log keeps what was done, but no longer by whom."""
+        from bot.audit import forget_actor
+
+        return forget_actor(self.repository.store, f"{platform}:{user_id}")
+
     def install(self, app: BotApp) -> None:
         section = self.section or app.config.settings.rules
         bot = app.config.settings.bot

@@ -31,6 +31,7 @@ class AbuseRoute:
     """
 
     name = "abuse"
+    guards_commands = True
 
     def __init__(
         self,

@@ -93,6 +93,12 @@ class SchedulingFeature:
             self.runner = SchedulerRunner(self.service)
             self.runner.start()
 
+    def forget_user(self, platform: str, user_id: str) -> int:
+        """Drafts stay (they are the community's posts), but not who asked for them."""
+        if self.service is None:
+            return 0
+        return self.service.drafts.forget_author(f"{platform}:{user_id}")
+
     async def sender_registered(self, platform: str) -> None:
         """A platform just connected: send what is due now instead of waiting for the next sweep."""
         if self.service is not None:

@@ -39,8 +39,10 @@ def test_html_keeps_visible_text_and_drops_scripts(fixtures_dir: Path) -> None:
 def test_faq_csv_rows_become_question_answer_passages(fixtures_dir: Path) -> None:
     document = read_document(fixtures_dir / "faq.csv")
     assert document.kind == "faq"
-    assert [(p.question, p.answer) for p in document.passages][0] == (
-        "Do you offer gift wrapping?", "Yes, gift wrapping costs 3 euros per item.")
+    assert next((p.question, p.answer) for p in document.passages) == (
+        "Do you offer gift wrapping?",
+        "Yes, gift wrapping costs 3 euros per item.",
+    )
 
 
 def test_faq_json_accepts_short_key_names(fixtures_dir: Path) -> None:
@@ -53,8 +55,12 @@ def test_unsupported_binary_and_empty_files_are_refused_with_the_reason(tmp_path
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02" * 10)
     (tmp_path / "empty.md").write_text("   \n", encoding="utf-8")
     (tmp_path / "bad.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
-    for name, reason in [("slides.pptx", "unsupported"), ("binary.txt", "binary"), ("empty.md", "no text"),
-                         ("bad.csv", "column")]:
+    for name, reason in [
+        ("slides.pptx", "unsupported"),
+        ("binary.txt", "binary"),
+        ("empty.md", "no text"),
+        ("bad.csv", "column"),
+    ]:
         with pytest.raises(KbError, match=reason):
             read_document(tmp_path / name)
 

@@ -52,8 +52,7 @@ async def test_a_supported_model_answer_is_used_and_names_its_source(
 ) -> None:
     scripted_engine.enqueue("Standard delivery costs 4.95 euros and takes 3 to 5 working days.")
     replies = await kb_app.manager.handle(incoming("How much does standard delivery cost?"))
-    assert replies[0].text == (
-        "Standard delivery costs 4.95 euros and takes 3 to 5 working days.\n(Source: Shipping)")
+    assert replies[0].text == ("Standard delivery costs 4.95 euros and takes 3 to 5 working days.\n(Source: Shipping)")
     prompt = scripted_engine.requests[0].messages[-1].content
     assert "4.95 euros" in prompt and "How much does standard delivery cost?" in prompt
 
@@ -137,7 +136,7 @@ async def test_asking_for_a_person_in_plain_words_opens_a_ticket(kb_app: BotApp)
     again = await kb_app.manager.handle(incoming("/human"))
     assert again[0].text == "A person from our team has already been asked (ticket #1)."
     feature = kb_feature(kb_app)
-    assert feature.desk is not None and len(feature.desk.list()) == 1
+    assert feature.desk is not None and len(feature.desk.tickets()) == 1
 
 
 async def test_only_admins_close_tickets_and_closing_in_the_conversation_resumes_it(kb_app: BotApp) -> None:
@@ -153,22 +152,38 @@ async def test_only_admins_close_tickets_and_closing_in_the_conversation_resumes
 async def test_forgetting_a_user_deletes_their_tickets(kb_app: BotApp) -> None:
     await kb_app.manager.handle(incoming("/human"))
     feature = kb_feature(kb_app)
-    assert feature.desk is not None and len(feature.desk.list()) == 1
+    assert feature.desk is not None and len(feature.desk.tickets()) == 1
     await kb_app.manager.handle(incoming("/forgetme"))
-    assert feature.desk.list(include_closed=True) == []
+    assert feature.desk.tickets(include_closed=True) == []
 
 
-@pytest.mark.parametrize("text", [
-    "can I talk to a person", "I want to speak to a human", "agent please", "Human!", "get me a real person",
-    "connect me with customer service", "I need to talk to someone from your staff", "is there a human I can ask?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I talk to a person",
+        "I want to speak to a human",
+        "agent please",
+        "Human!",
+        "get me a real person",
+        "connect me with customer service",
+        "I need to talk to someone from your staff",
+        "is there a human I can ask?",
+    ],
+)
 def test_requests_for_a_person_are_recognised(text: str) -> None:
     assert wants_human(text)
 
 
-@pytest.mark.parametrize("text", [
-    "How much does delivery cost?", "Do you sell tents for two people?", "What is your phone number?",
-    "personal data", "the manager's discount", "Can I return a jacket?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How much does delivery cost?",
+        "Do you sell tents for two people?",
+        "What is your phone number?",
+        "personal data",
+        "the manager's discount",
+        "Can I return a jacket?",
+    ],
+)
 def test_ordinary_questions_are_not_taken_for_requests_for_a_person(text: str) -> None:
     assert not wants_human(text)

@@ -27,7 +27,12 @@ def test_adding_a_folder_ingests_every_supported_format(
     kb = KnowledgeBase(store, hashing_encoder)
     results = kb.add_paths([fixtures_dir])
     assert sorted(Path(result.source).name for result in results) == [
-        "faq.csv", "faq.json", "hours.html", "returns.md", "shipping.txt"]
+        "faq.csv",
+        "faq.json",
+        "hours.html",
+        "returns.md",
+        "shipping.txt",
+    ]
     assert {document.kind for document in kb.documents()} == {"faq", "html", "markdown", "text"}
     assert kb.passage_count() == sum(result.passages_added for result in results)
     fts_rows = store.db.execute("select count(*) from kb_passages_fts").fetchone()[0]
@@ -56,8 +61,7 @@ def test_changing_one_section_re_embeds_only_that_passage(
     hashing_encoder.calls.clear()
     path.write_text(path.read_text().replace("within 14 days", "within 21 days"), encoding="utf-8")
     result = kb.add_file(path)
-    assert (result.status, result.passages_added, result.passages_kept, result.passages_removed) == (
-        "updated", 1, 1, 1)
+    assert (result.status, result.passages_added, result.passages_kept, result.passages_removed) == ("updated", 1, 1, 1)
     assert hashing_encoder.embedded == ["Returns > Sale items\nSale items can be returned within 21 days."]
     assert kb.search("sale items returned", 1)[0].text == "Sale items can be returned within 21 days."
     assert "14 days" not in " ".join(hit.text for hit in kb.search("sale items returned within 14 days", 5))

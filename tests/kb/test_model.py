@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.app import BotApp
 from bot.config import load_config
@@ -15,11 +16,12 @@ from tests.support import incoming, write_config
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def model_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotApp]:
     folder = tmp_path_factory.mktemp("kb-model")
-    config = load_config(write_config(folder, "[generation]\nmax_new_tokens = 24\n[kb]\nmax_new_tokens = 24\n"),
-                         environ={})
+    config = load_config(
+        write_config(folder, "[generation]\nmax_new_tokens = 24\n[kb]\nmax_new_tokens = 24\n"), environ={}
+    )
     bot_app = BotApp.build(config)
     feature = next(feature for feature in bot_app.features if isinstance(feature, KbFeature))
     assert feature.kb is not None

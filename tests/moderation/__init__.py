@@ -1,0 +1,1 @@
+"""Tests of the moderation classifiers, harm check, evaluation and gate."""
