@@ -156,6 +156,7 @@ def manager_settings(config: LoadedConfig) -> ManagerSettings:
         max_input_chars=bot.max_input_chars,
         busy_reply=bot.busy_reply,
         error_reply=bot.error_reply,
+        progress_interval_s=bot.progress_interval_s,
         generation=GenerationSettings(
             max_new_tokens=generation.max_new_tokens,
             temperature=generation.temperature,

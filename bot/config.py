@@ -56,6 +56,9 @@ class BotSection(Section):
     busy_reply: str = Field("I'm busy right now, please try again in a moment.", description="Queue full.")
     error_reply: str = Field("Something went wrong on my side, please try again.", description="On failure.")
     language: str = Field("en", description="Default language of the bot's fixed texts.")
+    progress_interval_s: float = Field(
+        1.0, ge=0.2, description="How often a growing reply is shown where a platform's show_progress is on."
+    )
     admin_user_ids: list[str] = Field(
         default_factory=list, description="`platform:user_id` entries treated as admins everywhere."
     )

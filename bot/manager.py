@@ -15,11 +15,20 @@ from datetime import UTC, datetime
 
 from bot import __version__
 from bot.context import build_prompt
-from bot.engine.base import Engine, EngineBusy, EngineError, EngineTimeout, GenerationRequest, GenerationSettings
+from bot.engine.base import (
+    Engine,
+    EngineBusy,
+    EngineError,
+    EngineTimeout,
+    GenerationRequest,
+    GenerationResult,
+    GenerationSettings,
+)
+from bot.engine.text import clean_reply
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.prompts import PromptLibrary
-from bot.routing import Command, CommandRegistry, Route, RouteReply, TurnContext, parse_command
+from bot.routing import Command, CommandRegistry, ProgressSink, Route, RouteReply, TurnContext, parse_command
 from bot.sanitize import clean_text, log_preview, storable
 from bot.store import ANSWERED, IGNORED, PENDING_SEND, RECEIVED, Store
 
@@ -38,6 +47,7 @@ class ManagerSettings:
     max_input_chars: int = 4000
     busy_reply: str = "I'm busy right now, please try again in a moment."
     error_reply: str = "Something went wrong on my side, please try again."
+    progress_interval_s: float = 1.0
     generation: GenerationSettings = field(default_factory=GenerationSettings)
 
 
@@ -105,7 +115,7 @@ class ConversationManager:
             self.gate.protect(prompt)
         return prompt
 
-    async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
+    async def handle(self, message: IncomingMessage, progress: ProgressSink | None = None) -> list[OutgoingMessage]:
         """Store, flag and (when addressed) answer `message`; returns the replies to deliver.
 
         A replayed message (same platform id in the same conversation) that was already answered returns
@@ -115,7 +125,7 @@ class ConversationManager:
         lock = self._locks.setdefault(session, asyncio.Lock())
         async with lock:
             try:
-                return await self._handle_locked(message)
+                return await self._handle_locked(message, progress)
             except Exception:
                 log.exception("failed to handle message", extra={"session": session})
                 return [
@@ -144,7 +154,9 @@ class ConversationManager:
 
     # internals ----------------------------------------------------------------------------------------
 
-    async def _handle_locked(self, message: IncomingMessage) -> list[OutgoingMessage]:
+    async def _handle_locked(
+        self, message: IncomingMessage, progress: ProgressSink | None = None
+    ) -> list[OutgoingMessage]:
         conversation_id = self.store.conversation_id(message.conversation)
         existing = self.store.find_user_message(conversation_id, message.platform_message_id)
         if existing is not None and not message.is_edit:
@@ -188,7 +200,7 @@ class ConversationManager:
         if message.author.is_bot:
             self.store.set_status(stored_id, IGNORED)
             return []
-        turn = TurnContext(message, text, conversation_id, user_id, stored_id, self.addressing(message), flag)
+        turn = TurnContext(message, text, conversation_id, user_id, stored_id, self.addressing(message), flag, progress)
         reply = await self._answer(turn)
         if reply is None:
             self.store.set_status(stored_id, ANSWERED if turn.addressed else IGNORED)
@@ -255,7 +267,10 @@ class ConversationManager:
             prompt.turns, self.settings.generation, conversation_id=turn.message.conversation.session_id
         )
         try:
-            result = await self.engine.generate(request)
+            if turn.progress is not None:
+                result = await self._generate_with_progress(request, turn)
+            else:
+                result = await self.engine.generate(request)
         except EngineBusy:
             return RouteReply(self.settings.busy_reply, "busy", gate=False)
         except EngineTimeout:
@@ -274,6 +289,32 @@ class ConversationManager:
                 "history_used": prompt.history_used,
             },
         )
+
+    async def _generate_with_progress(self, request: GenerationRequest, turn: TurnContext) -> GenerationResult:
+        """Stream the reply, showing gated partial text at most every `progress_interval_s` seconds.
+
+        A partial text the gate would block is never shown, and showing stops there; the final reply is gated
+        again as a whole like any other.
+        """
+        assert turn.progress is not None
+        pieces: list[str] = []
+        loop = asyncio.get_running_loop()
+        last_shown = loop.time()
+        showing = True
+        strictness = self.strictness(turn.message)
+        async for piece in self.engine.stream(request):
+            pieces.append(piece)
+            if showing and loop.time() - last_shown >= self.settings.progress_interval_s:
+                partial = clean_reply("".join(pieces), finished_by_length=False)
+                decision = await asyncio.to_thread(self.gate.check_output, partial, strictness)
+                if decision.blocked:
+                    showing = False
+                elif partial:
+                    await turn.progress(decision.text + " …")
+                last_shown = loop.time()
+        raw = "".join(pieces)
+        text = clean_reply(raw, finished_by_length=not raw.rstrip().endswith((".", "!", "?", "…")))
+        return GenerationResult(text, self.engine.count_tokens(request.messages), len(pieces), "stop")
 
     async def _finish(self, turn: TurnContext, reply: RouteReply, strictness: Strictness) -> list[OutgoingMessage]:
         side = [self._store_side_message(message, reply.source) for message in reply.side_messages]

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from bot.messages import IncomingMessage
 from bot.moderation.gate import ModerationDecision
 
+ProgressSink = Callable[[str], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class TurnContext:
@@ -26,6 +28,8 @@ class TurnContext:
     addressed: bool  # the bot should answer (DM, mention, reply to the bot, or chat setting "always")
     # The gate's verdict on the incoming text (automod acts on it); None for empty text.
     input_flag: ModerationDecision | None = None
+    # Where a growing, already-gated partial reply may be shown (adapters that edit a message as it grows).
+    progress: ProgressSink | None = None
 
     @property
     def is_admin(self) -> bool:

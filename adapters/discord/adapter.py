@@ -345,8 +345,11 @@ class DiscordAdapter:
     async def _handle(self, incoming: IncomingMessage, speaking: bool, show_typing: bool) -> None:
         session = incoming.conversation.session_id
         typing = await self._start_typing(channel_id_for(incoming.conversation)) if show_typing else None
+        progress = (
+            ProgressMessage(self.client, incoming) if show_typing and speaking and self.settings.show_progress else None
+        )
         try:
-            outgoing = await self.manager.handle(incoming)
+            outgoing = await self.manager.handle(incoming, progress=progress.show if progress else None)
         finally:
             if typing is not None:
                 typing.cancel()
@@ -354,6 +357,9 @@ class DiscordAdapter:
         for out in outgoing:
             if out.conversation == incoming.conversation and not speaking:
                 self._discard(out, "the bot may not speak in this channel")
+            elif progress is not None and out.conversation == incoming.conversation and await progress.finish(out):
+                self._in_flight.discard(out.stored_message_id or -1)
+                self.manager.record_delivery(out, progress.message_id)
             else:
                 await self._deliver(out)
         log.debug(
@@ -470,3 +476,54 @@ def gateway_failure_reason(failure: BaseException | None) -> str:
     if failure is None:
         return "the Discord gateway connection ended before the bot was ready"
     return f"could not connect to the Discord gateway ({type(failure).__name__})"
+
+
+class ProgressMessage:
+    """A reply shown while it is generated: posted with the first partial text, then edited as it grows.
+
+    Edits go through discord.py's HTTP client, so its rate-limit buckets pace them; the manager throttles
+    updates too (`[bot] progress_interval_s`). Only gated partial text ever reaches it.
+    """
+
+    def __init__(self, client: discord.Client, incoming: IncomingMessage) -> None:
+        self.client = client
+        self.incoming = incoming
+        self.message: discord.Message | None = None
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message.id) if self.message is not None else ""
+
+    async def show(self, text: str) -> None:
+        try:
+            if self.message is None:
+                channel = self.client.get_partial_messageable(channel_id_for(self.incoming.conversation))
+                reference = None
+                if self.incoming.platform_message_id.isdigit():
+                    reference = discord.MessageReference(
+                        message_id=int(self.incoming.platform_message_id),
+                        channel_id=channel.id,
+                        fail_if_not_exists=False,
+                    )
+                options: dict[str, Any] = {"reference": reference} if reference is not None else {}
+                self.message = await channel.send(
+                    text[:MAX_MESSAGE_LENGTH], allowed_mentions=allowed_mentions(ping_replied_user=True), **options
+                )
+            else:
+                await self.message.edit(content=text[:MAX_MESSAGE_LENGTH], allowed_mentions=allowed_mentions())
+        except discord.DiscordException as exc:  # progress is best effort; the final reply is what counts
+            log.debug("progress update failed: %s", exc)
+
+    async def finish(self, reply: OutgoingMessage) -> bool:
+        """Turn the progress message into the final reply; False when it must be sent normally instead."""
+        if self.message is None:
+            return False
+        if len(reply.text) > MAX_MESSAGE_LENGTH:
+            with contextlib.suppress(discord.DiscordException):
+                await self.message.delete()
+            return False
+        try:
+            await self.message.edit(content=reply.text, allowed_mentions=allowed_mentions())
+        except discord.DiscordException:
+            return False
+        return True

@@ -82,6 +82,7 @@ class TelegramAdapter:
         self._updates_request: HTTPXRequest | None = None
         self._webhook: WebhookServer | None = None
         self._poll_task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._owed_task: asyncio.Task[None] | None = None
         self._tracker: UpdateTracker | None = None
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -99,6 +100,7 @@ class TelegramAdapter:
 
         Raises `TelegramAdapterError` (token redacted) when Telegram cannot be reached or refuses the bot.
         """
+        self._stopping = False
         for name in TOKEN_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
         self._application = self._build_application()
@@ -140,6 +142,7 @@ class TelegramAdapter:
         A cancelled update is not confirmed: it is fetched again on the next start, and the manager
         answers its stored message then (replies it stored but did not send are re-sent on start).
         """
+        self._stopping = True
         for task in (self._poll_task, self._owed_task):
             if task is not None:
                 task.cancel()
@@ -249,7 +252,7 @@ class TelegramAdapter:
         await self._deliver_owed()
         assert self._tracker is not None
         tracker, failures = self._tracker, 0
-        while True:
+        while not self._stopping:
             if tracker.in_flight >= self.settings.max_inflight_updates:
                 await self._wait_for_progress()
                 continue
@@ -303,8 +306,7 @@ class TelegramAdapter:
     async def _wait_for_progress(self) -> None:
         """Until an update finishes or `busy_poll_interval_s` passes (new messages may have arrived)."""
         self._progress.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._progress.wait(), self.settings.busy_poll_interval_s)
+        await _wait_event(self._progress, self.settings.busy_poll_interval_s)
 
     def _dispatch(self, raw: object) -> asyncio.Task[None] | None:
         """Start handling one raw update after the previous update of its conversation."""
@@ -400,8 +402,7 @@ class TelegramAdapter:
                 await self.bot.send_chat_action(chat, ChatAction.TYPING, message_thread_id=thread, rate_limit_args=0)
             except tg_error.TelegramError as exc:
                 log.debug("typing action failed: %s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(replied.wait(), self.settings.typing_interval_s)
+            await _wait_event(replied, self.settings.typing_interval_s)
 
     # delivery -----------------------------------------------------------------------------------------
 
@@ -489,6 +490,17 @@ class TelegramAdapter:
             self._application = None
         for name in TOKEN_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
+
+
+async def _wait_event(event: asyncio.Event, timeout_s: float) -> None:
+    """Wait until `event` is set or `timeout_s` passes.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the event is set,
+    which made `stop()` wait forever for the polling task.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
 
 
 class _RedactToken(logging.Filter):

@@ -1,8 +1,9 @@
 """The knowledge-base feature: plugs KB answers, human handoff and the ticket commands into the bot.
 
-Routing: the handoff route goes first (an open ticket silences the bot in its conversation, whatever other
-features would say), the KB route goes where the feature is listed (after auto-reply rules), and a turn the
-KB cannot take (empty KB, small talk, not addressed) falls through to the plain model.
+Routing: the handoff route goes right after the moderation routes (an open ticket silences the bot in its
+conversation, whatever auto-replies or other features would say); the KB route goes where the feature is
+listed (after auto-reply rules); a turn the KB cannot take (empty KB, small talk, not addressed) falls through
+to the plain model.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORWARD_LIMIT = 1000
+MODERATION_ROUTES = {"automod", "abuse"}
 
 
 def staff_conversation(section: KbSection) -> ConversationKey | None:
@@ -169,7 +171,13 @@ class KbFeature:
             self.kb, app.engine, app.prompts, KbSettings.from_section(section), manager_settings(app.config).generation
         )
         self.handoff = HandoffRoute(self.desk, app.store, app.prompts, staff_conversation(section))
-        app.routes.insert(0, self.handoff)
+        # Moderation (automod, mutes, rate limits) still sees every message; then an open ticket silences
+        # the bot before auto-replies or anything else could answer.
+        position = next(
+            (index for index, route in enumerate(app.routes) if getattr(route, "name", "") not in MODERATION_ROUTES),
+            len(app.routes),
+        )
+        app.routes.insert(position, self.handoff)
         app.routes.append(KbRoute(self.kb, self.answerer, section))
         app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
         app.commands.add(
@@ -182,9 +190,13 @@ class KbFeature:
         assert self.desk is not None, "install() first"
         store = self.desk.store
         with store.transaction() as db:
-            return int(db.execute(
-                "update tickets set user_name = '', summary = '' where user_id in "
-                "(select id from users where platform = ? and platform_user_id = ?)", [platform, user_id]).rowcount)
+            return int(
+                db.execute(
+                    "update tickets set user_name = '', summary = '' where user_id in "
+                    "(select id from users where platform = ? and platform_user_id = ?)",
+                    [platform, user_id],
+                ).rowcount
+            )
 
     async def start(self, app: BotApp) -> None:
         """Load the passage vectors now, so the first question is not slowed by it."""

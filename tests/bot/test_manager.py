@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.app import BotApp
@@ -105,3 +106,19 @@ async def test_forgetme_runs_every_features_deletion_hook(tmp_path: Path) -> Non
         assert app.store.db.execute("select count(*) from users").fetchone()[0] == 0
     finally:
         await app.stop()
+
+
+async def test_progress_shows_growing_gated_text_and_the_final_reply_is_stored(
+    app: BotApp, scripted_engine: ScriptedEngine
+) -> None:
+    app.manager.settings = replace(app.manager.settings, progress_interval_s=0.0)
+    scripted_engine.enqueue("Call me on +44 20 7946 0958 and we will sort it out.")
+    shown: list[str] = []
+
+    async def show(text: str) -> None:
+        shown.append(text)
+
+    replies = await app.manager.handle(incoming("help"), progress=show)
+    assert len(shown) > 3
+    assert all("7946" not in text for text in shown)  # partial text is gated too
+    assert replies[0].text == "Call me on [phone removed] and we will sort it out."

@@ -85,6 +85,7 @@ class FakeDiscordRest:
             web.post(p + "/channels/{channel}/messages", self._create_message),
             web.post(p + "/channels/{channel}/typing", self._no_content),
             web.delete(p + "/channels/{channel}/messages/{message}", self._no_content),
+            web.patch(p + "/channels/{channel}/messages/{message}", self._edit_message),
             web.get(p + "/guilds/{guild}/members/{user}", self._member),
             web.patch(p + "/guilds/{guild}/members/{user}", self._member),
             web.post(p + "/interactions/{interaction}/{token}/callback", self._interaction_callback),
@@ -225,6 +226,15 @@ class FakeDiscordRest:
         if self.on_message_created is not None:
             await self.on_message_created(message)
         return json_response(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        for message in self.created_messages:
+            if message["id"] == request.match_info["message"]:
+                message["content"] = payload.get("content", message["content"])
+                message["edited_timestamp"] = timestamp()
+                return json_response(message)
+        return json_response({"message": "Unknown Message", "code": 10008}, 404)
 
     async def _interaction_callback(self, request: web.Request) -> web.Response:
         interaction_id = request.match_info["interaction"]

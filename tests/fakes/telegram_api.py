@@ -239,7 +239,8 @@ class FakeTelegramServer:
                 self.state.updates = [u for u in self.state.updates if u["update_id"] >= offset]
             if not self.state.updates and timeout > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._new_update.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._new_update.wait()
             return self.state.updates[:limit]
 
     async def _api_sendMessage(self, params: JSON) -> Any:

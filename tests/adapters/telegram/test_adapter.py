@@ -32,7 +32,7 @@ async def test_direct_message_is_answered_in_plain_text_as_a_reply(
 ) -> None:
     scripted_engine.enqueue("We open at 9, *Alice*.")
     _, message_id = await telegram_server.push_message("when do you open?")
-    await telegram_server.wait_for(lambda: telegram_server.state.sent)
+    await telegram_server.wait_for(lambda: [row.status for row in stored(bot_app, 111)] == ["answered", "sent"])
     [reply] = telegram_server.state.sent
     assert (reply.chat_id, reply.text, reply.reply_to_message_id, reply.parse_mode) == (
         111,
@@ -114,7 +114,7 @@ async def test_429_on_send_is_waited_out_and_the_reply_delivered_once(
     assert len(telegram_server.state.sent) == 1
     assert telegram_server.state.calls.count("sendMessage") == 2
     assert time.monotonic() - started >= 1.0
-    assert stored(bot_app, 111)[-1].status == "sent"
+    await telegram_server.wait_for(lambda: stored(bot_app, 111)[-1].status == "sent")
 
 
 async def test_server_errors_on_getupdates_are_retried(
