@@ -64,6 +64,51 @@ def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as
         click.echo(evaluation.format_report_table(report))
 
 
+@eval_group.command("kb")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Questions JSONL (default: eval/kb/questions.jsonl).",
+)
+@click.option("--split", type=click.Choice(["test", "calibration", "all"]), default="test", show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N questions (a smoke run).")
+@click.option("--no-model", is_flag=True, help="Retrieval and extractive answers only, without the model.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, no_model: bool, as_json: bool) -> None:
+    """Retrieval hit@1/hit@3, answer accuracy, decline precision/recall and latency on the shop eval set."""
+    from bot.app import BotApp
+    from bot.kb.evaluation import format_kb_eval, run_kb_eval
+
+    configure_logging("WARNING")
+    app = BotApp.build(ctx.config(), features=[], progress=status)
+
+    async def run() -> dict[str, object]:
+        if not no_model:
+            await app.start(progress=status)
+        try:
+            return await run_kb_eval(
+                app,
+                questions,
+                limit=limit,
+                use_model=not no_model,
+                split=split,
+                progress=lambda done, total: status(f"  {done}/{total}") if done % 25 == 0 else None,
+            )
+        finally:
+            if no_model:
+                app.store.close()
+            else:
+                await app.stop()
+
+    figures = asyncio.run(run())
+    if as_json:
+        print_json(figures)
+    else:
+        click.echo(format_kb_eval(figures))
+
+
 @eval_group.command("injection")
 @click.option("--attacks", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
 @click.option("--json", "as_json", is_flag=True)

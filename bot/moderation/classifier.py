@@ -9,7 +9,6 @@ encoder. :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face sequ
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,11 +159,17 @@ class HFSequenceClassifier:
     """
 
     def __init__(self, model_name_or_path: str, offensive_label: str | int, max_tokens: int = 128) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        self._tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-        self._model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path).eval()
+        path = Path(model_name_or_path)
+        local_only = path.is_dir() or path.is_absolute() or model_name_or_path.startswith(".")
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, local_files_only=local_only)
+            self._model = AutoModelForSequenceClassification.from_pretrained(
+                model_name_or_path, local_files_only=local_only
+            ).eval()
+        except (OSError, ValueError) as error:
+            raise ClassifierLoadError(f"cannot load classifier {model_name_or_path!r}: {error}") from error
         self._max_tokens = max_tokens
         self.label_index = self._resolve_label(offensive_label)
 

@@ -73,13 +73,13 @@ def test_own_encoder_matches_the_transformers_model() -> None:
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny randomly initialised BERT classifier with labels NOT/OFF, saved locally."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     directory = tmp_path_factory.mktemp("tiny_hf_model")
     words = ["you", "are", "an", "idiot", "thank", "for", "the", "help", "nice", "day"]
     vocab = directory / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    tokenizer = BertTokenizer(vocab_file=str(vocab))
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(words) + 5,
@@ -87,7 +87,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=32,
-        num_labels=2,
         id2label={0: "NOT", 1: "OFF"},
         label2id={"NOT": 0, "OFF": 1},
     )
@@ -111,3 +110,17 @@ def test_hf_wrapper_scores_the_named_label_of_a_local_model(tiny_model_dir: Path
 def test_hf_wrapper_rejects_an_unknown_label(tiny_model_dir: Path) -> None:
     with pytest.raises(ClassifierLoadError, match="toxic"):
         HFSequenceClassifier(str(tiny_model_dir), offensive_label="toxic")
+
+
+def test_concurrent_scoring_from_threads_gives_the_same_scores(classifier: OffensiveClassifier) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["you clown", "lovely weather today", "shut up idiot", "see you at the meetup"] * 2
+    expected = [classifier.score(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(classifier.score, texts)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_hf_wrapper_reports_a_missing_model_directory(tmp_path: Path) -> None:
+    with pytest.raises(ClassifierLoadError):
+        HFSequenceClassifier(str(tmp_path / "nowhere"), offensive_label="OFF")
