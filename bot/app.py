@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.config import LoadedConfig
-from bot.delivery import Sender
+from bot.delivery import DeliveryError, Sender
 from bot.engine.base import Engine, GenerationSettings
 from bot.engine.settings import EngineSettings
 from bot.manager import ConversationManager, ManagerSettings
+from bot.messages import OutgoingMessage
 from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationGate
 from bot.prompts import PromptLibrary
@@ -73,6 +74,18 @@ class BotApp:
                 task = loop.create_task(hook(sender.platform))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+    async def deliver(self, message: OutgoingMessage) -> bool:
+        """Send through the adapter of the message's platform; False (still owed) when none is connected."""
+        sender = self.senders.get(message.conversation.platform)
+        if sender is None:
+            log.info("no %s connection: message kept for later delivery", message.conversation.platform)
+            return False
+        try:
+            await sender.send(message)
+        except DeliveryError:  # the adapter recorded it as owed; it is retried when it reconnects
+            return False
+        return True
 
     @property
     def manager(self) -> ConversationManager:

@@ -370,6 +370,9 @@ class DiscordAdapter:
         )
 
     async def _deliver(self, message: OutgoingMessage) -> None:
+        if message.conversation.platform != PLATFORM:  # e.g. a staff notice to a Telegram chat
+            await self.app.deliver(message)
+            return
         if message.reply_to_message_id and message.reply_to_message_id in self._deleted:
             self._discard(message, "the message it answers was deleted")
             return
