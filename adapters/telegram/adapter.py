@@ -351,12 +351,19 @@ class TelegramAdapter:
             return
         incoming = await self._with_admin_flag(incoming)
         typing = None
+        progress = None
         replied = asyncio.Event()
         if not incoming.author.is_bot and not incoming.is_edit and self.app.manager.addressing(incoming):
             typing = asyncio.create_task(self._keep_typing(incoming, replied))
+            if self.settings.show_progress:
+                progress = ProgressMessage(self.bot, incoming)
         try:
-            replies = await self.app.manager.handle(incoming)
+            replies = await self.app.manager.handle(incoming, progress=progress.show if progress else None)
             for outgoing in replies:
+                if progress is not None and outgoing.conversation == incoming.conversation:
+                    if await progress.finish(outgoing):
+                        self.app.manager.record_delivery(outgoing, progress.message_id)
+                        continue
                 await self._deliver(outgoing)
         finally:
             replied.set()
@@ -533,3 +540,50 @@ def create_adapter(app: BotApp) -> TelegramAdapter:
             retryable=False,
         )
     return TelegramAdapter(app, token.get_secret_value().strip())
+
+
+class ProgressMessage:
+    """A reply shown while it is generated: sent with the first partial text, then edited as it grows.
+
+    The manager throttles updates (`[bot] progress_interval_s`) and gates every partial text; editing is
+    best effort, the final reply is what counts.
+    """
+
+    def __init__(self, bot: Any, incoming: IncomingMessage) -> None:
+        self.bot = bot
+        self.incoming = incoming
+        self.chat = chat_ref(incoming.conversation.chat_id)
+        self.message_id = ""
+
+    async def show(self, text: str) -> None:
+        text = text[: MessageLimit.MAX_TEXT_LENGTH]
+        try:
+            if not self.message_id:
+                thread = self.incoming.conversation.thread_id
+                reply = None
+                if self.incoming.platform_message_id.isdigit():
+                    reply = ReplyParameters(int(self.incoming.platform_message_id), allow_sending_without_reply=True)
+                sent = await self.bot.send_message(
+                    self.chat, text, message_thread_id=int(thread) if thread.isdigit() else None, reply_parameters=reply
+                )
+                self.message_id = str(sent.message_id)
+            else:
+                await self.bot.edit_message_text(text, chat_id=self.chat, message_id=int(self.message_id))
+        except tg_error.TelegramError as exc:
+            log.debug("progress update failed: %s", type(exc).__name__)
+
+    async def finish(self, reply: OutgoingMessage) -> bool:
+        """Edit the progress message into the final reply; False when it must be sent normally instead."""
+        if not self.message_id:
+            return False
+        if len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
+            with contextlib.suppress(tg_error.TelegramError):
+                await self.bot.delete_message(self.chat, int(self.message_id))
+            return False
+        try:
+            await self.bot.edit_message_text(reply.text, chat_id=self.chat, message_id=int(self.message_id))
+        except tg_error.BadRequest as exc:
+            return "not modified" in str(exc).lower()  # the last partial text already was the final one
+        except tg_error.TelegramError:
+            return False
+        return True

@@ -15,7 +15,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -60,6 +60,7 @@ class FakeTelegramState:
     webhooks: list[JSON] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     administrators: dict[int, list[JSON]] = field(default_factory=dict)
+    edits: list[tuple[int | str, int, str]] = field(default_factory=list)
     confirmed_below: int = 0  # the highest offset the bot confirmed with
 
 
@@ -265,6 +266,22 @@ class FakeTelegramServer:
         )
         chat = {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"}
         return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": text}
+
+    async def _api_editMessageText(self, params: JSON) -> Any:
+        chat_id, message_id = _chat_id(params["chat_id"]), int(params["message_id"])
+        for index, message in enumerate(self.state.sent):
+            if message.chat_id == chat_id and message.message_id == message_id:
+                if message.text == params["text"]:
+                    raise ValueError("message is not modified")
+                self.state.sent[index] = replace(message, text=params["text"])
+                self.state.edits.append((chat_id, message_id, params["text"]))
+                return {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "text": params["text"],
+                }
+        raise ValueError("message to edit not found")
 
     async def _api_sendChatAction(self, params: JSON) -> Any:
         self.state.chat_actions.append((_chat_id(params["chat_id"]), str(params["action"])))
