@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.addressing import addressed_by_default, group_modes_from
 from bot.config import LoadedConfig
 from bot.delivery import DeliveryError, Sender
 from bot.engine.base import Engine, GenerationSettings
@@ -129,6 +130,8 @@ class BotApp:
             progress("loading moderation classifiers…")
             gate = build_gate(config)
         app = cls(config, store, engine, gate, prompts, CommandRegistry())
+        modes = group_modes_from(settings)
+        app.manager_options["addressing"] = lambda message: addressed_by_default(message, modes)
         app.features = default_features(config) if features is None else features
         for feature in app.features:
             feature.install(app)

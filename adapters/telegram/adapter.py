@@ -360,10 +360,10 @@ class TelegramAdapter:
         try:
             replies = await self.app.manager.handle(incoming, progress=progress.show if progress else None)
             for outgoing in replies:
-                if progress is not None and outgoing.conversation == incoming.conversation:
-                    if await progress.finish(outgoing):
-                        self.app.manager.record_delivery(outgoing, progress.message_id)
-                        continue
+                same_chat = outgoing.conversation == incoming.conversation
+                if progress is not None and same_chat and await progress.finish(outgoing):
+                    self.app.manager.record_delivery(outgoing, progress.message_id)
+                    continue
                 await self._deliver(outgoing)
         finally:
             replied.set()

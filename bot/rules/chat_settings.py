@@ -6,10 +6,12 @@ Stored per chat (platform + chat id) in SQLite, cached in memory, and applied th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from bot import audit
+from bot.addressing import addressed_by_default
 from bot.messages import ConversationKey, IncomingMessage
 from bot.moderation.gate import Strictness
 from bot.store import Store, utc_now
@@ -35,8 +37,15 @@ class ChatSettings:
 class ChatSettingsStore:
     """Reads and writes chat settings; a read is a dict lookup once a chat was seen."""
 
-    def __init__(self, store: Store, default_language: str = "en", default_persona: str = "persona") -> None:
+    def __init__(
+        self,
+        store: Store,
+        default_language: str = "en",
+        default_persona: str = "persona",
+        group_modes: Mapping[str, str] | None = None,
+    ) -> None:
         self.store = store
+        self.group_modes = dict(group_modes or {})
         self.default_language = default_language
         self.default_persona = default_persona
         self._cache: dict[tuple[str, str], ChatSettings] = {}
@@ -100,7 +109,9 @@ class ChatSettingsStore:
             return False
         if mode == "always":
             return not message.author.is_bot
-        return message.is_addressed_to_bot
+        if mode == "mention":
+            return message.is_addressed_to_bot
+        return addressed_by_default(message, self.group_modes)
 
     def strictness(self, message: IncomingMessage) -> Strictness:
         level = self.get(message.conversation).strictness

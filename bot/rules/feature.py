@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.addressing import group_modes_from
 from bot.config import RulesSection
 from bot.ratelimit import BucketPolicy, RateLimiter
 from bot.rules.chat_settings import ChatSettingsStore
@@ -63,7 +64,9 @@ class RulesFeature:
             default_threshold=section.semantic_threshold,
             default_cooldown_s=section.default_cooldown_s,
         )
-        self.chat_settings = ChatSettingsStore(app.store, bot.language, bot.persona_prompt)
+        self.chat_settings = ChatSettingsStore(
+            app.store, bot.language, bot.persona_prompt, group_modes_from(app.config.settings)
+        )
         self.mutes = MuteList(app.store)
         abuse = AbuseRoute(
             self.mutes,

@@ -1,0 +1,25 @@
+"""Default addressing: DMs always, groups by the platform's configured mode."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.addressing import addressed_by_default
+from tests.support import incoming
+
+
+def test_direct_messages_are_always_addressed() -> None:
+    assert addressed_by_default(incoming("hi", platform="telegram"), {"telegram": "silent"})
+
+
+def test_group_modes() -> None:
+    chatter = incoming("hi", platform="telegram", is_direct=False)
+    mention = replace(chatter, mentions_bot=True)
+    assert not addressed_by_default(chatter, {})
+    assert addressed_by_default(mention, {})
+    assert addressed_by_default(chatter, {"telegram": "always"})
+    assert not addressed_by_default(mention, {"telegram": "silent"})
+
+
+def test_bots_are_never_addressed() -> None:
+    assert not addressed_by_default(incoming("hi", is_bot=True), {})
