@@ -443,7 +443,8 @@ class DiscordAdapter:
 
     async def _send_typing(self, channel_id: int) -> bool:
         try:
-            await asyncio.wait_for(self.client.http.send_typing(channel_id), timeout=5)
+            async with asyncio.timeout(5):
+                await self.client.http.send_typing(channel_id)
         except (TimeoutError, discord.HTTPException, OSError) as exc:
             log.debug("typing indicator failed in %s: %s", channel_id, type(exc).__name__)
             return False

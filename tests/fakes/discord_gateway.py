@@ -268,8 +268,8 @@ class FakeGateway:
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Wait until `predicate()` holds (checked whenever the gateway's state changes)."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
 
     @property
     def session_id(self) -> str:
