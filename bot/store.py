@@ -326,6 +326,13 @@ class Store:
             )
             return cursor.rowcount == 1
 
+    def event_claimed(self, platform: str, event_id: str) -> bool:
+        """Whether `claim_event` was already called for this event."""
+        row = self.db.execute(
+            "select 1 from processed_events where platform = ? and event_id = ?", [platform, event_id]
+        ).fetchone()
+        return row is not None
+
     # privacy ------------------------------------------------------------------------------------------
 
     def delete_user_data(self, platform: str, platform_user_id: str) -> int:

@@ -377,10 +377,7 @@ class TelegramAdapter:
         self._progress.set()
 
     def _was_handled(self, update_id: int) -> bool:
-        rows = self.app.store.db.execute(
-            "select 1 from processed_events where platform = ? and event_id = ?", [PLATFORM, f"update:{update_id}"]
-        ).fetchall()
-        return bool(rows)
+        return self.app.store.event_claimed(PLATFORM, f"update:{update_id}")
 
     async def _with_admin_flag(self, incoming: IncomingMessage) -> IncomingMessage:
         """Set `author_is_admin`: a configured admin id anywhere, or an administrator of the group."""
