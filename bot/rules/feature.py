@@ -51,6 +51,8 @@ class RulesFeature:
         """The audit log keeps what was done, but no longer by whom."""
         from bot.audit import forget_actor
 
+        if self.repository is None:
+            return 0
         return forget_actor(self.repository.store, f"{platform}:{user_id}")
 
     def install(self, app: BotApp) -> None:
