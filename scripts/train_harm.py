@@ -54,7 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--head-lr", type=float, default=2e-3)
     parser.add_argument("--trained-layers", type=int, default=2, help="top encoder layers to fine-tune")
     parser.add_argument("--max-false-block", type=float, default=0.05)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared CPU")
     return parser.parse_args()
 
 

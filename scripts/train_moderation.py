@@ -54,7 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--olid", type=Path, default=DEFAULT_OLID_PATH, help="OLID training TSV")
     parser.add_argument("--out", type=Path, default=default_weights_dir(), help="weights directory")
     parser.add_argument("--seed", type=int, default=13, help="seed for dev split, init and shuffling")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--frozen-layers", type=int, default=2, help="lowest layers kept as bundled")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-5)
@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--warmup", type=float, default=0.06, help="share of steps for linear warm-up")
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared CPU")
     return parser.parse_args()
 
 
