@@ -46,3 +46,13 @@ def test_moderate_json_prints_one_object_per_stdin_line_in_order(tmp_path: Path)
     assert [row["decision"] for row in rows] == ["allow", "block", "redact"]
     assert rows[2]["text"] == "mail me at [email removed]"
     assert set(rows[0]) == {"decision", "reasons", "scores", "text"}
+
+
+def test_eval_moderation_json_on_a_small_fixture() -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "moderation" / "fixtures"
+    data = next(path for path in sorted(fixtures.iterdir()) if "offensive" in path.name or "olid" in path.name)
+    result = CliRunner().invoke(main, ["eval", "moderation", "--data", str(data), "--fixture", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"macro_f1", "f1_offensive", "latency_ms_p50", "harm_recall", "harm_false_block_rate"} <= set(report)
+    assert 0.0 <= report["macro_f1"] <= 1.0
