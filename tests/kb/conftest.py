@@ -35,7 +35,7 @@ class HashingEncoder:
             for word in re.findall(r"\w+", text.lower()):
                 vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 384] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
+        return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
 @pytest.fixture
