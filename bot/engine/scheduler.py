@@ -25,7 +25,7 @@ import torch
 
 from bot.engine.base import EngineBusy, EngineError, EngineTimeout, FinishReason, GenerationRequest, GenerationResult
 from bot.engine.kv_pool import KVPool, SequenceKV
-from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, Segment
+from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, ScratchBuffer, Segment
 from bot.engine.sampling import make_generator, next_token
 from bot.engine.settings import EngineSettings
 from bot.engine.text import ReplyText, clean_reply
@@ -130,6 +130,7 @@ class Scheduler:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="socialbot-engine", daemon=True)
         self._dummy_mask = torch.zeros((1, 1, 1, 1), dtype=torch.bool, device=self._device)
+        self._scratch = ScratchBuffer()
         self.steps = 0
 
     # ---- event loop side -------------------------------------------------------------------
@@ -257,7 +258,7 @@ class Scheduler:
             tokens.extend(new)
             positions.extend(range(past, past + len(new)))
             fed.append((running, new))
-        batch = PackedBatch.build(segments, self._device)
+        batch = PackedBatch.build(segments, self._device, self._scratch)
         with torch.inference_mode():
             hidden = self._model.model(
                 input_ids=torch.tensor([tokens], device=self._device),

@@ -8,6 +8,7 @@ from typing import Literal
 
 Backend = Literal["transformers", "openai"]
 DType = Literal["float32", "bfloat16"]
+KVDType = Literal["auto", "float32", "bfloat16"]
 
 BUNDLED_SMOLLM2 = "bundled:smollm2"
 
@@ -37,6 +38,9 @@ class EngineSettings:
     request_timeout_s: float = 120.0
     max_new_tokens_cap: int = 512
     max_concurrent_sequences: int = 16
+    # How keys/values are stored. "auto": bfloat16 on CPU (half the memory and memory traffic;
+    # attention still computes in the model dtype), else the model dtype.
+    kv_dtype: KVDType = "auto"
     # Memory for keys/values of idle conversations kept for reuse on their next turn.
     kv_cache_budget_mb: int = 1024
     # Prompt tokens prefilled per scheduler step, interleaved with other sequences' decoding.
@@ -65,3 +69,5 @@ class EngineSettings:
             raise ValueError(f"unknown engine backend {self.backend!r}")
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"unsupported dtype {self.dtype!r}")
+        if self.kv_dtype not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"unsupported kv_dtype {self.kv_dtype!r}")

@@ -20,7 +20,7 @@ from bot.engine.kv_pool import KVPool, KVShape, PoolStats
 from bot.engine.loader import LoadedModel, ProgressCallback, load_model
 from bot.engine.packed_attention import ATTENTION_NAME, register_packed_attention
 from bot.engine.scheduler import Failed, Finished, Piece, RequestHandle, Scheduler
-from bot.engine.settings import EngineSettings
+from bot.engine.settings import EngineSettings, KVDType
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,24 @@ def _stop_token_ids(tokenizer: Any, model: Any) -> list[int]:
         if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id >= 0:
             ids.add(token_id)
     return sorted(ids)
+
+
+def resolve_kv_dtype(setting: KVDType, model_dtype: torch.dtype, device: torch.device) -> torch.dtype:
+    """The dtype keys/values are stored in: "auto" is bfloat16 on CPU (attention reads it back in
+    the model dtype), the model dtype elsewhere."""
+    if setting == "float32":
+        return torch.float32
+    if setting == "bfloat16" or (device.type == "cpu" and _cpu_supports_bfloat16()):
+        return torch.bfloat16
+    return model_dtype
+
+
+def _cpu_supports_bfloat16() -> bool:
+    try:
+        torch.zeros(2, dtype=torch.bfloat16).float()
+    except (RuntimeError, TypeError):
+        return False
+    return True
 
 
 class TransformersEngine:
@@ -98,7 +116,7 @@ class TransformersEngine:
                 layers=config.num_hidden_layers,
                 kv_heads=config.num_key_value_heads,
                 head_dim=head_dim,
-                dtype=model.model.embed_tokens.weight.dtype,
+                dtype=resolve_kv_dtype(self.settings.kv_dtype, model.model.embed_tokens.weight.dtype, loaded.device),
                 device=loaded.device,
             )
             pool = KVPool(shape, self.settings.kv_cache_budget_mb * 1024 * 1024)

@@ -118,3 +118,21 @@ def test_the_calibration_split_has_enough_questions_of_each_kind() -> None:
     rows = [json.loads(line) for line in DEFAULT_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert all(row["split"] == "calibration" for row in rows if row.get("added"))
     assert sum(1 for q in questions if q.split == "test") == 126
+
+
+async def test_a_specific_word_the_passage_lacks_lowers_the_confidence(answerer: KbAnswerer) -> None:
+    plain = await answerer.answer("What is the deposit for a rental?", use_model=False)
+    specific = await answerer.answer("What is the deposit for a pink rental?", use_model=False)
+    assert specific.confidence < plain.confidence
+
+
+def test_word_frequencies_are_counted_again_only_when_the_knowledge_base_changes(
+    answerer: KbAnswerer, tmp_path: Path
+) -> None:
+    frequencies, passages = answerer._document_frequencies()
+    assert frequencies["deposit"] == 1 and passages == answerer.kb.passage_count()
+    assert answerer._document_frequencies()[0] is frequencies
+    extra = tmp_path / "deposits.md"
+    extra.write_text("# Deposits\n\nThe deposit for a kayak is 300 euros.\n", encoding="utf-8")
+    answerer.kb.add_paths([extra])
+    assert answerer._document_frequencies()[0]["deposit"] == 2
