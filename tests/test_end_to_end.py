@@ -111,3 +111,13 @@ async def test_one_conversations_history_never_enters_anothers_prompt(
     alice_prompt = " ".join(turn.content for turn in recorder.prompts[-1])
     assert "pineapple" in alice_prompt
     assert replies and replies[0].text.strip()
+
+
+def test_run_without_tokens_starts_the_console_chat(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "run"], input="/help\n", env={"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": ""}
+    )
+    assert result.exit_code == 0, result.output
+    assert "starting the console chat" in result.output
+    assert "socialbot> I'm socialbot" in result.stdout
