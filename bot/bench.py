@@ -28,7 +28,7 @@ import torch
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationSettings
 from bot.engine.loader import LoadedModel, load_model
 from bot.engine.settings import EngineSettings
-from bot.engine.transformers_engine import TransformersEngine, encode_chat
+from bot.engine.transformers_engine import TransformersEngine, encode_chat, resolve_kv_dtype
 
 Progress = Callable[[str], None]
 
@@ -395,9 +395,12 @@ def run_benchmark(
     rng = random.Random(seed)
     progress(f"socialbot bench: seed {seed}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}")
     loaded = load_model(settings, progress)
+    kv_dtype = str(
+        resolve_kv_dtype(settings.kv_dtype, loaded.model.model.embed_tokens.weight.dtype, loaded.device)
+    ).removeprefix("torch.")
     progress(
         f"torch threads {torch.get_num_threads()}, device {loaded.device}, dtype {settings.dtype}, "
-        f"int8 {settings.quantize_int8}"
+        f"int8 {settings.quantize_int8}, engine kv cache {kv_dtype}"
     )
     history = (300, 600) if quick else (600, 1500)
     replies = (16, 32) if quick else (32, 128)
@@ -429,6 +432,7 @@ def run_benchmark(
         "device": str(loaded.device),
         "dtype": settings.dtype,
         "quantize_int8": settings.quantize_int8,
+        "kv_dtype": kv_dtype,
         "quick": quick,
         "concurrency": {},
         "kv_reuse": kv,
@@ -457,7 +461,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The benchmark report as a plain-text table."""
     lines = [
         f"seed {report['seed']} | {report['cpu_cores']} CPU cores, {report['torch_threads']} torch threads | "
-        f"{report['device']} {report['dtype']} int8={report['quantize_int8']}",
+        f"{report['device']} {report['dtype']} int8={report['quantize_int8']} kv={report.get('kv_dtype', '?')}",
         f"{'conc':>4} {'side':>6} {'tok/s':>8} {'TTFT p50':>9} {'TTFT p95':>9} {'lat p50':>8} {'lat p95':>8}"
         f" {'thr ratio':>9} {'p95 lat ratio':>13}",
     ]

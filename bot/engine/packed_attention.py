@@ -10,7 +10,8 @@ masked-out positions, so a sequence's attention is computed exactly as if it ran
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -79,13 +80,39 @@ class PackedBatch:
 
     segments: tuple[Segment, ...]
     masks: tuple[torch.Tensor | None, ...]
-    scratch: ScratchBuffer
+    scratch: ScratchBuffer = field(default_factory=ScratchBuffer)
+    # With more than one torch thread: a one-thread executor that attends to about half of the
+    # sequences while this thread does the rest, each with its own scratch buffer.
+    helper: Executor | None = None
+    helper_scratch: ScratchBuffer = field(default_factory=ScratchBuffer)
 
     @staticmethod
-    def build(segments: Sequence[Segment], device: torch.device, scratch: ScratchBuffer | None = None) -> PackedBatch:
+    def build(
+        segments: Sequence[Segment],
+        device: torch.device,
+        scratch: ScratchBuffer | None = None,
+        helper: Executor | None = None,
+        helper_scratch: ScratchBuffer | None = None,
+    ) -> PackedBatch:
         return PackedBatch(
-            tuple(segments), tuple(s.attention_mask(device) for s in segments), scratch or ScratchBuffer()
+            tuple(segments),
+            tuple(s.attention_mask(device) for s in segments),
+            scratch or ScratchBuffer(),
+            helper,
+            helper_scratch or ScratchBuffer(),
         )
+
+    def split(self) -> tuple[list[int], list[int]]:
+        """Segment indices in two groups of about equal attention work (tokens read)."""
+        order = sorted(range(len(self.segments)), key=lambda i: -(self.segments[i].past + self.segments[i].count))
+        groups: tuple[list[int], list[int]] = ([], [])
+        loads = [0, 0]
+        for index in order:
+            lighter = 0 if loads[0] <= loads[1] else 1
+            groups[lighter].append(index)
+            segment = self.segments[index]
+            loads[lighter] += (segment.past + segment.count) * segment.count
+        return groups
 
 
 def packed_attention_forward(
@@ -133,49 +160,84 @@ def _packed_attention(
     # One copy of the new keys/values, so each sequence stores its slice with a single write.
     new_kv = torch.stack((key[0], value[0]))  # (2, kv_heads, tokens, head_dim)
     # Decode queries, pre-scaled once for all sequences, grouped by the key/value head they share.
-    scaled = (query[0] * scale).transpose(0, 1)  # (tokens, heads, head_dim)
+    scaled = (query[0].transpose(0, 1) * scale).contiguous()  # (tokens, heads, head_dim), a new tensor
     out = torch.empty((tokens, heads, head_dim), dtype=query.dtype, device=query.device)
-    for segment, mask in zip(batch.segments, batch.masks, strict=True):
-        end = segment.start + segment.count
-        total = segment.past + segment.count
-        cache = segment.kv.buffer[layer]
-        cache[:, :, segment.past : total] = new_kv[:, :, segment.start : end]
-        # Every key/value is read back from the cache, so a token attends to the same (rounded)
-        # values whether it arrived in this chunk or an earlier one: chunking never changes output.
-        stored = cache[:, :, :total]
-        if stored.dtype != query.dtype:
-            readable = batch.scratch.view(kv_heads, total, head_dim, query.dtype, query.device)
-            readable.copy_(stored)
-        else:
-            readable = stored
-        if segment.count == 1:
-            _decode_attention(scaled[segment.start], readable, out[segment.start])
-            continue
-        attended = F.scaled_dot_product_attention(
-            query[:, :, segment.start : end],
-            readable[0:1],
-            readable[1:2],
-            attn_mask=mask,
-            is_causal=segment.past == 0,
-            scale=scaling,
-            enable_gqa=True,
-        )
-        out[segment.start : end] = attended[0].transpose(0, 1)
+    grouped = scaled.view(tokens, kv_heads, heads // kv_heads, head_dim)
+    if batch.helper is None or len(batch.segments) < 4:
+        _attend(range(len(batch.segments)), batch, batch.scratch, layer, query, new_kv, grouped, out, scaling)
+        return out.unsqueeze(0), None
+    # Two threads, disjoint sequences: each writes its own caches and rows of ``out``.
+    mine, theirs = batch.split()
+    pending = batch.helper.submit(
+        _attend_in_mode,
+        torch.is_inference_mode_enabled(),
+        theirs,
+        batch,
+        batch.helper_scratch,
+        layer,
+        query,
+        new_kv,
+        grouped,
+        out,
+        scaling,
+    )
+    try:
+        _attend(mine, batch, batch.scratch, layer, query, new_kv, grouped, out, scaling)
+    finally:
+        pending.result()
     return out.unsqueeze(0), None
 
 
-def _decode_attention(query: torch.Tensor, cache: torch.Tensor, out: torch.Tensor) -> None:
-    """One new token's attention over its cache with two small batched matmuls, into ``out``.
+def _attend_in_mode(inference: bool, *args: Any) -> None:
+    """``_attend`` on another thread, under the caller's inference mode (a thread-local setting)."""
+    with torch.inference_mode(inference), torch.no_grad():
+        _attend(*args)
 
-    ``query`` (heads, head_dim) is already scaled; ``cache`` is (2, kv_heads, total, head_dim).
-    CPU SDPA kernels are tuned for long queries; for a single query this is several times faster.
-    Query heads are grouped by the key/value head they share (grouped-query attention).
-    """
-    heads, head_dim = query.shape
-    kv_heads = cache.shape[1]
-    grouped = query.reshape(kv_heads, heads // kv_heads, head_dim)
-    probs = torch.softmax(torch.bmm(grouped, cache[0].transpose(1, 2)), dim=-1)
-    torch.bmm(probs, cache[1], out=out.view(kv_heads, heads // kv_heads, head_dim))
+
+def _attend(
+    indices: Sequence[int],
+    batch: PackedBatch,
+    scratch: ScratchBuffer,
+    layer: int,
+    query: torch.Tensor,
+    new_kv: torch.Tensor,
+    grouped: torch.Tensor,
+    out: torch.Tensor,
+    scaling: float | None,
+) -> None:
+    """Store the new keys/values of the given segments and write their attention into ``out``."""
+    kv_heads, head_dim = new_kv.shape[1], new_kv.shape[3]
+    grouped_out = out.view(grouped.shape)
+    for index in indices:
+        segment, mask = batch.segments[index], batch.masks[index]
+        start, count, past = segment.start, segment.count, segment.past
+        total = past + count
+        stored = segment.kv.buffer[layer, :, :, :total]
+        stored.narrow(2, past, count).copy_(new_kv.narrow(2, start, count))
+        # Every key/value is read back from the cache, so a token attends to the same (rounded)
+        # values whether it arrived in this chunk or an earlier one: chunking never changes output.
+        if stored.dtype != query.dtype:
+            readable = scratch.view(kv_heads, total, head_dim, query.dtype, query.device)
+            readable.copy_(stored)
+        else:
+            readable = stored
+        if count == 1:
+            # One new token: two small batched matmuls, query heads grouped by the key/value head
+            # they share. CPU SDPA kernels are tuned for long queries; this is several times faster.
+            keys, values = readable.unbind(0)
+            probs = torch.softmax(torch.bmm(grouped[start], keys.transpose(1, 2)), dim=-1)
+            torch.bmm(probs, values, out=grouped_out[start])
+            continue
+        attended = F.scaled_dot_product_attention(
+            query[:, :, start : start + count],
+            readable[0:1],
+            readable[1:2],
+            attn_mask=mask,
+            is_causal=past == 0,
+            scale=scaling,
+            enable_gqa=True,
+        )
+        out[start : start + count] = attended[0].transpose(0, 1)
 
 
 def register_packed_attention() -> None:

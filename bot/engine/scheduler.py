@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +132,13 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="socialbot-engine", daemon=True)
         self._dummy_mask = torch.zeros((1, 1, 1, 1), dtype=torch.bool, device=self._device)
         self._scratch = ScratchBuffer()
+        self._helper_scratch = ScratchBuffer()
+        # A second torch thread attends to half of the sequences (see packed_attention).
+        self._helper = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialbot-attention")
+            if torch.get_num_threads() > 1 and self._device.type == "cpu"
+            else None
+        )
         self.steps = 0
 
     # ---- event loop side -------------------------------------------------------------------
@@ -188,6 +196,8 @@ class Scheduler:
                 self._finish_waiting(handle, Failed(EngineError("the engine stopped")))
             for running in list(self._active):
                 self._release(running, Failed(EngineError("the engine stopped")))
+            if self._helper is not None:
+                self._helper.shutdown(wait=False)
 
     def _take_inbox(self, block: bool) -> None:
         try:
@@ -258,7 +268,7 @@ class Scheduler:
             tokens.extend(new)
             positions.extend(range(past, past + len(new)))
             fed.append((running, new))
-        batch = PackedBatch.build(segments, self._device, self._scratch)
+        batch = PackedBatch.build(segments, self._device, self._scratch, self._helper, self._helper_scratch)
         with torch.inference_mode():
             hidden = self._model.model(
                 input_ids=torch.tensor([tokens], device=self._device),

@@ -65,3 +65,8 @@ def test_growing_keeps_the_stored_values() -> None:
     kv.ensure_capacity(500)
     assert kv.capacity >= 500
     assert torch.all(kv.buffer[:, :, :, :2] == 7.0)
+
+
+def test_bfloat16_caches_take_half_the_bytes() -> None:
+    half = KVShape(layers=2, kv_heads=1, head_dim=4, dtype=torch.bfloat16, device=torch.device("cpu"))
+    assert half.bytes_per_token * 2 == SHAPE.bytes_per_token

@@ -211,3 +211,65 @@ async def test_count_tokens_matches_the_prompt_the_engine_runs(engine: Transform
     messages = [("user", PROMPTS[0])]
     result = await engine.generate(_request(messages, tokens=1))
     assert engine.count_tokens([ChatTurn("user", PROMPTS[0])]) == result.prompt_tokens
+
+
+def test_kv_dtype_auto_stores_bfloat16_on_cpu() -> None:
+    import torch
+
+    from bot.engine.transformers_engine import resolve_kv_dtype
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_kv_dtype("auto", torch.float32, cpu) == torch.bfloat16
+    assert resolve_kv_dtype("auto", torch.float32, cuda) == torch.float32
+    assert resolve_kv_dtype("float32", torch.float32, cpu) == torch.float32
+    assert resolve_kv_dtype("bfloat16", torch.float32, cuda) == torch.bfloat16
+    with pytest.raises(ValueError):
+        EngineSettings(kv_dtype="float16")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kv_dtype", ["float32", "bfloat16"])
+async def test_each_kv_dtype_is_self_consistent_across_batching_reuse_and_chunks(
+    engine_settings: EngineSettings, loaded_model: LoadedModel, kv_dtype: str
+) -> None:
+    import torch
+
+    settings = replace(engine_settings, kv_dtype=kv_dtype)  # type: ignore[arg-type]
+    engine = await _engine(settings, loaded_model)
+    try:
+        assert engine.pool_stats is not None
+        assert engine._scheduler is not None and engine._scheduler.pool.shape.dtype == getattr(torch, kv_dtype)
+        alone = [await engine.generate(_request([("user", p)], f"{kv_dtype}-{i}")) for i, p in enumerate(PROMPTS[:3])]
+        together = await asyncio.gather(*(engine.generate(_request([("user", p)])) for p in PROMPTS[:3]))
+        assert [r.text for r in together] == [r.text for r in alone]
+        history = [("user", PROMPTS[0]), ("assistant", alone[0].text), ("user", "Tell me more, please.")]
+        reused = await engine.generate(_request(history, f"{kv_dtype}-0"))
+        fresh = await engine.generate(_request(history))
+        assert reused.cached_prompt_tokens > 0 and reused.text == fresh.text
+    finally:
+        await engine.stop()
+    chunked = await _engine(replace(settings, prefill_chunk_tokens=8), loaded_model)
+    try:
+        assert (await chunked.generate(_request(history))).text == fresh.text
+    finally:
+        await chunked.stop()
+
+
+async def test_two_thread_attention_gives_identical_output(
+    engine_settings: EngineSettings, loaded_model: LoadedModel
+) -> None:
+    """With two torch threads a helper thread attends to half of the sequences; outputs match."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        engine = await _engine(engine_settings, loaded_model)
+        try:
+            assert engine._scheduler is not None and engine._scheduler._helper is not None
+            alone = [await engine.generate(_request([("user", p)])) for p in PROMPTS]
+            together = await asyncio.gather(*(engine.generate(_request([("user", p)])) for p in PROMPTS))
+        finally:
+            await engine.stop()
+    finally:
+        torch.set_num_threads(threads)
+    assert [r.text for r in together] == [r.text for r in alone]
