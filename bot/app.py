@@ -198,6 +198,7 @@ def engine_settings(config: LoadedConfig) -> EngineSettings:
         request_timeout_s=model.request_timeout_s,
         max_concurrent_sequences=model.max_concurrent_sequences,
         kv_cache_budget_mb=model.kv_cache_budget_mb,
+        kv_dtype=model.kv_dtype,
         prefill_chunk_tokens=model.prefill_chunk_tokens,
         openai_base_url=model.openai_base_url,
         openai_api_key=api_key.get_secret_value() if api_key else None,

@@ -77,7 +77,10 @@ class ModelSection(Section):
     max_queue: int = Field(64, ge=1)
     request_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_sequences: int = Field(16, ge=1)
-    kv_cache_budget_mb: int = Field(512, ge=0)
+    kv_cache_budget_mb: int = Field(1024, ge=0, description="Keys/values kept for idle conversations.")
+    kv_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Storage of cached keys/values; 'auto' is bfloat16 on CPU (half the memory)."
+    )
     prefill_chunk_tokens: int = Field(256, ge=16)
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="For backend = 'openai'.")
     openai_model: str = ""
