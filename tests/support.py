@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from bot.app import BotApp
 from bot.config import load_config
-from bot.engine.base import Engine
+from bot.engine.base import Engine, GenerationRequest
 from bot.engine.fake import ScriptedEngine
 from bot.messages import Author, ConversationKey, IncomingMessage
 from bot.moderation.gate import GatePolicy, ModerationGate
@@ -63,3 +65,12 @@ def incoming(
         mentions_bot=mentions_bot,
         author_is_admin=is_admin,
     )
+
+
+class SlowStreamingEngine(ScriptedEngine):
+    """Streams its scripted reply one word every 80 ms, like a model generating."""
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        async for piece in super().stream(request):
+            await asyncio.sleep(0.08)
+            yield piece

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
-from bot.engine.base import GenerationRequest
-from bot.engine.fake import ScriptedEngine
 from bot.store import SENT
 from tests.adapters.discord.conftest import FakeDiscord, StartBot, eventually
-
-
-class SlowStreamingEngine(ScriptedEngine):
-    """Streams its scripted reply one word every 80 ms, like a model generating."""
-
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        async for piece in super().stream(request):
-            await asyncio.sleep(0.08)
-            yield piece
+from tests.support import SlowStreamingEngine
 
 
 async def test_growing_reply_is_posted_once_then_edited_into_the_final_text(

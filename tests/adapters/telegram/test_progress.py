@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from adapters.telegram import create_adapter
-from bot.engine.base import GenerationRequest
-from bot.engine.fake import ScriptedEngine
 from tests.adapters.telegram.conftest import build_bot
 from tests.fakes.telegram_api import FakeTelegramServer
-
-
-class SlowStreamingEngine(ScriptedEngine):
-    """Streams its scripted reply one word every 80 ms, like a model generating."""
-
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        async for piece in super().stream(request):
-            await asyncio.sleep(0.08)
-            yield piece
+from tests.support import SlowStreamingEngine
 
 
 async def test_growing_reply_is_sent_once_and_edited_into_the_final_text(
