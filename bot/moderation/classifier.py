@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
@@ -72,6 +73,23 @@ def finetuned_state(encoder: MiniLMEncoder, head: BinaryHead, first_trained_laye
     return state
 
 
+def read_finetuned_weights(
+    weights_dir: Path, layers_file: str, metadata_file: str, train_script: str
+) -> tuple[MiniLMEncoder, BinaryHead, dict[str, Any]]:
+    """The fine-tuned encoder layers, head and metadata JSON shipped in ``weights_dir``.
+
+    Raises ClassifierLoadError naming the missing files and the script that rebuilds them.
+    """
+    layers_path, metadata_path = weights_dir / layers_file, weights_dir / metadata_file
+    if not layers_path.is_file() or not metadata_path.is_file():
+        raise ClassifierLoadError(
+            f"{weights_dir}: expected {layers_file} and {metadata_file}; rebuild them with `python {train_script}`"
+        )
+    raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    encoder, head = load_finetuned_minilm(layers_path)
+    return encoder, head, raw_metadata
+
+
 def score_with_head(
     encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, texts: Sequence[str]
 ) -> list[float]:
@@ -124,20 +142,14 @@ class OffensiveClassifier:
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> OffensiveClassifier:
         """Load the bundled encoder and the fine-tuned layers + head from ``weights_dir``."""
-        weights_dir = weights_dir or default_weights_dir()
-        layers_path, metadata_path = weights_dir / LAYERS_FILE, weights_dir / METADATA_FILE
-        if not layers_path.is_file() or not metadata_path.is_file():
-            raise ClassifierLoadError(
-                f"{weights_dir}: expected {LAYERS_FILE} and {METADATA_FILE}; "
-                "rebuild them with `python scripts/train_moderation.py`"
-            )
-        raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        encoder, head, raw_metadata = read_finetuned_weights(
+            weights_dir or default_weights_dir(), LAYERS_FILE, METADATA_FILE, "scripts/train_moderation.py"
+        )
         metadata = ClassifierMetadata(
             threshold=float(raw_metadata["threshold"]),
             max_tokens=int(raw_metadata["max_tokens"]),
             dev_macro_f1=float(raw_metadata.get("dev_macro_f1", float("nan"))),
         )
-        encoder, head = load_finetuned_minilm(layers_path)
         return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
 
     def score(self, text: str) -> float:

@@ -9,7 +9,6 @@ linear head fine-tuned by ``scripts/train_harm.py`` on ``data/harm_train.jsonl``
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from bot.moderation.classifier import (
     BinaryHead,
     ClassifierLoadError,
     default_weights_dir,
-    load_finetuned_minilm,
+    read_finetuned_weights,
     score_with_head,
 )
 from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
@@ -101,19 +100,13 @@ class HarmClassifier:
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> HarmClassifier:
         """Load the bundled encoder plus the fine-tuned layers and head from ``weights_dir``."""
-        weights_dir = weights_dir or default_weights_dir()
-        layers_path, metadata_path = weights_dir / HARM_LAYERS_FILE, weights_dir / HARM_METADATA_FILE
-        if not layers_path.is_file() or not metadata_path.is_file():
-            raise HarmLoadError(
-                f"{weights_dir}: expected {HARM_LAYERS_FILE} and {HARM_METADATA_FILE}; "
-                "rebuild them with `python scripts/train_harm.py`"
-            )
-        raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        metadata = HarmMetadata(float(raw_metadata["threshold"]), int(raw_metadata["max_tokens"]))
         try:
-            encoder, head = load_finetuned_minilm(layers_path)
+            encoder, head, raw_metadata = read_finetuned_weights(
+                weights_dir or default_weights_dir(), HARM_LAYERS_FILE, HARM_METADATA_FILE, "scripts/train_harm.py"
+            )
         except ClassifierLoadError as error:
             raise HarmLoadError(str(error)) from error
+        metadata = HarmMetadata(float(raw_metadata["threshold"]), int(raw_metadata["max_tokens"]))
         return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
 
     def score(self, text: str) -> float:
