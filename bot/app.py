@@ -200,6 +200,7 @@ def engine_settings(config: LoadedConfig) -> EngineSettings:
         kv_cache_budget_mb=model.kv_cache_budget_mb,
         kv_dtype=model.kv_dtype,
         prefill_chunk_tokens=model.prefill_chunk_tokens,
+        native_attention=model.native_attention,
         openai_base_url=model.openai_base_url,
         openai_api_key=api_key.get_secret_value() if api_key else None,
         openai_model=model.openai_model or "default",

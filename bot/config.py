@@ -82,6 +82,9 @@ class ModelSection(Section):
         "auto", description="Storage of cached keys/values; 'auto' is bfloat16 on CPU (half the memory)."
     )
     prefill_chunk_tokens: int = Field(256, ge=16)
+    native_attention: bool = Field(
+        True, description="Decode attention through a small C kernel built with the machine's compiler (CPU)."
+    )
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="For backend = 'openai'.")
     openai_model: str = ""
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from bot.engine.kv_pool import SequenceKV
+from bot.engine.native_attention import DecodeGroup, NativeDecodeAttention
 
 ATTENTION_NAME = "socialbot_packed"
 BATCH_KWARG = "socialbot_packed_batch"
@@ -75,6 +76,39 @@ class ScratchBuffer:
 
 
 @dataclass(frozen=True)
+class NativePlan:
+    """Which segments the C kernel decodes (in one or two groups, one per thread) and which stay on torch."""
+
+    kernel: NativeDecodeAttention
+    groups: tuple[DecodeGroup, ...]
+    others: tuple[int, ...]
+
+    @staticmethod
+    def build(kernel: NativeDecodeAttention, segments: Sequence[Segment], group_size: int, threads: int) -> NativePlan:
+        decoding = [i for i, segment in enumerate(segments) if segment.count == 1]
+        others = tuple(i for i, segment in enumerate(segments) if segment.count != 1)
+        parts: list[list[int]] = [decoding]
+        if threads > 1 and len(decoding) >= 4:
+            parts = [[], []]
+            loads = [0, 0]
+            for index in sorted(decoding, key=lambda i: -segments[i].past):
+                lighter = 0 if loads[0] <= loads[1] else 1
+                parts[lighter].append(index)
+                loads[lighter] += segments[index].past + 1
+        groups = tuple(
+            NativeDecodeAttention.group(
+                [segments[i].kv.buffer for i in part],
+                [segments[i].past for i in part],
+                [segments[i].start for i in part],
+                group_size,
+            )
+            for part in parts
+            if part
+        )
+        return NativePlan(kernel, groups, others)
+
+
+@dataclass(frozen=True)
 class PackedBatch:
     """All segments of one forward pass, with their masks prepared once for every layer."""
 
@@ -85,6 +119,8 @@ class PackedBatch:
     # sequences while this thread does the rest, each with its own scratch buffer.
     helper: Executor | None = None
     helper_scratch: ScratchBuffer = field(default_factory=ScratchBuffer)
+    # Decoding segments go through the C kernel when it is loaded (see native_attention).
+    native: NativePlan | None = None
 
     @staticmethod
     def build(
@@ -93,13 +129,19 @@ class PackedBatch:
         scratch: ScratchBuffer | None = None,
         helper: Executor | None = None,
         helper_scratch: ScratchBuffer | None = None,
+        kernel: NativeDecodeAttention | None = None,
+        group_size: int = 1,
     ) -> PackedBatch:
+        native = None
+        if kernel is not None and any(segment.count == 1 for segment in segments):
+            native = NativePlan.build(kernel, segments, group_size, 2 if helper is not None else 1)
         return PackedBatch(
             tuple(segments),
             tuple(s.attention_mask(device) for s in segments),
             scratch or ScratchBuffer(),
             helper,
             helper_scratch or ScratchBuffer(),
+            native,
         )
 
     def split(self) -> tuple[list[int], list[int]]:
@@ -163,6 +205,9 @@ def _packed_attention(
     scaled = (query[0].transpose(0, 1) * scale).contiguous()  # (tokens, heads, head_dim), a new tensor
     out = torch.empty((tokens, heads, head_dim), dtype=query.dtype, device=query.device)
     grouped = scaled.view(tokens, kv_heads, heads // kv_heads, head_dim)
+    if batch.native is not None and query.dtype == torch.float32:
+        _attend_native(batch, batch.native, layer, query, new_kv, grouped, out, scaling)
+        return out.unsqueeze(0), None
     if batch.helper is None or len(batch.segments) < 4:
         _attend(range(len(batch.segments)), batch, batch.scratch, layer, query, new_kv, grouped, out, scaling)
         return out.unsqueeze(0), None
@@ -186,6 +231,34 @@ def _packed_attention(
     finally:
         pending.result()
     return out.unsqueeze(0), None
+
+
+def _attend_native(
+    batch: PackedBatch,
+    plan: NativePlan,
+    layer: int,
+    query: torch.Tensor,
+    new_kv: torch.Tensor,
+    grouped: torch.Tensor,
+    out: torch.Tensor,
+    scaling: float | None,
+) -> None:
+    """Decoding segments through the kernel (the second group on the helper thread; the kernel
+    releases the GIL), prefill chunks through torch."""
+    grouped_out = out.view(grouped.shape)
+    groups = plan.groups
+    pending = None
+    if batch.helper is not None and len(groups) > 1:
+        pending = batch.helper.submit(plan.kernel.attend, groups[1], layer, grouped, new_kv, grouped_out)
+        groups = groups[:1]
+    try:
+        for group in groups:
+            plan.kernel.attend(group, layer, grouped, new_kv, grouped_out)
+        if plan.others:
+            _attend(plan.others, batch, batch.scratch, layer, query, new_kv, grouped, out, scaling)
+    finally:
+        if pending is not None:
+            pending.result()
 
 
 def _attend_in_mode(inference: bool, *args: Any) -> None:

@@ -26,6 +26,7 @@ import torch
 
 from bot.engine.base import EngineBusy, EngineError, EngineTimeout, FinishReason, GenerationRequest, GenerationResult
 from bot.engine.kv_pool import KVPool, SequenceKV
+from bot.engine.native_attention import NativeDecodeAttention
 from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, ScratchBuffer, Segment
 from bot.engine.sampling import make_generator, next_token
 from bot.engine.settings import EngineSettings
@@ -115,6 +116,7 @@ class Scheduler:
         settings: EngineSettings,
         pool: KVPool,
         stop_token_ids: Sequence[int],
+        kernel: NativeDecodeAttention | None = None,
     ) -> None:
         self._model = model
         # The worker decodes with its own copy, so it never shares tokenizer state with the loop.
@@ -139,6 +141,9 @@ class Scheduler:
             if torch.get_num_threads() > 1 and self._device.type == "cpu"
             else None
         )
+        self._kernel = kernel
+        config = model.config
+        self._group_size = config.num_attention_heads // config.num_key_value_heads
         self.steps = 0
 
     # ---- event loop side -------------------------------------------------------------------
@@ -268,7 +273,15 @@ class Scheduler:
             tokens.extend(new)
             positions.extend(range(past, past + len(new)))
             fed.append((running, new))
-        batch = PackedBatch.build(segments, self._device, self._scratch, self._helper, self._helper_scratch)
+        batch = PackedBatch.build(
+            segments,
+            self._device,
+            self._scratch,
+            self._helper,
+            self._helper_scratch,
+            self._kernel,
+            self._group_size,
+        )
         with torch.inference_mode():
             hidden = self._model.model(
                 input_ids=torch.tensor([tokens], device=self._device),

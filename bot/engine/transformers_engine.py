@@ -18,6 +18,7 @@ from bot.engine.base import (
 )
 from bot.engine.kv_pool import KVPool, KVShape, PoolStats
 from bot.engine.loader import LoadedModel, ProgressCallback, load_model
+from bot.engine.native_attention import NativeDecodeAttention, load_native_attention
 from bot.engine.packed_attention import ATTENTION_NAME, register_packed_attention
 from bot.engine.scheduler import Failed, Finished, Piece, RequestHandle, Scheduler
 from bot.engine.settings import EngineSettings, KVDType
@@ -120,8 +121,13 @@ class TransformersEngine:
                 device=loaded.device,
             )
             pool = KVPool(shape, self.settings.kv_cache_budget_mb * 1024 * 1024)
+            kernel = None
+            if self.settings.native_attention and NativeDecodeAttention.supports(
+                shape.dtype, loaded.device, shape.kv_heads, config.num_attention_heads, head_dim
+            ):
+                kernel = await asyncio.to_thread(load_native_attention)
             scheduler = Scheduler(
-                model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model)
+                model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model), kernel
             )
             scheduler.start()
             self._scheduler = scheduler

@@ -273,3 +273,22 @@ async def test_two_thread_attention_gives_identical_output(
     finally:
         torch.set_num_threads(threads)
     assert [r.text for r in together] == [r.text for r in alone]
+
+
+async def test_native_decode_attention_gives_the_same_replies_as_torch(
+    engine_settings: EngineSettings, loaded_model: LoadedModel
+) -> None:
+    """The C kernel decodes; torch alone gives the same greedy replies, batched and one at a time."""
+    native = await _engine(engine_settings, loaded_model)
+    try:
+        assert native._scheduler is not None and native._scheduler._kernel is not None
+        together = await asyncio.gather(*(native.generate(_request([("user", p)], tokens=24)) for p in PROMPTS))
+    finally:
+        await native.stop()
+    plain = await _engine(replace(engine_settings, native_attention=False), loaded_model)
+    try:
+        assert plain._scheduler is not None and plain._scheduler._kernel is None
+        alone = [await plain.generate(_request([("user", p)], tokens=24)) for p in PROMPTS]
+    finally:
+        await plain.stop()
+    assert [r.text for r in together] == [r.text for r in alone]
