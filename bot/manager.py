@@ -401,6 +401,7 @@ class ConversationManager:
 
     async def _cmd_reset(self, turn: TurnContext, args: str) -> str:
         self.store.reset_conversation(turn.conversation_id)
+        self.engine.forget_conversation(turn.message.conversation.session_id)
         return self.prompts.render("reset")
 
     async def _cmd_forget_me(self, turn: TurnContext, args: str) -> str:
@@ -408,4 +409,6 @@ class ConversationManager:
         for forget in self.forget_hooks:
             forget(platform, user_id)
         removed = self.store.delete_user_data(platform, user_id)
+        # The conversation's cached keys/values hold the user's words too; it is re-encoded next turn.
+        self.engine.forget_conversation(turn.message.conversation.session_id)
         return f"Deleted {removed} stored messages of yours. I no longer know anything you told me."

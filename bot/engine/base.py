@@ -90,3 +90,6 @@ class Engine(Protocol):
 
     def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         """Yield reply text pieces as they are generated; cancelling the iterator frees the slot."""
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Drop whatever the backend keeps of a conversation (cached keys/values), e.g. after /forgetme."""

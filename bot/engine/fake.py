@@ -31,10 +31,14 @@ class ScriptedEngine:
         self.requests: list[GenerationRequest] = []
         self.started = False
         self.stopped = False
+        self.forgotten: list[str] = []
 
     @property
     def model_name(self) -> str:
         return self._model_name
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        self.forgotten.append(conversation_id)
 
     def enqueue(self, *texts: str) -> None:
         """Queue replies for the next requests, in order."""

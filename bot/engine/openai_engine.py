@@ -88,6 +88,9 @@ class OpenAIEngine:
             return len(encode_chat(self._tokenizer, messages))
         return approximate_tokens(messages)
 
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Nothing to drop: the server keeps no per-conversation state this client controls."""
+
     def _payload(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
         settings = request.settings
         payload: dict[str, Any] = {

@@ -62,6 +62,7 @@ async def test_reset_forgets_the_context(app: BotApp, scripted_engine: ScriptedE
     await app.manager.handle(incoming("what did I say?"))
     prompt = " ".join(turn.content for turn in scripted_engine.requests[-1].messages)
     assert "banana" not in prompt
+    assert scripted_engine.forgotten == [incoming("x").conversation.session_id]  # cached keys/values too
 
 
 class SilenceEveryone:
@@ -103,6 +104,8 @@ async def test_forgetme_runs_every_features_deletion_hook(tmp_path: Path) -> Non
         replies = await app.manager.handle(incoming("/forgetme"))
         assert "Deleted" in replies[0].text
         assert forgotten == [("console", "user-1")]
+        engine = app.manager.engine
+        assert isinstance(engine, ScriptedEngine) and engine.forgotten == [incoming("x").conversation.session_id]
         assert app.store.db.execute("select count(*) from users").fetchone()[0] == 0
     finally:
         await app.stop()
