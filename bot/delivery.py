@@ -11,9 +11,17 @@ from bot.messages import OutgoingMessage, PlatformAction
 class DeliveryError(Exception):
     """A send or action failed; `retryable` is False when trying again cannot help (chat gone, forbidden)."""
 
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    def __init__(self, message: str, retryable: bool = True, delivered_chars: int = 0) -> None:
         super().__init__(message)
         self.retryable = retryable
+        # How far into the message's text the platform got before the failure (whole chunks posted), so
+        # a retry sends only the rest and never posts a chunk twice.
+        self.delivered_chars = delivered_chars
+
+    def after(self, delivered_chars: int) -> DeliveryError:
+        """This error, noting that the first `delivered_chars` characters were posted."""
+        self.delivered_chars = max(self.delivered_chars, delivered_chars)
+        return self
 
 
 class Sender(Protocol):

@@ -85,6 +85,12 @@ class OutgoingMessage:
     kind: str = "reply"
     # Deterministic key for platforms that deduplicate sends (Discord nonce with enforce_nonce).
     idempotency_key: str = ""
+    # Leading characters of `text` an earlier, interrupted attempt already posted: adapters send the rest.
+    delivered_chars: int = 0
+
+    @property
+    def remaining_text(self) -> str:
+        return self.text[self.delivered_chars :]
 
 
 @dataclass(frozen=True)

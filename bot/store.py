@@ -70,6 +70,8 @@ IGNORED = "ignored"
 PENDING_SEND = "pending_send"
 SENT = "sent"
 FAILED = "failed"
+# Key in a bot message's details: characters of its text already posted by an interrupted delivery.
+DELIVERED_CHARS = "delivered_chars"
 
 
 class Store:
@@ -267,12 +269,16 @@ class Store:
                 [platform_message_id, message_id],
             )
 
-    def mark_failed(self, message_id: int, error: str) -> None:
+    def mark_failed(self, message_id: int, error: str, delivered_chars: int = 0) -> None:
+        """A delivery attempt failed after posting the text's first `delivered_chars` characters (kept in
+        details, never lowered, so a retry resumes where the platform stopped)."""
         with self.transaction() as db:
             db.execute(
                 "update messages set status = 'failed', delivery_error = ?, "
-                "delivery_attempts = delivery_attempts + 1 where id = ?",
-                [error[:500], message_id],
+                "delivery_attempts = delivery_attempts + 1, "
+                f"details = json_set(coalesce(details, '{{}}'), '$.{DELIVERED_CHARS}', "
+                f"max(?, coalesce(json_extract(details, '$.{DELIVERED_CHARS}'), 0))) where id = ?",
+                [error[:500], max(0, delivered_chars), message_id],
             )
 
     def unsent_messages(self, platform: str) -> list[StoredMessage]:

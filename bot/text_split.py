@@ -7,6 +7,20 @@ import re
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
+def chunk_spans(text: str, limit: int, start: int = 0) -> list[tuple[str, int, int]]:
+    """The chunks of `text[start:]` (as `split_message` cuts them) with their start and end offsets in `text`.
+
+    An adapter that posted chunks up to some end offset can resume from there without posting one twice.
+    """
+    spans = []
+    offset = start
+    for chunk in split_message(text[start:], limit):
+        begin = text.index(chunk, offset)
+        offset = begin + len(chunk)
+        spans.append((chunk, begin, offset))
+    return spans
+
+
 def split_message(text: str, limit: int) -> list[str]:
     """Chunks of at most `limit` characters, in order, that join back to the text (modulo whitespace).
 

@@ -38,7 +38,7 @@ from bot.delivery import DeliveryError
 from bot.manager import ConversationManager
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.store import IGNORED
-from bot.text_split import split_message
+from bot.text_split import chunk_spans
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class DiscordAdapter:
             ids = await self._post(message)
         except DeliveryError as exc:
             log.warning("delivery failed (%s)", exc, extra={"session": message.conversation.session_id})
-            self.manager.record_delivery_failure(message, str(exc))
+            self.manager.record_delivery_failure(message, str(exc), exc.delivered_chars)
             raise
         finally:
             if stored_id is not None:
@@ -398,32 +398,36 @@ class DiscordAdapter:
             )
         key = idempotency_key_for(message)
         ids = []
-        for index, chunk in enumerate(split_message(message.text, MAX_MESSAGE_LENGTH)):
-            first = index == 0
-            options: dict[str, Any] = {"nonce": message_nonce(key, index)} if key else {}
-            if first and reference is not None:
+        delivered = message.delivered_chars
+        for chunk, start, end in chunk_spans(message.text, MAX_MESSAGE_LENGTH, delivered):
+            # Nonces follow the chunk's place in the whole text, so a resumed send never reuses one.
+            options: dict[str, Any] = {"nonce": message_nonce(key, start)} if key else {}
+            if start == 0 and reference is not None:
                 options["reference"] = reference
             try:
                 sent = await channel.send(
                     chunk, allowed_mentions=allowed_mentions(ping_replied_user="reference" in options), **options
                 )
             except Exception as exc:
-                raise delivery_error(exc, f"message to {message.conversation.session_id}") from None
+                raise delivery_error(exc, f"message to {message.conversation.session_id}").after(delivered) from None
             ids.append(str(sent.id))
+            delivered = end
         return ids
 
     async def _follow_up(self, interaction: discord.Interaction, message: OutgoingMessage, private: bool) -> None:
         ids = []
+        delivered = message.delivered_chars
         try:
-            for chunk in split_message(message.text, MAX_MESSAGE_LENGTH):
+            for chunk, _, end in chunk_spans(message.text, MAX_MESSAGE_LENGTH, delivered):
                 sent = await interaction.followup.send(
                     chunk, ephemeral=private, wait=True, allowed_mentions=allowed_mentions()
                 )
                 ids.append(str(sent.id))
+                delivered = end
         except Exception as exc:
             error = delivery_error(exc, f"answer to /{interaction.id}")
             log.warning("slash command answer failed (%s)", error, extra={"session": message.conversation.session_id})
-            self.manager.record_delivery_failure(message, str(error))
+            self.manager.record_delivery_failure(message, str(error), delivered)
             return
         finally:
             if message.stored_message_id is not None:

@@ -48,7 +48,7 @@ from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_s
 from bot.app import BotApp
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
-from bot.text_split import split_message
+from bot.text_split import chunk_spans
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,8 @@ class TelegramAdapter:
         if message.reply_to_message_id.isdigit():
             reply = ReplyParameters(int(message.reply_to_message_id), allow_sending_without_reply=True)
         sent_ids: list[str] = []
-        for chunk in split_message(message.text, MessageLimit.MAX_TEXT_LENGTH):
+        delivered = message.delivered_chars
+        for chunk, _, end in chunk_spans(message.text, MessageLimit.MAX_TEXT_LENGTH, delivered):
             try:
                 sent = await self.bot.send_message(chat, chunk, message_thread_id=thread, reply_parameters=reply)
             except tg_error.ChatMigrated as exc:  # a group became a supergroup: same chat, new id
@@ -203,10 +204,11 @@ class TelegramAdapter:
                 try:
                     sent = await self.bot.send_message(chat, chunk, message_thread_id=thread, reply_parameters=reply)
                 except tg_error.TelegramError as retry_exc:
-                    raise to_delivery_error(retry_exc, self._token) from None
+                    raise to_delivery_error(retry_exc, self._token).after(delivered) from None
             except tg_error.TelegramError as exc:
-                raise to_delivery_error(exc, self._token) from None
+                raise to_delivery_error(exc, self._token).after(delivered) from None
             sent_ids.append(str(sent.message_id))
+            delivered = end
         return sent_ids
 
     async def perform(self, action: PlatformAction) -> None:
@@ -421,7 +423,7 @@ class TelegramAdapter:
         try:
             sent_ids = await sender.send(outgoing)
         except DeliveryError as exc:
-            manager.record_delivery_failure(outgoing, str(exc))
+            manager.record_delivery_failure(outgoing, str(exc), exc.delivered_chars)
             log.warning(
                 "delivery failed (%s): %s",
                 "will retry on start" if exc.retryable else "gave up",

@@ -75,6 +75,7 @@ class Post:
     updated_at: datetime | None = None
     sent_at: datetime | None = None
     reported: bool = False
+    delivered_chars: int = 0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Post:
@@ -92,6 +93,7 @@ class Post:
             updated_at=from_db_time(row["updated_at"]),
             sent_at=from_db_time(row["sent_at"]) if row["sent_at"] else None,
             reported=bool(row["reported_at"]),
+            delivered_chars=row.get("delivered_chars") or 0,
         )
 
 

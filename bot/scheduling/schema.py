@@ -81,3 +81,9 @@ def m001_drafts_schedules_posts(db: sqlite_utils.Database) -> None:
     db.table("posts").create_index(["state"])
     # Recent-topic extraction reads only the last days of `messages`; this keeps that a range scan.
     db.execute("create index if not exists idx_messages_created_at on messages(created_at)")
+
+
+@scheduling_migrations
+def m002_posts_delivered_chars(db: sqlite_utils.Database) -> None:
+    """How much of a long post an interrupted delivery already posted, so a retry sends only the rest."""
+    db.table("posts").add_column("delivered_chars", int, not_null_default=0)

@@ -264,12 +264,18 @@ class PostingService:
 
     async def _send(self, post: Post, schedule: Schedule, sender: Sender) -> None:
         session = schedule.target.session_id
-        message = OutgoingMessage(schedule.target, schedule.text, kind="post", idempotency_key=post.idempotency_key)
+        message = OutgoingMessage(
+            schedule.target,
+            schedule.text,
+            kind="post",
+            idempotency_key=post.idempotency_key,
+            delivered_chars=post.delivered_chars,
+        )
         attempt = post.attempts + 1
         try:
             ids = await sender.send(message)
         except DeliveryError as exc:
-            self._failed(post, attempt, str(exc), exc.retryable, session)
+            self._failed(post, attempt, str(exc), exc.retryable, session, exc.delivered_chars)
             return
         except Exception as exc:
             log.exception("sender raised while posting %d", post.id, extra={"session": session})
@@ -280,8 +286,11 @@ class PostingService:
         if schedule.draft_id is not None and schedule.timing.kind == "once":
             self.drafts.mark_posted(schedule.draft_id)
 
-    def _failed(self, post: Post, attempt: int, error: str, retryable: bool, session: str) -> None:
+    def _failed(
+        self, post: Post, attempt: int, error: str, retryable: bool, session: str, delivered_chars: int = 0
+    ) -> None:
         now = self.clock.now()
+        delivered = max(post.delivered_chars, delivered_chars)
         if retryable and attempt <= self.settings.max_retries:
             delay = min(self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * 2 ** (attempt - 1))
             self.outbox.transition(
@@ -291,6 +300,7 @@ class PostingService:
                 now,
                 last_error=error[:500],
                 not_before=to_db_time(now + timedelta(seconds=delay)),
+                delivered_chars=delivered,
             )
             log.warning(
                 "post %d failed (attempt %d), retrying in %.0fs: %s",
@@ -301,7 +311,7 @@ class PostingService:
                 extra={"session": session},
             )
         else:
-            self.outbox.transition(post.id, SENDING, FAILED, now, last_error=error[:500])
+            self.outbox.transition(post.id, SENDING, FAILED, now, last_error=error[:500], delivered_chars=delivered)
             log.error(
                 "post %d failed after %d attempt(s), giving up: %s", post.id, attempt, error, extra={"session": session}
             )

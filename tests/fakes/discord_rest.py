@@ -52,6 +52,8 @@ class ScriptedFailure:
     body: Any
     headers: dict[str, str]
     remaining: int
+    # Matching requests that still succeed before this failure starts.
+    succeed_first: int = 0
 
 
 @dataclass
@@ -106,6 +108,9 @@ class FakeDiscordRest:
         self.requests.append(RecordedRequest(request.method, path, dict(request.query), body, authorized))
         for failure in self._failures:
             if failure.remaining and failure.method == request.method and re.fullmatch(failure.path_pattern, path):
+                if failure.succeed_first:
+                    failure.succeed_first -= 1
+                    break
                 failure.remaining -= 1
                 return json_response(failure.body, failure.status, failure.headers)
         if path == "/users/@me" and not authorized:
@@ -122,11 +127,13 @@ class FakeDiscordRest:
         body: Any = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` matching requests (path regex, without /api/v10) with this error."""
+        """Answer the next `times` matching requests (path regex, without /api/v10), after `after` more
+        successes, with this error."""
         self._failures.append(
             ScriptedFailure(
-                method, path_pattern, status, body or {"message": "scripted", "code": 0}, headers or {}, times
+                method, path_pattern, status, body or {"message": "scripted", "code": 0}, headers or {}, times, after
             )
         )
 

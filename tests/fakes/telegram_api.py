@@ -45,6 +45,8 @@ class Failure:
     description: str
     retry_after: int | None = None
     remaining: int = 1
+    # Calls that still succeed before this failure starts.
+    succeed_first: int = 0
 
 
 @dataclass
@@ -169,9 +171,16 @@ class FakeTelegramServer:
         self.state.administrators[chat_id] = [_administrator(user_id) for user_id in user_ids]
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1, description: str = ""
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = 1,
+        times: int = 1,
+        description: str = "",
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` calls of `method` with an error (429 with retry_after, 5xx, 400, 403...)."""
+        """Answer the next `times` calls of `method` (after `after` more successes) with an error (429 with
+        retry_after, 5xx, 400, 403...)."""
         text = description or {
             429: f"Too Many Requests: retry after {retry_after}",
             500: "Internal Server Error",
@@ -179,7 +188,7 @@ class FakeTelegramServer:
             400: "Bad Request: chat not found",
             403: "Forbidden: bot was blocked by the user",
         }.get(status, "error")
-        self._failures[method].append(Failure(status, text, retry_after if status == 429 else None, times))
+        self._failures[method].append(Failure(status, text, retry_after if status == 429 else None, times, after))
 
     def replies_to(self, chat_id: int | str) -> list[SentMessage]:
         return [message for message in self.state.sent if message.chat_id == chat_id]
@@ -206,7 +215,9 @@ class FakeTelegramServer:
                 params.update(await request.post())
         self.state.calls.append(method)
         failures = self._failures.get(method)
-        if failures:
+        if failures and failures[0].succeed_first > 0:
+            failures[0].succeed_first -= 1
+        elif failures:
             failure = failures[0]
             failure.remaining -= 1
             if failure.remaining <= 0:

@@ -60,6 +60,27 @@ async def test_refused_send_is_stored_as_owed_and_sent_by_the_next_flush(
     assert bot.app.store.get_message(failed[0].id).status == SENT
 
 
+async def test_a_long_reply_cut_off_mid_delivery_resumes_without_posting_a_chunk_twice(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    long_reply = " ".join(f"Paragraph {index} of the rules, explained at some length." for index in range(90))
+    bot = await start_bot(engine=ScriptedEngine([long_reply]), config_text="[generation]\nmax_new_tokens = 4096")
+    dm = fake_discord.alice_dm
+    fake_discord.rest.fail_next(
+        "POST", rf"/channels/{dm['id']}/messages", 403, {"message": "Missing Access", "code": 50001}, after=1
+    )
+    await fake_discord.post(fake_discord.alice, "tell me all the rules", channel=dm)
+    failed = await eventually(lambda: [r for r in bot.replies() if r.status == FAILED])
+    assert len(fake_discord.rest.created_messages) == 1
+    await bot.adapter.flush_undelivered()
+    chunks = [m["content"] for m in fake_discord.rest.created_messages]
+    assert len(chunks) == 3 and len(set(chunks)) == 3
+    assert " ".join(chunks) == long_reply
+    nonces = [payload["nonce"] for payload in fake_discord.rest.sent_messages(dm["id"])]
+    assert len(nonces) == 4 and len(set(nonces)) == 3, "the refused chunk is retried with its own nonce only"
+    assert bot.app.store.get_message(failed[0].id).status == SENT
+
+
 async def test_send_with_idempotency_key_uses_a_deterministic_enforced_nonce(
     start_bot: StartBot, fake_discord: FakeDiscord
 ) -> None:

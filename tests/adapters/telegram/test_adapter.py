@@ -342,6 +342,27 @@ async def test_reply_that_could_not_be_sent_is_delivered_on_the_next_start(
     assert len(telegram_server.state.sent) == 1
 
 
+async def test_a_long_reply_cut_off_mid_delivery_resumes_without_posting_a_chunk_twice(
+    tmp_path: Path, telegram_server: FakeTelegramServer
+) -> None:
+    sentences = [f"Sentence number {index} says something useful about the bakery." for index in range(200)]
+    long_reply = " ".join(sentences)[:10_000]
+    telegram_server.fail_next("sendMessage", 500, times=4, after=1)  # chunk 1 lands, then Telegram is down
+    app = build_bot(
+        tmp_path, telegram_server, ScriptedEngine([long_reply]), extra="[generation]\nmax_new_tokens = 4096"
+    )
+    async with app:
+        async with create_adapter(app):
+            await telegram_server.push_message("tell me everything")
+            await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "failed")
+        assert len(telegram_server.state.sent) == 1
+        async with create_adapter(app):
+            await telegram_server.wait_for(lambda: stored(app, 111)[-1].status == "sent")
+    chunks = [chunk.text for chunk in telegram_server.state.sent]
+    assert len(chunks) == 3 and len(set(chunks)) == 3
+    assert " ".join(chunks) == long_reply.strip()
+
+
 async def test_the_token_never_appears_in_logs(
     tmp_path: Path, telegram_server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
