@@ -130,6 +130,22 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_scalef_ps(y, n);
 }
 
+/* Sixteen horizontal sums at once: lane i of the result is the sum of the lanes of a[i]. */
+static inline __m512 sum16(const __m512 *a) {
+    __m512 b[8], c[4];
+    for (int k = 0; k < 8; ++k) {
+        b[k] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * k], a[2 * k + 1]), _mm512_unpackhi_ps(a[2 * k], a[2 * k + 1]));
+    }
+    for (int k = 0; k < 4; ++k) {
+        __m512d low = _mm512_unpacklo_pd(_mm512_castps_pd(b[2 * k]), _mm512_castps_pd(b[2 * k + 1]));
+        __m512d high = _mm512_unpackhi_pd(_mm512_castps_pd(b[2 * k]), _mm512_castps_pd(b[2 * k + 1]));
+        c[k] = _mm512_add_ps(_mm512_castpd_ps(low), _mm512_castpd_ps(high));
+    }
+    __m512 e01 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
+    __m512 e23 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(e01, e23, 0x88), _mm512_shuffle_f32x4(e01, e23, 0xDD));
+}
+
 /* One sequence, one key/value head, head_dim a multiple of 16: scores, softmax, weighted values. */
 static void attend_head_avx512(const void *keys, const void *values, int is_bf16, int64_t total, int64_t group,
                                int64_t head_dim, const float *query, float *scores, float *output) {
@@ -141,7 +157,31 @@ static void attend_head_avx512(const void *keys, const void *values, int is_bf16
         }
     }
     __m512 row[MAX_HEAD_DIM / 16];
-    for (int64_t j = 0; j < total; ++j) {
+    /* Keys sixteen at a time: widened once into `block`, then each query head's sixteen dot products
+     * are summed together (sum16) instead of one horizontal sum per key. */
+    float block[16 * MAX_HEAD_DIM];
+    int64_t first_single = 0;
+    for (; first_single + 16 <= total; first_single += 16) {
+        for (int64_t k = 0; k < 16; ++k) {
+            for (int64_t c = 0; c < chunks; ++c) {
+                _mm512_storeu_ps(block + k * head_dim + c * 16,
+                                 load16(keys, is_bf16, (first_single + k) * head_dim + c * 16));
+            }
+        }
+        for (int64_t g = 0; g < group; ++g) {
+            __m512 sums[16];
+            for (int64_t k = 0; k < 16; ++k) {
+                const float *key = block + k * head_dim;
+                __m512 sum = _mm512_mul_ps(q[g * chunks], _mm512_loadu_ps(key));
+                for (int64_t c = 1; c < chunks; ++c) {
+                    sum = _mm512_fmadd_ps(q[g * chunks + c], _mm512_loadu_ps(key + c * 16), sum);
+                }
+                sums[k] = sum;
+            }
+            _mm512_storeu_ps(scores + g * total + first_single, sum16(sums));
+        }
+    }
+    for (int64_t j = first_single; j < total; ++j) {
         for (int64_t c = 0; c < chunks; ++c) {
             row[c] = load16(keys, is_bf16, j * head_dim + c * 16);
         }
