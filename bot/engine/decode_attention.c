@@ -336,3 +336,13 @@ int socialbot_decode_attention(int32_t is_bf16, int64_t count, void *const *buff
     }
     return 0;
 }
+
+/* 16 when the vectorized (AVX-512) path was compiled in, else 0: the portable loops are slower than
+ * torch's own attention, so the engine uses the kernel only when this is non-zero. */
+int socialbot_decode_attention_simd_width(void) {
+#ifdef HAVE_AVX512
+    return 16;
+#else
+    return 0;
+#endif
+}
