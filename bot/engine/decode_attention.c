@@ -239,6 +239,130 @@ static void attend_head_avx512(const void *keys, const void *values, int is_bf16
         }
     }
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define HAVE_AVX2 1
+
+static inline __m256 load8(const void *plane, int is_bf16, int64_t offset) {
+    if (is_bf16) {
+        __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)plane + offset));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+    }
+    return _mm256_loadu_ps((const float *)plane + offset);
+}
+
+/* exp(x) for x <= 0 on 8 lanes: the same reduction and polynomial as exp_in_place. */
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 n = _mm256_round_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)),
+                               _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 y = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(exponent));
+}
+
+/* Eight horizontal sums at once: lane i of the result is the sum of the lanes of a[i]. */
+static inline __m256 sum8(const __m256 *a) {
+    __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+static inline float hsum8(__m256 v) {
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+/* One sequence, one key/value head, head_dim a multiple of 8 (AVX2 + FMA): as attend_head_avx512. */
+static void attend_head_avx2(const void *keys, const void *values, int is_bf16, int64_t total, int64_t group,
+                             int64_t head_dim, const float *query, float *scores, float *output) {
+    const int64_t chunks = head_dim / 8;
+    float block[8 * MAX_HEAD_DIM];
+    int64_t first_single = 0;
+    for (; first_single + 8 <= total; first_single += 8) {
+        for (int64_t k = 0; k < 8; ++k) {
+            for (int64_t c = 0; c < chunks; ++c) {
+                _mm256_storeu_ps(block + k * head_dim + c * 8, load8(keys, is_bf16, (first_single + k) * head_dim + c * 8));
+            }
+        }
+        for (int64_t g = 0; g < group; ++g) {
+            const float *q = query + g * head_dim;
+            __m256 sums[8];
+            for (int64_t k = 0; k < 8; ++k) {
+                const float *key = block + k * head_dim;
+                __m256 sum = _mm256_mul_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(key));
+                for (int64_t c = 1; c < chunks; ++c) {
+                    sum = _mm256_fmadd_ps(_mm256_loadu_ps(q + c * 8), _mm256_loadu_ps(key + c * 8), sum);
+                }
+                sums[k] = sum;
+            }
+            _mm256_storeu_ps(scores + g * total + first_single, sum8(sums));
+        }
+    }
+    for (int64_t j = first_single; j < total; ++j) {
+        for (int64_t g = 0; g < group; ++g) {
+            const float *q = query + g * head_dim;
+            __m256 sum = _mm256_setzero_ps();
+            for (int64_t c = 0; c < chunks; ++c) {
+                sum = _mm256_fmadd_ps(_mm256_loadu_ps(q + c * 8), load8(keys, is_bf16, j * head_dim + c * 8), sum);
+            }
+            scores[g * total + j] = hsum8(sum);
+        }
+    }
+    float inverse[MAX_GROUP];
+    const int64_t full = total & ~(int64_t)7;
+    for (int64_t g = 0; g < group; ++g) {
+        float *s = scores + g * total;
+        float highest = s[0];
+        for (int64_t j = 1; j < total; ++j) {
+            highest = s[j] > highest ? s[j] : highest;
+        }
+        const __m256 shift = _mm256_set1_ps(highest);
+        __m256 sum = _mm256_setzero_ps();
+        for (int64_t j = 0; j < full; j += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), shift));
+            _mm256_storeu_ps(s + j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        float total_sum = hsum8(sum);
+        for (int64_t j = full; j < total; ++j) {
+            s[j] -= highest;
+        }
+        exp_in_place(s + full, total - full);
+        for (int64_t j = full; j < total; ++j) {
+            total_sum += s[j];
+        }
+        inverse[g] = 1.0f / total_sum;
+    }
+    __m256 accumulated[MAX_GROUP * (MAX_HEAD_DIM / 8)];
+    for (int64_t k = 0; k < group * chunks; ++k) {
+        accumulated[k] = _mm256_setzero_ps();
+    }
+    for (int64_t j = 0; j < total; ++j) {
+        for (int64_t c = 0; c < chunks; ++c) {
+            const __m256 row = load8(values, is_bf16, j * head_dim + c * 8);
+            for (int64_t g = 0; g < group; ++g) {
+                accumulated[g * chunks + c] =
+                    _mm256_fmadd_ps(_mm256_set1_ps(scores[g * total + j]), row, accumulated[g * chunks + c]);
+            }
+        }
+    }
+    for (int64_t g = 0; g < group; ++g) {
+        const __m256 scale = _mm256_set1_ps(inverse[g]);
+        for (int64_t c = 0; c < chunks; ++c) {
+            _mm256_storeu_ps(output + g * head_dim + c * 8, _mm256_mul_ps(accumulated[g * chunks + c], scale));
+        }
+    }
+}
 #endif
 
 /*
@@ -279,6 +403,11 @@ int socialbot_decode_attention(int32_t is_bf16, int64_t count, void *const *buff
 #ifdef HAVE_AVX512
             if (head_dim % 16 == 0) {
                 attend_head_avx512(keys, values, is_bf16, total, group, head_dim, query, scratch, output);
+                continue;
+            }
+#elif defined(HAVE_AVX2)
+            if (head_dim % 8 == 0) {
+                attend_head_avx2(keys, values, is_bf16, total, group, head_dim, query, scratch, output);
                 continue;
             }
 #endif
@@ -337,11 +466,13 @@ int socialbot_decode_attention(int32_t is_bf16, int64_t count, void *const *buff
     return 0;
 }
 
-/* 16 when the vectorized (AVX-512) path was compiled in, else 0: the portable loops are slower than
+/* 16 (AVX-512) or 8 (AVX2 + FMA) when a vectorized path was compiled in, else 0: the portable loops are slower than
  * torch's own attention, so the engine uses the kernel only when this is non-zero. */
 int socialbot_decode_attention_simd_width(void) {
-#ifdef HAVE_AVX512
+#if defined(HAVE_AVX512)
     return 16;
+#elif defined(HAVE_AVX2)
+    return 8;
 #else
     return 0;
 #endif

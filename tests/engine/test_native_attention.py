@@ -19,17 +19,26 @@ from bot.engine.native_attention import (
 needs_compiler = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="no C compiler")
 
 
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory: pytest.TempPathFactory) -> NativeDecodeAttention:
-    built = load_native_attention(tmp_path_factory.mktemp("kernels"), require_simd=False)
+CPU_FLAGS = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+# Each vectorized path this CPU can run, built for it by naming an older CPU: AVX-512 ("native" here), AVX2.
+MARCHES = ["native"] + (["x86-64-v3"] if " avx2" in CPU_FLAGS and " fma" in CPU_FLAGS else [])
+
+
+@pytest.fixture(scope="module", params=MARCHES)
+def kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NativeDecodeAttention:
+    built = load_native_attention(tmp_path_factory.mktemp("kernels"), require_simd=False, march=request.param)
     assert built is not None, "a C compiler is present, so the kernel must build and pass its self-check"
     return built
 
 
 @needs_compiler
-def test_cpus_with_avx512_get_the_vectorized_kernel(kernel: NativeDecodeAttention) -> None:
-    cpu_flags = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
-    assert kernel.simd_width == (16 if " avx512f" in cpu_flags else 0)
+def test_each_cpu_gets_its_widest_vectorized_path(tmp_path: Path) -> None:
+    native = load_native_attention(tmp_path, require_simd=False)
+    assert native is not None
+    assert native.simd_width == (16 if " avx512f" in CPU_FLAGS else 8 if " avx2" in CPU_FLAGS else 0)
+    if " avx2" in CPU_FLAGS and " fma" in CPU_FLAGS:
+        older = load_native_attention(tmp_path, require_simd=False, march="x86-64-v3")
+        assert older is not None and older.simd_width == 8
 
 
 def _case(dtype: torch.dtype, pasts: list[int], group: int = 3, kv_heads: int = 3, dim: int = 64, layers: int = 4):
