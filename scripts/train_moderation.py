@@ -5,7 +5,12 @@ split carved from the remaining training part (15%, for epoch selection and the 
 -> fine-tune the top transformer layers plus a linear head over mean pooling (embeddings and the
 lowest ``--frozen-layers`` layers stay as bundled, and their outputs are computed once and cached,
 which saves a third of the CPU time) -> after each epoch, keep the best (dev macro-F1) trained
-layers + head as fp16 safetensors with a JSON metadata file. Only those layers ship.
+layers + head as fp16 safetensors with a JSON metadata file. Only those layers ship. Texts are
+normalised by ``--normalization`` (bot/moderation/normalization.py; recorded in the metadata so
+inference applies the same one).
+
+``--final-from RUN/offensive_classifier.json`` retrains a dev-selected run's recipe on fit+dev (all
+non-held-out data) for that run's best epoch count and keeps its dev threshold and dev figures.
 
     python scripts/train_moderation.py [--olid ../shared/data/olid/olid-training-v1.0.tsv]
 """
@@ -21,6 +26,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,10 +47,12 @@ from bot.moderation.evaluation import (
     DEFAULT_OLID_PATH,
     HELDOUT_FRACTION,
     HELDOUT_SEED,
+    LabelledTexts,
     class_metrics,
     load_olid_tsv,
     split_heldout,
 )
+from bot.moderation.normalization import BASIC, NORMALIZATIONS
 
 DEV_FRACTION = 0.15
 
@@ -62,8 +70,40 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--warmup", type=float, default=0.06, help="share of steps for linear warm-up")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--normalization",
+        choices=NORMALIZATIONS,
+        default=BASIC,
+        help="text normalisation (bot/moderation/normalization.py)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared CPU")
+    parser.add_argument(
+        "--final-from",
+        type=Path,
+        default=None,
+        help="metadata JSON of a dev-selected run: retrain its recipe on fit+dev for its best epoch count "
+        "and keep its dev threshold (no dev evaluation; the held-out split stays untouched)",
+    )
     return parser.parse_args()
+
+
+# Recipe fields a final retrain copies from the dev-selected run.
+_SELECTED_RECIPE = ("seed", "frozen_layers", "batch_size", "lr", "head_lr", "weight_decay", "warmup", "max_tokens")
+
+
+def read_selection(args: argparse.Namespace) -> dict[str, Any]:
+    """Adopt the recipe of the dev-selected run named by ``--final-from``; return its dev figures."""
+    selected = json.loads(args.final_from.read_text(encoding="utf-8"))
+    for name in _SELECTED_RECIPE:
+        setattr(args, name, selected["recipe"][name])
+    args.normalization = selected.get("normalization", BASIC)
+    args.epochs = int(selected["best_epoch"])
+    return {
+        "dev_macro_f1": selected["dev_macro_f1"],
+        "threshold": selected["threshold"],
+        "best_epoch": args.epochs,
+        "selected_run": {key: selected[key] for key in ("dev_macro_f1", "threshold", "best_epoch", "recipe")},
+    }
 
 
 def make_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -107,6 +147,7 @@ def best_threshold(labels: tuple[int, ...], scores: np.ndarray) -> tuple[float, 
 
 def main() -> None:
     args = parse_args()
+    selection = read_selection(args) if args.final_from else None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -116,9 +157,11 @@ def main() -> None:
     training = split_heldout(data, HELDOUT_FRACTION, HELDOUT_SEED).train
     fit_dev = split_heldout(training, DEV_FRACTION, args.seed)
     fit, dev = fit_dev.train, fit_dev.heldout
+    if selection is not None:
+        fit = LabelledTexts(fit.texts + dev.texts, fit.labels + dev.labels)
     print(f"fit {len(fit)}  dev {len(dev)}  (held-out {len(data) - len(training)} untouched)", flush=True)
 
-    tokenizer = EncoderTokenizer(max_tokens=args.max_tokens)
+    tokenizer = EncoderTokenizer(max_tokens=args.max_tokens, normalization=args.normalization)
     encoder = MiniLMEncoder.from_pretrained()
     head = BinaryHead(encoder.config.hidden_size)
     frozen = args.frozen_layers
@@ -191,6 +234,10 @@ def main() -> None:
                     f"{time.time() - started:.0f}s",
                     flush=True,
                 )
+        if selection is not None:
+            if epoch + 1 == args.epochs:
+                save_checkpoint(args, encoder, head, frozen, started, len(data) - len(training), len(dev), selection)
+            continue
         dev_scores = predict(encoder, head, tokenizer, dev.texts)
         macro, threshold = best_threshold(dev.labels, dev_scores)
         print(
@@ -219,7 +266,7 @@ def save_checkpoint(
     started: float,
     n_heldout: int,
     n_dev: int,
-    best: dict[str, float | int],
+    best: dict[str, Any],
 ) -> None:
     """Write the trained layers (fp16) + head (fp32) and the metadata JSON to ``args.out``."""
     state = finetuned_state(encoder, head, frozen)
@@ -229,12 +276,16 @@ def save_checkpoint(
         "model": "all-MiniLM-L6-v2 (bundled) + fine-tuned transformer layers + linear head, mean pooling",
         **best,
         "max_tokens": args.max_tokens,
+        "normalization": args.normalization,
         "data_file": args.olid.name,
         "data_sha256": hashlib.sha256(args.olid.read_bytes()).hexdigest(),
         "heldout": {"fraction": HELDOUT_FRACTION, "seed": HELDOUT_SEED, "n": n_heldout},
         "dev": {"fraction": DEV_FRACTION, "seed": args.seed, "n": n_dev},
+        "trained_on": "fit+dev (final retrain of the dev-selected recipe)" if args.final_from else "fit",
         "recipe": {
-            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "olid")
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in ("out", "olid", "final_from")
         },
         "training_seconds": round(time.time() - started),
         "torch": torch.__version__,

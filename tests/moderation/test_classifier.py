@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from bot.moderation.classifier import ClassifierLoadError, HFSequenceClassifier, OffensiveClassifier
+from bot.moderation.classifier import (
+    LAYERS_FILE,
+    METADATA_FILE,
+    ClassifierLoadError,
+    HFSequenceClassifier,
+    OffensiveClassifier,
+    default_weights_dir,
+)
 from bot.moderation.embeddings_features import (
     EncoderTokenizer,
     MiniLMEncoder,
     bundled_encoder_dir,
     embed_texts,
-    normalize_message,
 )
 
 
@@ -50,8 +58,13 @@ def test_loading_from_a_directory_without_weights_names_the_fix(tmp_path: Path) 
         OffensiveClassifier.load(tmp_path)
 
 
-def test_emojis_are_spelled_out_and_mention_runs_collapse() -> None:
-    assert normalize_message("@USER @USER @USER lol 😂") == "@USER lol face with tears of joy"
+def test_weights_naming_an_unknown_text_normalisation_are_refused(tmp_path: Path) -> None:
+    shipped = default_weights_dir()
+    shutil.copy(shipped / LAYERS_FILE, tmp_path / LAYERS_FILE)
+    metadata = json.loads((shipped / METADATA_FILE).read_text(encoding="utf-8"))
+    (tmp_path / METADATA_FILE).write_text(json.dumps({**metadata, "normalization": "shouting"}), encoding="utf-8")
+    with pytest.raises(ClassifierLoadError, match="normalisation 'shouting'"):
+        OffensiveClassifier.load(tmp_path)
 
 
 def test_own_encoder_matches_the_transformers_model() -> None:
