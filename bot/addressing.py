@@ -10,9 +10,10 @@ from bot.messages import IncomingMessage
 def addressed_by_default(message: IncomingMessage, group_modes: Mapping[str, str]) -> bool:
     """DMs always; in groups by the platform's configured mode: 'always', 'silent' or 'mention' (the default).
 
-    'mention' also covers replies to the bot. Messages from bots are never addressed.
+    'mention' also covers replies to the bot. Messages from bots, and messages where the bot may not post,
+    are never addressed.
     """
-    if message.author.is_bot:
+    if message.author.is_bot or not message.may_reply:
         return False
     if message.is_direct:
         return True

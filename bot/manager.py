@@ -60,7 +60,7 @@ PersonaPolicy = Callable[[IncomingMessage], str]
 
 
 def default_addressing(message: IncomingMessage) -> bool:
-    return message.is_addressed_to_bot
+    return message.may_reply and message.is_addressed_to_bot
 
 
 class ConversationManager:

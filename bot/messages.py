@@ -61,6 +61,9 @@ class IncomingMessage:
     # Whether the author may use admin commands, as the platform decided (Discord: Manage Server or a
     # configured role; Telegram: chat administrator or configured id; console: the operator).
     author_is_admin: bool = False
+    # False where the platform or the owner's channel list forbids the bot to post in this chat: the message
+    # is stored and moderated like any other, but never answered.
+    may_reply: bool = True
 
     @property
     def platform(self) -> str:

@@ -223,7 +223,7 @@ class DiscordAdapter:
             return
         guild_id = message.guild.id if message.guild is not None else None
         speaking = may_speak(self.access, guild_id, message.channel)
-        await self._handle(incoming, speaking, show_typing=incoming.is_addressed_to_bot)
+        await self._handle(incoming, speaking, show_typing=speaking and incoming.is_addressed_to_bot)
 
     async def on_message_edit(self, message: discord.Message) -> None:
         user = self.client.user

@@ -28,12 +28,11 @@ CHANNEL_MENTION = re.compile(r"<#(\d+)>")
 
 @dataclass(frozen=True)
 class DiscordAccess:
-    """Operator settings that shape translation: who counts as admin, where and when the bot may speak."""
+    """Operator settings that shape translation: who counts as admin and where the bot may speak."""
 
     admin_role: str = ""
     admin_user_ids: frozenset[str] = frozenset()
     allowed_channels: Mapping[int, frozenset[int]] = field(default_factory=dict)
-    guild_reply_mode: str = "mention"
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> DiscordAccess:
@@ -43,7 +42,7 @@ class DiscordAccess:
             entry[len(prefix) :] for entry in config.settings.bot.admin_user_ids if entry.startswith(prefix)
         )
         allowed = {int(guild): frozenset(channels) for guild, channels in discord_settings.allowed_channels.items()}
-        return cls(discord_settings.admin_role, admins, allowed, discord_settings.guild_reply_mode)
+        return cls(discord_settings.admin_role, admins, allowed)
 
 
 def conversation_key(channel: object) -> ConversationKey:
@@ -139,9 +138,9 @@ def to_incoming(
     """The normalized form of a Discord message, or None for the bot's own and system messages.
 
     Messages from other bots and webhooks are kept (the manager stores them as bot messages and never
-    answers). In a guild channel where the bot may not speak, or with guild_reply_mode 'silent', mentions and
-    replies are not passed on as addressing, so the message is stored but not answered; with 'always' every
-    message in an allowed channel counts as addressed to the bot.
+    answers). In a guild channel where the bot may not speak the message is marked `may_reply=False`: stored
+    and moderated, never answered. Whether an unmentioned message is answered (guild_reply_mode) is the
+    manager's decision, not the adapter's.
     """
     if message.author.id == bot_user_id or message.type not in CONVERSATION_MESSAGE_TYPES:
         return None
@@ -149,12 +148,6 @@ def to_incoming(
     is_direct = guild_id is None
     mentions_bot = any(user.id == bot_user_id for user in message.mentions)
     replies_to_bot = replied_message_author_id(message) == bot_user_id
-    if not is_direct:
-        speaking = may_speak(access, guild_id, message.channel) and access.guild_reply_mode != "silent"
-        if not speaking:
-            mentions_bot = replies_to_bot = False
-        elif access.guild_reply_mode == "always":
-            mentions_bot = True
     author = author_of(message.author)
     if message.webhook_id is not None:
         author = Author(author.user_id, author.display_name, author.username, is_bot=True)
@@ -172,6 +165,7 @@ def to_incoming(
         attachments=tuple(attachment_of(item) for item in message.attachments),
         sent_at=message.edited_at if is_edit and message.edited_at else message.created_at,
         author_is_admin=is_admin(access, message.author),
+        may_reply=is_direct or may_speak(access, guild_id, message.channel),
     )
 
 

@@ -104,6 +104,8 @@ class ChatSettingsStore:
 
     def addressing(self, message: IncomingMessage) -> bool:
         """Whether the bot should answer: `always` answers every message, `silent` none, else when addressed."""
+        if not message.may_reply:
+            return False
         mode = self.get(message.conversation).reply_mode
         if mode == "silent":
             return False

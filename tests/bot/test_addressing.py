@@ -23,3 +23,9 @@ def test_group_modes() -> None:
 
 def test_bots_are_never_addressed() -> None:
     assert not addressed_by_default(incoming("hi", is_bot=True), {})
+
+
+def test_chats_where_the_bot_may_not_post_are_never_addressed() -> None:
+    mention = replace(incoming("hi", platform="discord", is_direct=False), mentions_bot=True, may_reply=False)
+    for mode in ("mention", "always"):
+        assert not addressed_by_default(mention, {"discord": mode})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.engine.fake import ScriptedEngine
 from bot.store import ANSWERED, IGNORED, SENT
 from tests.adapters.discord.conftest import FakeDiscord, StartBot, eventually
@@ -119,12 +121,13 @@ async def test_model_output_with_everyone_is_sent_with_mentions_that_cannot_ping
     assert "users" not in sent[0]["allowed_mentions"] and "roles" not in sent[0]["allowed_mentions"]
 
 
+@pytest.mark.parametrize("mode", ["mention", "always"])
 async def test_channel_outside_allowed_channels_stores_mentions_without_answering(
-    start_bot: StartBot, fake_discord: FakeDiscord
+    start_bot: StartBot, fake_discord: FakeDiscord, mode: str
 ) -> None:
     allowed = f'allowed_channels = {{ "{fake_discord.guild.guild_id}" = [{fake_discord.random["id"]}] }}'
     engine = ScriptedEngine(["answer"])
-    bot = await start_bot(discord_settings=allowed, engine=engine)
+    bot = await start_bot(discord_settings=f'{allowed}\nguild_reply_mode = "{mode}"', engine=engine)
     ignored = await fake_discord.post(
         fake_discord.alice, f"{fake_discord.mention()} hi", mentions=[fake_discord.bot_user]
     )

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.discord.convert import DiscordAccess, command_text, conversation_key, to_incoming
+from bot.addressing import addressed_by_default
 from tests.adapters.discord.conftest import FakeDiscord, build_world
 from tests.fakes.discord_gateway import message_payload, user_payload
 
@@ -99,23 +100,26 @@ def test_admin_is_manage_server_owner_admin_role_or_configured_user(world: FakeD
     assert incoming_for(world, state, world.alice, "x", channel=world.alice_dm, access=configured).author_is_admin
 
 
-def test_reply_modes_and_allowed_channels_shape_addressing(world: FakeDiscord, state: Any) -> None:
+def test_allowed_channels_decide_where_the_bot_may_reply_and_reply_modes_are_the_managers(
+    world: FakeDiscord, state: Any
+) -> None:
     mention = f"<@{world.bot_user['id']}> hi"
     guild_id = int(world.guild.guild_id)
     only_random = DiscordAccess(allowed_channels={guild_id: frozenset({int(world.random["id"])})})
-    assert not incoming_for(
-        world, state, world.alice, mention, access=only_random, mentions=[world.bot_user]
-    ).is_addressed_to_bot
+    elsewhere = incoming_for(world, state, world.alice, mention, access=only_random, mentions=[world.bot_user])
+    assert elsewhere.is_addressed_to_bot and not elsewhere.may_reply
+    for mode in ("mention", "always"):
+        assert not addressed_by_default(elsewhere, {"discord": mode}), "never answered where it may not speak"
     only_general = DiscordAccess(allowed_channels={guild_id: frozenset({int(world.general["id"])})})
-    assert incoming_for(
+    in_thread = incoming_for(
         world, state, world.alice, mention, channel=world.thread, access=only_general, mentions=[world.bot_user]
-    ).is_addressed_to_bot, "threads follow their parent channel"
-    silent = DiscordAccess(guild_reply_mode="silent")
-    assert not incoming_for(
-        world, state, world.alice, mention, access=silent, mentions=[world.bot_user]
-    ).is_addressed_to_bot
-    always = DiscordAccess(guild_reply_mode="always")
-    assert incoming_for(world, state, world.alice, "no mention", access=always).is_addressed_to_bot
+    )
+    assert in_thread.may_reply and addressed_by_default(in_thread, {}), "threads follow their parent channel"
+    mentioned = incoming_for(world, state, world.alice, mention, mentions=[world.bot_user])
+    unmentioned = incoming_for(world, state, world.alice, "no mention")
+    assert not addressed_by_default(mentioned, {"discord": "silent"})
+    assert not addressed_by_default(unmentioned, {"discord": "mention"})
+    assert addressed_by_default(unmentioned, {"discord": "always"})
 
 
 def test_webhook_messages_count_as_bot_messages(world: FakeDiscord, state: Any) -> None:
