@@ -74,13 +74,39 @@ FAILED = "failed"
 DELIVERED_CHARS = "delivered_chars"
 
 
+class SerializedDatabase(sqlite_utils.Database):
+    """sqlite-utils over one connection that worker threads share: every statement runs under a lock.
+
+    It exists because sqlite-utils wraps each `query()` in a savepoint: run from a worker thread (a rule
+    index rebuild, a knowledge-base search) in the middle of another thread's transaction, its release
+    ended that transaction and the writer failed with "no such savepoint". `Store.transaction` holds the
+    same (reentrant) lock for the whole block, so a statement from another thread waits for it to end.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.statement_lock = lock  # first: the base class runs statements while it initialises
+        super().__init__(conn)
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        with self.statement_lock:
+            return super().query(sql, params)
+
+    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
+        with self.statement_lock:
+            return super().execute(sql, parameters)
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        with self.statement_lock:
+            return super().executescript(sql)
+
+
 class Store:
     """Thread-safe access to the bot's SQLite database (WAL mode, migrated on open)."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+    def __init__(self, db: SerializedDatabase, path: str) -> None:
         self.db = db
         self.path = path
-        self._lock = threading.RLock()
+        self._lock = db.statement_lock
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -90,7 +116,7 @@ class Store:
             if target != ":memory:":
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
-            db = sqlite_utils.Database(conn)
+            db = SerializedDatabase(conn, threading.RLock())
             if target != ":memory:":
                 db.enable_wal()
             conn.execute("pragma foreign_keys = on")

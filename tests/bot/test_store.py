@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,30 @@ def test_messages_survive_a_crash_without_close(tmp_path: Path) -> None:
     assert other.execute("select text from messages").fetchall() == [("written before the crash",)]
     other.close()
     store.close()
+
+
+def test_reads_from_worker_threads_never_break_a_writers_transaction(tmp_path: Path) -> None:
+    """sqlite-utils runs each query() in a savepoint; from another thread it must wait for open transactions."""
+    store = Store.open(tmp_path / "bot.db")
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def read_until_stopped() -> None:
+        try:
+            while not stop.is_set():
+                list(store.db.query("select count(*) as n from state"))
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    readers = [threading.Thread(target=read_until_stopped) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for index in range(400):
+            store.set_state(f"key-{index}", "value")  # an upsert: a savepoint inside the store's transaction
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+        store.close()
+    assert failures == []
