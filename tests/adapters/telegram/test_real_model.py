@@ -26,8 +26,12 @@ async def test_direct_message_gets_a_non_empty_model_reply_that_is_stored(
     app = BotApp.build(config, gate=ModerationGate(GatePolicy()), features=[])
     async with app, create_adapter(app):
         _, message_id = await telegram_server.push_message("Hello! What can you do for me?")
-        await telegram_server.wait_for(lambda: telegram_server.state.sent, timeout=120)
-        rows = app.store.messages_for(app.store.conversation_id(ConversationKey("telegram", "111")))
+        conversation = app.store.conversation_id(ConversationKey("telegram", "111"))
+        # Sent on the wire first, recorded as sent just after: wait for the record.
+        await telegram_server.wait_for(
+            lambda: [row.status for row in app.store.messages_for(conversation)][-1:] == ["sent"], timeout=120
+        )
+        rows = app.store.messages_for(conversation)
     [reply] = telegram_server.state.sent
     assert reply.text.strip() and reply.reply_to_message_id == message_id
     assert [(row.role, row.status) for row in rows] == [("user", "answered"), ("assistant", "sent")]
