@@ -87,14 +87,9 @@ class NativePlan:
     def build(kernel: NativeDecodeAttention, segments: Sequence[Segment], group_size: int, threads: int) -> NativePlan:
         decoding = [i for i, segment in enumerate(segments) if segment.count == 1]
         others = tuple(i for i, segment in enumerate(segments) if segment.count != 1)
-        parts: list[list[int]] = [decoding]
+        parts: Sequence[list[int]] = [decoding]
         if threads > 1 and len(decoding) >= 4:
-            parts = [[], []]
-            loads = [0, 0]
-            for index in sorted(decoding, key=lambda i: -segments[i].past):
-                lighter = 0 if loads[0] <= loads[1] else 1
-                parts[lighter].append(index)
-                loads[lighter] += segments[index].past + 1
+            parts = balanced_halves(decoding, segments)
         groups = tuple(
             NativeDecodeAttention.group(
                 [segments[i].kv.buffer for i in part],
@@ -146,15 +141,22 @@ class PackedBatch:
 
     def split(self) -> tuple[list[int], list[int]]:
         """Segment indices in two groups of about equal attention work (tokens read)."""
-        order = sorted(range(len(self.segments)), key=lambda i: -(self.segments[i].past + self.segments[i].count))
-        groups: tuple[list[int], list[int]] = ([], [])
-        loads = [0, 0]
-        for index in order:
-            lighter = 0 if loads[0] <= loads[1] else 1
-            groups[lighter].append(index)
-            segment = self.segments[index]
-            loads[lighter] += (segment.past + segment.count) * segment.count
-        return groups
+        return balanced_halves(range(len(self.segments)), self.segments)
+
+
+def balanced_halves(indices: Sequence[int], segments: Sequence[Segment]) -> tuple[list[int], list[int]]:
+    """The given segments in two groups of about equal attention work (keys read times queries), one per thread."""
+
+    def work(index: int) -> int:
+        return (segments[index].past + segments[index].count) * segments[index].count
+
+    groups: tuple[list[int], list[int]] = ([], [])
+    loads = [0, 0]
+    for index in sorted(indices, key=lambda i: -work(i)):
+        lighter = 0 if loads[0] <= loads[1] else 1
+        groups[lighter].append(index)
+        loads[lighter] += work(index)
+    return groups
 
 
 def packed_attention_forward(
