@@ -1,6 +1,6 @@
 all: test
 
-.PHONY: setup run chat test test-fast lint bench eval
+.PHONY: setup run chat test test-fast lint bench eval train
 
 setup:
 	bash scripts/setup.sh
@@ -28,3 +28,10 @@ bench: setup
 eval: setup
 	.venv/bin/socialbot eval moderation
 	.venv/bin/socialbot eval kb
+
+# Rebuild the shipped classifiers from the data in the repo (seeds and recipes in their metadata JSON).
+train: setup
+	.venv/bin/python scripts/train_moderation.py
+	.venv/bin/python scripts/train_harm.py
+	.venv/bin/python scripts/train_answerability.py --cv 3
+	.venv/bin/python scripts/fit_kb_confidence.py --judge

@@ -198,6 +198,11 @@ class KbSection(Section):
         0.85, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
     )
     lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="Share of BM25 in the hybrid score.")
+    answerability_judge: bool = Field(
+        True,
+        description="Let the bundled cross-encoder read the question with the best passage and say whether it "
+        "answers it (part of the confidence; about 10 ms per question).",
+    )
     answer_mode: Literal["grounded", "extractive"] = Field(
         "grounded",
         description="'grounded': the model answers from passages (checked, extractive fallback); "

@@ -2,8 +2,8 @@
 
 The evaluation never touches the bot's own knowledge base: it ingests `eval/kb/shop/` into a temporary
 database and asks every question of `eval/kb/questions.jsonl` through the same `KbAnswerer` the bot uses,
-with the app's engine. Questions carry a `split`: thresholds are calibrated on "calibration" only
-(`calibrate_kb_thresholds`), and the figures are reported on "test" unless asked otherwise.
+with the app's engine. Questions carry a `split`: the confidence weights and threshold are fitted on
+"calibration" only (scripts/fit_kb_confidence.py), and the figures are reported on "test" unless asked otherwise.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.kb import KbError
+from bot.kb.answerability import AnswerabilityJudge, load_judge
 from bot.kb.answering import KbAnswer, KbAnswerer, KbSettings
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.store import Store
@@ -98,8 +99,11 @@ async def run_kb_eval(
     decline_recall, latency_ms_p50, ...). With `use_model` the app must be started (its engine loaded);
     `split` is "test", "calibration" or "all"."""
     kb_settings = settings or KbSettings.from_section(app.config.settings.kb)
-    rows = await _answer_all(app, questions_path, limit, use_model, split, kb_dir, kb_settings, progress)
-    return _figures(rows, use_model, kb_settings, split, app.engine.model_name if use_model else "none")
+    judge = await asyncio.to_thread(load_judge, app.config.settings.kb.answerability_judge)
+    rows = await _answer_all(app, questions_path, limit, use_model, split, kb_dir, kb_settings, progress, judge)
+    figures = _figures(rows, use_model, kb_settings, split, app.engine.model_name if use_model else "none")
+    figures["thresholds"]["answerability_judge"] = judge is not None
+    return figures
 
 
 async def _answer_all(
@@ -111,6 +115,7 @@ async def _answer_all(
     kb_dir: Path | None,
     kb_settings: KbSettings,
     progress: Callable[[int, int], None],
+    judge: AnswerabilityJudge | None,
 ) -> list[tuple[EvalQuestion, KbAnswer, float]]:
     path = Path(questions_path) if questions_path else DEFAULT_QUESTIONS
     questions = [q for q in load_questions(path) if split == "all" or q.split == split]
@@ -125,7 +130,7 @@ async def _answer_all(
                 lexical_weight=app.config.settings.kb.lexical_weight,
             )
             await asyncio.to_thread(kb.add_paths, [kb_dir or path.parent / "shop"])
-            answerer = KbAnswerer(kb, app.engine if use_model else None, app.prompts, kb_settings)
+            answerer = KbAnswerer(kb, app.engine if use_model else None, app.prompts, kb_settings, judge=judge)
             rows = []
             for index, question in enumerate(questions):
                 started = time.perf_counter()
@@ -197,39 +202,6 @@ def _figures(
         },
         "failures": failures,
     }
-
-
-async def calibrate_kb_thresholds(
-    app: BotApp, questions_path: Path | str | None = None, kb_dir: Path | None = None, min_accuracy: float = 0.85
-) -> dict[str, Any]:
-    """Pick `answer_threshold` on the calibration split, from retrieval confidence alone (no model): the
-    threshold that declines the most out-of-scope questions there while answer accuracy stays at
-    `min_accuracy` or more (the lowest such threshold on ties, so that in-scope questions are declined as
-    rarely as possible). The default keeps a margin over the 0.80 accuracy goal: a threshold tuned to the
-    edge on a hundred questions falls short on new ones about half the time."""
-    base = replace(KbSettings.from_section(app.config.settings.kb), answer_threshold=0.0)
-    rows = await _answer_all(app, questions_path, None, False, "calibration", kb_dir, base, lambda d, t: None)
-    out_scope = [a.confidence for q, a, _ in rows if not q.in_scope]
-    in_scope = [(a.confidence, answer_is_correct(q, a)) for q, a, _ in rows if q.in_scope]
-    table = []
-    chosen: tuple[float, float] | None = None  # (decline recall, threshold)
-    for step in range(20, 81):
-        threshold = step / 100
-        true_declines = sum(1 for confidence in out_scope if confidence < threshold)
-        false_declines = sum(1 for confidence, _ in in_scope if confidence < threshold)
-        recall = _ratio(true_declines, len(out_scope))
-        accuracy = _ratio(sum(1 for c, ok in in_scope if ok and c >= threshold), len(in_scope))
-        table.append(
-            {
-                "answer_threshold": threshold,
-                "decline_recall": recall,
-                "decline_precision": _ratio(true_declines, true_declines + false_declines),
-                "answer_accuracy": accuracy,
-            }
-        )
-        if accuracy >= min_accuracy and (chosen is None or recall > chosen[0]):
-            chosen = (recall, threshold)
-    return {"answer_threshold": chosen[1] if chosen else None, "questions": len(rows), "table": table}
 
 
 def format_kb_eval(figures: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import KbSection
 from bot.kb import KbError
+from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.kb.tickets import Ticket, TicketDesk, conversation_link, wants_human
@@ -168,7 +169,12 @@ class KbFeature:
         self.kb = KnowledgeBase(app.store, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight)
         self.desk = TicketDesk(app.store)
         self.answerer = KbAnswerer(
-            self.kb, app.engine, app.prompts, KbSettings.from_section(section), manager_settings(app.config).generation
+            self.kb,
+            app.engine,
+            app.prompts,
+            KbSettings.from_section(section),
+            manager_settings(app.config).generation,
+            judge_loader=load_judge if section.answerability_judge else None,
         )
         self.handoff = HandoffRoute(self.desk, app.store, app.prompts, staff_conversation(section))
         # Moderation (automod, mutes, rate limits) still sees every message; then an open ticket silences
@@ -199,9 +205,11 @@ class KbFeature:
             )
 
     async def start(self, app: BotApp) -> None:
-        """Load the passage vectors now, so the first question is not slowed by it."""
-        if self.kb is not None and app.config.settings.kb.enabled:
+        """Load the passage vectors and the answerability judge now, so the first question is not slowed."""
+        if self.kb is not None and self.answerer is not None and app.config.settings.kb.enabled:
             await asyncio.to_thread(self.kb.search, "warm up", 1)
+            if not await asyncio.to_thread(self.kb.is_empty):
+                await self.answerer.load_judge()
 
     async def stop(self) -> None:
         return None

@@ -133,13 +133,15 @@ class Embeddings(nn.Module):
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = config.dropout
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Embed ``input_ids``; ``token_type_ids`` marks the second text of a pair (all 0 when None)."""
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        summed = (
-            self.word_embeddings(input_ids)
-            + self.position_embeddings(positions)[None]
-            + self.token_type_embeddings.weight[0]
+        token_types = (
+            self.token_type_embeddings.weight[0]
+            if token_type_ids is None
+            else self.token_type_embeddings(token_type_ids)
         )
+        summed = self.word_embeddings(input_ids) + self.position_embeddings(positions)[None] + token_types
         result: torch.Tensor = functional.dropout(self.norm(summed), self.dropout, self.training)
         return result
 
@@ -175,16 +177,22 @@ class MiniLMEncoder(nn.Module):
         merged = {**own, **{name: tensor.float() for name, tensor in state.items()}}
         self.load_state_dict(merged, strict=True)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean-pooled last hidden states, shape (batch, hidden)."""
-        return self.forward_from_layer(self.embeddings(input_ids), attention_mask, 0)
+        return self.forward_from_layer(self.embeddings(input_ids, token_type_ids), attention_mask, 0)
 
     def hidden_states_before(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer_index: int
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        layer_index: int,
+        token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Hidden states entering layer ``layer_index`` (a trainer caches these for frozen layers)."""
         attention_bias = _attention_bias(attention_mask)
-        hidden_states = self.embeddings(input_ids)
+        hidden_states = self.embeddings(input_ids, token_type_ids)
         for layer in self.layers[:layer_index]:
             hidden_states = layer(hidden_states, attention_bias)
         return hidden_states

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.kb.answering import WHOLE_SECTION_CHARS, KbAnswerer, KbSettings, RankedSentence
+from bot.kb.answerability import AnswerabilityJudge
+from bot.kb.answering import (
+    CONFIDENCE_WEIGHTS,
+    WHOLE_SECTION_CHARS,
+    ConfidenceSignals,
+    KbAnswerer,
+    KbSettings,
+    RankedSentence,
+)
 from bot.kb.evaluation import DEFAULT_QUESTIONS, load_questions
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
 from bot.prompts import PromptLibrary
@@ -136,3 +146,52 @@ def test_word_frequencies_are_counted_again_only_when_the_knowledge_base_changes
     extra.write_text("# Deposits\n\nThe deposit for a kayak is 300 euros.\n", encoding="utf-8")
     answerer.kb.add_paths([extra])
     assert answerer._document_frequencies()[0]["deposit"] == 2
+
+
+def test_the_judge_s_verdict_moves_the_confidence_across_the_threshold() -> None:
+    retrieval = {"similarity": 0.6, "coverage": 0.8, "missing_rarity": 0.3}
+    doubtful = KbAnswerer._confidence(ConfidenceSignals(**retrieval, judge_logit=-4.0))
+    convinced = KbAnswerer._confidence(ConfidenceSignals(**retrieval, judge_logit=4.0))
+    threshold = KbSettings().answer_threshold
+    assert doubtful < threshold < convinced
+    assert KbAnswerer._confidence(None) == 0.0
+
+
+def test_without_a_judge_the_confidence_comes_from_retrieval_alone() -> None:
+    signals = ConfidenceSignals(similarity=0.6, coverage=0.8, missing_rarity=0.3)
+    *weights, bias = CONFIDENCE_WEIGHTS
+    z = weights[0] * 0.6 + weights[1] * 0.8 + weights[2] * 0.3 + bias
+    assert KbAnswerer._confidence(signals) == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+async def test_the_judge_is_loaded_once_on_the_first_question(tmp_path: Path, hashing_encoder: HashingEncoder) -> None:
+    loads: list[int] = []
+
+    def loader() -> AnswerabilityJudge | None:
+        loads.append(1)
+        return None
+
+    store = Store.open(tmp_path / "kb.db")
+    kb = KnowledgeBase(store, hashing_encoder)
+    document = tmp_path / "rentals.md"
+    document.write_text(RENTALS, encoding="utf-8")
+    kb.add_paths([document])
+    answerer = KbAnswerer(kb, None, PromptLibrary(), KbSettings(answer_threshold=0.3), judge_loader=loader)
+    try:
+        await asyncio.gather(*(answerer.answer("What is the deposit?", use_model=False) for _ in range(3)))
+        await answerer.answer("What is the deposit?", use_model=False)
+    finally:
+        store.close()
+    assert loads == [1]
+
+
+def test_a_model_answer_is_kept_only_when_every_word_of_it_comes_from_the_passages(answerer: KbAnswerer) -> None:
+    passages = [hit(1, "Mobile app: Do you have a mobile app? Not yet. You can order on our website.", "Mobile app")]
+    extract = "Not yet. You can order on our website."
+    question = "Do you sell mobile phones?"
+    invented = "We do not sell bicycles, but we do sell mobile phones."
+    assert not answerer._supported(invented, passages, extract, question)
+    assert not answerer._supported("Not yet, but our app is coming this spring.", passages, extract, question)
+    assert answerer._supported("Not yet: you can order on the website.", passages, extract, "Is there a mobile app?")
+    assert answerer._supported("Yes, order on our website.", passages, "You can order on our website.", "Online?")
+    assert not answerer._supported("Yes, I can do that.", passages, extract, "Can I order online?")  # says nothing

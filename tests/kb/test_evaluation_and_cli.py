@@ -30,6 +30,7 @@ async def test_a_smoke_evaluation_reports_every_figure(app: BotApp) -> None:
     for key in ("hit_at_1", "hit_at_3", "answer_accuracy", "decline_precision", "decline_recall", "latency_ms_p50"):
         assert 0.0 <= figures[key] <= (1.0 if key != "latency_ms_p50" else 60_000.0)
     assert figures["questions"] == 8
+    assert figures["thresholds"]["answerability_judge"] is True  # the shipped judge took part
     assert "retrieval hit@3" in format_kb_eval(figures)
 
 

@@ -1,0 +1,138 @@
+"""Does this passage answer this question? A cross-encoder reads both together and says how likely.
+
+Retrieval scores and word overlap measure how close a passage is to a question, not whether it settles it:
+"Do you sell mobile phones?" lands on the FAQ "Do you have a mobile app? Not yet." with most of its words
+found. Reading the pair through the bundled MiniLM encoder at once (``[CLS] question [SEP] passage [SEP]``)
+lets attention compare them word by word. Its top layers and a linear head were fine-tuned on question/passage
+pairs written for other, made-up businesses (``bot/kb/data/answerability_train.jsonl``, by
+``scripts/train_answerability.py``); the shop of ``eval/kb`` was never part of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+
+from bot.moderation.classifier import HEAD_PREFIX, BinaryHead, ClassifierLoadError
+from bot.moderation.embeddings_features import MiniLMEncoder, bundled_encoder_dir
+
+log = logging.getLogger(__name__)
+
+LAYERS_FILE = "answerability_minilm_layers.safetensors"
+METADATA_FILE = "answerability.json"
+DEFAULT_MAX_TOKENS = 192
+
+
+def default_weights_dir() -> Path:
+    """Directory of the weights shipped with the package."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def passage_text(heading: str, text: str) -> str:
+    """How a passage is shown to the judge, in training and at answer time alike: its section, then its text."""
+    section = heading.rsplit(">", 1)[-1].strip()
+    body = " ".join(text.split())
+    return f"{section}: {body}" if section and not body.startswith(section) else body
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Token ids of question/passage pairs, padded to the longest pair."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    token_type_ids: torch.Tensor
+
+
+class PairTokenizer:
+    """WordPiece tokenizer of the bundled encoder for (question, passage) pairs, truncating the longer side."""
+
+    def __init__(self, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+        model_dir = model_dir or bundled_encoder_dir()
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer.no_padding()
+        self.max_tokens = max_tokens
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> PairBatch:
+        encodings = self._tokenizer.encode_batch([(question, passage) for question, passage in pairs])
+        length = max(len(encoding.ids) for encoding in encodings)
+        input_ids = torch.zeros((len(pairs), length), dtype=torch.long)
+        attention_mask = torch.zeros((len(pairs), length), dtype=torch.long)
+        token_type_ids = torch.zeros((len(pairs), length), dtype=torch.long)
+        for row, encoding in enumerate(encodings):
+            size = len(encoding.ids)
+            input_ids[row, :size] = torch.tensor(encoding.ids, dtype=torch.long)
+            attention_mask[row, :size] = 1
+            token_type_ids[row, :size] = torch.tensor(encoding.type_ids, dtype=torch.long)
+        return PairBatch(input_ids, attention_mask, token_type_ids)
+
+
+class AnswerabilityJudge:
+    """Scores (question, passage) pairs: the probability that the passage answers the question."""
+
+    def __init__(
+        self, encoder: MiniLMEncoder, head: BinaryHead, tokenizer: PairTokenizer, metadata: dict[str, Any]
+    ) -> None:
+        self.encoder = encoder.eval()
+        self.head = head.eval()
+        self.tokenizer = tokenizer
+        self.metadata = metadata
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, weights_dir: Path | None = None) -> AnswerabilityJudge:
+        """The shipped judge (or one in ``weights_dir``); ClassifierLoadError names what is missing or wrong."""
+        weights_dir = weights_dir or default_weights_dir()
+        layers_path = weights_dir / LAYERS_FILE
+        metadata_path = weights_dir / METADATA_FILE
+        if not layers_path.is_file() or not metadata_path.is_file():
+            raise ClassifierLoadError(
+                f"{weights_dir}: no answerability judge ({LAYERS_FILE}, {METADATA_FILE}); "
+                "rebuild it with: python scripts/train_answerability.py"
+            )
+        try:
+            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+            max_tokens = int(metadata["max_tokens"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ClassifierLoadError(f"{metadata_path}: not valid judge metadata: {error}") from error
+        state = load_file(str(layers_path))
+        encoder = MiniLMEncoder.from_pretrained()
+        head = BinaryHead(encoder.config.hidden_size)
+        head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+        try:
+            encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
+            head.load_state_dict(head_state, strict=True)
+        except (KeyError, RuntimeError) as error:
+            raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
+        return cls(encoder, head, PairTokenizer(max_tokens=max_tokens), metadata)
+
+    def logits(self, question: str, passages: Sequence[str]) -> list[float]:
+        """One logit per passage (positive: it answers the question). Thread-safe."""
+        if not passages:
+            return []
+        batch = self.tokenizer([(question, passage) for passage in passages])
+        with self._lock, torch.inference_mode():
+            pooled = self.encoder(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+            return [float(value) for value in self.head(pooled)]
+
+
+def load_judge(enabled: bool = True, weights_dir: Path | None = None) -> AnswerabilityJudge | None:
+    """The judge when ``enabled`` and loadable; None otherwise, and the answerer then falls back to retrieval
+    signals alone (a warning says why, since declines get less precise without it)."""
+    if not enabled:
+        return None
+    try:
+        return AnswerabilityJudge.load(weights_dir)
+    except (ClassifierLoadError, OSError) as error:
+        log.warning("answerability judge not loaded, confidence from retrieval alone: %s", error)
+        return None
