@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
-from bot.moderation.classifier import HEAD_PREFIX, BinaryHead, ClassifierLoadError
+from bot.moderation.classifier import BinaryHead, ClassifierLoadError, load_finetuned_minilm
 from bot.moderation.embeddings_features import MiniLMEncoder, bundled_encoder_dir
 
 log = logging.getLogger(__name__)
@@ -105,15 +104,7 @@ class AnswerabilityJudge:
             max_tokens = int(metadata["max_tokens"])
         except (ValueError, KeyError, TypeError) as error:
             raise ClassifierLoadError(f"{metadata_path}: not valid judge metadata: {error}") from error
-        state = load_file(str(layers_path))
-        encoder = MiniLMEncoder.from_pretrained()
-        head = BinaryHead(encoder.config.hidden_size)
-        head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
-        try:
-            encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
-            head.load_state_dict(head_state, strict=True)
-        except (KeyError, RuntimeError) as error:
-            raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
+        encoder, head = load_finetuned_minilm(layers_path)
         return cls(encoder, head, PairTokenizer(max_tokens=max_tokens), metadata)
 
     def logits(self, question: str, passages: Sequence[str]) -> list[float]:
