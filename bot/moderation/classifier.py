@@ -10,6 +10,7 @@ user-supplied Hugging Face sequence classifier.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,18 +52,25 @@ class BinaryHead(nn.Module):
         return logits
 
 
+@functools.cache
+def _bundled_encoder() -> MiniLMEncoder:
+    """The bundled encoder, loaded once per process; fine-tuned classifiers share its frozen parts."""
+    return MiniLMEncoder.from_pretrained().eval()
+
+
 def load_finetuned_minilm(layers_path: Path) -> tuple[MiniLMEncoder, BinaryHead]:
-    """The bundled encoder with the fine-tuned layers from ``layers_path`` and the trained head."""
+    """The bundled encoder with the fine-tuned layers from ``layers_path`` and the trained head (for inference:
+    the embeddings and untouched layers are shared with every other classifier loaded this way)."""
     state = load_file(str(layers_path))
-    encoder = MiniLMEncoder.from_pretrained()
-    head = BinaryHead(encoder.config.hidden_size)
+    base = _bundled_encoder()
+    head = BinaryHead(base.config.hidden_size)
     head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
     try:
-        encoder.load_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
+        encoder = base.with_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
         head.load_state_dict(head_state, strict=True)
     except (KeyError, RuntimeError) as error:
         raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
-    return encoder.eval(), head.eval()
+    return encoder, head.eval()
 
 
 def finetuned_state(encoder: MiniLMEncoder, head: BinaryHead, first_trained_layer: int) -> dict[str, torch.Tensor]:

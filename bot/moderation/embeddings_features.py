@@ -149,11 +149,18 @@ class Embeddings(nn.Module):
 class MiniLMEncoder(nn.Module):
     """The bundled MiniLM encoder with mean pooling, returning one vector per text."""
 
-    def __init__(self, config: EncoderConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: EncoderConfig | None = None,
+        embeddings: Embeddings | None = None,
+        layers: Sequence[nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config or EncoderConfig()
-        self.embeddings = Embeddings(self.config)
-        self.layers = nn.ModuleList(EncoderLayer(self.config) for _ in range(self.config.num_layers))
+        self.embeddings = embeddings or Embeddings(self.config)
+        if layers is None:
+            layers = [EncoderLayer(self.config) for _ in range(self.config.num_layers)]
+        self.layers = nn.ModuleList(layers)
 
     @classmethod
     def from_pretrained(cls, model_dir: Path | None = None) -> MiniLMEncoder:
@@ -168,14 +175,26 @@ class MiniLMEncoder(nn.Module):
         encoder.load_state_dict(renamed, strict=True)
         return encoder.eval()
 
-    def load_layer_overrides(self, state: Mapping[str, torch.Tensor]) -> None:
-        """Replace some parameters (e.g. fine-tuned transformer layers) by those in ``state``."""
-        own = self.state_dict()
-        unknown = sorted(set(state) - set(own))
-        if unknown:
-            raise KeyError(f"unknown encoder parameters: {unknown[:5]}")
-        merged = {**own, **{name: tensor.float() for name, tensor in state.items()}}
-        self.load_state_dict(merged, strict=True)
+    def with_layer_overrides(self, state: Mapping[str, torch.Tensor]) -> MiniLMEncoder:
+        """A new encoder with the whole transformer layers in ``state`` (fine-tuned ones) and this encoder's
+        embeddings and other layers, shared rather than copied: three classifiers over the bundled encoder then
+        hold its 47 MB of word embeddings once. Only use it for inference; the shared parts must not be trained.
+        """
+        by_layer: dict[int, dict[str, torch.Tensor]] = {}
+        for name, tensor in state.items():
+            match = re.fullmatch(r"layers\.(\d+)\.(.+)", name)
+            if match is None or int(match.group(1)) >= len(self.layers):
+                raise KeyError(f"not a transformer layer parameter of this encoder: {name}")
+            by_layer.setdefault(int(match.group(1)), {})[match.group(2)] = tensor.float()
+        layers: list[nn.Module] = []
+        for index, shared in enumerate(self.layers):
+            if index not in by_layer:
+                layers.append(shared)
+                continue
+            layer = EncoderLayer(self.config)
+            layer.load_state_dict(by_layer[index], strict=True)
+            layers.append(layer)
+        return MiniLMEncoder(self.config, self.embeddings, layers).eval()
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None

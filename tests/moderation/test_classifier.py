@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
+from bot.kb.answerability import LAYERS_FILE as ANSWERABILITY_LAYERS
+from bot.kb.answerability import default_weights_dir as kb_weights_dir
 from bot.moderation.classifier import (
     LAYERS_FILE,
     METADATA_FILE,
@@ -17,6 +20,7 @@ from bot.moderation.classifier import (
     HFSequenceClassifier,
     OffensiveClassifier,
     default_weights_dir,
+    load_finetuned_minilm,
 )
 from bot.moderation.embeddings_features import (
     EncoderTokenizer,
@@ -137,3 +141,19 @@ def test_concurrent_scoring_from_threads_gives_the_same_scores(classifier: Offen
 def test_hf_wrapper_reports_a_missing_model_directory(tmp_path: Path) -> None:
     with pytest.raises(ClassifierLoadError):
         HFSequenceClassifier(str(tmp_path / "nowhere"), offensive_label="OFF")
+
+
+def test_classifiers_over_the_bundled_encoder_share_its_frozen_parts() -> None:
+    offensive = load_finetuned_minilm(default_weights_dir() / LAYERS_FILE)[0]
+    judge = load_finetuned_minilm(kb_weights_dir() / ANSWERABILITY_LAYERS)[0]
+    assert offensive.embeddings is judge.embeddings
+    assert offensive.layers[0] is judge.layers[0]  # both fine-tuned only layers 2 and up
+    assert offensive.layers[5] is not judge.layers[5]
+    assert not torch.equal(offensive.layers[5].query.weight, judge.layers[5].query.weight)
+
+
+def test_overriding_a_parameter_outside_the_transformer_layers_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "layers.safetensors"
+    save_file({"embeddings.word_embeddings.weight": torch.zeros(2, 2)}, str(weights))
+    with pytest.raises(ClassifierLoadError, match="not a transformer layer parameter"):
+        load_finetuned_minilm(weights)
