@@ -10,7 +10,6 @@ pairs written for other, made-up businesses (``bot/kb/data/answerability_train.j
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer
 
-from bot.moderation.classifier import BinaryHead, ClassifierLoadError, load_finetuned_minilm
+from bot.moderation.classifier import BinaryHead, ClassifierLoadError, read_finetuned_weights
 from bot.moderation.embeddings_features import MiniLMEncoder, bundled_encoder_dir
 
 log = logging.getLogger(__name__)
@@ -92,19 +91,13 @@ class AnswerabilityJudge:
     def load(cls, weights_dir: Path | None = None) -> AnswerabilityJudge:
         """The shipped judge (or one in ``weights_dir``); ClassifierLoadError names what is missing or wrong."""
         weights_dir = weights_dir or default_weights_dir()
-        layers_path = weights_dir / LAYERS_FILE
-        metadata_path = weights_dir / METADATA_FILE
-        if not layers_path.is_file() or not metadata_path.is_file():
-            raise ClassifierLoadError(
-                f"{weights_dir}: no answerability judge ({LAYERS_FILE}, {METADATA_FILE}); "
-                "rebuild it with: python scripts/train_answerability.py"
-            )
+        encoder, head, metadata = read_finetuned_weights(
+            weights_dir, LAYERS_FILE, METADATA_FILE, "scripts/train_answerability.py"
+        )
         try:
-            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
             max_tokens = int(metadata["max_tokens"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ClassifierLoadError(f"{metadata_path}: not valid judge metadata: {error}") from error
-        encoder, head = load_finetuned_minilm(layers_path)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ClassifierLoadError(f"{weights_dir / METADATA_FILE}: not valid judge metadata: {error}") from error
         return cls(encoder, head, PairTokenizer(max_tokens=max_tokens), metadata)
 
     def logits(self, question: str, passages: Sequence[str]) -> list[float]:

@@ -96,7 +96,10 @@ def read_finetuned_weights(
         raise ClassifierLoadError(
             f"{weights_dir}: expected {layers_file} and {metadata_file}; rebuild them with `python {train_script}`"
         )
-    raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    try:
+        raw_metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ClassifierLoadError(f"{metadata_path}: not valid JSON: {error}") from error
     encoder, head = load_finetuned_minilm(layers_path)
     return encoder, head, raw_metadata
 

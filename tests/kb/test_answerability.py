@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.kb.answerability import (
     METADATA_FILE,
     AnswerabilityJudge,
     PairTokenizer,
+    default_weights_dir,
     load_judge,
     passage_text,
 )
@@ -107,3 +109,11 @@ def test_the_training_recipe_builds_a_judge_that_loads(tmp_path: Path) -> None:
     assert metadata["pairs"] == 4 and metadata["cv"]["grouped_by"] == "business"
     assert (out / LAYERS_FILE).stat().st_size > 1_000_000
     assert len(AnswerabilityJudge.load(out).logits("When are you open?", [HOURS])) == 1
+
+
+def test_damaged_metadata_is_a_load_error_naming_the_file(tmp_path: Path) -> None:
+    shutil.copy(default_weights_dir() / LAYERS_FILE, tmp_path / LAYERS_FILE)
+    (tmp_path / METADATA_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ClassifierLoadError, match=METADATA_FILE):
+        AnswerabilityJudge.load(tmp_path)
+    assert load_judge(True, tmp_path) is None
