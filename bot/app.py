@@ -214,6 +214,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features.append(automod_feature(config))
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
+    features.append(dashboard_feature(config))  # last: serves pages over the started features
     return features
 
 
@@ -233,6 +234,12 @@ def kb_feature(config: LoadedConfig) -> Any:
     from bot.kb.feature import KbFeature
 
     return KbFeature()
+
+
+def dashboard_feature(config: LoadedConfig) -> Any:
+    from bot.dashboard.feature import DashboardFeature
+
+    return DashboardFeature()
 
 
 def automod_feature(config: LoadedConfig) -> Any:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bot.dashboard.settings import DashboardSection
+
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
 ENV_PREFIX = "SOCIALBOT__"
@@ -22,6 +24,7 @@ SECRET_ENV_NAMES = {
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "discord_bot_token": "DISCORD_BOT_TOKEN",
     "openai_api_key": "SOCIALBOT_OPENAI_API_KEY",
+    "dashboard_password": "SOCIALBOT_DASHBOARD_PASSWORD",
 }
 
 
@@ -267,6 +270,7 @@ class Secrets(BaseModel):
     telegram_bot_token: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
+    dashboard_password: SecretStr | None = None  # plain, or a `socialbot dashboard hash-password` value
 
 
 class RulesSection(Section):
@@ -304,6 +308,7 @@ class Settings(Section):
     rules: RulesSection = RulesSection()
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
+    dashboard: DashboardSection = DashboardSection()
 
 
 class LoadedConfig(BaseModel):
