@@ -22,7 +22,7 @@ SESSION_COOKIE = "socialbot_session"
 LOGIN_CSRF_COOKIE = "socialbot_login_csrf"
 CSRF_FIELD = "csrf_token"
 # Paths reachable without a session.
-PUBLIC_PATHS = frozenset({"/login", "/static/style.css", "/healthz"})
+PUBLIC_PATHS = frozenset({"/login", "/static/style.css", "/healthz", "/favicon.ico"})
 SECURITY_HEADERS = {
     # No script at all is served; forms post only to this origin; no framing.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "

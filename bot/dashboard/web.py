@@ -103,6 +103,10 @@ async def static_style(request: web.Request) -> web.StreamResponse:
     return web.Response(text=css, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=204)
+
+
 async def healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
@@ -130,6 +134,7 @@ def create_app(services: DashboardServices, settings: DashboardSection, uploads:
     app[PASSWORD_KEY] = [password_hash] if password_hash else []
     app.router.add_get("/static/style.css", static_style)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/favicon.ico", favicon)
     for table in PAGE_ROUTES:
         app.add_routes(table)
     return app

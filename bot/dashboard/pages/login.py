@@ -24,7 +24,11 @@ routes = web.RouteTableDef()
 
 
 def _login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
-    token = secrets.token_urlsafe(32)
+    # Keep the browser's token if it has one: a second tab (or a redirected favicon request) must not
+    # invalidate the form already shown.
+    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = current if len(current) == 43 and current.replace("-", "").replace("_", "").isalnum() else ""
+    token = token or secrets.token_urlsafe(32)
     response = render(request, "login.html", status=status, error=error, login_csrf=token)
     set_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
