@@ -151,7 +151,8 @@ async def _draft_action(request: web.Request, action: str) -> dict[str, Any]:
 async def draft_action(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     draft = await _draft_action(request, action)
-    raise _done(request, f"Draft #{draft['id']} {'saved' if action == 'edit' else action + 'd'}.")
+    done = {"edit": "saved", "approve": "approved", "reject": "rejected"}[action]
+    raise _done(request, f"Draft #{draft['id']} {done}.")
 
 
 @routes.post("/drafts/{id}/schedule")
