@@ -15,7 +15,7 @@ from bot.dashboard.web import SERVICES_KEY, render
 routes = web.RouteTableDef()
 
 
-def health(services: DashboardServices) -> list[tuple[str, str, bool]]:
+def health(services: DashboardServices, today: dict[str, int]) -> list[tuple[str, str, bool]]:
     """(what, state, healthy) rows."""
     app = services.app
     rows = [
@@ -29,7 +29,7 @@ def health(services: DashboardServices) -> list[tuple[str, str, bool]]:
     path = app.store.path
     size = os.path.getsize(path) if path != ":memory:" and os.path.exists(path) else 0
     rows.append(("Database", f"{path} ({size / 1_000_000:.1f} MB)", True))
-    owed = queries.today_numbers(services.store)["replies_owed"]
+    owed = today["replies_owed"]
     rows.append(("Replies owed to platforms", str(owed), owed == 0))
     if services.kb is not None and services.kb.kb is not None:
         documents = len(services.kb.kb.documents())
@@ -42,11 +42,12 @@ async def overview(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     store = services.store
     panels = [(panel.title, panel.render(store)) for panel in OVERVIEW_PANELS]
+    today = queries.today_numbers(store)
     return render(
         request,
         "overview.html",
-        health=health(services),
-        today=queries.today_numbers(store),
+        health=health(services, today),
+        today=today,
         totals=queries.totals(store),
         panels=panels,
         changes=audit.recent(store, limit=10),
