@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot import audit
 from bot.messages import OutgoingMessage
@@ -72,19 +72,19 @@ class DashboardServices:
 
     @property
     def kb(self) -> KbFeature | None:
-        return self.feature("kb")  # type: ignore[no-any-return]
+        return cast("KbFeature | None", self.feature("kb"))
 
     @property
     def rules(self) -> RulesFeature | None:
-        return self.feature("rules")  # type: ignore[no-any-return]
+        return cast("RulesFeature | None", self.feature("rules"))
 
     @property
     def scheduling(self) -> SchedulingFeature | None:
-        return self.feature("scheduling")  # type: ignore[no-any-return]
+        return cast("SchedulingFeature | None", self.feature("scheduling"))
 
     @property
     def automod(self) -> AutomodFeature | None:
-        return self.feature("automod")  # type: ignore[no-any-return]
+        return cast("AutomodFeature | None", self.feature("automod"))
 
     def record(self, action: str, target: str, before: Any = None, after: Any = None) -> None:
         """One audit entry per change the owner makes here."""

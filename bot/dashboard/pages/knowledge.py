@@ -25,6 +25,7 @@ from bot.kb import KbError
 
 if TYPE_CHECKING:
     from bot.kb.feature import KbFeature
+    from bot.kb.knowledge_base import KbDocument
 
 routes = web.RouteTableDef()
 GAPS_SQL = (
@@ -110,7 +111,7 @@ async def new_document(request: web.Request) -> web.StreamResponse:
     raise notify_and_redirect(request, "/kb", await _ingest(request, path, "kb.create"))
 
 
-def _uploaded_document(request: web.Request) -> tuple[Any, Path]:
+def _uploaded_document(request: web.Request) -> tuple[KbDocument, Path]:
     feature = _feature(request)
     assert feature.kb is not None
     document = feature.kb.find_document(str(path_id(request)))
