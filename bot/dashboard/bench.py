@@ -83,8 +83,8 @@ def fill(store: Any, messages: int, seed: int = 7) -> dict[str, int]:
             [("telegram", str(-100_000 - index), (now - timedelta(days=30)).isoformat()) for index in range(chats)],
         )
         rows: list[tuple[int, int | None, str, str, str, str, str, str, str | None]] = []
-        for index in range(messages // 2):
-            moment = now - timedelta(seconds=rng.randint(0, 30 * 86400))
+        moments = sorted(now - timedelta(seconds=rng.randint(0, 30 * 86400)) for _ in range(messages // 2))
+        for index, moment in enumerate(moments):
             chat, user = rng.randint(1, chats), rng.randint(1, members)
             platform_id = str(index + 1)
             rows.append((chat, user, "user", _sentence(rng), moment.isoformat(), platform_id, "", "answered", None))
@@ -142,7 +142,7 @@ def fill(store: Any, messages: int, seed: int = 7) -> dict[str, int]:
 
 
 def fill_content(app: Any) -> None:
-    """A few drafts, schedules and knowledge-base documents (through their own APIs)."""
+    """Drafts, schedules, rules and knowledge-base documents (through their own APIs)."""
     from bot.dashboard.services import DashboardServices
     from bot.messages import ConversationKey
 
@@ -155,6 +155,14 @@ def fill_content(app: Any) -> None:
         if index < 10:
             drafts.approve(draft.id)
             scheduling.service.schedule(draft.id, ConversationKey("telegram", "-100000"), f"daily {8 + index}:00")
+    rules = services.rules
+    assert rules is not None and rules.repository is not None
+    from bot.rules.model import Rule
+
+    for index in range(200):
+        rules.repository.add(
+            Rule("keyword", (f"{WORDS[index % len(WORDS)]} {index}",), f"Auto-reply number {index}."), "bench"
+        )
     from bot.kb.documents import parse_markdown
 
     for index in range(5):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 from markupsafe import Markup, escape
 
 from bot import audit
@@ -163,3 +164,14 @@ async def test_socialbot_dashboard_serves_the_same_database_without_the_bot(tmp_
     finally:
         await server.stop()
         app.store.close()
+
+
+@pytest.mark.slow
+async def test_the_page_benchmark_fills_a_database_and_times_every_page() -> None:
+    from bot.dashboard.bench import format_bench, run_bench
+
+    result = await run_bench(2_000, repeat=1)
+    assert result["data"]["messages"] == 2_000
+    assert {timing["page"] for timing in result["pages"]} >= {"overview", "member history", "drafts & schedule"}
+    assert all(timing["median_ms"] > 0 for timing in result["pages"])
+    assert "worst median" in format_bench(result)
