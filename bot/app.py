@@ -212,6 +212,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features: list[Any] = []
     features.append(rules_feature(config))  # first: mutes, rate limits and auto-replies before everything else
     features.append(automod_feature(config))
+    features.append(memory_feature(config))  # before the KB: memory follow-ups are answered from memory
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
     return features
@@ -221,6 +222,12 @@ def rules_feature(config: LoadedConfig) -> Any:
     from bot.rules.feature import RulesFeature
 
     return RulesFeature(config.settings.rules)
+
+
+def memory_feature(config: LoadedConfig) -> Any:
+    from bot.memory.feature import MemoryFeature
+
+    return MemoryFeature()
 
 
 def scheduling_feature(config: LoadedConfig) -> Any:

@@ -11,6 +11,7 @@ import sqlite_utils
 
 from bot.automod.schema import migrations as automod_migrations
 from bot.kb.schema import kb_migrations
+from bot.memory.schema import memory_migrations
 from bot.migration_set import MigrationSet
 from bot.rules.schema import rules_migrations
 from bot.scheduling.schema import scheduling_migrations
@@ -104,6 +105,7 @@ ALL_MIGRATION_SETS: list[MigrationSet] = [
     kb_migrations,
     rules_migrations,
     scheduling_migrations,
+    memory_migrations,
 ]
 
 
