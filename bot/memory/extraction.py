@@ -127,27 +127,66 @@ _PATTERNS: list[tuple[str, str, str]] = [
 _COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _PATTERNS]
 
 # Words after "I'm" / "my name is" that are not a name.
-_NOT_WORDS = """a an the not no just so very really also here there back new sorry fine good ok okay tired busy happy sad
+_NOT_WORDS = """a an the not no just so very really also here there back new sorry fine good ok okay tired busy
+    happy sad
     looking trying going wondering interested ready done sure glad confused lost still from in at on with
     and but or if calling writing asking having using waiting new hungry bored late early well alright
     no nicht kein pas ne nada não nao yo je ich eu"""
 _NOT_NAMES = frozenset(_NOT_WORDS.split())
 _LANGUAGE_NAMES = {
-    "english": "English", "inglés": "English", "ingles": "English", "anglais": "English", "englisch": "English",
-    "inglês": "English", "英文": "English", "英语": "English",
-    "spanish": "Spanish", "español": "Spanish", "espanol": "Spanish", "castellano": "Spanish",
-    "espagnol": "Spanish", "spanisch": "Spanish", "espanhol": "Spanish", "西班牙语": "Spanish",
-    "french": "French", "francés": "French", "frances": "French", "français": "French",
-    "francais": "French", "französisch": "French", "francês": "French", "法语": "French",
-    "german": "German", "alemán": "German", "aleman": "German", "allemand": "German", "deutsch": "German",
-    "alemão": "German", "德语": "German",
-    "portuguese": "Portuguese", "portugués": "Portuguese", "portugais": "Portuguese",
-    "portugiesisch": "Portuguese", "português": "Portuguese", "portugues": "Portuguese", "葡萄牙语": "Portuguese",
-    "chinese": "Chinese", "chino": "Chinese", "chinois": "Chinese", "chinesisch": "Chinese", "chinês": "Chinese",
+    "english": "English",
+    "inglés": "English",
+    "ingles": "English",
+    "anglais": "English",
+    "englisch": "English",
+    "inglês": "English",
+    "英文": "English",
+    "英语": "English",
+    "spanish": "Spanish",
+    "español": "Spanish",
+    "espanol": "Spanish",
+    "castellano": "Spanish",
+    "espagnol": "Spanish",
+    "spanisch": "Spanish",
+    "espanhol": "Spanish",
+    "西班牙语": "Spanish",
+    "french": "French",
+    "francés": "French",
+    "frances": "French",
+    "français": "French",
+    "francais": "French",
+    "französisch": "French",
+    "francês": "French",
+    "法语": "French",
+    "german": "German",
+    "alemán": "German",
+    "aleman": "German",
+    "allemand": "German",
+    "deutsch": "German",
+    "alemão": "German",
+    "德语": "German",
+    "portuguese": "Portuguese",
+    "portugués": "Portuguese",
+    "portugais": "Portuguese",
+    "portugiesisch": "Portuguese",
+    "português": "Portuguese",
+    "portugues": "Portuguese",
+    "葡萄牙语": "Portuguese",
+    "chinese": "Chinese",
+    "chino": "Chinese",
+    "chinois": "Chinese",
+    "chinesisch": "Chinese",
+    "chinês": "Chinese",
     "中文": "Chinese",
-    "italian": "Italian", "italiano": "Italian", "italien": "Italian", "italienisch": "Italian",
-    "japanese": "Japanese", "japonés": "Japanese", "japonais": "Japanese", "japanisch": "Japanese",
-}  # fmt: skip
+    "italian": "Italian",
+    "italiano": "Italian",
+    "italien": "Italian",
+    "italienisch": "Italian",
+    "japanese": "Japanese",
+    "japonés": "Japanese",
+    "japonais": "Japanese",
+    "japanisch": "Japanese",
+}
 _DATE_HINT = re.compile(
     r"\d|today|tomorrow|tonight|next|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"january|february|march|april|may|june|july|august|september|october|november|december|noon|morning|"

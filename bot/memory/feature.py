@@ -69,8 +69,12 @@ class MemoryObserver:
         found = [fact for _, facts in clauses for fact in facts]
         if found:
             self.facts.remember(MemoryScope.of(turn.message), found, turn.stored_message_id, turn.text)
-            log.info("remembered %d facts (%s)", len(found), ", ".join(f.kind for f in found),
-                     extra={"session": turn.session_id})  # fmt: skip
+            log.info(
+                "remembered %d facts (%s)",
+                len(found),
+                ", ".join(f.kind for f in found),
+                extra={"session": turn.session_id},
+            )
         return None
 
 

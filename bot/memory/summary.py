@@ -90,10 +90,14 @@ class ConversationSummaries:
         payload = json.dumps([{"m": line.message_id, "u": line.user_id, "t": line.text} for line in kept])
         with self.store.transaction() as tx:
             tx.table("memory_summaries").upsert(
-                {"conversation_id": conversation_id, "upto_message_id": cutoff - 1, "lines": payload,
-                 "updated_at": utc_now()},
+                {
+                    "conversation_id": conversation_id,
+                    "upto_message_id": cutoff - 1,
+                    "lines": payload,
+                    "updated_at": utc_now(),
+                },
                 pk="conversation_id",
-            )  # fmt: skip
+            )
         return kept
 
     def forget_user(self, user_id: int) -> int:

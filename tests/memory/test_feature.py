@@ -51,13 +51,14 @@ async def test_memory_is_never_shown_to_another_member_or_in_another_community(t
     app = await started(tmp_path)
     try:
         await say(app, "My name is Anna", chat_id="group-1", user_id="anna", is_direct=False, mentions_bot=True)
-        other_member = await say(app, "What's my name?", chat_id="group-1", user_id="bob", is_direct=False,
-                                 mentions_bot=True)  # fmt: skip
-        other_group = await say(app, "What's my name?", chat_id="group-2", user_id="anna", is_direct=False,
-                                mentions_bot=True)  # fmt: skip
+        other_member = await say(
+            app, "What's my name?", chat_id="group-1", user_id="bob", is_direct=False, mentions_bot=True
+        )
+        other_group = await say(
+            app, "What's my name?", chat_id="group-2", user_id="anna", is_direct=False, mentions_bot=True
+        )
         other_platform = await say(app, "What's my name?", platform="telegram", chat_id="group-1", user_id="anna")
-        same = await say(app, "What's my name?", chat_id="group-1", user_id="anna", is_direct=False,
-                         mentions_bot=True)  # fmt: skip
+        same = await say(app, "What's my name?", chat_id="group-1", user_id="anna", is_direct=False, mentions_bot=True)
         assert "Anna" not in other_member + other_group + other_platform
         assert "Anna" in same
     finally:
