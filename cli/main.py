@@ -107,6 +107,7 @@ COMMAND_MODULES = (
     "rules_cmd",
     "kb_cmd",
     "privacy_cmd",
+    "memory_cmd",
 )
 
 
