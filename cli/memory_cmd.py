@@ -45,6 +45,8 @@ def eval_command(ctx: CliContext, per_pair: int, max_new_tokens: int, show_cases
             update={
                 "bot": config.settings.bot.model_copy(update={"database": str(Path(scratch) / "memory-eval.db")}),
                 "generation": config.settings.generation.model_copy(update={"max_new_tokens": max_new_tokens}),
+                # The harness types far faster than a person: rate limits would answer its turns instead.
+                "rules": config.settings.rules.model_copy(update={"user_capacity": 0, "chat_capacity": 0}),
             }
         )
         scratch_config = config.model_copy(update={"settings": settings})

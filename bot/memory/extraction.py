@@ -218,6 +218,20 @@ _FILLER_TAIL = re.compile(
 )
 
 
+# A "fact" that reads like an order to the model, or carries a link or mention, is never kept: facts go into
+# the system prompt, and must not be a way to smuggle instructions or links into it.
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|instructions?|system prompt|prompt|you must|you are now|pretend|reveal|"
+    r"password|token|jailbreak|developer mode|always answer|from now on|ignora|ignorez|ignoriere)\b|https?://|www\.|@\w|<|>",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """True for text that reads like an order to the model or carries a link/mention (kept out of prompts)."""
+    return bool(_INSTRUCTION_LIKE.search(text))
+
+
 def _clauses(text: str) -> list[str]:
     return [clause.strip() for clause in _CLAUSE_SPLIT.split(text[:MAX_SCANNED_CHARS]) if clause and clause.strip()]
 
@@ -316,7 +330,7 @@ def extract_by_clause(text: str) -> list[tuple[str, list[Fact]]]:
             if _NEGATION.search(match.group(0)) or _NEGATION.search(before[-12:]):
                 continue
             value = _CHECKS[kind](match.group("v"), bare)
-            if value is None:
+            if value is None or _INSTRUCTION_LIKE.search(value):
                 continue
             taken.add(kind)
             found.append(Fact(kind, value, language))

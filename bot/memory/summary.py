@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from bot.memory.extraction import looks_like_instruction
 from bot.store import Store, utc_now
 
 RECENT_WINDOW = 16  # messages the prompt is expected to hold; older ones are summarised
@@ -83,7 +84,7 @@ class ConversationSummaries:
             if text.startswith("/"):
                 continue
             for sentence in _SENTENCE.split(" ".join(text.split())):
-                if informativeness(sentence) > 1.0:
+                if informativeness(sentence) > 1.0 and not looks_like_instruction(sentence):
                     candidates.append(SummaryLine(message_id, user_id, sentence[:MAX_LINE_CHARS]))
         kept = sorted(candidates, key=lambda line: informativeness(line.text), reverse=True)[:MAX_LINES]
         kept.sort(key=lambda line: line.message_id)
