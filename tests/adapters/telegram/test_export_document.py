@@ -1,4 +1,5 @@
-"""/export on the fake Telegram: the member's data arrives as a JSON document (sendDocument) in their DM."""
+"""Memory and /export on the fake Telegram: a follow-up answered from memory, then the member's data arrives
+as a JSON document (sendDocument) in their private chat."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ async def test_export_is_sent_as_a_json_document_in_the_private_chat(
     try:
         await telegram_server.push_message("My order number is A-48213", chat_id=555, user_id=555)
         await telegram_server.wait_for(lambda: len(telegram_server.replies_to(555)) == 1)
+        await telegram_server.push_message("What was my order number?", chat_id=555, user_id=555)
+        await telegram_server.wait_for(lambda: len(telegram_server.replies_to(555)) == 2)
+        assert telegram_server.replies_to(555)[1].text.startswith("Your order number is A-48213")
         await telegram_server.push_message("/export", chat_id=555, user_id=555)
         await telegram_server.wait_for(lambda: len(telegram_server.state.documents) == 1)
         chat_id, filename, data, caption = telegram_server.state.documents[0]
