@@ -3,6 +3,8 @@ never shown in another chat (here: the member's DM) or to another member."""
 
 from __future__ import annotations
 
+import json
+
 from bot.engine.fake import ScriptedEngine
 from tests.adapters.discord.conftest import FakeDiscord, StartBot, eventually
 
@@ -26,3 +28,17 @@ async def test_a_fact_told_in_a_channel_is_recalled_there_and_nowhere_else(
     elsewhere = await eventually(lambda: rest.sent_messages(dm["id"]))
     assert "A-48213" not in other_member[0]["content"] + elsewhere[0]["content"]
     assert "haven't told me your order number" in elsewhere[0]["content"]
+
+
+async def test_export_in_a_dm_arrives_as_a_json_attachment(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
+    await start_bot(engine=ScriptedEngine(default_reply="model reply"))
+    rest, dm = fake_discord.rest, fake_discord.alice_dm
+    await fake_discord.post(fake_discord.alice, "My name is Alicia", channel=dm)
+    await eventually(lambda: rest.sent_messages(dm["id"]))
+    await fake_discord.post(fake_discord.alice, "/export", channel=dm)
+    uploads = await eventually(lambda: rest.uploads)
+    path, filename, data = uploads[0]
+    assert path == f"/channels/{dm['id']}/messages"
+    assert filename == f"socialbot-export-discord-{fake_discord.alice['id']}.json"
+    assert [row["value"] for row in json.loads(data)["tables"]["memory_facts"]] == ["Alicia"]
+    assert "data export" in rest.sent_messages(dm["id"])[-1]["content"]
