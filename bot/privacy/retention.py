@@ -81,6 +81,8 @@ def apply_retention(store: Store, section: PrivacySection, now: datetime, dry_ru
             target[table] = target.get(table, 0) + rows
 
     with store.transaction() as db:
+        # Explicitly, so sqlite-utils does not commit statement by statement: all of it or nothing (dry run).
+        db.conn.execute("begin immediate")
         if cutoff := _cutoff(now, section.moderation_days):
             count(
                 removed,

@@ -137,3 +137,23 @@ async def test_the_job_is_scheduled_daily_at_the_configured_hour(tmp_path: Path)
         assert job is not None and job.next_run_time.hour == 3
     finally:
         await app.stop()
+
+
+def test_the_owner_previews_and_applies_retention_from_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from tests.support import write_config
+
+    config = str(write_config(tmp_path, CONFIG))
+    store = Store.open(tmp_path / "bot.db")
+    _fill(store)
+    store.close()
+    runner = CliRunner()
+    preview = runner.invoke(main, ["--config", config, "privacy", "retention", "--dry-run", "--json"])
+    assert preview.exit_code == 0, preview.output
+    assert json.loads(preview.output.splitlines()[-1])["removed"]["messages"] == 2
+    applied = runner.invoke(main, ["--config", config, "privacy", "retention"])
+    assert applied.exit_code == 0 and "2 messages" in applied.output
+    again = runner.invoke(main, ["--config", config, "privacy", "retention"])
+    assert "nothing was due" in again.output
