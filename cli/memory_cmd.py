@@ -31,10 +31,13 @@ def memory_group() -> None:
     type=click.IntRange(1, 512),
     help="Length limit of the model's replies to the filler turns.",
 )
+@click.option("--seed", default=19, show_default=True, help="Which values, phrasings and filler turns are drawn.")
 @click.option("--show-cases", is_flag=True, help="Print every conversation's question and reply.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.pass_obj
-def eval_command(ctx: CliContext, per_pair: int, max_new_tokens: int, show_cases: bool, as_json: bool) -> None:
+def eval_command(
+    ctx: CliContext, per_pair: int, max_new_tokens: int, seed: int, show_cases: bool, as_json: bool
+) -> None:
     """Follow-up accuracy with the configured model, on a scratch database (your own data is not touched)."""
     from bot.memory.evaluation import build_cases, run_memory_eval
 
@@ -50,9 +53,9 @@ def eval_command(ctx: CliContext, per_pair: int, max_new_tokens: int, show_cases
             }
         )
         scratch_config = config.model_copy(update={"settings": settings})
-        cases = build_cases(per_pair=per_pair)
+        cases = build_cases(seed=seed, per_pair=per_pair)
         status(f"{len(cases)} conversations, {sum(case.gap for case in cases)} filler turns through the model…")
-        result = asyncio.run(run_memory_eval(scratch_config, cases, progress=status))
+        result = asyncio.run(run_memory_eval(scratch_config, cases, progress=status, seed=seed))
     report = result.report()
     if as_json:
         print_json({**report, "cases_detail": result.cases} if show_cases else report)

@@ -209,7 +209,9 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_SPLIT = re.compile(
-    r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSr\.)(?<!Mrs\.)(?<!Sra\.)(?<=[.!?。！？;；\n])\s*|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo)\b)",  # noqa: E501
+    r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSr\.)(?<!Mrs\.)(?<!Sra\.)(?<!\bNr\.)(?<!\bNo\.)"
+    r"(?<=[.!?。！？;；\n])\s*"
+    r"|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo)\b)",
     re.I,
 )
 _TRAILING = re.compile(r"[\s.!?。！？…]+$")
@@ -236,8 +238,13 @@ def _clauses(text: str) -> list[str]:
     return [clause.strip() for clause in _CLAUSE_SPLIT.split(text[:MAX_SCANNED_CHARS]) if clause and clause.strip()]
 
 
+_CJK_QUESTION = re.compile(r"什么|吗|多少|哪|几|怎么|谁")
+
+
 def _is_question(clause: str) -> bool:
-    return clause.rstrip().endswith(("?", "？")) and bool(_QUESTION_START.match(clause))
+    if not clause.rstrip().endswith(("?", "？")):
+        return bool(_CJK_QUESTION.search(clause)) and bool(re.search(r"[\u4e00-\u9fff]", clause))
+    return bool(_QUESTION_START.match(clause) or _CJK_QUESTION.search(clause))
 
 
 def _tidy(value: str) -> str:

@@ -153,7 +153,7 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         "fr",
         r"\b(?:qu'est-ce que je préfère|que (?:est-ce que )?je préfère|je préfère quoi)\b|\bquelles sont mes préférences\b",  # noqa: E501
     ),
-    (PREFERENCE, "de", r"\bwas (?:bevorzuge|mag) ich (?:lieber)?\b|\bwas sind meine vorlieben\b"),
+    (PREFERENCE, "de", r"\bwas (?:bevorzuge|mag) ich\b|\bwas sind meine vorlieben\b"),
     (PREFERENCE, "pt", r"\bo que (?:eu )?prefiro\b|\bquais s[ãa]o as minhas prefer[êe]ncias\b"),
     (PREFERENCE, "zh", r"我(?:更)?喜欢什么|我的偏好是什么"),
 ]

@@ -99,3 +99,25 @@ def test_memory_follow_ups_are_recognised_with_the_fact_they_ask_for(text: str, 
 @pytest.mark.parametrize("text", ["What are your opening hours?", "What is the name of the shop?", "my order is late"])
 def test_other_questions_are_not_memory_follow_ups(text: str) -> None:
     assert memory_question(text) is None
+
+
+def test_every_statement_and_question_of_the_evaluation_set_is_understood() -> None:
+    """Regression over our own multi-turn set (socialbot memory eval): no model involved here."""
+    from bot.memory.evaluation import QUESTIONS, STATEMENTS, VALUES
+
+    for (kind, _), questions in QUESTIONS.items():
+        for text in questions:
+            question = memory_question(text)
+            assert question is not None and question.kind == kind, text
+            assert extract_facts(text) == [], text
+    for (kind, language), templates in STATEMENTS.items():
+        for template in templates:
+            for value in VALUES.get((kind, language)) or VALUES[(kind, "*")]:
+                facts = extract_facts(template.format(v=value))
+                assert any(fact.kind == kind and fact.value.lower() == value.lower() for fact in facts), template
+
+
+def test_chinese_questions_are_not_taken_for_statements() -> None:
+    assert extract_facts("我叫什么名字？") == []
+    assert extract_facts("我喜欢什么") == []
+    assert extract_facts("你好，我叫李明。") == [Fact("name", "李明", "zh")]
