@@ -48,11 +48,16 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (NAME, "en", rf"\bmy name(?:'s| is)\s+{_NAME_WORDS}"),
     (NAME, "en", rf"^(?:hi|hello|hey)?[,!\s]*(?:i'm|i am)\s+{_NAME_WORDS}\s*$"),  # strict: capitalised only
     (NAME, "en", rf"^(?:hi|hello|hey)[,!\s]+(?:this is|it's)\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "en", rf"\b(?:the )?name's\s+{_NAME_WORDS}"),
     (NAME, "es", rf"\b(?:me llamo|mi nombre es)\s+{_NAME_WORDS}"),
+    (NAME, "es", rf"^(?:hola|buenas)?[,!\s]*soy\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "fr", rf"^(?:salut|bonjour)?[,!\s]*moi,?\s+c'est\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "de", rf"^(?:hallo|hi)?[,!\s]*ich bin\s+(?:der |die )?{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "pt", rf"^(?:oi|olá|ola)?[,!\s]*(?:eu )?sou\s+(?:o |a )?{_NAME_WORDS}\s*$"),  # strict
     (NAME, "fr", rf"\b(?:je m'appelle|je m’appelle|mon nom est|mon prénom est)\s+{_NAME_WORDS}"),
     (NAME, "de", rf"\b(?:ich heiße|ich heisse|mein name ist)\s+{_NAME_WORDS}"),
     (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
-    (NAME, "zh", rf"(?:我叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
+    (NAME, "zh", rf"(?:我叫|我名叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
     # how to address me
     (ADDRESS_AS, "en", rf"\b(?:please\s+)?call me\s+{_NAME_WORDS}"),
     (ADDRESS_AS, "en", rf"\baddress me as\s+{_NAME_WORDS}"),
@@ -66,7 +71,7 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "en", rf"\border\s*(?:number|no\.?|num|id|nr\.?|#)\s*(?:is|was|:)?\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "en", rf"\bmy order\s*(?:is|was|:)?\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "es", rf"\bn[úu]mero de(?: mi)? pedido\s*(?:es|era|:)?\s*(?:el )?{_ORDER_VALUE}"),
-    (ORDER_NUMBER, "es", rf"\bmi pedido\s*(?:es|era|:)?\s*(?:el )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bmi pedido\s*(?:es|era|:|n[úu]mero|n[°º])?\s*(?:el )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "es", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "fr", rf"\bnum[ée]ro de(?: ma)? commande\s*(?:est|était|:)?\s*(?:le )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "fr", rf"\bma commande\s*(?:est|était|:)?\s*(?:la )?{_ORDER_VALUE}"),
@@ -82,6 +87,12 @@ _PATTERNS: list[tuple[str, str, str]] = [
     # appointments and birthdays
     (APPOINTMENT, "en", rf"\bmy (?:appointment|booking|reservation)\s+(?:is|was)\s+(?:on |at |for )?{_REST}"),
     (APPOINTMENT, "en", rf"\bi have an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}"),
+    (
+        APPOINTMENT,
+        "en",
+        rf"\bi (?:booked|made|have booked) an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}",
+    ),
+    (APPOINTMENT, "de", r"\bich habe (?P<v>(?:am|um|morgen|heute|übermorgen)\b[^,;]*?) (?:einen |den )?termin"),
     (APPOINTMENT, "es", rf"\bmi (?:cita|reserva)\s+es\s+(?:el |para el |a las )?{_REST}"),
     (APPOINTMENT, "es", rf"\btengo (?:una )?(?:cita|reserva)\s+(?:el |para el |a las )?{_REST}"),
     (APPOINTMENT, "fr", rf"\bmon (?:rendez-vous|rdv)\s+est\s+(?:le |à |pour )?{_REST}"),
@@ -131,7 +142,7 @@ _NOT_WORDS = """a an the not no just so very really also here there back new sor
     happy sad
     looking trying going wondering interested ready done sure glad confused lost still from in at on with
     and but or if calling writing asking having using waiting new hungry bored late early well alright
-    no nicht kein pas ne nada não nao yo je ich eu"""
+    no nicht kein pas ne nada não nao yo je ich eu by my your me you him her it"""
 _NOT_NAMES = frozenset(_NOT_WORDS.split())
 _LANGUAGE_NAMES = {
     "english": "English",
@@ -241,7 +252,14 @@ def _clauses(text: str) -> list[str]:
 _CJK_QUESTION = re.compile(r"什么|吗|多少|哪|几|怎么|谁")
 
 
+_ASKING_START = re.compile(
+    r"^\s*(?:do you (?:think|know|remember)|are you|is it|can you|could you|would you|will you)\b", re.IGNORECASE
+)
+
+
 def _is_question(clause: str) -> bool:
+    if _ASKING_START.match(clause):
+        return True
     if not clause.rstrip().endswith(("?", "？")):
         return bool(_CJK_QUESTION.search(clause)) and bool(re.search(r"[\u4e00-\u9fff]", clause))
     return bool(_QUESTION_START.match(clause) or _CJK_QUESTION.search(clause))
@@ -253,7 +271,12 @@ def _tidy(value: str) -> str:
     return " ".join(value.split())[:MAX_VALUE_CHARS]
 
 
-_LOOSE_INTRO = re.compile(r"^(?:hi|hello|hey)?[,!\s]*(?:i'm|i am|this is|it's)\s", re.IGNORECASE)
+_LOOSE_INTRO = re.compile(
+    r"^(?:hi|hello|hey|hola|buenas|salut|bonjour|hallo|oi|olá|ola)?[,!\s]*"
+    r"(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou)\s",
+    re.IGNORECASE,
+)
+_RESCHEDULED = re.compile(r"^(?:moved|changed|rescheduled|postponed)\s+(?:to|for)\s+", re.IGNORECASE)
 
 
 def _check_name(value: str, clause: str) -> str | None:
@@ -262,6 +285,8 @@ def _check_name(value: str, clause: str) -> str | None:
     strict = bool(_LOOSE_INTRO.match(clause))
     # "my name is Anna and I need help": stop at the first lower-case word after the name.
     kept: list[str] = []
+    if strict and words[:1] and words[0].lower() in ("der", "die", "o", "a"):
+        words = words[1:]
     for word in words:
         if kept and (word.lower() in _NOT_NAMES or (word[:1].islower() and kept[0][:1].isupper())):
             break
@@ -282,7 +307,7 @@ def _check_order(value: str, clause: str) -> str | None:
 
 
 def _check_date(value: str, clause: str) -> str | None:
-    value = _tidy(value)
+    value = _RESCHEDULED.sub("", _tidy(value))
     return value if _DATE_HINT.search(value) and len(value) <= 60 else None
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.memory import texts
 from bot.memory.block import memory_block
-from bot.memory.extraction import NAME, Fact, extract_by_clause
+from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
 from bot.memory.facts import FactStore, MemoryScope, StoredFact
 from bot.memory.recall import EVERYTHING, memory_question
 from bot.memory.summary import ConversationSummaries
@@ -106,6 +106,8 @@ class MemoryRoute:
         if kind == EVERYTHING:
             return RouteReply(describe_memory(self.facts.facts(scope), language), "memory:list", gate=False)
         known = self.facts.latest(scope, kind)
+        if not known and kind in (NAME, ADDRESS_AS):  # "call me Sam" answers "what's my name?" too
+            known = self.facts.latest(scope, ADDRESS_AS if kind == NAME else NAME)
         if not known:
             label = texts.text(f"label_{kind}", language)
             text = texts.text("unknown", language, label=label)

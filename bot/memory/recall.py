@@ -18,6 +18,7 @@ from bot.memory.extraction import (
     NAME,
     ORDER_NUMBER,
     PREFERENCE,
+    extract_facts,
 )
 
 EVERYTHING = "everything"
@@ -159,6 +160,54 @@ _QUESTIONS: list[tuple[str, str, str]] = [
 ]
 _COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _QUESTIONS]
 
+# Beyond the phrasings above, a follow-up is recognised by its parts: it seeks information (a question word
+# or a "remind me" verb), names the person's own fact ("my name", "mi pedido", "我的预约"), and asks for no
+# action on it (change, cancel, where is, status...), which the knowledge base or a person must handle.
+_SEEKING = re.compile(
+    r"\b(?:what|what's|whats|when|when's|which|who|remember|recall|remind|repeat|tell me|what time|what day|"
+    r"qu[ée]|cu[áa]l|cu[áa]ndo|c[óo]mo|recuerdas|me dices|me recuerdas|dime|rep[íi]teme|"
+    r"quel|quelle|quand|comment|c'est quoi|rappelle|rappelles|souviens|redonner|redonne|dis-moi|"
+    r"was|wann|wie|welche|welcher|wei(?:ß|ss)t|erinnerst|sag mir|sagen|nochmal|"
+    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer)\b|什么|多少|几点|哪|记得|告诉我",
+    re.IGNORECASE,
+)
+_ACTION = re.compile(
+    r"\b(?:change|cancel|move|reschedul\w*|modify|update|track|status|where|arriv\w*|ship\w*|deliver\w*|refund|"
+    r"cambiar|cancelar|mover|estado|d[óo]nde|llega\w*|env[íi]o|reembolso|annuler|modifier|d[ée]placer|statut|o[ùu]|"
+    r"livraison|rembours\w*|[äa]ndern|verschieben|stornieren|absagen|wo|lieferung|erstattung|alterar|remarcar|"
+    r"onde|entrega|reembolso)\b|取消|更改|修改|改期|状态|物流|在哪|退款",
+    re.IGNORECASE,
+)
+_OWN_FACT: list[tuple[str, str, str]] = [
+    (NAME, "en", r"\bmy name\b|\bwho i am\b|\bwho am i\b|\bwhat i(?:'m| am) called\b"),
+    (NAME, "es", r"\bmi nombre\b|\bme llamo\b"),
+    (NAME, "fr", r"\bmon (?:nom|prénom)\b|\bje m['’]appelle\b"),
+    (NAME, "de", r"\bmein(?:en)? name[n]?\b|\bich hei(?:ß|ss)e\b|\bhei(?:ß|ss)e ich\b"),
+    (NAME, "pt", r"\bmeu nome\b|\bme chamo\b"),
+    (NAME, "zh", r"我的名字|我叫"),
+    (ORDER_NUMBER, "en", r"\border (?:number|no\.?|#|id)\b"),
+    (ORDER_NUMBER, "es", r"\bn[úu]mero de(?: mi)? pedido\b|\bmi n[úu]mero de pedido\b"),
+    (ORDER_NUMBER, "fr", r"\bnum[ée]ro de(?: ma)? commande\b"),
+    (ORDER_NUMBER, "de", r"\bbestellnummer\b"),
+    (ORDER_NUMBER, "pt", r"\bn[úu]mero do(?: meu)? pedido\b"),
+    (ORDER_NUMBER, "zh", r"订单号|订单编号"),
+    (APPOINTMENT, "en", r"\bmy (?:appointment|booking|reservation)\b|\bi (?:booked|have an appointment)\b"),
+    (APPOINTMENT, "es", r"\bmi (?:cita|reserva)\b"),
+    (APPOINTMENT, "fr", r"\bmon (?:rendez-vous|rdv)\b"),
+    (APPOINTMENT, "de", r"\bmein(?:en)? termin\b"),
+    (APPOINTMENT, "pt", r"\b(?:minha|a minha) (?:consulta|reserva|marcação)\b"),
+    (APPOINTMENT, "zh", r"我的预约|我预约"),
+    (BIRTHDAY, "en", r"\bmy birthday\b"),
+    (ALLERGY, "en", r"\bmy allerg\w*|\bi(?:'m| am) allergic\b"),
+    (PREFERENCE, "en", r"\bmy preferences?\b|\bi (?:prefer|preferred)\b"),
+    (PREFERENCE, "es", r"\bmis preferencias\b|\bprefiero\b|\bprefer[íi]\b"),
+    (PREFERENCE, "fr", r"\bmes préférences\b|\bje (?:préfère|préférais)\b"),
+    (PREFERENCE, "de", r"\bmeine vorlieben\b|\bich bevorzuge\b|\bbevorzuge ich\b"),
+    (PREFERENCE, "pt", r"\b(?:minhas|as minhas) prefer[êe]ncias\b|\bprefiro\b"),
+    (PREFERENCE, "zh", r"我(?:更)?喜欢|我的偏好"),
+]
+_OWN_FACT_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _OWN_FACT]
+
 
 def memory_question(text: str) -> MemoryQuestion | None:
     """The memory follow-up `text` asks, or None when it asks something else (or is too long to be one)."""
@@ -166,5 +215,11 @@ def memory_question(text: str) -> MemoryQuestion | None:
         return None
     for kind, language, pattern in _COMPILED:
         if pattern.search(text):
+            return MemoryQuestion(kind, language)
+    if not _SEEKING.search(text) or _ACTION.search(text):
+        return None
+    stated = {fact.kind for fact in extract_facts(text)}
+    for kind, language, pattern in _OWN_FACT_COMPILED:
+        if kind not in stated and pattern.search(text):
             return MemoryQuestion(kind, language)
     return None

@@ -36,6 +36,15 @@ async def test_a_stated_name_and_order_number_answer_later_follow_ups_from_memor
         await app.stop()
 
 
+async def test_how_someone_asked_to_be_called_answers_what_their_name_is(tmp_path: Path) -> None:
+    app = await started(tmp_path)
+    try:
+        await say(app, "You can call me Sam")
+        assert "call you Sam" in await say(app, "What's my name?")
+    finally:
+        await app.stop()
+
+
 async def test_facts_survive_a_restart(tmp_path: Path) -> None:
     app = await started(tmp_path)
     await say(app, "My appointment is on Friday at 3pm")
