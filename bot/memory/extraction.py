@@ -142,7 +142,9 @@ _NOT_WORDS = """a an the not no just so very really also here there back new sor
     happy sad
     looking trying going wondering interested ready done sure glad confused lost still from in at on with
     and but or if calling writing asking having using waiting new hungry bored late early well alright
-    no nicht kein pas ne nada não nao yo je ich eu by my your me you him her it"""
+    no nicht kein pas ne nada não nao yo je ich eu by my your me you him her it what when where who how why
+    something someone anything
+    anyone else saved"""
 _NOT_NAMES = frozenset(_NOT_WORDS.split())
 _LANGUAGE_NAMES = {
     "english": "English",
@@ -253,7 +255,9 @@ _CJK_QUESTION = re.compile(r"什么|吗|多少|哪|几|怎么|谁")
 
 
 _ASKING_START = re.compile(
-    r"^\s*(?:do you (?:think|know|remember)|are you|is it|can you|could you|would you|will you)\b", re.IGNORECASE
+    r"^\s*(?:please\s+)?(?:do you (?:think|know|remember)|are you|is it|can you|could you|would you|will you|"
+    r"do i|did i|am i|can i|could i|should i|confirm|tell me if)\b",
+    re.IGNORECASE,
 )
 
 
