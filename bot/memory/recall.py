@@ -211,12 +211,12 @@ _OWN_FACT_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for k
 
 def memory_question(text: str) -> MemoryQuestion | None:
     """The memory follow-up `text` asks, or None when it asks something else (or is too long to be one)."""
-    if len(text) > MAX_QUESTION_CHARS:
+    if len(text) > MAX_QUESTION_CHARS or _ACTION.search(text):
         return None
     for kind, language, pattern in _COMPILED:
         if pattern.search(text):
             return MemoryQuestion(kind, language)
-    if not _SEEKING.search(text) or _ACTION.search(text):
+    if not _SEEKING.search(text):
         return None
     stated = {fact.kind for fact in extract_facts(text)}
     for kind, language, pattern in _OWN_FACT_COMPILED:

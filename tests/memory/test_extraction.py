@@ -96,7 +96,21 @@ def test_memory_follow_ups_are_recognised_with_the_fact_they_ask_for(text: str, 
     assert (question.kind, question.language) == (kind, language)
 
 
-@pytest.mark.parametrize("text", ["What are your opening hours?", "What is the name of the shop?", "my order is late"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What are your opening hours?",
+        "What is the name of the shop?",
+        "my order is late",
+        "What's your name?",
+        "Can I change my appointment?",
+        "When can I reschedule my appointment?",
+        "Where is my order number 4451?",
+        "What is the status of my order number?",
+        "你叫什么名字？",
+        "¿Dónde está mi pedido?",
+    ],
+)
 def test_other_questions_are_not_memory_follow_ups(text: str) -> None:
     assert memory_question(text) is None
 
