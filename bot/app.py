@@ -212,6 +212,8 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features: list[Any] = []
     features.append(rules_feature(config))  # first: mutes, rate limits and auto-replies before everything else
     features.append(automod_feature(config))
+    features.append(memory_feature(config))  # before the KB: memory follow-ups are answered from memory
+    features.append(privacy_feature(config))  # /export, complete /forgetme, daily retention
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
     features.append(dashboard_feature(config))  # last: serves pages over the started features
@@ -222,6 +224,18 @@ def rules_feature(config: LoadedConfig) -> Any:
     from bot.rules.feature import RulesFeature
 
     return RulesFeature(config.settings.rules)
+
+
+def memory_feature(config: LoadedConfig) -> Any:
+    from bot.memory.feature import MemoryFeature
+
+    return MemoryFeature()
+
+
+def privacy_feature(config: LoadedConfig) -> Any:
+    from bot.privacy.feature import PrivacyFeature
+
+    return PrivacyFeature()
 
 
 def scheduling_feature(config: LoadedConfig) -> Any:

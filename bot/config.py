@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bot.dashboard.settings import DashboardSection
+from bot.privacy.settings import PrivacySection
 
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
@@ -309,6 +310,7 @@ class Settings(Section):
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
     dashboard: DashboardSection = DashboardSection()
+    privacy: PrivacySection = PrivacySection()
 
 
 class LoadedConfig(BaseModel):

@@ -107,6 +107,8 @@ COMMAND_MODULES = (
     "rules_cmd",
     "kb_cmd",
     "dashboard_cmd",
+    "privacy_cmd",
+    "memory_cmd",
 )
 
 
