@@ -76,7 +76,8 @@ def configure_logging(level: str, log_file: str = "") -> None:
     "config_path",
     envvar="SOCIALBOT_CONFIG",
     type=click.Path(dir_okay=False),
-    help="TOML config file (default: $SOCIALBOT_CONFIG, else built-in defaults).",
+    help="TOML config file (default: $SOCIALBOT_CONFIG, else ./socialbot.toml, else "
+    "$XDG_CONFIG_HOME/socialbot/socialbot.toml, else built-in defaults).",
 )
 @click.option(
     "--secrets",
