@@ -107,6 +107,7 @@ COMMAND_MODULES = (
     "modlog_cmd",
     "rules_cmd",
     "kb_cmd",
+    "ops_cmd",
 )
 
 
