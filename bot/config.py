@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bot.ops.settings import MetricsSection
+
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
 ENV_PREFIX = "SOCIALBOT__"
@@ -305,6 +307,7 @@ class Settings(Section):
     rules: RulesSection = RulesSection()
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
+    metrics: MetricsSection = MetricsSection()
 
 
 class LoadedConfig(BaseModel):

@@ -26,6 +26,8 @@ class CliContext:
 
     config_path: str | None
     secrets_path: str | None
+    # `socialbot run` serves /healthz and /metrics ([metrics]); one-shot commands never bind the port.
+    serve_ops: bool = False
     _config: LoadedConfig | None = None
 
     def config(self) -> LoadedConfig:
@@ -37,8 +39,15 @@ class CliContext:
         return self._config
 
     def build_app(self, progress: Callable[[str], None] | None = None, **kwargs: Any) -> BotApp:
+        from bot.app import default_features
+
+        config = self.config()
+        if self.serve_ops and "features" not in kwargs:
+            from bot.ops.feature import OpsFeature
+
+            kwargs["features"] = [*default_features(config), OpsFeature(config.settings.metrics)]
         try:
-            return BotApp.build(self.config(), progress=progress or status, **kwargs)
+            return BotApp.build(config, progress=progress or status, **kwargs)
         except StoreError as exc:
             fail(f"database error: {exc}")
 
@@ -89,7 +98,7 @@ def configure_logging(level: str, log_file: str = "") -> None:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, secrets_path: str | None) -> None:
     """socialbot: a self-hosted AI bot for Discord and Telegram communities, on a local language model."""
-    ctx.obj = CliContext(config_path, secrets_path)
+    ctx.obj = CliContext(config_path, secrets_path, serve_ops=ctx.invoked_subcommand == "run")
 
 
 def run_async(coro: Any) -> Any:

@@ -19,6 +19,7 @@ from bot.engine.base import (
     ChatTurn,
     EngineBusy,
     EngineError,
+    EngineStats,
     EngineTimeout,
     FinishReason,
     GenerationRequest,
@@ -55,11 +56,35 @@ class OpenAIEngine:
         self._tokenizer: Any = None
         self._slots = asyncio.Semaphore(settings.max_concurrent_sequences)
         self._in_flight = 0
+        self._running = 0
+        self._generated_tokens = 0
+        self._completed = 0
         self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
         return self.settings.openai_model
+
+    def stats(self) -> EngineStats:
+        """Requests in flight here (the server's own queue is not visible) and tokens it reported."""
+        with self._lock:
+            in_flight, running = self._in_flight, self._running
+            generated, completed = self._generated_tokens, self._completed
+        return EngineStats(
+            backend="openai",
+            alive=self._session is not None and not self._session.closed,
+            running=running,
+            queued=max(0, in_flight - running),
+            capacity=self.settings.max_concurrent_sequences + self.settings.max_queue,
+            generated_tokens=generated,
+            completed_requests=completed,
+        )
+
+    def _count(self, running: int = 0, tokens: int = 0, completed: int = 0) -> None:
+        with self._lock:
+            self._running += running
+            self._generated_tokens += tokens
+            self._completed += completed
 
     async def start(self) -> None:
         if self._session is not None:
@@ -144,9 +169,14 @@ class OpenAIEngine:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            async with self._slots, session.post(self._url(), json=self._payload(request, stream=False)) as response:
-                await self._raise_for_status(response)
-                body = await response.json(content_type=None)
+            async with self._slots:
+                self._count(running=1)
+                try:
+                    async with session.post(self._url(), json=self._payload(request, stream=False)) as response:
+                        await self._raise_for_status(response)
+                        body = await response.json(content_type=None)
+                finally:
+                    self._count(running=-1, completed=1)
         except TimeoutError as exc:
             raise EngineTimeout("the model server did not answer in time") from exc
         except aiohttp.ClientError as exc:
@@ -160,6 +190,7 @@ class OpenAIEngine:
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise EngineError(f"unexpected reply from the model server: {str(body)[:200]}") from exc
         usage = body.get("usage") or {}
+        self._count(tokens=int(usage.get("completion_tokens") or 0))
         elapsed = loop.time() - started
         return GenerationResult(
             text=clean_reply(text, finished_by_length=reason == "length"),
@@ -173,24 +204,34 @@ class OpenAIEngine:
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         session = self._claim()
         try:
-            async with self._slots, session.post(self._url(), json=self._payload(request, stream=True)) as response:
-                await self._raise_for_status(response)
-                async for raw in response.content:
-                    line = raw.decode("utf-8", errors="replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        return
-                    piece = _delta_text(data)
-                    if piece:
+            async with self._slots:
+                self._count(running=1)
+                try:
+                    async for piece in self._stream_pieces(session, request):
                         yield piece
+                finally:
+                    self._count(running=-1, completed=1)
         except TimeoutError as exc:
             raise EngineTimeout("the model server did not answer in time") from exc
         except aiohttp.ClientError as exc:
             raise EngineError(f"could not reach the model server: {exc}") from exc
         finally:
             self._unclaim()
+
+    async def _stream_pieces(self, session: aiohttp.ClientSession, request: GenerationRequest) -> AsyncIterator[str]:
+        async with session.post(self._url(), json=self._payload(request, stream=True)) as response:
+            await self._raise_for_status(response)
+            async for raw in response.content:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    return
+                piece = _delta_text(data)
+                if piece:
+                    self._count(tokens=1)  # servers stream about one token per chunk
+                    yield piece
 
 
 def _delta_text(data: str) -> str:

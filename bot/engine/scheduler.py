@@ -145,6 +145,9 @@ class Scheduler:
         config = model.config
         self._group_size = config.num_attention_heads // config.num_key_value_heads
         self.steps = 0
+        # Read from other threads for metrics; only the worker writes them.
+        self.generated_tokens = 0
+        self.completed_requests = 0
 
     # ---- event loop side -------------------------------------------------------------------
     def start(self) -> None:
@@ -184,6 +187,15 @@ class Scheduler:
     def in_flight(self) -> int:
         with self._lock:
             return self._in_flight
+
+    @property
+    def running(self) -> int:
+        """Sequences in the batch now (a racy read from another thread is fine for metrics)."""
+        return len(self._active)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     # ---- worker side -----------------------------------------------------------------------
     def _run(self) -> None:
@@ -306,6 +318,7 @@ class Scheduler:
             if running.first_token_at is None:
                 running.first_token_at = now
             running.generated.append(token)
+            self.generated_tokens += 1
             self._after_token(running, token)
 
     def _after_token(self, running: _Running, token: int) -> None:
@@ -357,5 +370,6 @@ class Scheduler:
         self._done(handle, event)
 
     def _done(self, handle: RequestHandle, event: Event) -> None:
+        self.completed_requests += 1
         self._free_slot(handle)
         handle.deliver(event)

@@ -13,6 +13,7 @@ import torch
 from bot.engine.base import (
     ChatTurn,
     EngineError,
+    EngineStats,
     GenerationRequest,
     GenerationResult,
 )
@@ -100,6 +101,31 @@ class TransformersEngine:
     @property
     def pool_stats(self) -> PoolStats | None:
         return self._scheduler.pool.stats() if self._scheduler is not None else None
+
+    def stats(self) -> EngineStats:
+        """Load and cache use now (all zero before start)."""
+        scheduler = self._scheduler
+        capacity = self.settings.max_concurrent_sequences + self.settings.max_queue
+        if scheduler is None:
+            return EngineStats("transformers", False, 0, 0, capacity, 0, 0)
+        in_flight, running = scheduler.in_flight, scheduler.running
+        pool = scheduler.pool.stats()
+        return EngineStats(
+            backend="transformers",
+            alive=scheduler.alive,
+            running=min(running, in_flight),
+            queued=max(0, in_flight - running),
+            capacity=capacity,
+            generated_tokens=scheduler.generated_tokens,
+            completed_requests=scheduler.completed_requests,
+            kv_bytes_active=pool.bytes_active,
+            kv_bytes_idle=pool.bytes_idle,
+            kv_budget_bytes=scheduler.pool.budget_bytes,
+            kv_entries=pool.entries,
+            kv_hits=pool.hits,
+            kv_misses=pool.misses,
+            kv_evictions=pool.evictions,
+        )
 
     async def start(self) -> None:
         async with self._start_lock:
