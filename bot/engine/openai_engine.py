@@ -7,6 +7,7 @@ of loading a model in-process; batching and caching are then the server's job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -148,6 +149,24 @@ class OpenAIEngine:
             self._in_flight += 1
         return self._session
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, deadline: float) -> AsyncIterator[aiohttp.ClientTimeout]:
+        """Wait for one of `max_concurrent_sequences` slots, then hand out the time left until `deadline`.
+
+        The per-request timeout counts from submission, queueing included, as in the local engine: a
+        request that waited its whole budget in the queue times out without reaching the server.
+        """
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(remaining, 0.0))
+        except TimeoutError:
+            raise EngineTimeout("request timed out while waiting for the model server") from None
+        try:
+            remaining = max(0.001, deadline - asyncio.get_running_loop().time())
+            yield aiohttp.ClientTimeout(total=remaining, connect=self.settings.openai_connect_timeout_s)
+        finally:
+            self._slots.release()
+
     def _unclaim(self) -> None:
         with self._lock:
             self._in_flight -= 1
@@ -168,11 +187,13 @@ class OpenAIEngine:
         session = self._claim()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        deadline = started + self.settings.request_timeout_s
         try:
-            async with self._slots:
+            async with self._slot(deadline) as timeout:
                 self._count(running=1)
                 try:
-                    async with session.post(self._url(), json=self._payload(request, stream=False)) as response:
+                    payload = self._payload(request, stream=False)
+                    async with session.post(self._url(), json=payload, timeout=timeout) as response:
                         await self._raise_for_status(response)
                         body = await response.json(content_type=None)
                 finally:
@@ -203,11 +224,12 @@ class OpenAIEngine:
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         session = self._claim()
+        deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
         try:
-            async with self._slots:
+            async with self._slot(deadline) as timeout:
                 self._count(running=1)
                 try:
-                    async for piece in self._stream_pieces(session, request):
+                    async for piece in self._stream_pieces(session, request, timeout):
                         yield piece
                 finally:
                     self._count(running=-1, completed=1)
@@ -218,8 +240,10 @@ class OpenAIEngine:
         finally:
             self._unclaim()
 
-    async def _stream_pieces(self, session: aiohttp.ClientSession, request: GenerationRequest) -> AsyncIterator[str]:
-        async with session.post(self._url(), json=self._payload(request, stream=True)) as response:
+    async def _stream_pieces(
+        self, session: aiohttp.ClientSession, request: GenerationRequest, timeout: aiohttp.ClientTimeout
+    ) -> AsyncIterator[str]:
+        async with session.post(self._url(), json=self._payload(request, stream=True), timeout=timeout) as response:
             await self._raise_for_status(response)
             async for raw in response.content:
                 line = raw.decode("utf-8", errors="replace").strip()
