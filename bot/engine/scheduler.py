@@ -117,10 +117,12 @@ class Scheduler:
         pool: KVPool,
         stop_token_ids: Sequence[int],
         kernel: NativeDecodeAttention | None = None,
+        worker_tokenizer: Any = None,
     ) -> None:
         self._model = model
-        # The worker decodes with its own copy, so it never shares tokenizer state with the loop.
-        self._tokenizer = copy.deepcopy(tokenizer)
+        # The worker decodes with its own copy, so it never shares tokenizer state with the loop
+        # (`worker_tokenizer`: a copy made already, e.g. while something else loaded).
+        self._tokenizer = worker_tokenizer if worker_tokenizer is not None else copy.deepcopy(tokenizer)
         self._settings = settings
         self.pool = pool
         self._stop_ids = frozenset(stop_token_ids)

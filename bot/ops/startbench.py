@@ -39,7 +39,7 @@ class StartBenchError(Exception):
 class StartRun:
     """One measured start: seconds to ready and to the first reply, and each part's wall (and CPU) seconds."""
 
-    kind: str  # "cold" or "warm"
+    kind: str  # "cold", "warm", or "sequential" (warm, classifiers loaded before the model, for comparison)
     ready_s: float
     classifiers_done_s: float
     ask_s: float
@@ -68,6 +68,10 @@ class StartReport:
                 "ask_s": self.median("warm", lambda run: run.ask_s),
                 "classifiers_done_s": self.median("warm", lambda run: run.classifiers_done_s),
             },
+            "sequential_median": {
+                "ready_s": self.median("sequential", lambda run: run.ready_s),
+                "ask_s": self.median("sequential", lambda run: run.ask_s),
+            },
             "ask_cli_s": self.ask_cli_s,
             "load_average": self.load_average,
         }
@@ -76,6 +80,8 @@ class StartReport:
 def _probe(config_path: str | None, env: dict[str, str], kind: str, question: str) -> StartRun:
     command = [sys.executable, "-m", "bot.ops.startprobe", "--question", question, "--spawned-at"]
     args = ["--config", config_path] if config_path else []
+    if kind == "sequential":
+        args.append("--sequential")
     completed = subprocess.run(
         [*command, repr(time.time()), *args], capture_output=True, text=True, env=env, check=False
     )
@@ -114,8 +120,13 @@ def run_start_benchmark(
     cold: bool = True,
     question: str = "hi",
     progress: Callable[[str], None] = lambda line: None,
+    compare_sequential: bool = False,
 ) -> StartReport:
-    """Measure `cold` (once) and `warm_runs` warm starts, then one real `socialbot ask` (warm)."""
+    """Measure `cold` (once) and `warm_runs` warm starts, then one real `socialbot ask` (warm).
+
+    With `compare_sequential`, each warm start is followed by one that loads the classifiers before the
+    model (the old order), so both see the same machine load.
+    """
     runs: list[StartRun] = []
     with tempfile.TemporaryDirectory(prefix="socialbot-bench-start-") as scratch:
         env = {**os.environ, "SOCIALBOT__BOT__DATABASE": str(Path(scratch) / "bench.db")}
@@ -128,6 +139,9 @@ def run_start_benchmark(
         for index in range(warm_runs):
             progress(f"warm start {index + 1}/{warm_runs}…")
             runs.append(_probe(config_path, env, "warm", question))
+            if compare_sequential:
+                progress(f"sequential start {index + 1}/{warm_runs}…")
+                runs.append(_probe(config_path, env, "sequential", question))
         progress("`socialbot ask` end to end (warm)…")
         ask_cli_s = _time_cli_ask(config_path, env, question)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -138,19 +152,24 @@ def format_report(report: StartReport) -> str:
     """A table for people: each part's seconds, cold and warm (median), wall and CPU."""
     cold = next((run for run in report.runs if run.kind == "cold"), None)
     warm = [run for run in report.runs if run.kind == "warm"]
+    sequential = [run for run in report.runs if run.kind == "sequential"]
 
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:6.2f}"
 
-    def warm_part(name: str, cpu: bool = False) -> float | None:
-        values = [(run.cpu if cpu else run.parts).get(name) for run in warm]
+    def warm_part(name: str, cpu: bool = False, runs: list[StartRun] = warm) -> float | None:
+        values = [(run.cpu if cpu else run.parts).get(name) for run in runs]
         present = [value for value in values if value is not None]
         return statistics.median(present) if present else None
 
-    lines = [f"{'part (seconds)':28s} {'cold':>7s} {'warm':>7s} {'warm CPU':>9s}"]
+    header = f"{'part (seconds)':28s} {'cold':>7s} {'warm':>7s} {'warm CPU':>9s}"
+    lines = [header + (f" {'sequential':>11s}" if sequential else "")]
     for name in PART_ORDER:
         cold_value = cold.parts.get(name) if cold else None
-        lines.append(f"{name:28s} {cell(cold_value):>7s} {cell(warm_part(name)):>7s} {cell(warm_part(name, True)):>9s}")
+        line = f"{name:28s} {cell(cold_value):>7s} {cell(warm_part(name)):>7s} {cell(warm_part(name, True)):>9s}"
+        if sequential:
+            line += f" {cell(warm_part(name, runs=sequential)):>11s}"
+        lines.append(line)
     lines.append("")
     for label, value in (
         ("ready (prompt shown)", lambda run: run.ready_s),
@@ -159,7 +178,10 @@ def format_report(report: StartReport) -> str:
     ):
         cold_total = value(cold) if cold else None
         warm_total = statistics.median([value(run) for run in warm]) if warm else None
-        lines.append(f"{label:28s} {cell(cold_total):>7s} {cell(warm_total):>7s}")
+        line = f"{label:28s} {cell(cold_total):>7s} {cell(warm_total):>7s}"
+        if sequential:
+            line += f" {'':>9s} {cell(statistics.median([value(run) for run in sequential])):>11s}"
+        lines.append(line)
     if report.ask_cli_s is not None:
         lines.append(f"{'`socialbot ask hi` (process)':28s} {'':>7s} {cell(report.ask_cli_s):>7s}")
     if report.load_average is not None:

@@ -18,7 +18,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 
-async def _measure(config_path: str | None, question: str, spawned_at: float) -> dict[str, object]:
+async def _measure(config_path: str | None, question: str, spawned_at: float, sequential: bool) -> dict[str, object]:
     parts: dict[str, float] = {"interpreter": max(0.0, STARTED_EPOCH - spawned_at)}
 
     def since(mark: float) -> float:
@@ -38,7 +38,14 @@ async def _measure(config_path: str | None, question: str, spawned_at: float) ->
 
     timings = StartupTimings()
     mark = time.perf_counter()
-    app = build_app_in_parallel(config, timings=timings)
+    if sequential:  # the way before: classifiers first, then the model (for comparison)
+        from bot.moderation.factory import build_gate
+
+        with timings.part("classifiers"):
+            gate = build_gate(config)
+        app = build_app_in_parallel(config, timings=timings, gate=gate)
+    else:
+        app = build_app_in_parallel(config, timings=timings)
     parts["build (parallel)"] = since(mark)
     parts.update(timings.parts)
     mark = time.perf_counter()
@@ -88,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default=None)
     parser.add_argument("--question", default="hi")
     parser.add_argument("--spawned-at", type=float, default=STARTED_EPOCH)
+    parser.add_argument("--sequential", action="store_true", help="Load the classifiers before the model.")
     args = parser.parse_args(argv)
-    result = asyncio.run(_measure(args.config, args.question, args.spawned_at))
+    result = asyncio.run(_measure(args.config, args.question, args.spawned_at, args.sequential))
     sys.stdout.write(json.dumps(result) + "\n")
 
 
