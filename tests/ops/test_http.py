@@ -282,3 +282,53 @@ def test_only_socialbot_run_serves_the_endpoints(tmp_path: Path) -> None:
             app = ctx.obj.build_app(engine=ScriptedEngine())
             app.store.close()
             assert any(isinstance(feature, OpsFeature) for feature in app.features) is expected, command
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_socialbot_run_serves_healthz_until_it_is_stopped(tmp_path: Path) -> None:
+    """The real command: `socialbot run` (console mode) answers /healthz on [metrics] port, then stops on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "socialbot.toml"
+    config.write_text(f'[bot]\ndatabase = "bot.db"\n[metrics]\nport = {port}\n[generation]\nmax_new_tokens = 8\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")}
+    bot = subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import main; main()", "--config", str(config), "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        report = None
+        while report is None:
+            assert bot.poll() is None, bot.stderr.read().decode() if bot.stderr else ""
+            assert time.monotonic() < deadline, "socialbot run never answered /healthz"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    report = json.loads(response.read())
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        assert report["healthy"] is True and report["platforms_expected"] == []
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            assert b'socialbot_engine_up{backend="transformers"} 1.0' in response.read()
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        if bot.stdin:
+            bot.stdin.close()
+        try:
+            bot.wait(30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot.wait(10)
