@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bot.dispatch.settings import DeliverySection
+
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
 ENV_PREFIX = "SOCIALBOT__"
@@ -304,6 +306,7 @@ class Settings(Section):
     rules: RulesSection = RulesSection()
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
+    delivery: DeliverySection = DeliverySection()
 
 
 class LoadedConfig(BaseModel):

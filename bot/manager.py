@@ -30,7 +30,7 @@ from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.prompts import PromptLibrary
 from bot.routing import Command, CommandRegistry, ProgressSink, Route, RouteReply, TurnContext, parse_command
 from bot.sanitize import clean_text, log_preview, storable
-from bot.store import ANSWERED, DELIVERED_CHARS, IGNORED, INCOMING_FLAGS, PENDING_SEND, RECEIVED, Store
+from bot.store import ANSWERED, IGNORED, INCOMING_FLAGS, PENDING_SEND, RECEIVED, Store
 
 log = logging.getLogger(__name__)
 
@@ -203,28 +203,6 @@ class ConversationManager:
                         message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"
                     )
                 ]
-
-    def record_delivery(self, outgoing: OutgoingMessage, platform_message_id: str) -> None:
-        """An adapter confirms a reply was delivered, with the platform's id for it."""
-        if outgoing.stored_message_id is not None:
-            self.store.mark_sent(outgoing.stored_message_id, platform_message_id)
-
-    def record_delivery_failure(self, outgoing: OutgoingMessage, error: str, delivered_chars: int = 0) -> None:
-        """An adapter gave up on a reply for now; it stays owed and is retried by `undelivered`, from the
-        first character that did not reach the platform (`delivered_chars`, counted in the whole text)."""
-        if outgoing.stored_message_id is not None:
-            self.store.mark_failed(outgoing.stored_message_id, error, delivered_chars)
-
-    def undelivered(self, platform: str) -> list[OutgoingMessage]:
-        """Replies stored but never confirmed sent on `platform` (retry these on start)."""
-        owed = []
-        for stored in self.store.unsent_messages(platform):
-            key = self.store.conversation_key(stored.conversation_id)
-            delivered = int((stored.details or {}).get(DELIVERED_CHARS, 0))
-            owed.append(
-                OutgoingMessage(key, stored.text, stored.reply_to_message_id, stored.id, delivered_chars=delivered)
-            )
-        return owed
 
     # internals ----------------------------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 UNKNOWN = "unknown"
-OWED_STATUSES = (PENDING_SEND, FAILED, SENDING)
+# A stored reply stops being owed after this many failed attempts (kept in the database as failed).
+MAX_DELIVERY_ATTEMPTS = 5
 # Key in a user message's details: how the platform addressed it, so a restart can answer it as it came.
 INCOMING_FLAGS = "incoming"
 # Key in a bot message's details: set once a send that was attempted but never confirmed was tried again.
@@ -357,7 +358,8 @@ class Store:
 
     def mark_failed(self, message_id: int, error: str, delivered_chars: int = 0) -> None:
         """A delivery attempt failed after posting the text's first `delivered_chars` characters (kept in
-        details, never lowered, so a retry resumes where the platform stopped)."""
+        details, never lowered, so a retry resumes where the platform stopped); it stays owed for
+        `MAX_DELIVERY_ATTEMPTS` attempts."""
         with self.transaction() as db:
             db.execute(
                 "update messages set status = 'failed', delivery_error = ?, "
@@ -399,8 +401,8 @@ class Store:
         rows = self.db.query(
             """select m.* from messages m join conversations c on c.id = m.conversation_id
                where c.platform = ? and m.role = 'assistant' and m.status in ('pending_send', 'failed', 'sending')
-               and m.delivery_attempts < 5 order by m.id""",
-            [platform],
+               and m.delivery_attempts < ? order by m.id""",
+            [platform, MAX_DELIVERY_ATTEMPTS],
         )
         return [StoredMessage.from_row(row) for row in rows]
 

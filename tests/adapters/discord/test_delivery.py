@@ -120,7 +120,7 @@ async def test_reply_to_a_message_deleted_while_generating_is_not_sent(
     question = await fake_discord.post(fake_discord.alice, "nevermind", channel=dm)
     await asyncio.wait_for(engine.waiting.wait(), 5)
     await fake_discord.gateway.dispatch("MESSAGE_DELETE", {"id": question["id"], "channel_id": dm["id"]})
-    await eventually(lambda: question["id"] in bot.adapter._deleted)
+    await eventually(lambda: bot.app.dispatcher.was_deleted("discord", question["id"]))
     engine.gate.set()
     await eventually(lambda: [r for r in bot.replies() if r.status == IGNORED])
     assert fake_discord.rest.created_messages == []
