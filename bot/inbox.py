@@ -20,7 +20,7 @@ from bot.dispatch.dispatcher import Dispatcher, ProgressReply
 from bot.dispatch.settings import DeliverySection
 from bot.dispatch.transport import ReplySurface
 from bot.manager import ConversationManager, TurnAbandoned
-from bot.messages import Author, IncomingMessage
+from bot.messages import Author, IncomingMessage, OutgoingMessage
 from bot.store import IGNORED, INCOMING_FLAGS, Store, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,18 @@ class Inbox:
             replies = await self.manager.answer_stored(
                 message, turn.stored_id, progress.show if progress is not None else None
             )
+            self.dispatcher.claim(replies)  # before any await: a flush of owed replies must not take them
+        try:
+            answered_on_surface = await self._deliver(turn, replies, progress)
+        finally:
+            for reply in replies:
+                self.dispatcher.release(reply)
+        if turn.surface is not None:
+            await turn.surface.finish(answered=answered_on_surface)
+
+    async def _deliver(self, turn: QueuedTurn, replies: list[OutgoingMessage], progress: ProgressReply | None) -> bool:
+        """Deliver a turn's replies in order; True when the answer went out through the turn's surface."""
+        message = turn.message
         answered_on_surface = False
         for index, reply in enumerate(replies):
             same_chat = reply.conversation == message.conversation
@@ -202,8 +214,7 @@ class Inbox:
                 surface = turn.surface
             delivered = await self.dispatcher.deliver(reply, answering=message, surface=surface)
             answered_on_surface = answered_on_surface or (surface is not None and delivered)
-        if turn.surface is not None:
-            await turn.surface.finish(answered=answered_on_surface)
+        return answered_on_surface
 
 
 def _parse_time(value: str) -> datetime:

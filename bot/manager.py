@@ -198,6 +198,9 @@ class ConversationManager:
                 if self.shutting_down:
                     raise TurnAbandoned(f"message {stored_id} left for the next start") from None
                 log.exception("failed to handle message", extra={"session": session})
+                # Answered with the apology below: a message that fails every time must not come back at
+                # every start.
+                self.store.set_status(stored_id, ANSWERED)
                 return [
                     OutgoingMessage(
                         message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"

@@ -89,6 +89,9 @@ class ConsoleAdapter:
         self._connect()
         await self.app.dispatcher.deliver_owed(self.platform)
 
+    async def stop_receiving(self) -> None:
+        self._stopped.set()
+
     async def stop(self) -> None:
         self._stopped.set()
         if self._connected:

@@ -75,6 +75,15 @@ class Dispatcher:
 
     # sending ------------------------------------------------------------------------------------------
 
+    def claim(self, messages: list[OutgoingMessage]) -> None:
+        """These stored messages are about to be delivered by their turn: a flush of owed replies running
+        meanwhile must leave them alone (`deliver` or `record_sent` releases them)."""
+        self._in_flight.update(m.stored_message_id for m in messages if m.stored_message_id is not None)
+
+    def release(self, message: OutgoingMessage) -> None:
+        if message.stored_message_id is not None:
+            self._in_flight.discard(message.stored_message_id)
+
     async def send(self, message: OutgoingMessage, surface: ReplySurface | None = None) -> list[str]:
         """Post `message` (the part not yet delivered) in chunks; returns the platform ids.
 
@@ -83,10 +92,10 @@ class Dispatcher:
         """
         platform = message.conversation.platform
         transport = self.transports.get(platform)
-        if transport is None and surface is None:
+        if transport is None:
             raise PlatformNotConnected(platform)
-        limit = transport.capabilities.max_text_length if transport is not None else 2000
-        dedupes = transport is not None and transport.capabilities.dedupes_sends and surface is None
+        limit = transport.capabilities.max_text_length
+        dedupes = transport.capabilities.dedupes_sends and surface is None
         key = message_key(message) if dedupes else ""
         stored_id = message.stored_message_id
         ids: list[str] = []
@@ -98,7 +107,6 @@ class Dispatcher:
                 if surface is not None:
                     platform_id = await surface.post(chunk)
                 else:
-                    assert transport is not None
                     request = PostRequest(
                         message.conversation,
                         chunk,
@@ -153,6 +161,7 @@ class Dispatcher:
 
     def record_sent(self, message: OutgoingMessage, platform_message_id: str) -> None:
         """A message went out another way (a progress message edited into it, a local print)."""
+        self.release(message)
         if message.stored_message_id is not None:
             self.store.mark_sent(message.stored_message_id, platform_message_id)
 
@@ -240,6 +249,7 @@ class Dispatcher:
 
     def _drop(self, message: OutgoingMessage, reason: str) -> None:
         log.info("reply not sent: %s", reason, extra={"session": message.conversation.session_id})
+        self.release(message)
         if message.stored_message_id is not None:
             self.store.set_status(message.stored_message_id, IGNORED)
 
