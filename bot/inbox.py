@@ -86,13 +86,31 @@ class Inbox:
         self._closed = False
         self.manager.shutting_down = False
 
-    async def receive(self, message: IncomingMessage, surface: ReplySurface | None = None) -> None:
+    def position(self, stream: str) -> str | None:
+        """How far a platform's event stream is stored (e.g. the last Telegram update id), or None."""
+        return self.store.get_state(f"inbox:{stream}")
+
+    def advance(self, stream: str, position: str) -> None:
+        """The stream is stored up to `position` (an event that holds no message, e.g. one skipped)."""
+        self.store.set_state(f"inbox:{stream}", position)
+
+    async def receive(
+        self,
+        message: IncomingMessage,
+        surface: ReplySurface | None = None,
+        stream_position: tuple[str, str] | None = None,
+    ) -> None:
         """Store `message` durably, then queue its answer; returns once it is stored.
 
-        While the bot stops, messages are still stored (so none is lost) but not answered until the next
-        start. A replay of a handled message, or an edit, is stored (or updated) and goes no further.
+        `stream_position` (stream, position) is saved in the same transaction as the message, so the
+        platform's stream is never recorded as read past a message that is not stored. While the bot stops,
+        messages are still stored (so none is lost) but not answered until the next start. A replay of a
+        handled message, or an edit, is stored (or updated) and goes no further.
         """
-        stored_id = self.manager.store_incoming(message)
+        with self.store.transaction():
+            stored_id = self.manager.store_incoming(message)
+            if stream_position is not None:
+                self.advance(*stream_position)
         if stored_id is None or self._closed:
             if surface is not None:
                 await surface.finish(answered=False)

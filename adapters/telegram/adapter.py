@@ -46,7 +46,9 @@ from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 
 log = logging.getLogger(__name__)
 
-OFFSET_STATE_KEY = "telegram:last_handled_update_id"
+# The inbox stream holding the id of the last update stored (getUpdates resumes after it).
+UPDATE_STREAM = "telegram:updates"
+OFFSET_STATE_KEY = f"inbox:{UPDATE_STREAM}"
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 # Loggers whose records can contain the bot token (request URLs, PTB's "Set Bot API URL").
 TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
@@ -185,7 +187,7 @@ class TelegramAdapter:
         await self._hand_over(raw)
 
     async def _poll_forever(self) -> None:
-        persisted = self.app.store.get_state(OFFSET_STATE_KEY)
+        persisted = self.app.inbox.position(UPDATE_STREAM)
         last_stored = int(persisted) if persisted else None
         failures = 0
         while not self._stopping:
@@ -213,26 +215,28 @@ class TelegramAdapter:
                 if last_stored is not None and update_id <= last_stored:
                     continue
                 try:
-                    await self._hand_over(raw)
+                    await self._hand_over(raw, (UPDATE_STREAM, str(update_id)))
                 except Exception:  # not stored: the offset stays, so the update is fetched again
                     log.exception("Telegram update %s could not be stored; fetched again", update_id)
                     await asyncio.sleep(self.settings.network_backoff_s)
                     break
                 last_stored = update_id
-                self.app.store.set_state(OFFSET_STATE_KEY, str(update_id))
 
-    async def _hand_over(self, raw: object) -> None:
-        """Translate one raw update and hand it to the inbox (which stores it before returning)."""
+    async def _hand_over(self, raw: object, position: tuple[str, str] | None = None) -> None:
+        """Translate one raw update and hand it to the inbox, which stores it (and, when polling, the
+        update id as the stream's position, in the same transaction) before returning."""
         try:
             update = parse_update(raw)
             incoming = to_incoming(update, self.bot_username, self.bot_id)
         except MalformedUpdate as exc:
             log.warning("Telegram update skipped: %s", exc)
-            return
+            incoming = None
         if incoming is None:
+            if position is not None:
+                self.app.inbox.advance(*position)
             return
         incoming = await self._with_admin_flag(incoming)
-        await self.app.inbox.receive(incoming)
+        await self.app.inbox.receive(incoming, stream_position=position)
 
     async def _fetch_updates(self, offset: int | None, timeout: int | None) -> list[Any]:
         """The raw JSON of pending updates from `offset` on, waiting up to `timeout` (the long poll).
