@@ -351,9 +351,10 @@ class Store:
     def mark_sent(self, message_id: int, platform_message_id: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "update messages set status = 'sent', platform_message_id = ?, "
+                "update messages set status = 'sent', "
+                "platform_message_id = case when ? != '' then ? else platform_message_id end, "
                 "delivery_attempts = delivery_attempts + 1 where id = ?",
-                [platform_message_id, message_id],
+                [platform_message_id, platform_message_id, message_id],
             )
 
     def mark_failed(self, message_id: int, error: str, delivered_chars: int = 0) -> None:
@@ -378,6 +379,17 @@ class Store:
                 f"details = json_set(coalesce(details, '{{}}'), '$.{DELIVERED_CHARS}', "
                 f"max(?, coalesce(json_extract(details, '$.{DELIVERED_CHARS}'), 0))) where id = ?",
                 [max(0, delivered_chars), message_id],
+            )
+
+    def mark_posted(self, message_id: int, delivered_chars: int, platform_message_id: str = "") -> None:
+        """The chunk sent since `mark_sending` is confirmed: the text is posted up to `delivered_chars` (the
+        message is owed again from there until `mark_sent`); `platform_message_id` of its first chunk."""
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'pending_send', "
+                "platform_message_id = case when ? != '' then ? else platform_message_id end, "
+                f"details = json_set(coalesce(details, '{{}}'), '$.{DELIVERED_CHARS}', ?) where id = ?",
+                [platform_message_id, platform_message_id, max(0, delivered_chars), message_id],
             )
 
     def mark_unknown(self, message_id: int, error: str) -> None:

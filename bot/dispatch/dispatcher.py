@@ -54,6 +54,7 @@ class Dispatcher:
         self._in_flight: set[int] = set()
         self._deleted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._owed_locks: dict[str, asyncio.Lock] = {}
+        self._undeduplicated: dict[str, asyncio.Lock] = {}
 
     # platforms ----------------------------------------------------------------------------------------
 
@@ -100,26 +101,43 @@ class Dispatcher:
         stored_id = message.stored_message_id
         ids: list[str] = []
         delivered = message.delivered_chars
-        for chunk, start, end in chunk_spans(message.text, limit, delivered):
-            if stored_id is not None and not dedupes:
-                self.store.mark_sending(stored_id, start)
+        spans = chunk_spans(message.text, limit, delivered)
+        for index, (chunk, start, end) in enumerate(spans):
+            request = PostRequest(
+                message.conversation,
+                chunk,
+                message.reply_to_message_id,
+                chunk_start=start,
+                dedupe_key=dedupe_key(key, start) if key else "",
+            )
             try:
-                if surface is not None:
-                    platform_id = await surface.post(chunk)
+                if stored_id is not None and not dedupes:
+                    platform_id = await self._post_in_doubt(stored_id, request, transport, surface, end, index == 0)
                 else:
-                    request = PostRequest(
-                        message.conversation,
-                        chunk,
-                        message.reply_to_message_id,
-                        chunk_start=start,
-                        dedupe_key=dedupe_key(key, start) if key else "",
-                    )
-                    platform_id = await transport.post(request)
+                    platform_id = await (surface.post(chunk) if surface is not None else transport.post(request))
             except DeliveryError as exc:
                 raise exc.after(delivered) from None
             ids.append(platform_id)
             delivered = end
         return ids
+
+    async def _post_in_doubt(
+        self,
+        stored_id: int,
+        request: PostRequest,
+        transport: Transport,
+        surface: ReplySurface | None,
+        end: int,
+        first: bool,
+    ) -> str:
+        """Post one chunk the platform cannot deduplicate, recorded "sending" before the call and posted
+        (up to `end`) after it, one at a time per platform: a crash leaves at most one chunk in doubt."""
+        lock = self._undeduplicated.setdefault(request.conversation.platform, asyncio.Lock())
+        async with lock:
+            self.store.mark_sending(stored_id, request.chunk_start)
+            platform_id = await (surface.post(request.text) if surface is not None else transport.post(request))
+            self.store.mark_posted(stored_id, end, platform_id if first else "")
+        return platform_id
 
     async def deliver(
         self,

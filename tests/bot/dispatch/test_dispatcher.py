@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.app import BotApp
@@ -129,3 +130,22 @@ async def test_a_failed_reply_stays_owed_and_resumes_after_the_chunks_that_got_t
         assert len(memory.posted) == 1
         await app.dispatcher.deliver_owed("memory")
         assert " ".join(memory.texts()) == text and len(set(memory.texts())) == len(memory.texts())
+
+
+async def test_sends_the_platform_cannot_deduplicate_go_one_at_a_time_so_a_crash_leaves_one_in_doubt(
+    tmp_path: Path,
+) -> None:
+    async with started_app(tmp_path) as app:
+        in_doubt: list[int] = []
+
+        async def count_in_doubt(request: PostRequest) -> None:
+            rows = app.store.db.execute("select count(*) from messages where status = 'sending'").fetchone()
+            in_doubt.append(rows[0])
+            await asyncio.sleep(0.01)
+
+        memory = MemoryTransport(before_post=count_in_doubt)
+        app.dispatcher.attach(memory)
+        replies = [owed_reply(app, f"reply {index}", ConversationKey("memory", f"chat-{index}")) for index in range(5)]
+        await asyncio.gather(*(app.dispatcher.deliver(reply) for reply in replies))
+        assert in_doubt == [1] * 5
+        assert sorted(memory.texts()) == [f"reply {index}" for index in range(5)]
