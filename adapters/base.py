@@ -1,11 +1,16 @@
-"""The contract every platform adapter fulfils, and the errors adapters translate platform failures into."""
+"""The contract every platform adapter fulfils, and the errors adapters translate platform failures into.
+
+An adapter only translates: platform events become `IncomingMessage`s handed to `app.inbox.receive`, and
+while connected it lends the core a `bot.dispatch.transport.Transport` (`app.connect(transport)`) that the
+dispatcher posts every reply through. It never stores, records or resends anything itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import OutgoingMessage
+from bot.dispatch.transport import Transport
 
 
 class AdapterError(Exception):
@@ -27,16 +32,17 @@ class AdapterCapabilities:
 
 
 class Adapter(Protocol):
-    """A running connection to one platform: receives events, hands them to the manager, sends replies."""
+    """A running connection to one platform: translates its events into the inbox, lends a transport."""
 
     platform: str
     capabilities: AdapterCapabilities
+    transport: Transport
 
     async def start(self) -> None:
         """Connect and begin receiving; returns once receiving has started."""
 
-    async def stop(self) -> None:
-        """Finish in-flight replies (or leave them stored as unsent) and disconnect."""
+    async def stop_receiving(self) -> None:
+        """Take no more events from the platform where it will send them again later (replies still go out)."""
 
-    async def send(self, message: OutgoingMessage) -> list[str]:
-        """Deliver one message (split into chunks as the platform needs); returns the platform ids."""
+    async def stop(self) -> None:
+        """Let the app finish replies in flight (`[delivery] shutdown_grace_s`), then disconnect."""

@@ -1,6 +1,7 @@
 """The composition root: builds the store, engine, gate, prompts, features and manager from the config.
 
-Adapters and the CLI receive a started `BotApp` and use only its manager; nothing here knows a platform.
+Adapters receive a started `BotApp`, connect their transport and hand messages to its inbox; nothing here
+knows a platform.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import Any, Protocol
 
 from bot.addressing import addressed_by_default, group_modes_from
 from bot.config import LoadedConfig
-from bot.delivery import DeliveryError, Sender
+from bot.delivery import Sender
+from bot.dispatch.dispatcher import Dispatcher, PlatformSender
+from bot.dispatch.transport import Transport
 from bot.engine.base import Engine, GenerationSettings
 from bot.engine.settings import EngineSettings
+from bot.inbox import Inbox
 from bot.manager import ConversationManager, ManagerSettings
 from bot.messages import OutgoingMessage
 from bot.moderation.factory import build_gate
@@ -46,7 +50,11 @@ class Feature(Protocol):
 
 @dataclass
 class BotApp:
-    """Everything a running bot holds, wired together; use as `async with BotApp.build(config) as app`."""
+    """Everything a running bot holds, wired together; use as `async with BotApp.build(config) as app`.
+
+    Platforms plug in through `connect(transport)`: messages come in only through `inbox`, and go out
+    only through `dispatcher`.
+    """
 
     config: LoadedConfig
     store: Store
@@ -57,13 +65,47 @@ class BotApp:
     routes: list[Route] = field(default_factory=list)
     features: list[Any] = field(default_factory=list)
     manager_options: dict[str, Any] = field(default_factory=dict)
-    # Connected platforms, registered by adapters when they start; features post through them.
+    # Connected platforms as `Sender`s, for features that post or moderate on their own.
     senders: dict[str, Sender] = field(default_factory=dict)
     _manager: ConversationManager | None = None
+    _dispatcher: Dispatcher | None = None
+    _inbox: Inbox | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _catching_up: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The one way out (chunking, recording, owed replies, progress, cross-platform messages)."""
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(self.store, self.config.settings.delivery)
+        return self._dispatcher
+
+    @property
+    def inbox(self) -> Inbox:
+        """The one way in: adapters hand every translated message to `inbox.receive`."""
+        if self._inbox is None:
+            self._inbox = Inbox(self.manager, self.dispatcher, self.config.settings.delivery, self._shows_progress)
+        return self._inbox
+
+    def connect(self, transport: Transport) -> None:
+        """A platform is connected (or reconnected): post through it, send what is owed to it, then
+        answer what it left unanswered, in the background."""
+        self.dispatcher.attach(transport)
+        self.inbox.open()
+        self.register_sender(PlatformSender(self.dispatcher, transport.platform))
+        task = asyncio.get_running_loop().create_task(self._catch_up(transport.platform))
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
+
+    def disconnect(self, transport: Transport) -> None:
+        """A platform went away: messages for it stay owed until it connects again."""
+        self.dispatcher.detach(transport)
+        sender = self.senders.get(transport.platform)
+        if isinstance(sender, PlatformSender):
+            del self.senders[transport.platform]
 
     def register_sender(self, sender: Sender) -> None:
-        """An adapter is connected: features may post through it (they are told, so owed posts go out now)."""
+        """A platform features may post through (features are told, so their owed posts go out now)."""
         self.senders[sender.platform] = sender
         try:
             loop = asyncio.get_running_loop()
@@ -77,16 +119,33 @@ class BotApp:
                 task.add_done_callback(self._background.discard)
 
     async def deliver(self, message: OutgoingMessage) -> bool:
-        """Send through the adapter of the message's platform; False (still owed) when none is connected."""
-        sender = self.senders.get(message.conversation.platform)
-        if sender is None:
-            log.info("no %s connection: message kept for later delivery", message.conversation.platform)
-            return False
+        """Send through the dispatcher; False (still owed) when its platform is not connected."""
+        return await self.dispatcher.deliver(message)
+
+    async def drain(self) -> int:
+        """Graceful stop, first half: no new turns; those in flight get `[delivery] shutdown_grace_s` to
+        finish while the platforms are still connected. Returns the number cut off (answered next start)."""
+        grace = self.config.settings.delivery.shutdown_grace_s
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self._catching_up:
+            await asyncio.wait(list(self._catching_up), timeout=grace)
+        cut_off = await self.inbox.drain(max(0.0, grace - (loop.time() - started)))
+        for task in list(self._catching_up):
+            task.cancel()
+        await asyncio.gather(*self._catching_up, return_exceptions=True)
+        return cut_off
+
+    async def _catch_up(self, platform: str) -> None:
         try:
-            await sender.send(message)
-        except DeliveryError:  # the adapter recorded it as owed; it is retried when it reconnects
-            return False
-        return True
+            await self.dispatcher.deliver_owed(platform)
+            await self.inbox.recover(platform)
+        except Exception:
+            log.exception("%s: could not catch up on owed replies and unanswered messages", platform)
+
+    def _shows_progress(self, platform: str) -> bool:
+        section = getattr(self.config.settings, platform, None)
+        return bool(getattr(section, "show_progress", False))
 
     @property
     def manager(self) -> ConversationManager:
@@ -145,6 +204,8 @@ class BotApp:
             await feature.start(self)
 
     async def stop(self) -> None:
+        if self._inbox is not None:
+            await self.drain()
         for feature in reversed(self.features):
             try:
                 await feature.stop()

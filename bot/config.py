@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bot.dashboard.settings import DashboardSection
+from bot.dispatch.settings import DeliverySection
 from bot.ops.settings import MetricsSection
 from bot.privacy.settings import PrivacySection
 
@@ -314,6 +315,7 @@ class Settings(Section):
     dashboard: DashboardSection = DashboardSection()
     privacy: PrivacySection = PrivacySection()
     metrics: MetricsSection = MetricsSection()
+    delivery: DeliverySection = DeliverySection()
 
 
 class LoadedConfig(BaseModel):

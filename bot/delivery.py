@@ -24,6 +24,14 @@ class DeliveryError(Exception):
         return self
 
 
+class PlatformNotConnected(DeliveryError):
+    """The message's platform has no connection now: not a failed attempt, the message simply waits."""
+
+    def __init__(self, platform: str) -> None:
+        super().__init__(f"{platform} is not connected", retryable=True)
+        self.platform = platform
+
+
 class Sender(Protocol):
     """A platform connection the core may post through."""
 

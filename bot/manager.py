@@ -30,7 +30,7 @@ from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.prompts import PromptLibrary
 from bot.routing import Command, CommandRegistry, ProgressSink, Route, RouteReply, TurnContext, parse_command
 from bot.sanitize import clean_text, log_preview, storable
-from bot.store import ANSWERED, DELIVERED_CHARS, IGNORED, PENDING_SEND, RECEIVED, Store
+from bot.store import ANSWERED, IGNORED, INCOMING_FLAGS, PENDING_SEND, RECEIVED, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,22 @@ AddressingPolicy = Callable[[IncomingMessage], bool]
 StrictnessPolicy = Callable[[IncomingMessage], Strictness]
 # Persona prompt name for a conversation ("" means `settings.persona_prompt`); per-chat settings may set it.
 PersonaPolicy = Callable[[IncomingMessage], str]
+
+
+class TurnAbandoned(Exception):
+    """A turn was cut off because the bot is stopping; its message stays stored as unanswered."""
+
+
+def incoming_flags(message: IncomingMessage) -> dict[str, object]:
+    """What a stored row does not otherwise keep of how the message came, to answer it after a restart."""
+    return {
+        "mentions_bot": message.mentions_bot,
+        "replies_to_bot": message.replies_to_bot,
+        "is_direct": message.is_direct,
+        "author_is_admin": message.author_is_admin,
+        "may_reply": message.may_reply,
+        "sent_at": message.sent_at.isoformat(),
+    }
 
 
 def default_addressing(message: IncomingMessage) -> bool:
@@ -90,6 +106,9 @@ class ConversationManager:
         self.strictness = strictness
         self.persona_for = persona_for
         self.bot_username = ""
+        # Set while the bot stops: a turn the engine cannot finish is left unanswered, never answered
+        # with the error text.
+        self.shutting_down = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._protected_prompts: set[str] = set()
         # Features that store user data register `forget(platform, user_id) -> rows changed` here.
@@ -123,72 +142,80 @@ class ConversationManager:
         A replayed message (same platform id in the same conversation) that was already answered returns
         nothing. Errors inside features or the model become a polite reply, never an exception.
         """
-        session = message.conversation.session_id
-        lock = self._locks.setdefault(session, asyncio.Lock())
-        async with lock:
-            try:
-                return await self._handle_locked(message, progress)
-            except Exception:
-                log.exception("failed to handle message", extra={"session": session})
-                return [
-                    OutgoingMessage(
-                        message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"
-                    )
-                ]
+        stored_id = self.store_incoming(message)
+        if stored_id is None:
+            return []
+        return await self.answer_stored(message, stored_id, progress)
 
-    def record_delivery(self, outgoing: OutgoingMessage, platform_message_id: str) -> None:
-        """An adapter confirms a reply was delivered, with the platform's id for it."""
-        if outgoing.stored_message_id is not None:
-            self.store.mark_sent(outgoing.stored_message_id, platform_message_id)
+    def store_incoming(self, message: IncomingMessage) -> int | None:
+        """Write `message` durably and return its row id when it still has to be answered.
 
-    def record_delivery_failure(self, outgoing: OutgoingMessage, error: str, delivered_chars: int = 0) -> None:
-        """An adapter gave up on a reply for now; it stays owed and is retried by `undelivered`, from the
-        first character that did not reach the platform (`delivered_chars`, counted in the whole text)."""
-        if outgoing.stored_message_id is not None:
-            self.store.mark_failed(outgoing.stored_message_id, error, delivered_chars)
-
-    def undelivered(self, platform: str) -> list[OutgoingMessage]:
-        """Replies stored but never confirmed sent on `platform` (retry these on start)."""
-        owed = []
-        for stored in self.store.unsent_messages(platform):
-            key = self.store.conversation_key(stored.conversation_id)
-            delivered = int((stored.details or {}).get(DELIVERED_CHARS, 0))
-            owed.append(
-                OutgoingMessage(key, stored.text, stored.reply_to_message_id, stored.id, delivered_chars=delivered)
-            )
-        return owed
-
-    # internals ----------------------------------------------------------------------------------------
-
-    async def _handle_locked(
-        self, message: IncomingMessage, progress: ProgressSink | None = None
-    ) -> list[OutgoingMessage]:
+        None for a replay of a message already handled and for an edit (its stored text is updated). A
+        message stored earlier but never answered (a crash came first) returns its existing row.
+        """
         conversation_id = self.store.conversation_id(message.conversation)
         existing = self.store.find_user_message(conversation_id, message.platform_message_id)
-        if existing is not None and not message.is_edit:
+        if existing is not None and message.is_edit:
+            self.store.update_text(existing.id, storable(message.text))
+            return None
+        if existing is not None:
             if existing.status != RECEIVED:
                 log.info(
                     "duplicate message %s ignored",
                     message.platform_message_id,
                     extra={"session": message.conversation.session_id},
                 )
+                return None
+            return existing.id
+        user_id = self.store.upsert_user(message.platform, message.author)
+        return self.store.insert_message(
+            conversation_id,
+            "user",
+            storable(message.text),
+            RECEIVED,
+            user_id=user_id,
+            platform_message_id=message.platform_message_id,
+            reply_to_message_id=message.reply_to_message_id,
+            details={INCOMING_FLAGS: incoming_flags(message)},
+        )
+
+    async def answer_stored(
+        self, message: IncomingMessage, stored_id: int, progress: ProgressSink | None = None
+    ) -> list[OutgoingMessage]:
+        """Answer the stored message `stored_id` (one turn at a time per conversation).
+
+        Nothing when it was handled meanwhile. `TurnAbandoned` when the engine is stopping under it: the
+        message stays unanswered, to be answered on the next start, and no error text is sent.
+        """
+        session = message.conversation.session_id
+        lock = self._locks.setdefault(session, asyncio.Lock())
+        async with lock:
+            if self.store.get_message(stored_id).status != RECEIVED:
                 return []
-            stored_id = existing.id  # stored before a crash, never answered: answer it now
-            user_id = existing.user_id or self.store.upsert_user(message.platform, message.author)
-        elif existing is not None:
-            self.store.update_text(existing.id, storable(message.text))
-            return []
-        else:
-            user_id = self.store.upsert_user(message.platform, message.author)
-            stored_id = self.store.insert_message(
-                conversation_id,
-                "user",
-                storable(message.text),
-                RECEIVED,
-                user_id=user_id,
-                platform_message_id=message.platform_message_id,
-                reply_to_message_id=message.reply_to_message_id,
-            )
+            try:
+                return await self._handle_locked(message, stored_id, progress)
+            except TurnAbandoned:
+                raise
+            except Exception:
+                if self.shutting_down:
+                    raise TurnAbandoned(f"message {stored_id} left for the next start") from None
+                log.exception("failed to handle message", extra={"session": session})
+                # Answered with the apology below: a message that fails every time must not come back at
+                # every start.
+                self.store.set_status(stored_id, ANSWERED)
+                return [
+                    OutgoingMessage(
+                        message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"
+                    )
+                ]
+
+    # internals ----------------------------------------------------------------------------------------
+
+    async def _handle_locked(
+        self, message: IncomingMessage, stored_id: int, progress: ProgressSink | None = None
+    ) -> list[OutgoingMessage]:
+        conversation_id = self.store.conversation_id(message.conversation)
+        user_id = self.store.get_message(stored_id).user_id or self.store.upsert_user(message.platform, message.author)
         text, truncated = clean_text(message.text, self.settings.max_input_chars)
         log.debug(
             "message %s (%d chars%s): %s",
@@ -283,6 +310,8 @@ class ConversationManager:
             log.warning("generation timed out", extra={"session": turn.message.conversation.session_id})
             return RouteReply(self.settings.error_reply, "timeout", gate=False)
         except EngineError:
+            if self.shutting_down:
+                raise TurnAbandoned("the engine stopped under the turn") from None
             log.exception("engine failed", extra={"session": turn.message.conversation.session_id})
             return RouteReply(self.settings.error_reply, "engine_error", gate=False)
         text = result.text.strip() or "Sorry, I don't have an answer to that."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,78 +64,138 @@ class StoredMessage:
         )
 
 
-# Message statuses. User messages: received -> answered | ignored. Bot messages: pending_send -> sent | failed.
+# Message statuses. User messages: received -> answered | ignored.
+# Bot messages: pending_send -> [sending ->] sent | failed (owed again) | unknown (maybe posted; never resent).
 RECEIVED = "received"
 ANSWERED = "answered"
 IGNORED = "ignored"
 PENDING_SEND = "pending_send"
+SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+UNKNOWN = "unknown"
+# A stored reply stops being owed after this many failed attempts (kept in the database as failed).
+MAX_DELIVERY_ATTEMPTS = 5
+# Key in a user message's details: how the platform addressed it, so a restart can answer it as it came.
+INCOMING_FLAGS = "incoming"
+# Key in a bot message's details: set once a send that was attempted but never confirmed was tried again.
+RESENT_UNCONFIRMED = "resent_unconfirmed"
 # Key in a bot message's details: characters of its text already posted by an interrupted delivery.
 DELIVERED_CHARS = "delivered_chars"
 
 
-class SerializedDatabase(sqlite_utils.Database):
-    """sqlite-utils over one connection that worker threads share: every statement runs under a lock.
+class ThreadConnections:
+    """One SQLite connection (wrapped in sqlite-utils) per thread, all on the same WAL database file.
 
-    It exists because sqlite-utils wraps each `query()` in a savepoint: run from a worker thread (a rule
-    index rebuild, a knowledge-base search) in the middle of another thread's transaction, its release
-    ended that transaction and the writer failed with "no such savepoint". `Store.transaction` holds the
-    same (reentrant) lock for the whole block, so a statement from another thread waits for it to end.
+    It exists because a connection shared between threads lets one thread's statement land inside
+    another's transaction: sqlite-utils runs each `query()` in a savepoint, its `upsert` probes the SQLite
+    version by creating a table, and a reader's lazy cursor left open on the shared connection made a
+    writer's `create table` fail with "database table is locked". With a connection per thread, each
+    transaction belongs to exactly one thread; SQLite's own file locking (WAL: readers never block the
+    writer, writers wait for each other up to `busy_timeout_s`) orders them.
     """
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
-        self.statement_lock = lock  # first: the base class runs statements while it initialises
-        super().__init__(conn)
+    def __init__(self, path: str, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite_utils.Database] = []
+        self._registry_lock = threading.Lock()
+        self._closed = False
 
-    def query(self, sql: str, params: Any = None) -> Any:
-        with self.statement_lock:
-            return super().query(sql, params)
+    def current(self) -> sqlite_utils.Database:
+        """This thread's database, connected on first use."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise StoreError(f"{self.path}: the store is closed")
+            db = self._connect()
+            self._local.db = db
+            with self._registry_lock:
+                self._all.append(db)
+        return db
 
-    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
-        with self.statement_lock:
-            return super().execute(sql, parameters)
+    def _connect(self) -> sqlite_utils.Database:
+        # check_same_thread=False only so close() can close every thread's connection at the end.
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self.busy_timeout_s)
+        conn.execute("pragma foreign_keys = on")
+        conn.execute("pragma synchronous = normal")
+        return sqlite_utils.Database(conn)
 
-    def executescript(self, sql: str) -> sqlite3.Cursor:
-        with self.statement_lock:
-            return super().executescript(sql)
+    def close(self) -> None:
+        self._closed = True
+        with self._registry_lock:
+            for db in self._all:
+                db.conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
 
 class Store:
-    """Thread-safe access to the bot's SQLite database (WAL mode, migrated on open)."""
+    """The bot's SQLite database (WAL mode, migrated on open), safe to use from any thread.
 
-    def __init__(self, db: SerializedDatabase, path: str) -> None:
-        self.db = db
-        self.path = path
-        self._lock = db.statement_lock
+    Each thread gets its own connection (`db` is that thread's), and `transaction()` takes SQLite's write
+    lock up front (`BEGIN IMMEDIATE`), so writers from different threads queue instead of failing.
+    """
+
+    def __init__(self, connections: ThreadConnections, temporary_dir: tempfile.TemporaryDirectory[str] | None = None):
+        self._connections = connections
+        self.path = connections.path
+        self._temporary_dir = temporary_dir
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The calling thread's connection (sqlite-utils `Database`)."""
+        return self._connections.current()
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at `path`; ':memory:' works for tests."""
+        """Open (creating if needed) and migrate the database at `path`.
+
+        ':memory:' (tests) is a fresh database in a temporary file deleted on close: an in-memory database
+        cannot be shared by the per-thread connections.
+        """
         target = str(path)
+        temporary_dir = None
+        if target == ":memory:":
+            temporary_dir = tempfile.TemporaryDirectory(prefix="socialbot-db-")
+            target = str(Path(temporary_dir.name) / "bot.db")
         try:
-            if target != ":memory:":
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
-            db = SerializedDatabase(conn, threading.RLock())
-            if target != ":memory:":
-                db.enable_wal()
-            conn.execute("pragma foreign_keys = on")
-            conn.execute("pragma synchronous = normal")
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            connections = ThreadConnections(target)
+            db = connections.current()
+            db.enable_wal()
             migrate(db)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"{target}: cannot open database: {exc}") from exc
-        return cls(db, target)
+            raise StoreError(f"{path}: cannot open database: {exc}") from exc
+        return cls(connections, temporary_dir)
 
     def close(self) -> None:
-        with self._lock:
-            self.db.conn.close()
+        self._connections.close()
+        if self._temporary_dir is not None:
+            self._temporary_dir.cleanup()
+            self._temporary_dir = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """Serialise a group of writes and commit them together."""
-        with self._lock, self.db.conn:
-            yield self.db
+        """Group writes and commit them together; another thread's writes wait until it ends.
+
+        Nested use in the same thread joins the outer transaction.
+        """
+        db = self.db
+        if db.conn.in_transaction:
+            with db.atomic():
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise
+        else:
+            db.conn.commit()
 
     # users and conversations -------------------------------------------------------------------------
 
@@ -290,14 +351,16 @@ class Store:
     def mark_sent(self, message_id: int, platform_message_id: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "update messages set status = 'sent', platform_message_id = ?, "
+                "update messages set status = 'sent', "
+                "platform_message_id = case when ? != '' then ? else platform_message_id end, "
                 "delivery_attempts = delivery_attempts + 1 where id = ?",
-                [platform_message_id, message_id],
+                [platform_message_id, platform_message_id, message_id],
             )
 
     def mark_failed(self, message_id: int, error: str, delivered_chars: int = 0) -> None:
         """A delivery attempt failed after posting the text's first `delivered_chars` characters (kept in
-        details, never lowered, so a retry resumes where the platform stopped)."""
+        details, never lowered, so a retry resumes where the platform stopped); it stays owed for
+        `MAX_DELIVERY_ATTEMPTS` attempts."""
         with self.transaction() as db:
             db.execute(
                 "update messages set status = 'failed', delivery_error = ?, "
@@ -307,15 +370,70 @@ class Store:
                 [error[:500], max(0, delivered_chars), message_id],
             )
 
+    def mark_sending(self, message_id: int, delivered_chars: int) -> None:
+        """Record, before the platform is called, that a chunk starting at `delivered_chars` is being sent:
+        after a crash inside that call the message is known as attempted, not merely owed."""
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'sending', "
+                f"details = json_set(coalesce(details, '{{}}'), '$.{DELIVERED_CHARS}', "
+                f"max(?, coalesce(json_extract(details, '$.{DELIVERED_CHARS}'), 0))) where id = ?",
+                [max(0, delivered_chars), message_id],
+            )
+
+    def mark_posted(self, message_id: int, delivered_chars: int, platform_message_id: str = "") -> None:
+        """The chunk sent since `mark_sending` is confirmed: the text is posted up to `delivered_chars` (the
+        message is owed again from there until `mark_sent`); `platform_message_id` of its first chunk."""
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'pending_send', "
+                "platform_message_id = case when ? != '' then ? else platform_message_id end, "
+                f"details = json_set(coalesce(details, '{{}}'), '$.{DELIVERED_CHARS}', ?) where id = ?",
+                [platform_message_id, platform_message_id, max(0, delivered_chars), message_id],
+            )
+
+    def mark_unknown(self, message_id: int, error: str) -> None:
+        """A send was attempted and never confirmed, and it must not be repeated: a person has to check."""
+        with self.transaction() as db:
+            db.execute(
+                "update messages set status = 'unknown', delivery_error = ? where id = ?", [error[:500], message_id]
+            )
+
+    def merge_details(self, message_id: int, values: dict[str, Any]) -> None:
+        """Add `values` to a message's details (existing keys are replaced)."""
+        with self.transaction() as db:
+            db.execute(
+                "update messages set details = json_patch(coalesce(details, '{}'), ?) where id = ?",
+                [json.dumps(values, default=str), message_id],
+            )
+
     def unsent_messages(self, platform: str) -> list[StoredMessage]:
-        """Bot messages still owed to the platform (stored, never confirmed sent), oldest first."""
+        """Bot messages still owed to the platform (stored, never confirmed sent, or attempted and not
+        confirmed), oldest first."""
         rows = self.db.query(
             """select m.* from messages m join conversations c on c.id = m.conversation_id
-               where c.platform = ? and m.role = 'assistant' and m.status in ('pending_send', 'failed')
-               and m.delivery_attempts < 5 order by m.id""",
+               where c.platform = ? and m.role = 'assistant' and m.status in ('pending_send', 'failed', 'sending')
+               and m.delivery_attempts < ? order by m.id""",
+            [platform, MAX_DELIVERY_ATTEMPTS],
+        )
+        return [StoredMessage.from_row(row) for row in rows]
+
+    def unanswered_messages(self, platform: str) -> list[StoredMessage]:
+        """User messages stored but never handled to the end (a crash or a stop came first), oldest first."""
+        rows = self.db.query(
+            """select m.* from messages m join conversations c on c.id = m.conversation_id
+               where c.platform = ? and m.role = 'user' and m.status = 'received' order by m.id""",
             [platform],
         )
         return [StoredMessage.from_row(row) for row in rows]
+
+    def user_identity(self, user_id: int) -> Author | None:
+        """The stored author of a message (platform id, names, bot flag)."""
+        rows = list(self.db.query("select * from users where id = ?", [user_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return Author(row["platform_user_id"], row["display_name"] or "", row["username"] or "", bool(row["is_bot"]))
 
     # moderation ---------------------------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ async def _ask(app: BotApp, text: str, chat_id: str) -> dict[str, Any]:
             if reply.stored_message_id is None:
                 continue
             stored = app.store.get_message(reply.stored_message_id)
-            app.manager.record_delivery(reply, f"cli-{stored.id}")
+            app.dispatcher.record_sent(reply, f"cli-{stored.id}")  # printed below
             if result["source"] is None:
                 result["source"] = stored.source
                 result["details"] = stored.details or {}
@@ -143,7 +143,13 @@ async def _run_platforms(app: BotApp) -> None:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        status("shutting down: finishing replies in flight…")
+        grace = app.config.settings.delivery.shutdown_grace_s
+        status(f"shutting down: finishing replies in flight (up to {grace:.0f} s)…")
+        for adapter in adapters:
+            await adapter.stop_receiving()
+        cut_off = await app.drain()
+        if cut_off:
+            status(f"{cut_off} conversations were cut off; they are answered on the next start")
     except Exception as exc:
         fail(f"startup failed: {exc}")
     finally:

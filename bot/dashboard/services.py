@@ -176,16 +176,13 @@ class DashboardServices:
             conversation_id, "assistant", text, PENDING_SEND, reply_to_message_id=reply_to, source=STAFF_REPLY_SOURCE
         )
         outgoing = OutgoingMessage(key, text, reply_to, stored, kind="reply")
-        manager = self.app.manager
         sender = self.app.senders.get(key.platform)
         if sender is None:
             return StaffReplyResult(stored, False, f"{key.platform} is not connected here; the bot sends it on start")
         from bot.delivery import DeliveryError
 
-        try:
-            sent_ids = await sender.send(outgoing)
+        try:  # the dispatcher behind the sender records the delivery, or keeps the reply owed
+            await sender.send(outgoing)
         except DeliveryError as exc:
-            manager.record_delivery_failure(outgoing, str(exc), exc.delivered_chars)
             return StaffReplyResult(stored, False, str(exc))
-        manager.record_delivery(outgoing, sent_ids[0] if sent_ids else "")
         return StaffReplyResult(stored, True)

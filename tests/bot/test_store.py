@@ -128,3 +128,71 @@ def test_reads_from_worker_threads_never_break_a_writers_transaction(tmp_path: P
             reader.join()
         store.close()
     assert failures == []
+
+
+def test_writers_in_many_threads_all_commit_and_never_see_each_others_half_transactions(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    conversation = store.conversation_id(ConversationKey("console", "c"))
+    failures: list[BaseException] = []
+    torn: list[int] = []
+
+    def write_pairs(worker: int) -> None:
+        try:
+            for index in range(60):
+                with store.transaction() as db:
+                    first = db.execute(
+                        "insert into messages (conversation_id, role, text, created_at, status) "
+                        "values (?, 'user', ?, 'x', 'received')",
+                        [conversation, f"{worker}-{index}-a"],
+                    ).lastrowid
+                    store.set_state(f"last-{worker}", str(first))  # nested: joins this transaction
+                    db.execute(
+                        "insert into messages (conversation_id, role, text, created_at, status) "
+                        "values (?, 'user', ?, 'x', 'received')",
+                        [conversation, f"{worker}-{index}-b"],
+                    )
+        except BaseException as exc:
+            failures.append(exc)
+
+    def read_pairs() -> None:
+        try:
+            for _ in range(200):
+                count = next(store.db.query("select count(*) as n from messages"))["n"]
+                if count % 2:
+                    torn.append(count)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write_pairs, args=(worker,)) for worker in range(3)]
+    threads += [threading.Thread(target=read_pairs) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert torn == []
+    assert store.db.execute("select count(*) from messages").fetchone()[0] == 3 * 60 * 2
+    store.close()
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.set_state("half", "written")
+        raise RuntimeError("interrupted")
+    assert store.get_state("half") is None
+    store.close()
+
+
+def test_memory_database_is_fresh_and_shared_by_threads() -> None:
+    store = Store.open(":memory:")
+    store.set_state("seen", "yes")
+    seen: list[str | None] = []
+    reader = threading.Thread(target=lambda: seen.append(store.get_state("seen")))
+    reader.start()
+    reader.join()
+    assert seen == ["yes"]
+    store.close()
+    fresh = Store.open(":memory:")
+    assert fresh.get_state("seen") is None
+    fresh.close()

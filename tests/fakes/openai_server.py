@@ -35,6 +35,9 @@ class FakeOpenAIServer:
         self._script: deque[ScriptedResponse] = deque()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        # While set to an unset event, requests wait for it (a test's "the model is generating now").
+        self.hold: asyncio.Event | None = None
+        self.waiting = 0
 
     def enqueue(self, *responses: ScriptedResponse) -> None:
         self._script.extend(responses)
@@ -60,6 +63,13 @@ class FakeOpenAIServer:
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         scripted = self._script.popleft() if self._script else ScriptedResponse()
+        hold = self.hold
+        if hold is not None:
+            self.waiting += 1
+            try:
+                await hold.wait()
+            finally:
+                self.waiting -= 1
         if scripted.delay_s:
             await asyncio.sleep(scripted.delay_s)
         if scripted.status != 200:

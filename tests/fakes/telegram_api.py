@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,10 @@ class FakeTelegramServer:
         self._new_update = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Called with each non-empty batch getUpdates is about to return (a test may kill the bot there).
+        self.on_updates_served: Callable[[list[JSON]], None] | None = None
+        # Awaited after a sendMessage is recorded and before it is answered (a test may kill the bot there).
+        self.on_message_sent: Callable[[SentMessage], Awaitable[None]] | None = None
 
     # lifecycle ----------------------------------------------------------------------------------------
 
@@ -254,7 +259,10 @@ class FakeTelegramServer:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await self._new_update.wait()
-            return self.state.updates[:limit]
+            batch = self.state.updates[:limit]
+        if batch and self.on_updates_served is not None:
+            self.on_updates_served(batch)
+        return batch
 
     async def _api_sendMessage(self, params: JSON) -> Any:
         chat_id = _chat_id(params["chat_id"])
@@ -266,16 +274,17 @@ class FakeTelegramServer:
             reply_to = _json(params["reply_parameters"])["message_id"]
         thread = params.get("message_thread_id")
         message_id = next(self._message_ids[chat_id])
-        self.state.sent.append(
-            SentMessage(
-                chat_id,
-                message_id,
-                text,
-                int(reply_to) if reply_to else None,
-                int(thread) if thread else None,
-                params.get("parse_mode"),
-            )
+        sent = SentMessage(
+            chat_id,
+            message_id,
+            text,
+            int(reply_to) if reply_to else None,
+            int(thread) if thread else None,
+            params.get("parse_mode"),
         )
+        self.state.sent.append(sent)
+        if self.on_message_sent is not None:
+            await self.on_message_sent(sent)
         chat = {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"}
         return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": text}
 

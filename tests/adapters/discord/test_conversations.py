@@ -20,7 +20,7 @@ async def test_connects_with_message_content_intent_and_compressed_gateway(
     assert not identify["intents"] & (1 << 1), "no privileged GUILD_MEMBERS intent"
     assert fake_discord.gateway.connections[0].query["compress"] == "zlib-stream"
     assert all(request.authorized for request in fake_discord.rest.requests)
-    assert bot.app.senders["discord"] is bot.adapter
+    assert bot.app.senders["discord"].platform == "discord"
 
 
 async def test_direct_message_is_answered_in_the_dm_with_typing_first(

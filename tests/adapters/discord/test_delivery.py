@@ -120,7 +120,7 @@ async def test_reply_to_a_message_deleted_while_generating_is_not_sent(
     question = await fake_discord.post(fake_discord.alice, "nevermind", channel=dm)
     await asyncio.wait_for(engine.waiting.wait(), 5)
     await fake_discord.gateway.dispatch("MESSAGE_DELETE", {"id": question["id"], "channel_id": dm["id"]})
-    await eventually(lambda: question["id"] in bot.adapter._deleted)
+    await eventually(lambda: bot.app.dispatcher.was_deleted("discord", question["id"]))
     engine.gate.set()
     await eventually(lambda: [r for r in bot.replies() if r.status == IGNORED])
     assert fake_discord.rest.created_messages == []
@@ -158,3 +158,21 @@ async def test_rejected_token_fails_start_without_echoing_the_token(tmp_path: Pa
     assert "wrong-secret-token" not in str(raised.value)
     assert "DISCORD_BOT_TOKEN" in str(raised.value)
     app.store.close()
+
+
+async def test_quick_messages_are_all_stored_on_arrival_while_the_first_is_still_being_answered(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    engine = GatedEngine()
+    bot = await start_bot(engine=engine)
+    dm = fake_discord.alice_dm
+    posted = [await fake_discord.post(fake_discord.alice, f"quick {index}", channel=dm) for index in range(10)]
+    await asyncio.wait_for(engine.waiting.wait(), 5)
+    await eventually(lambda: all(bot.stored(payload["id"]) is not None for payload in posted))
+    assert fake_discord.rest.created_messages == []  # the first one is still being generated
+    engine.gate.set()
+    # Every one is handled in order (the rules' per-user rate limit answers some with one notice).
+    statuses = lambda: [getattr(bot.stored(payload["id"]), "status", "") for payload in posted]  # noqa: E731
+    await eventually(lambda: "received" not in statuses(), timeout=15)
+    replied_to = [str(m["message_reference"]["message_id"]) for m in fake_discord.rest.created_messages]
+    assert replied_to == sorted(replied_to, key=[payload["id"] for payload in posted].index)

@@ -37,8 +37,10 @@ def telegram_config(
         **FAST_TELEGRAM_SETTINGS,
         **(settings or {}),
     }
+    # The grace period on stop is the same for every platform: it lives in [delivery].
+    grace = values.pop("shutdown_grace_s")
     lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
-    return f"{bot_extra}\n[telegram]\n{lines}\n{extra}\n"
+    return f"{bot_extra}\n[telegram]\n{lines}\n[delivery]\nshutdown_grace_s = {grace}\n{extra}\n"
 
 
 def build_bot(
