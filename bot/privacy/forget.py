@@ -25,7 +25,6 @@ def forget_member(store: Store, member: Member, include_core: bool = True) -> di
     if member.user_id is not None:
         summary_lines = ConversationSummaries(store).forget_user(member.user_id)
     with store.transaction() as db:
-        db.conn.execute("begin immediate")  # one transaction: sqlite-utils would commit statement by statement
         policies = [policy for policy in policies_for(db) if include_core or not policy.core]
         for policy in policies:
             if policy.forget != "anonymise" or not policy.anonymise:

@@ -81,8 +81,7 @@ def apply_retention(store: Store, section: PrivacySection, now: datetime, dry_ru
             target[table] = target.get(table, 0) + rows
 
     with store.transaction() as db:
-        # Explicitly, so sqlite-utils does not commit statement by statement: all of it or nothing (dry run).
-        db.conn.execute("begin immediate")
+        # One transaction (the store's), so all of it or nothing is kept (a dry run rolls it back).
         if cutoff := _cutoff(now, section.moderation_days):
             count(
                 removed,
@@ -150,8 +149,7 @@ def apply_retention(store: Store, section: PrivacySection, now: datetime, dry_ru
         if dry_run:
             db.conn.rollback()
     if not dry_run and (removed or anonymised) and section.vacuum:
-        with store.transaction():
-            store.db.conn.execute("vacuum")
+        store.db.conn.execute("vacuum")  # outside any transaction, as SQLite requires
     report = RetentionReport(now.isoformat(), removed, anonymised, before, _file_bytes(store))
     log.info(report.describe())
     return report
