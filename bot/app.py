@@ -214,6 +214,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features.append(automod_feature(config))
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
+    features.append(insight_feature(config))
     return features
 
 
@@ -233,6 +234,12 @@ def kb_feature(config: LoadedConfig) -> Any:
     from bot.kb.feature import KbFeature
 
     return KbFeature()
+
+
+def insight_feature(config: LoadedConfig) -> Any:
+    from bot.insight.feature import InsightFeature
+
+    return InsightFeature(config.settings.insight)
 
 
 def automod_feature(config: LoadedConfig) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from bot.automod.schema import migrations as automod_migrations
+from bot.insight.schema import insight_migrations
 from bot.kb.schema import kb_migrations
 from bot.migration_set import MigrationSet
 from bot.rules.schema import rules_migrations
@@ -104,6 +105,7 @@ ALL_MIGRATION_SETS: list[MigrationSet] = [
     kb_migrations,
     rules_migrations,
     scheduling_migrations,
+    insight_migrations,
 ]
 
 
