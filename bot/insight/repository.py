@@ -90,6 +90,30 @@ class InsightRepository:
                 written += cursor.rowcount
         return written
 
+    def record_replies(self, from_id: int = 0, limit: int = 5000) -> tuple[int, int]:
+        """Record outcome and response time of bot replies with id >= `from_id` not recorded yet.
+
+        Returns (rows written, the id to start from next time).
+        """
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                """insert or ignore into insight_replies
+                       (message_id, conversation_id, created_at, question_id, outcome, response_s)
+                   select a.id, a.conversation_id, a.created_at, q.id,
+                          coalesce(json_extract(a.details, '$.outcome'), ''),
+                          (julianday(a.created_at) - julianday(q.created_at)) * 86400.0
+                   from messages a
+                   left join insight_replies r on r.message_id = a.id
+                   left join messages q on q.conversation_id = a.conversation_id and a.reply_to_message_id != ''
+                        and q.platform_message_id = a.reply_to_message_id and q.role = 'user'
+                   where a.id >= ? and a.role = 'assistant' and r.message_id is null
+                   order by a.id limit ?""",
+                [from_id, limit],
+            )
+            written = int(cursor.rowcount)
+            top = db.execute("select coalesce(max(message_id), 0) from insight_replies").fetchone()[0]
+        return written, max(from_id, int(top) + 1) if written else from_id
+
     def sentiment_of(self, message_id: int) -> dict[str, Any] | None:
         rows = list(self.store.db.query("select * from insight_sentiment where message_id = ?", [message_id]))
         return rows[0] if rows else None

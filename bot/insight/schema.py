@@ -1,4 +1,5 @@
-"""Tables of community insight: one row per scored member message, and the alerts already sent.
+"""Tables of community insight: one row per scored member message, one per bot reply (its outcome and how
+long the member waited), and the alerts already sent.
 
 `insight_sentiment` repeats a few columns of the message (conversation, member, time) and the offensive score
 the gate stored, so a report over a million messages reads one narrow table instead of joining four.
@@ -34,8 +35,25 @@ def m001_sentiment_and_alerts(db: sqlite_utils.Database) -> None:
                scored_at text not null
            )"""
     )
-    db.execute("create index insight_sentiment_time on insight_sentiment (created_at)")
-    db.execute("create index insight_sentiment_member on insight_sentiment (user_id)")
+    # Covering indexes: a report reads only these, in order, never the table.
+    db.execute(
+        "create index insight_sentiment_time on insight_sentiment "
+        "(created_at, conversation_id, user_id, label, offensive)"
+    )
+    db.execute("create index insight_sentiment_member on insight_sentiment (conversation_id, user_id, created_at)")
+    db.execute(
+        """create table insight_replies (
+               message_id integer primary key references messages(id) on delete cascade,
+               conversation_id integer not null,
+               created_at text not null,
+               question_id integer references messages(id) on delete set null,
+               outcome text not null default '',
+               response_s real
+           )"""
+    )
+    db.execute(
+        "create index insight_replies_time on insight_replies (created_at, conversation_id, outcome, response_s)"
+    )
     db.table("insight_alerts").create(
         {
             "id": int,

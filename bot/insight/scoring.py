@@ -16,7 +16,6 @@ from bot.store import RECEIVED
 
 log = logging.getLogger(__name__)
 
-MAX_SCORED_CHARS = 2000
 MODERATION_WAIT = timedelta(seconds=60)
 
 
@@ -40,6 +39,7 @@ class SentimentScorer:
         self._model: SentimentModel | None = None
         self._now = now
         self._low_water = 0
+        self._replies_from = 0
 
     @property
     def model(self) -> SentimentModel:
@@ -70,9 +70,10 @@ class SentimentScorer:
                     continue
                 ready.append(message)
             if ready:
-                results = self.model.score_batch([message.text[:MAX_SCORED_CHARS] for message in ready])
+                results = self.model.score_batch([message.text for message in ready])
                 stored += self.repository.record(list(zip(ready, results, strict=True)), self.model.name)
             if len(pending) < batch_size:
                 break
         self._low_water = waiting if waiting is not None else cursor
+        _, self._replies_from = self.repository.record_replies(self._replies_from)
         return stored

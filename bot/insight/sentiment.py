@@ -22,6 +22,8 @@ from bot.insight.features import HASH_FEATURES, term_counts, tfidf
 from bot.language import LanguageDetector, default_detector
 
 WEIGHTS_FILE = "sentiment_weights.npz"
+# Longer texts are scored on their start: the mood of a message shows early, and n-grams grow with length.
+MAX_SCORED_CHARS = 2000
 METADATA_FILE = "sentiment_model.json"
 
 
@@ -113,6 +115,7 @@ class SentimentModel:
         """One result per text, in order; the language is detected per text."""
         if not texts:
             return []
+        texts = [text[:MAX_SCORED_CHARS] for text in texts]
         guesses = [self.detector.detect(text) for text in texts]
         probabilities = self.probabilities(texts, [guess.code for guess in guesses])
         results = []

@@ -64,6 +64,7 @@ def generate(store: Store, spec: SyntheticCommunity, start: datetime) -> int:
         next_id = int(next(iter(db.query("select coalesce(max(id), 0) as top from messages")))["top"]) + 1
         span = spec.days * 86400.0
         messages: list[tuple[object, ...]] = []
+        replies: list[tuple[object, ...]] = []
         sentiments: list[tuple[object, ...]] = []
         decisions: list[tuple[object, ...]] = []
         written = 0
@@ -98,16 +99,27 @@ def generate(store: Store, spec: SyntheticCommunity, start: datetime) -> int:
             written += 1
             if written < spec.messages and rng.random() < spec.reply_share / (1 - spec.reply_share):
                 replied = created + timedelta(seconds=1 + rng.random() * 20)
-                details = json.dumps({"outcome": rng.choice(OUTCOMES)})
+                outcome = rng.choice(OUTCOMES)
+                details = json.dumps({"outcome": outcome})
                 messages.append(
                     (next_id, conversation, None, "assistant", "reply", replied.isoformat(), f"bot-{next_id}",
                      str(user_message), "sent", "kb:generated", details)
                 )  # fmt: skip
+                replies.append(
+                    (
+                        next_id,
+                        conversation,
+                        replied.isoformat(),
+                        user_message,
+                        outcome,
+                        (replied - created).total_seconds(),
+                    )
+                )
                 next_id += 1
                 written += 1
             if len(messages) >= 50_000:
-                _flush(store, messages, sentiments, decisions)
-        _flush(store, messages, sentiments, decisions)
+                _flush(store, messages, sentiments, decisions, replies)
+        _flush(store, messages, sentiments, decisions, replies)
     return written
 
 
@@ -116,6 +128,7 @@ def _flush(
     messages: list[tuple[object, ...]],
     sentiments: list[tuple[object, ...]],
     decisions: list[tuple[object, ...]],
+    replies: list[tuple[object, ...]],
 ) -> None:
     conn = store.db.conn
     conn.executemany(
@@ -134,6 +147,12 @@ def _flush(
         " values (?, 'in', 'allow', '[]', ?, ?)",
         decisions,
     )
+    conn.executemany(
+        "insert into insight_replies (message_id, conversation_id, created_at, question_id, outcome, response_s)"
+        " values (?, ?, ?, ?, ?, ?)",
+        replies,
+    )
     messages.clear()
+    replies.clear()
     sentiments.clear()
     decisions.clear()

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from bot.store import Store
 
 Period = Literal["day", "week"]
-
-
-def bucket_sql(column: str, period: Period) -> str:
-    """SQL for the day (`YYYY-MM-DD`) or the Monday of the week a stored ISO timestamp falls in."""
-    day = f"substr({column}, 1, 10)"
-    return day if period == "day" else f"date({day}, '-6 days', 'weekday 1')"
 
 
 @dataclass
@@ -115,79 +110,112 @@ def compute_trends(
 def compute_daily_and_weekly(
     store: Store, since: datetime, until: datetime, toxic_threshold: float = 0.7, chat: str | None = None
 ) -> dict[Period, Trends]:
-    """Daily rows from SQL aggregates, and weekly rows rolled up from them (distinct members counted apart).
+    """Daily and weekly rows from three aggregates over covering indexes of the insight tables.
 
-    Member messages are read from `insight_sentiment`, which holds a row for each one once it is scored
-    (seconds after it arrives).
+    Member messages are read from `insight_sentiment`, bot replies from `insight_replies`; both are filled
+    by the scorer seconds after a message is stored. Distinct members are counted in Python from one row per
+    (conversation, day, member), so threads of one chat and the days of one week are not counted twice.
     """
     start, end = since.isoformat(), until.isoformat()
-    chat_filter = "and c.platform || ':' || c.chat_id = :chat" if chat else ""
-    params: dict[str, object] = {"since": start, "until": end, "toxic": toxic_threshold, "chat": chat or ""}
+    chats = _chat_names(store, chat)
     daily: dict[tuple[str, str], TrendRow] = {}
+    weekly: dict[tuple[str, str], TrendRow] = {}
+    day_members: dict[tuple[str, str], set[int]] = {}
+    week_members: dict[tuple[str, str], set[int]] = {}
 
-    def row_for(chat_name: str, bucket: str) -> TrendRow:
-        return daily.setdefault((chat_name, bucket), TrendRow(chat_name, bucket))
-
-    for record in store.db.query(
-        f"""select c.platform || ':' || c.chat_id as chat, substr(s.created_at, 1, 10) as bucket,
-                   count(*) as messages, count(distinct s.user_id) as active_members,
-                   count(*) as scored,
-                   sum(s.label = 'negative') as negative,
-                   sum(s.label = 'neutral') as neutral,
-                   sum(s.label = 'positive') as positive,
-                   coalesce(sum(s.offensive >= :toxic), 0) as toxic
-            from insight_sentiment s join conversations c on c.id = s.conversation_id
-            where s.created_at >= :since and s.created_at < :until {chat_filter}
-            group by chat, bucket""",
-        params,
-    ):
-        row = row_for(record["chat"], record["bucket"])
-        for name in ("messages", "active_members", "scored", "negative", "neutral", "positive", "toxic"):
-            setattr(row, name, int(record[name]))
-
-    first_seen = list(
-        store.db.query(
-            f"""select chat, first_at from (
-                    select c.platform || ':' || c.chat_id as chat, min(s.created_at) as first_at
-                    from insight_sentiment s join conversations c on c.id = s.conversation_id
-                    where s.user_id is not null {chat_filter}
-                    group by c.platform, c.chat_id, s.user_id)
-                where first_at >= :since and first_at < :until""",
-            params,
+    def rows_for(chat_name: str, day: str) -> tuple[TrendRow, TrendRow]:
+        week = week_of(day)
+        return (
+            daily.setdefault((chat_name, day), TrendRow(chat_name, day)),
+            weekly.setdefault((chat_name, week), TrendRow(chat_name, week)),
         )
-    )
-    for record in first_seen:
-        row_for(record["chat"], str(record["first_at"])[:10]).new_members += 1
 
-    timed_seconds: dict[tuple[str, str], float] = {}
-    for record in store.db.query(
-        f"""select c.platform || ':' || c.chat_id as chat, substr(a.created_at, 1, 10) as bucket,
-                   json_extract(a.details, '$.outcome') as outcome, count(*) as replies,
-                   count(q.id) as timed,
-                   sum((julianday(a.created_at) - julianday(q.created_at)) * 86400.0) as response_s
-            from messages a
-            join conversations c on c.id = a.conversation_id
-            left join messages q on q.conversation_id = a.conversation_id and a.reply_to_message_id != ''
-                 and q.platform_message_id = a.reply_to_message_id and q.role = 'user'
-            where a.role = 'assistant' and a.created_at >= :since and a.created_at < :until {chat_filter}
-            group by chat, bucket, outcome""",
-        params,
+    cells: dict[tuple[int, str], tuple[TrendRow, TrendRow, set[int], set[int]] | None] = {}
+    for conversation_id, day, user_id, count, negative, neutral, positive, toxic in store.db.execute(
+        """select conversation_id, substr(created_at, 1, 10), user_id, count(*),
+                  sum(label = 'negative'), sum(label = 'neutral'), sum(label = 'positive'),
+                  coalesce(sum(offensive >= ?), 0)
+           from insight_sentiment indexed by insight_sentiment_time
+           where created_at >= ? and created_at < ? group by 1, 2, 3""",
+        [toxic_threshold, start, end],
     ):
-        key = (record["chat"], record["bucket"])
-        _add_replies(row_for(*key), record["outcome"], int(record["replies"]), int(record["timed"]))
-        timed_seconds[key] = timed_seconds.get(key, 0.0) + float(record["response_s"] or 0.0)
-    for key, seconds in timed_seconds.items():
-        row = daily[key]
-        row.mean_response_s = seconds / row.replies_timed if row.replies_timed else None
+        cell = cells.get((conversation_id, day), ())
+        if cell == ():
+            chat_name = chats.get(conversation_id)
+            if chat_name is None:
+                cell = None
+            else:
+                day_row, week_row = rows_for(chat_name, day)
+                cell = (
+                    day_row,
+                    week_row,
+                    day_members.setdefault((chat_name, day), set()),
+                    week_members.setdefault((chat_name, week_row.bucket), set()),
+                )
+            cells[(conversation_id, day)] = cell
+        if cell is None:
+            continue
+        for row in cell[:2]:
+            row.messages += count
+            row.scored += count
+            row.negative += negative
+            row.neutral += neutral
+            row.positive += positive
+            row.toxic += toxic
+        if user_id is not None:
+            cell[2].add(user_id)
+            cell[3].add(user_id)
+    for key, members in day_members.items():
+        daily[key].active_members = len(members)
+    for key, members in week_members.items():
+        weekly[key].active_members = len(members)
 
-    weekly = _weekly(store, daily, first_seen, chat_filter, params)
+    first_seen: dict[tuple[str, int], str] = {}
+    for conversation_id, user_id, first_at in store.db.execute(
+        """select conversation_id, user_id, min(created_at) from insight_sentiment
+           indexed by insight_sentiment_member where user_id is not null group by conversation_id, user_id"""
+    ):
+        chat_name = chats.get(conversation_id)
+        if chat_name is not None:
+            key = (chat_name, user_id)
+            first_seen[key] = min(first_at, first_seen.get(key, first_at))
+    for (chat_name, _), first_at in first_seen.items():
+        if start <= first_at < end:
+            for row in rows_for(chat_name, first_at[:10]):
+                row.new_members += 1
+
+    timed_seconds: dict[int, float] = {}  # by id() of the row: a week and a day may share a bucket name
+    for conversation_id, day, outcome, replies, timed, seconds in store.db.execute(
+        """select conversation_id, substr(created_at, 1, 10), outcome, count(*), count(response_s),
+                  coalesce(sum(response_s), 0)
+           from insight_replies indexed by insight_replies_time
+           where created_at >= ? and created_at < ? group by 1, 2, 3""",
+        [start, end],
+    ):
+        chat_name = chats.get(conversation_id)
+        if chat_name is None:
+            continue
+        for row in rows_for(chat_name, day):
+            _add_replies(row, outcome, replies, timed)
+            timed_seconds[id(row)] = timed_seconds.get(id(row), 0.0) + seconds
     for table in (daily, weekly):
         for row in table.values():
             row.returning_members = max(0, row.active_members - row.new_members)
+            if row.replies_timed:
+                row.mean_response_s = timed_seconds.get(id(row), 0.0) / row.replies_timed
     return {
         "day": Trends(start, end, "day", sorted(daily.values(), key=lambda row: (row.bucket, row.chat))),
         "week": Trends(start, end, "week", sorted(weekly.values(), key=lambda row: (row.bucket, row.chat))),
     }
+
+
+def _chat_names(store: Store, chat: str | None) -> dict[int, str]:
+    """Conversation id -> `platform:chat_id` (only `chat`'s conversations when given)."""
+    names = {
+        int(row["id"]): f"{row['platform']}:{row['chat_id']}"
+        for row in store.db.query("select id, platform, chat_id from conversations")
+    }
+    return {key: name for key, name in names.items() if chat is None or name == chat}
 
 
 def _add_replies(row: TrendRow, outcome: object, replies: int, timed: int) -> None:
@@ -200,41 +228,8 @@ def _add_replies(row: TrendRow, outcome: object, replies: int, timed: int) -> No
     row.replies_timed += timed
 
 
+@lru_cache(maxsize=4096)
 def week_of(day: str) -> str:
     """The Monday (`YYYY-MM-DD`) of the week `day` falls in."""
     parsed = date.fromisoformat(day[:10])
     return (parsed - timedelta(days=parsed.weekday())).isoformat()
-
-
-def _weekly(
-    store: Store,
-    daily: dict[tuple[str, str], TrendRow],
-    first_seen: list[dict[str, object]],
-    chat_filter: str,
-    params: dict[str, object],
-) -> dict[tuple[str, str], TrendRow]:
-    weekly: dict[tuple[str, str], TrendRow] = {}
-    timed_seconds: dict[tuple[str, str], float] = {}
-    for (chat_name, day), row in daily.items():
-        key = (chat_name, week_of(day))
-        week = weekly.setdefault(key, TrendRow(*key))
-        for name in ADDITIVE:
-            if name != "new_members":
-                setattr(week, name, getattr(week, name) + getattr(row, name))
-        timed_seconds[key] = timed_seconds.get(key, 0.0) + (row.mean_response_s or 0.0) * row.replies_timed
-    for key, seconds in timed_seconds.items():
-        weekly[key].mean_response_s = seconds / weekly[key].replies_timed if weekly[key].replies_timed else None
-    for record in first_seen:
-        key = (str(record["chat"]), week_of(str(record["first_at"])))
-        weekly.setdefault(key, TrendRow(*key)).new_members += 1
-    for record in store.db.query(
-        f"""select c.platform || ':' || c.chat_id as chat, {bucket_sql("s.created_at", "week")} as bucket,
-                   count(distinct s.user_id) as active_members
-            from insight_sentiment s join conversations c on c.id = s.conversation_id
-            where s.created_at >= :since and s.created_at < :until {chat_filter}
-            group by chat, bucket""",
-        params,
-    ):
-        key = (record["chat"], record["bucket"])
-        weekly.setdefault(key, TrendRow(*key)).active_members = int(record["active_members"])
-    return weekly

@@ -62,6 +62,7 @@ class History:
                 db.execute(
                     "update messages set created_at = ? where id = ?", [(at + reply_after).isoformat(), reply_id]
                 )
+            self.repository.record_replies()
         return message_id
 
 
