@@ -73,6 +73,7 @@ class InsightFeature:
         self._app: BotApp | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def staff(self) -> ConversationKey | None:
@@ -92,9 +93,11 @@ class InsightFeature:
 
     async def start(self, app: BotApp) -> None:
         if self.settings.enabled and self.run_worker:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,10 +134,14 @@ class InsightFeature:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_check = loop.time() + self.settings.check_interval_s
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event fires.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SCORING_POLL_S)
+                async with asyncio.timeout(SCORING_POLL_S):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                break
             try:
                 await self.score_now()
                 if loop.time() >= next_check:

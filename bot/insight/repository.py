@@ -43,6 +43,7 @@ class InsightRepository:
                left join users u on u.id = m.user_id
                left join moderation_decisions d on d.message_id = m.id and d.direction = 'in'
                where m.id >= ? and m.role = 'user' and s.message_id is null and coalesce(u.is_bot, 0) = 0
+                 and m.text not like '/%'
                order by m.id limit ?""",
             [from_id, limit],
         )
