@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.insight.settings import InsightSection
+from bot.insight.settings import WEEKDAYS, InsightSection
 from bot.insight.trends import TrendRow, compute_trends
 from bot.routing import Command, TurnContext
 from bot.store import Store
@@ -39,6 +39,48 @@ def summarize(total: TrendRow, days: int, chat: str) -> str:
     )
 
 
+def last_weekly_slot(spec: str, now: datetime) -> datetime | None:
+    """The latest time at or before `now` matching `spec` ('mon 09:00', UTC); None when `spec` is empty."""
+    if not spec:
+        return None
+    day, clock = spec.split()
+    hour, minute = (int(part) for part in clock.split(":"))
+    slot = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    slot -= timedelta(days=(slot.weekday() - WEEKDAYS.index(day)) % 7)
+    return slot if slot <= now else slot - timedelta(days=7)
+
+
+def weekly_summary(store: Store, settings: InsightSection, now: datetime) -> str:
+    """The last seven days of every chat together, then one line per chat: the staff chat's weekly post."""
+    trends = compute_trends(store, now - timedelta(days=7), now, "week", settings.toxic_threshold)
+    total = trends.totals()
+    total.active_members = members_between(store, None, now - timedelta(days=7), now)
+    lines = [summarize(total, 7, "all chats").replace("Insights for", "Weekly insights for", 1)]
+    for chat in trends.chats():
+        rows = [row for row in trends.rows if row.chat == chat]
+        messages = sum(row.messages for row in rows)
+        scored = sum(row.scored for row in rows)
+        negative = sum(row.negative for row in rows) / scored if scored else 0.0
+        lines.append(f"  {chat}: {messages} messages, {negative:.0%} negative")
+    return "\n".join(lines)
+
+
+def members_between(store: Store, chat: str | None, since: datetime, until: datetime) -> int:
+    """Distinct members who wrote in [since, until), in `chat` or in every chat."""
+    chat_filter = "and c.platform || ':' || c.chat_id = ?" if chat else ""
+    row = next(
+        iter(
+            store.db.query(
+                f"""select count(distinct s.user_id) as members from insight_sentiment s
+                    join conversations c on c.id = s.conversation_id
+                    where s.created_at >= ? and s.created_at < ? {chat_filter}""",
+                [since.isoformat(), until.isoformat(), *([chat] if chat else [])],
+            )
+        )
+    )
+    return int(row["members"])
+
+
 class InsightCommands:
     """The admin command; it counts members over the whole period, not per day."""
 
@@ -65,19 +107,7 @@ class InsightCommands:
             compute_trends, self.store, until - timedelta(days=days), until, "week", self.settings.toxic_threshold, chat
         )
         total = trends.totals()
-        total.active_members = await asyncio.to_thread(self._members, chat, until - timedelta(days=days), until)
-        return summarize(total, days, chat)
-
-    def _members(self, chat: str, since: datetime, until: datetime) -> int:
-        row = next(
-            iter(
-                self.store.db.query(
-                    """select count(distinct m.user_id) as members from messages m
-                       join conversations c on c.id = m.conversation_id
-                       where m.role = 'user' and c.platform || ':' || c.chat_id = ?
-                       and m.created_at >= ? and m.created_at < ?""",
-                    [chat, since.isoformat(), until.isoformat()],
-                )
-            )
+        total.active_members = await asyncio.to_thread(
+            members_between, self.store, chat, until - timedelta(days=days), until
         )
-        return int(row["members"])
+        return summarize(total, days, chat)

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.insight.alerts import Alert, AlertMonitor
-from bot.insight.commands import InsightCommands
+from bot.insight.commands import InsightCommands, last_weekly_slot, weekly_summary
 from bot.insight.repository import InsightRepository
 from bot.insight.scoring import SentimentScorer
 from bot.insight.sentiment import SentimentModel, shared_sentiment_model
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCORING_POLL_S = 5.0
+WEEKLY_REPORT = "weekly_report"
+WEEKLY_GRACE = timedelta(hours=1)
 
 
 def _utc_now() -> datetime:
@@ -121,6 +123,24 @@ class InsightFeature:
                 await self._app.deliver(OutgoingMessage(staff, alert.render(), kind="staff", idempotency_key=key))
         return alerts
 
+    async def post_weekly_report(self) -> bool:
+        """Post the weekly summary to the staff chat when its slot ('mon 09:00') passed in the last hour and it
+        was not posted for that slot yet (recorded like an alert, so a restart does not post it twice)."""
+        assert self.repository is not None and self._app is not None, "install() first"
+        now = self.now()
+        slot = last_weekly_slot(self.settings.weekly_report, now)
+        staff = self.staff
+        if slot is None or staff is None or now - slot > WEEKLY_GRACE:
+            return False
+        last = self.repository.last_alert_at(WEEKLY_REPORT, 0)
+        if last is not None and datetime.fromisoformat(last) >= slot:
+            return False
+        text = await asyncio.to_thread(weekly_summary, self._app.store, self.settings, now)
+        self.repository.record_alert(WEEKLY_REPORT, 0, now.isoformat(), text.splitlines()[0], [])
+        key = f"insight-weekly-{slot.strftime('%Y%m%d%H%M')}"
+        await self._app.deliver(OutgoingMessage(staff, text, kind="staff", idempotency_key=key))
+        return True
+
     def forget_user(self, platform: str, user_id: str) -> int:
         """/forgetme: the member's sentiment rows go (their messages go with the core store's deletion)."""
         assert self.repository is not None, "install() first"
@@ -147,6 +167,7 @@ class InsightFeature:
                 if loop.time() >= next_check:
                     next_check = loop.time() + self.settings.check_interval_s
                     await self.check_alerts()
+                    await self.post_weekly_report()
             except Exception:
                 log.exception("insight worker failed; retrying on the next message")
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class InsightSection(BaseModel):
@@ -41,5 +46,13 @@ class InsightSection(BaseModel):
     )
     check_interval_s: float = Field(300.0, ge=5, description="How often the alert checks run.")
     weekly_report: str = Field(
-        "", description="When the weekly report goes to the staff chat, e.g. 'mon 09:00' (empty: never)."
+        "", description="When the weekly summary goes to the staff chat, e.g. 'mon 09:00' UTC (empty: never)."
     )
+
+    @field_validator("weekly_report")
+    @classmethod
+    def _weekly_report_time(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and _WEEKLY.match(value) is None:
+            raise ValueError("expected a weekday and a UTC time like 'mon 09:00', or empty")
+        return value

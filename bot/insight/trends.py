@@ -130,7 +130,9 @@ def compute_daily_and_weekly(
             weekly.setdefault((chat_name, week), TrendRow(chat_name, week)),
         )
 
-    cells: dict[tuple[int, str], tuple[TrendRow, TrendRow, set[int], set[int]] | None] = {}
+    Cell = tuple[TrendRow, TrendRow, set[int], set[int]]
+    cells: dict[tuple[int, str], Cell | None] = {}
+    missing: Cell | None = None
     for conversation_id, day, user_id, count, negative, neutral, positive, toxic in store.db.execute(
         """select conversation_id, substr(created_at, 1, 10), user_id, count(*),
                   sum(label = 'negative'), sum(label = 'neutral'), sum(label = 'positive'),
@@ -139,11 +141,12 @@ def compute_daily_and_weekly(
            where created_at >= ? and created_at < ? group by 1, 2, 3""",
         [toxic_threshold, start, end],
     ):
-        cell = cells.get((conversation_id, day), ())
-        if cell == ():
+        if (conversation_id, day) in cells:
+            cell = cells[(conversation_id, day)]
+        else:
             chat_name = chats.get(conversation_id)
             if chat_name is None:
-                cell = None
+                cell = missing
             else:
                 day_row, week_row = rows_for(chat_name, day)
                 cell = (
@@ -177,8 +180,8 @@ def compute_daily_and_weekly(
     ):
         chat_name = chats.get(conversation_id)
         if chat_name is not None:
-            key = (chat_name, user_id)
-            first_seen[key] = min(first_at, first_seen.get(key, first_at))
+            member = (chat_name, int(user_id))
+            first_seen[member] = min(first_at, first_seen.get(member, first_at))
     for (chat_name, _), first_at in first_seen.items():
         if start <= first_at < end:
             for row in rows_for(chat_name, first_at[:10]):

@@ -125,3 +125,45 @@ async def test_alerts_are_posted_to_the_staff_chat_once(tmp_path: Path) -> None:
         assert output.getvalue() == posted
     finally:
         await app.stop()
+
+
+async def test_the_weekly_summary_is_posted_to_the_staff_chat_once_per_slot(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bot.store import Store
+    from tests.insight.test_alerts import START, replay_week
+
+    replay_week(Store.open(tmp_path / "bot.db"))
+    staff = '[insight]\nstaff_platform = "console"\nstaff_chat_id = "staff-room"\nweekly_report = "mon 09:00"\n'
+    app = build_test_app(tmp_path, engine=ScriptedEngine(), config_text=staff)
+    feature = insight(app)
+    feature.run_worker = False
+    monday = START + timedelta(days=7, hours=9, minutes=10)
+    feature.now = lambda: monday
+    await app.start()
+    try:
+        output = io.StringIO()
+        await ConsoleAdapter(app, io.StringIO(""), output).start()
+        assert await feature.post_weekly_report() is True
+        assert await feature.post_weekly_report() is False
+        posted = output.getvalue()
+        assert posted.startswith("[console:staff-room] Weekly insights for the last 7 day(s):")
+        assert "telegram:chat-1:" in posted and "members" in posted
+        feature.now = lambda: monday + timedelta(days=6)
+        assert await feature.post_weekly_report() is False  # next slot not reached; the old one is past its grace
+    finally:
+        await app.stop()
+
+
+def test_weekly_slots_and_a_bad_weekly_time_in_the_config(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.config import ConfigError
+    from bot.insight.commands import last_weekly_slot
+
+    wednesday = datetime(2026, 11, 4, 12, tzinfo=UTC)
+    assert last_weekly_slot("mon 09:00", wednesday) == datetime(2026, 11, 2, 9, tzinfo=UTC)
+    assert last_weekly_slot("wed 13:00", wednesday) == datetime(2026, 10, 28, 13, tzinfo=UTC)
+    assert last_weekly_slot("", wednesday) is None
+    with pytest.raises(ConfigError, match=r"insight\.weekly_report"):
+        load_config(write_config(tmp_path, '[insight]\nweekly_report = "monday 9am"\n'), environ={})
