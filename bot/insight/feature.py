@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCORING_POLL_S = 5.0
+STOP_WAIT_S = 10.0
 WEEKLY_REPORT = "weekly_report"
 WEEKLY_GRACE = timedelta(hours=1)
 
@@ -99,11 +100,17 @@ class InsightFeature:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Let a scoring pass in progress finish (its thread uses the store, which closes next), then end."""
         self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                async with asyncio.timeout(STOP_WAIT_S):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
     async def score_now(self) -> int:
