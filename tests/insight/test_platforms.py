@@ -1,5 +1,5 @@
-"""Insight on the fake Telegram server with the real client: group messages get their sentiment, a bad evening
-reaches the staff chat as alerts, and `/insights` answers a chat administrator."""
+"""Insight on the fake Telegram and Discord servers with the real clients: group messages get their sentiment, a
+bad evening reaches the staff chat as an alert, and `/insights` answers an administrator with that chat's figures."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from adapters.telegram import TelegramAdapter, create_adapter
 from bot.app import BotApp
 from bot.engine.fake import ScriptedEngine
 from bot.insight.feature import InsightFeature
+from tests.adapters.discord.conftest import FakeDiscord, StartBot, eventually, fake_discord, start_bot  # noqa: F401
 from tests.adapters.telegram.conftest import telegram_config
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import build_test_app
@@ -75,3 +76,26 @@ async def test_group_messages_are_scored_and_a_negative_evening_alerts_the_staff
     await telegram_server.wait_for(lambda: any("Insights for" in m.text for m in telegram_server.replies_to(GROUP)))
     summary = next(m.text for m in telegram_server.replies_to(GROUP) if "Insights for" in m.text)
     assert f"{len(MEMBERS)} messages from {len(MEMBERS)} members" in summary
+
+
+async def test_discord_channel_messages_are_scored_and_insights_answers_an_admin(
+    start_bot: StartBot,  # noqa: F811
+    fake_discord: FakeDiscord,  # noqa: F811  (both fixtures come from the Discord tests)
+) -> None:
+    bot = await start_bot(engine=ScriptedEngine(default_reply="ok"))
+    feature = next(feature for feature in bot.app.features if isinstance(feature, InsightFeature))
+    await fake_discord.post(fake_discord.alice, "I love this server, everyone is so kind and helpful!")
+    await fake_discord.post(fake_discord.alice, "this update is terrible, I hate it")
+    handled = "select count(*) from messages where role = 'user' and status != 'received'"
+    await eventually(lambda: bot.app.store.db.execute(handled).fetchone()[0] == 2 or None)
+    await feature.score_now()
+    labels = [row["label"] for row in bot.app.store.db.query("select label from insight_sentiment order by 1")]
+    assert labels == ["negative", "positive"]
+
+    await fake_discord.slash(fake_discord.alice, "insights", "7")
+    refused = await eventually(lambda: fake_discord.rest.followups())
+    assert refused[0]["content"] == "Only admins can use /insights."
+    await fake_discord.slash(fake_discord.admin, "insights", "7")
+    summary = await eventually(lambda: fake_discord.rest.followups()[1:])
+    assert "2 messages from 1 members" in summary[0]["content"]
+    assert "50% positive, 0% neutral, 50% negative" in summary[0]["content"]
