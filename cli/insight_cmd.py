@@ -6,9 +6,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.insight import InsightError
 from bot.store import Store, StoreError
@@ -47,7 +48,7 @@ def _open_store(ctx: CliContext) -> Store:
         fail(f"database error: {exc}")
 
 
-def _embed(texts: Sequence[str]) -> Any:
+def _embed(texts: Sequence[str]) -> NDArray[np.float32]:
     from bot.embeddings import shared_encoder
 
     return shared_encoder().encode(list(texts))

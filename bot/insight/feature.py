@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.insight.alerts import Alert, AlertMonitor
 from bot.insight.commands import InsightCommands, last_weekly_slot, weekly_summary
@@ -179,7 +182,8 @@ class InsightFeature:
                 log.exception("insight worker failed; retrying on the next message")
 
 
-def _shared_embed(texts: Any) -> Any:
+def _shared_embed(texts: Sequence[str]) -> NDArray[np.float32]:
+    """The bundled MiniLM, loaded on first use (only a burst of questions needs it)."""
     from bot.embeddings import shared_encoder
 
     return shared_encoder().encode(list(texts))

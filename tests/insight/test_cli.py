@@ -72,6 +72,7 @@ def test_insights_report_writes_html_charts_and_the_same_figures_as_json(tmp_pat
     labels = [topic["label"] for topic in figures["topics"]]
     assert any("login" in label for label in labels) and any("paypal" in label for label in labels)
     assert all(topic["size"] == 5 and len(topic["examples"]) == 3 for topic in figures["topics"])
+    assert all(topic["new"] for topic in figures["topics"])  # nothing was said in the three weeks before
     assert {gap["count"] for gap in figures["gaps"]} == {5}
     assert "b1" not in html and "a1" not in html  # aggregates only: no member appears
 
