@@ -5,11 +5,15 @@ all: test
 setup:
 	bash scripts/setup.sh
 
+# `make run CONFIG=path/to/socialbot.toml`; without CONFIG the usual discovery applies (see README).
+CONFIG ?=
+CONFIG_OPTION = $(if $(CONFIG),--config "$(CONFIG)")
+
 run: setup
-	.venv/bin/socialbot run
+	.venv/bin/socialbot $(CONFIG_OPTION) run
 
 chat: setup
-	.venv/bin/socialbot chat
+	.venv/bin/socialbot $(CONFIG_OPTION) chat
 
 test: setup
 	.venv/bin/python -m pytest -q -p no:cacheprovider

@@ -212,9 +212,12 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features: list[Any] = []
     features.append(rules_feature(config))  # first: mutes, rate limits and auto-replies before everything else
     features.append(automod_feature(config))
+    features.append(memory_feature(config))  # before the KB: memory follow-ups are answered from memory
+    features.append(privacy_feature(config))  # /export, complete /forgetme, daily retention
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
     features.append(insight_feature(config))
+    features.append(dashboard_feature(config))  # last: serves pages over the started features
     return features
 
 
@@ -222,6 +225,18 @@ def rules_feature(config: LoadedConfig) -> Any:
     from bot.rules.feature import RulesFeature
 
     return RulesFeature(config.settings.rules)
+
+
+def memory_feature(config: LoadedConfig) -> Any:
+    from bot.memory.feature import MemoryFeature
+
+    return MemoryFeature()
+
+
+def privacy_feature(config: LoadedConfig) -> Any:
+    from bot.privacy.feature import PrivacyFeature
+
+    return PrivacyFeature()
 
 
 def scheduling_feature(config: LoadedConfig) -> Any:
@@ -240,6 +255,10 @@ def insight_feature(config: LoadedConfig) -> Any:
     from bot.insight.feature import InsightFeature
 
     return InsightFeature(config.settings.insight)
+def dashboard_feature(config: LoadedConfig) -> Any:
+    from bot.dashboard.feature import DashboardFeature
+
+    return DashboardFeature()
 
 
 def automod_feature(config: LoadedConfig) -> Any:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bot.dashboard.settings import DashboardSection
 from bot.insight.settings import InsightSection
+from bot.ops.settings import MetricsSection
+from bot.privacy.settings import PrivacySection
 
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
@@ -24,6 +28,7 @@ SECRET_ENV_NAMES = {
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "discord_bot_token": "DISCORD_BOT_TOKEN",
     "openai_api_key": "SOCIALBOT_OPENAI_API_KEY",
+    "dashboard_password": "SOCIALBOT_DASHBOARD_PASSWORD",
 }
 
 
@@ -269,6 +274,7 @@ class Secrets(BaseModel):
     telegram_bot_token: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
+    dashboard_password: SecretStr | None = None  # plain, or a `socialbot dashboard hash-password` value
 
 
 class RulesSection(Section):
@@ -307,6 +313,9 @@ class Settings(Section):
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
     insight: InsightSection = InsightSection()
+    dashboard: DashboardSection = DashboardSection()
+    privacy: PrivacySection = PrivacySection()
+    metrics: MetricsSection = MetricsSection()
 
 
 class LoadedConfig(BaseModel):
@@ -317,6 +326,7 @@ class LoadedConfig(BaseModel):
     secrets: Secrets
     source: str
     base_dir: Path
+    found_by: str = Field("--config", description="How the file was found (see `locate_config`).")
 
     def resolve_path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder unless absolute."""
@@ -397,25 +407,64 @@ def load_secrets(path: Path | None, environ: Mapping[str, str]) -> Secrets:
         raise _first_error(exc, source) from None
 
 
+CONFIG_FILE_NAME = "socialbot.toml"
+
+
+@dataclass(frozen=True)
+class ConfigLocation:
+    """Which config file is read and how it was found, so `config check` can say so."""
+
+    path: Path | None  # None: built-in defaults only
+    found_by: Literal["--config", "SOCIALBOT_CONFIG", "working directory", "XDG config folder", "defaults"]
+
+
+def locate_config(
+    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> ConfigLocation:
+    """The config file to read, in order: `explicit` (`--config`), $SOCIALBOT_CONFIG, `./socialbot.toml`,
+    `$XDG_CONFIG_HOME/socialbot/socialbot.toml` (XDG default `~/.config`), else built-in defaults.
+
+    An explicit or environment path must exist (a typo is an error); the two discovered places are only
+    used when a file is there.
+    """
+    env = os.environ if environ is None else environ
+    if explicit:
+        return ConfigLocation(Path(explicit).expanduser(), "--config")
+    if env.get(CONFIG_PATH_ENV):
+        return ConfigLocation(Path(env[CONFIG_PATH_ENV]).expanduser(), "SOCIALBOT_CONFIG")
+    local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
+    if local.is_file():
+        return ConfigLocation(local, "working directory")
+    xdg_home = env.get("XDG_CONFIG_HOME") or ""
+    if not Path(xdg_home).is_absolute():  # the XDG spec: a relative or empty value is ignored
+        xdg_home = str(Path(env.get("HOME") or Path.home()) / ".config")
+    user_file = Path(xdg_home) / "socialbot" / CONFIG_FILE_NAME
+    if user_file.is_file():
+        return ConfigLocation(user_file, "XDG config folder")
+    return ConfigLocation(None, "defaults")
+
+
 def load_config(
     path: str | Path | None = None,
     secrets_path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> LoadedConfig:
     """Load and validate the config; raises `ConfigError` naming file, key and reason.
 
-    `path` falls back to $SOCIALBOT_CONFIG, then to defaults only (no file). Secrets come from
-    $SOCIALBOT_SECRETS or `secrets_path`, and from TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN.
+    The file is found by `locate_config` (`path`, $SOCIALBOT_CONFIG, ./socialbot.toml, the XDG
+    config folder, else defaults only). Secrets come from $SOCIALBOT_SECRETS or `secrets_path`, and from
+    TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN.
     """
     env = os.environ if environ is None else environ
-    chosen = path or env.get(CONFIG_PATH_ENV) or None
+    location = locate_config(path, env, cwd)
+    config_file = location.path
     data: dict[str, Any] = {}
-    if chosen is not None:
-        config_file = Path(chosen).expanduser()
+    if config_file is not None:
         data = _read_toml(config_file)
         source, base_dir = str(config_file), config_file.resolve().parent
     else:
-        source, base_dir = "(defaults)", Path.cwd()
+        source, base_dir = "(defaults)", (cwd or Path.cwd())
     if any(key in data for key in ("secrets", *SECRET_ENV_NAMES)) or _contains_token_key(data):
         raise ConfigError(source, "secrets", "tokens belong in the environment or a secrets file, not here")
     overridden = _apply_env_overrides(data, env)
@@ -430,7 +479,9 @@ def load_config(
         raise error from None
     chosen_secrets = secrets_path or env.get(SECRETS_PATH_ENV) or None
     secrets = load_secrets(Path(chosen_secrets).expanduser() if chosen_secrets else None, env)
-    return LoadedConfig(settings=settings, secrets=secrets, source=source, base_dir=base_dir)
+    return LoadedConfig(
+        settings=settings, secrets=secrets, source=source, base_dir=base_dir, found_by=location.found_by
+    )
 
 
 def _contains_token_key(data: Mapping[str, Any]) -> bool:

@@ -94,6 +94,8 @@ class ConversationManager:
         self._protected_prompts: set[str] = set()
         # Features that store user data register `forget(platform, user_id) -> rows changed` here.
         self.forget_hooks: list[Callable[[str, str], int]] = []
+        # Features that add context for the model (remembered facts) register `hook(turn) -> text` here.
+        self.prompt_hooks: list[Callable[[TurnContext], str]] = []
         self._register_builtins()
 
     # public API ---------------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ class ConversationManager:
     async def _generate(self, turn: TurnContext) -> RouteReply:
         history = self.store.history(turn.conversation_id, limit=100, before_id=turn.stored_message_id)
         prompt = build_prompt(
-            self.system_prompt(turn.message),
+            "\n\n".join([self.system_prompt(turn.message), *filter(None, (hook(turn) for hook in self.prompt_hooks))]),
             history,
             turn.text,
             self.settings.history_token_budget,

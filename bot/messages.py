@@ -76,6 +76,15 @@ class IncomingMessage:
 
 
 @dataclass(frozen=True)
+class OutgoingDocument:
+    """A file sent with a message (a member's data export); `text` goes with it as the caption."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A reply or post for an adapter to deliver; plain text, never markup."""
 
@@ -90,6 +99,8 @@ class OutgoingMessage:
     idempotency_key: str = ""
     # Leading characters of `text` an earlier, interrupted attempt already posted: adapters send the rest.
     delivered_chars: int = 0
+    # A file to send with the text (Telegram sendDocument, Discord attachment); never stored, never retried.
+    document: OutgoingDocument | None = None
 
     @property
     def remaining_text(self) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import sqlite_utils
 
 from bot.automod.schema import migrations as automod_migrations
+from bot.dashboard.schema import dashboard_migrations
 from bot.insight.schema import insight_migrations
 from bot.kb.schema import kb_migrations
+from bot.memory.schema import memory_migrations
 from bot.migration_set import MigrationSet
 from bot.rules.schema import rules_migrations
 from bot.scheduling.schema import scheduling_migrations
@@ -105,6 +107,8 @@ ALL_MIGRATION_SETS: list[MigrationSet] = [
     kb_migrations,
     rules_migrations,
     scheduling_migrations,
+    dashboard_migrations,
+    memory_migrations,
     insight_migrations,
 ]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from cli.main import CliContext, configure_logging, status
+from cli.main import CliContext, configure_logging, fail, print_json, status
 
 
-@click.command("bench")
+@click.group("bench", invoke_without_command=True)
 @click.option(
     "--json",
     "json_path",
@@ -22,11 +22,15 @@ from cli.main import CliContext, configure_logging, status
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--threads", type=int, default=None, help="Override [model] threads (1 is steadiest on 2 cores).")
 @click.option("--int8/--no-int8", default=None, help="Override [model] quantize_int8.")
-@click.pass_obj
+@click.pass_context
 def bench(
-    ctx: CliContext, json_path: Path | None, quick: bool, seed: int, threads: int | None, int8: bool | None
+    click_ctx: click.Context, json_path: Path | None, quick: bool, seed: int, threads: int | None, int8: bool | None
 ) -> None:
-    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical)."""
+    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical);
+    `bench start` measures start-up instead."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: CliContext = click_ctx.obj
     from bot.app import engine_settings
     from bot.bench import run_benchmark
 
@@ -38,6 +42,32 @@ def bench(
     if int8 is not None:
         settings = replace(settings, quantize_int8=int8)
     run_benchmark(settings, seed=seed, json_path=json_path, quick=quick, progress=status)
+
+
+@bench.command("start")
+@click.option("--json", "as_json", is_flag=True, help="Print every run and the medians as JSON.")
+@click.option("--runs", default=3, show_default=True, help="Warm starts to measure (the median is reported).")
+@click.option("--no-cold", is_flag=True, help="Skip the cold start (it converts the model again, ~20 s).")
+@click.option("--compare-sequential", is_flag=True, help="Also time starts that load the classifiers before the model.")
+@click.pass_obj
+def bench_start(ctx: CliContext, as_json: bool, runs: int, no_cold: bool, compare_sequential: bool) -> None:
+    """Seconds to ready and to a first reply, cold and warm, with imports, model, classifiers and store."""
+    from bot.ops.startbench import StartBenchError, format_report, run_start_benchmark
+
+    try:
+        report = run_start_benchmark(
+            ctx.config_path,
+            warm_runs=runs,
+            cold=not no_cold,
+            progress=status,
+            compare_sequential=compare_sequential,
+        )
+    except StartBenchError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        click.echo(format_report(report))
 
 
 COMMANDS = [bench]

@@ -24,10 +24,16 @@ def check(ctx: CliContext, as_json: bool) -> None:
     }
     if as_json:
         print_json(
-            {"ok": True, "source": loaded.source, "database": str(loaded.database_path), "tokens_configured": tokens}
+            {
+                "ok": True,
+                "source": loaded.source,
+                "found_by": loaded.found_by,
+                "database": str(loaded.database_path),
+                "tokens_configured": tokens,
+            }
         )
         return
-    click.echo(f"config OK: {loaded.source}")
+    click.echo(f"config OK: {loaded.source} (found by {loaded.found_by})")
     click.echo(f"database: {loaded.database_path}")
     for platform, present in tokens.items():
         click.echo(f"{platform} token: {'configured' if present else 'not configured'}")

@@ -10,14 +10,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from bot import __version__
-from bot.app import BotApp
 from bot.config import ConfigError, LoadedConfig, load_config
-from bot.store import StoreError
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
+# Commands that start the bot: their model loads while the classifiers load (bot/ops/startup.py).
+STARTING_COMMANDS = frozenset({"run", "chat", "ask"})
 
 
 @dataclass
@@ -26,6 +30,10 @@ class CliContext:
 
     config_path: str | None
     secrets_path: str | None
+    # `socialbot run` serves /healthz and /metrics ([metrics]); one-shot commands never bind the port.
+    serve_ops: bool = False
+    # The command will start the bot, so the model is loaded during the build (in parallel), not after it.
+    preload_model: bool = False
     _config: LoadedConfig | None = None
 
     def config(self) -> LoadedConfig:
@@ -37,10 +45,25 @@ class CliContext:
         return self._config
 
     def build_app(self, progress: Callable[[str], None] | None = None, **kwargs: Any) -> BotApp:
+        from bot.app import BotApp, default_features
+        from bot.engine.base import EngineError
+        from bot.store import StoreError
+
+        config = self.config()
+        if self.serve_ops and "features" not in kwargs:
+            from bot.ops.feature import OpsFeature
+
+            kwargs["features"] = [*default_features(config), OpsFeature(config.settings.metrics)]
         try:
-            return BotApp.build(self.config(), progress=progress or status, **kwargs)
+            if self.preload_model:
+                from bot.ops.startup import build_app_in_parallel
+
+                return build_app_in_parallel(config, progress=progress or status, **kwargs)
+            return BotApp.build(config, progress=progress or status, **kwargs)
         except StoreError as exc:
             fail(f"database error: {exc}")
+        except EngineError as exc:
+            fail(f"model error: {exc}")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -69,14 +92,63 @@ def configure_logging(level: str, log_file: str = "") -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose command modules are imported only when needed: `socialbot ask` imports the modules up
+    to the one defining `ask`, not every feature's CLI; `--help` and `main.commands` still see them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._commands: dict[str, click.Command] = {}
+        self._pending_modules: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        self._import_pending()
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = dict(value)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name is None:
+            raise TypeError("Command has no name.")
+        self._commands[name] = cmd
+
+    def add_lazy_modules(self, module_names: tuple[str, ...]) -> None:
+        self._pending_modules.extend(module_names)
+
+    def _import_next(self) -> bool:
+        if not self._pending_modules:
+            return False
+        module = importlib.import_module(f"cli.{self._pending_modules.pop(0)}")
+        for command in module.COMMANDS:
+            self.add_command(command)
+        return True
+
+    def _import_pending(self) -> None:
+        while self._import_next():
+            pass
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        while cmd_name not in self._commands and self._import_next():
+            pass
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="socialbot")
 @click.option(
     "--config",
     "config_path",
     envvar="SOCIALBOT_CONFIG",
     type=click.Path(dir_okay=False),
-    help="TOML config file (default: $SOCIALBOT_CONFIG, else built-in defaults).",
+    help="TOML config file (default: $SOCIALBOT_CONFIG, else ./socialbot.toml, else "
+    "$XDG_CONFIG_HOME/socialbot/socialbot.toml, else built-in defaults).",
 )
 @click.option(
     "--secrets",
@@ -88,7 +160,10 @@ def configure_logging(level: str, log_file: str = "") -> None:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, secrets_path: str | None) -> None:
     """socialbot: a self-hosted AI bot for Discord and Telegram communities, on a local language model."""
-    ctx.obj = CliContext(config_path, secrets_path)
+    command = ctx.invoked_subcommand
+    ctx.obj = CliContext(
+        config_path, secrets_path, serve_ops=command == "run", preload_model=command in STARTING_COMMANDS
+    )
 
 
 def run_async(coro: Any) -> Any:
@@ -107,15 +182,17 @@ COMMAND_MODULES = (
     "rules_cmd",
     "kb_cmd",
     "insight_cmd",
+    "dashboard_cmd",
+    "privacy_cmd",
+    "memory_cmd",
+    "ops_cmd",
 )
 
 
 def register_commands() -> None:
-    """Attach every command module's commands to `main` (each module owns one group or command)."""
-    for module_name in COMMAND_MODULES:
-        module = importlib.import_module(f"cli.{module_name}")
-        for command in module.COMMANDS:
-            main.add_command(command)
+    """Attach every command module's commands to `main`, imported when first needed (see `LazyGroup`)."""
+    assert isinstance(main, LazyGroup)
+    main.add_lazy_modules(COMMAND_MODULES)
 
 
 register_commands()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 from collections import OrderedDict
 from collections.abc import Coroutine
@@ -404,6 +405,8 @@ class DiscordAdapter:
             options: dict[str, Any] = {"nonce": message_nonce(key, start)} if key else {}
             if start == 0 and reference is not None:
                 options["reference"] = reference
+            if start == 0 and message.document is not None:  # a member's data export, as an attachment
+                options["file"] = discord.File(io.BytesIO(message.document.data), filename=message.document.filename)
             try:
                 sent = await channel.send(
                     chunk, allowed_mentions=allowed_mentions(ping_replied_user="reference" in options), **options

@@ -22,6 +22,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
     ChatPermissions,
+    InputFile,
     ReplyParameters,
     Update,
 )
@@ -194,6 +195,16 @@ class TelegramAdapter:
         reply = None
         if message.reply_to_message_id.isdigit():
             reply = ReplyParameters(int(message.reply_to_message_id), allow_sending_without_reply=True)
+        if message.document is not None:  # a file with its caption (a member's data export)
+            upload = InputFile(message.document.data, filename=message.document.filename)
+            caption = message.text[: MessageLimit.CAPTION_LENGTH] or None
+            try:
+                sent = await self.bot.send_document(
+                    chat, upload, caption=caption, message_thread_id=thread, reply_parameters=reply
+                )
+            except tg_error.TelegramError as exc:
+                raise to_delivery_error(exc, self._token) from None
+            return [str(sent.message_id)]
         sent_ids: list[str] = []
         delivered = message.delivered_chars
         for chunk, _, end in chunk_spans(message.text, MessageLimit.MAX_TEXT_LENGTH, delivered):

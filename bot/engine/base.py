@@ -69,6 +69,26 @@ class GenerationResult:
     latency_s: float | None = None
 
 
+@dataclass(frozen=True)
+class EngineStats:
+    """A read-only snapshot of an engine's load, for the health check and the metrics endpoint."""
+
+    backend: str
+    alive: bool  # the worker thread runs / the HTTP session is open
+    running: int  # requests generating now
+    queued: int  # requests waiting for a slot
+    capacity: int  # running + queued beyond which requests are refused as busy
+    generated_tokens: int  # since start
+    completed_requests: int  # since start
+    kv_bytes_active: int | None = None
+    kv_bytes_idle: int | None = None
+    kv_budget_bytes: int | None = None
+    kv_entries: int | None = None
+    kv_hits: int | None = None
+    kv_misses: int | None = None
+    kv_evictions: int | None = None
+
+
 @runtime_checkable
 class Engine(Protocol):
     """A chat-completion backend. Generation never blocks the caller's event loop."""

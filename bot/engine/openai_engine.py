@@ -7,6 +7,7 @@ of loading a model in-process; batching and caching are then the server's job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from bot.engine.base import (
     ChatTurn,
     EngineBusy,
     EngineError,
+    EngineStats,
     EngineTimeout,
     FinishReason,
     GenerationRequest,
@@ -55,11 +57,35 @@ class OpenAIEngine:
         self._tokenizer: Any = None
         self._slots = asyncio.Semaphore(settings.max_concurrent_sequences)
         self._in_flight = 0
+        self._running = 0
+        self._generated_tokens = 0
+        self._completed = 0
         self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
         return self.settings.openai_model
+
+    def stats(self) -> EngineStats:
+        """Requests in flight here (the server's own queue is not visible) and tokens it reported."""
+        with self._lock:
+            in_flight, running = self._in_flight, self._running
+            generated, completed = self._generated_tokens, self._completed
+        return EngineStats(
+            backend="openai",
+            alive=self._session is not None and not self._session.closed,
+            running=running,
+            queued=max(0, in_flight - running),
+            capacity=self.settings.max_concurrent_sequences + self.settings.max_queue,
+            generated_tokens=generated,
+            completed_requests=completed,
+        )
+
+    def _count(self, running: int = 0, tokens: int = 0, completed: int = 0) -> None:
+        with self._lock:
+            self._running += running
+            self._generated_tokens += tokens
+            self._completed += completed
 
     async def start(self) -> None:
         if self._session is not None:
@@ -123,6 +149,24 @@ class OpenAIEngine:
             self._in_flight += 1
         return self._session
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, deadline: float) -> AsyncIterator[aiohttp.ClientTimeout]:
+        """Wait for one of `max_concurrent_sequences` slots, then hand out the time left until `deadline`.
+
+        The per-request timeout counts from submission, queueing included, as in the local engine: a
+        request that waited its whole budget in the queue times out without reaching the server.
+        """
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(remaining, 0.0))
+        except TimeoutError:
+            raise EngineTimeout("request timed out while waiting for the model server") from None
+        try:
+            remaining = max(0.001, deadline - asyncio.get_running_loop().time())
+            yield aiohttp.ClientTimeout(total=remaining, connect=self.settings.openai_connect_timeout_s)
+        finally:
+            self._slots.release()
+
     def _unclaim(self) -> None:
         with self._lock:
             self._in_flight -= 1
@@ -143,10 +187,17 @@ class OpenAIEngine:
         session = self._claim()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        deadline = started + self.settings.request_timeout_s
         try:
-            async with self._slots, session.post(self._url(), json=self._payload(request, stream=False)) as response:
-                await self._raise_for_status(response)
-                body = await response.json(content_type=None)
+            async with self._slot(deadline) as timeout:
+                self._count(running=1)
+                try:
+                    payload = self._payload(request, stream=False)
+                    async with session.post(self._url(), json=payload, timeout=timeout) as response:
+                        await self._raise_for_status(response)
+                        body = await response.json(content_type=None)
+                finally:
+                    self._count(running=-1, completed=1)
         except TimeoutError as exc:
             raise EngineTimeout("the model server did not answer in time") from exc
         except aiohttp.ClientError as exc:
@@ -160,6 +211,7 @@ class OpenAIEngine:
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise EngineError(f"unexpected reply from the model server: {str(body)[:200]}") from exc
         usage = body.get("usage") or {}
+        self._count(tokens=int(usage.get("completion_tokens") or 0))
         elapsed = loop.time() - started
         return GenerationResult(
             text=clean_reply(text, finished_by_length=reason == "length"),
@@ -172,25 +224,38 @@ class OpenAIEngine:
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         session = self._claim()
+        deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
         try:
-            async with self._slots, session.post(self._url(), json=self._payload(request, stream=True)) as response:
-                await self._raise_for_status(response)
-                async for raw in response.content:
-                    line = raw.decode("utf-8", errors="replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        return
-                    piece = _delta_text(data)
-                    if piece:
+            async with self._slot(deadline) as timeout:
+                self._count(running=1)
+                try:
+                    async for piece in self._stream_pieces(session, request, timeout):
                         yield piece
+                finally:
+                    self._count(running=-1, completed=1)
         except TimeoutError as exc:
             raise EngineTimeout("the model server did not answer in time") from exc
         except aiohttp.ClientError as exc:
             raise EngineError(f"could not reach the model server: {exc}") from exc
         finally:
             self._unclaim()
+
+    async def _stream_pieces(
+        self, session: aiohttp.ClientSession, request: GenerationRequest, timeout: aiohttp.ClientTimeout
+    ) -> AsyncIterator[str]:
+        async with session.post(self._url(), json=self._payload(request, stream=True), timeout=timeout) as response:
+            await self._raise_for_status(response)
+            async for raw in response.content:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    return
+                piece = _delta_text(data)
+                if piece:
+                    self._count(tokens=1)  # servers stream about one token per chunk
+                    yield piece
 
 
 def _delta_text(data: str) -> str:

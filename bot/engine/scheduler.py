@@ -117,10 +117,12 @@ class Scheduler:
         pool: KVPool,
         stop_token_ids: Sequence[int],
         kernel: NativeDecodeAttention | None = None,
+        worker_tokenizer: Any = None,
     ) -> None:
         self._model = model
-        # The worker decodes with its own copy, so it never shares tokenizer state with the loop.
-        self._tokenizer = copy.deepcopy(tokenizer)
+        # The worker decodes with its own copy, so it never shares tokenizer state with the loop
+        # (`worker_tokenizer`: a copy made already, e.g. while something else loaded).
+        self._tokenizer = worker_tokenizer if worker_tokenizer is not None else copy.deepcopy(tokenizer)
         self._settings = settings
         self.pool = pool
         self._stop_ids = frozenset(stop_token_ids)
@@ -145,6 +147,9 @@ class Scheduler:
         config = model.config
         self._group_size = config.num_attention_heads // config.num_key_value_heads
         self.steps = 0
+        # Read from other threads for metrics; only the worker writes them.
+        self.generated_tokens = 0
+        self.completed_requests = 0
 
     # ---- event loop side -------------------------------------------------------------------
     def start(self) -> None:
@@ -184,6 +189,15 @@ class Scheduler:
     def in_flight(self) -> int:
         with self._lock:
             return self._in_flight
+
+    @property
+    def running(self) -> int:
+        """Sequences in the batch now (a racy read from another thread is fine for metrics)."""
+        return len(self._active)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     # ---- worker side -----------------------------------------------------------------------
     def _run(self) -> None:
@@ -306,6 +320,7 @@ class Scheduler:
             if running.first_token_at is None:
                 running.first_token_at = now
             running.generated.append(token)
+            self.generated_tokens += 1
             self._after_token(running, token)
 
     def _after_token(self, running: _Running, token: int) -> None:
@@ -357,5 +372,6 @@ class Scheduler:
         self._done(handle, event)
 
     def _done(self, handle: RequestHandle, event: Event) -> None:
+        self.completed_requests += 1
         self._free_slot(handle)
         handle.deliver(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -13,6 +14,7 @@ import torch
 from bot.engine.base import (
     ChatTurn,
     EngineError,
+    EngineStats,
     GenerationRequest,
     GenerationResult,
 )
@@ -101,6 +103,31 @@ class TransformersEngine:
     def pool_stats(self) -> PoolStats | None:
         return self._scheduler.pool.stats() if self._scheduler is not None else None
 
+    def stats(self) -> EngineStats:
+        """Load and cache use now (all zero before start)."""
+        scheduler = self._scheduler
+        capacity = self.settings.max_concurrent_sequences + self.settings.max_queue
+        if scheduler is None:
+            return EngineStats("transformers", False, 0, 0, capacity, 0, 0)
+        in_flight, running = scheduler.in_flight, scheduler.running
+        pool = scheduler.pool.stats()
+        return EngineStats(
+            backend="transformers",
+            alive=scheduler.alive,
+            running=min(running, in_flight),
+            queued=max(0, in_flight - running),
+            capacity=capacity,
+            generated_tokens=scheduler.generated_tokens,
+            completed_requests=scheduler.completed_requests,
+            kv_bytes_active=pool.bytes_active,
+            kv_bytes_idle=pool.bytes_idle,
+            kv_budget_bytes=scheduler.pool.budget_bytes,
+            kv_entries=pool.entries,
+            kv_hits=pool.hits,
+            kv_misses=pool.misses,
+            kv_evictions=pool.evictions,
+        )
+
     async def start(self) -> None:
         async with self._start_lock:
             if self._scheduler is not None:
@@ -121,13 +148,26 @@ class TransformersEngine:
                 device=loaded.device,
             )
             pool = KVPool(shape, self.settings.kv_cache_budget_mb * 1024 * 1024)
+            # The worker's own tokenizer copy (~0.5 s) is made while the kernel loads: nothing else uses the
+            # tokenizer before the engine has started.
+            worker_tokenizer = asyncio.to_thread(copy.deepcopy, loaded.tokenizer)
             kernel = None
             if self.settings.native_attention and NativeDecodeAttention.supports(
                 shape.dtype, loaded.device, shape.kv_heads, config.num_attention_heads, head_dim
             ):
-                kernel = await asyncio.to_thread(load_native_attention)
+                kernel, tokenizer_copy = await asyncio.gather(
+                    asyncio.to_thread(load_native_attention), worker_tokenizer
+                )
+            else:
+                tokenizer_copy = await worker_tokenizer
             scheduler = Scheduler(
-                model, loaded.tokenizer, self.settings, pool, _stop_token_ids(loaded.tokenizer, model), kernel
+                model,
+                loaded.tokenizer,
+                self.settings,
+                pool,
+                _stop_token_ids(loaded.tokenizer, model),
+                kernel,
+                worker_tokenizer=tokenizer_copy,
             )
             scheduler.start()
             self._scheduler = scheduler

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from bot.insight import privacy
 from bot.migration_set import MigrationSet
 
 insight_migrations = MigrationSet("insight")
+privacy.register()  # the tables below say how /forgetme and the export treat them
 
 
 @insight_migrations

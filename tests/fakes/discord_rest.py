@@ -2,17 +2,20 @@
 
 Covered: GET /gateway and /gateway/bot, GET /users/@me (token check), GET /oauth2/applications/@me,
 PUT global and guild application commands (bulk overwrite), GET /channels/{id}, POST channel messages (with
-nonce + enforce_nonce deduplication), POST typing, DELETE a message, GET/PATCH a guild member (timeouts),
-interaction callbacks (acknowledged once; a second one is refused like Discord does), webhook follow-ups and
-the original interaction response. Any route can be scripted to fail (`fail_next`), e.g. a 429 with a `Via`
-header and a JSON `retry_after` that discord.py waits out and retries.
+nonce + enforce_nonce deduplication, and file attachments as multipart/form-data, kept in `uploads`), POST
+typing, DELETE a message, GET/PATCH a guild member (timeouts), interaction callbacks (acknowledged once; a
+second one is refused like Discord does), webhook follow-ups and the original interaction response. Any route
+can be scripted to fail (`fail_next`), e.g. a 429 with a `Via` header and a JSON `retry_after` that
+discord.py waits out and retries.
 
-Not covered: rate-limit bucket headers on success, files/multipart uploads, embeds, reactions, editing
-messages, guild/channel management and audit logs.
+Not covered: rate-limit bucket headers on success, embeds, reactions, editing messages, guild/channel
+management and audit logs.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -31,6 +34,22 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return web.Response(
         body=json.dumps(data).encode(), status=status, headers={"Content-Type": JSON_TYPE, **(headers or {})}
     )
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[Any, list[tuple[str, bytes]]]:
+    """`payload_json` and the uploaded files (name, bytes) of a multipart/form-data body (a message with files)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    payload: Any = None
+    files: list[tuple[str, bytes]] = []
+    for part in message.iter_parts():
+        data = part.get_payload(decode=True) or b""
+        if part.get_param("name", header="content-disposition") == "payload_json":
+            payload = json.loads(data)
+        elif part.get_filename():
+            files.append((str(part.get_filename()), data))
+    return payload, files
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class FakeDiscordRest:
     gateway_url: str = ""
     requests: list[RecordedRequest] = field(default_factory=list)
     created_messages: list[dict[str, Any]] = field(default_factory=list)  # as Discord returned them
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # (path, file name, bytes) of attachments
     # Called with each message the bot created, e.g. to echo it back as MESSAGE_CREATE like Discord does.
     on_message_created: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     _failures: list[ScriptedFailure] = field(default_factory=list)
@@ -104,6 +124,9 @@ class FakeDiscordRest:
         path = request.path[len(API_PREFIX) :]
         raw = await request.read()
         body = json.loads(raw) if raw and request.content_type == JSON_TYPE else None
+        if raw and request.content_type == "multipart/form-data":
+            body, files = parse_multipart(request.headers["Content-Type"], raw)
+            self.uploads.extend((path, name, data) for name, data in files)
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
         self.requests.append(RecordedRequest(request.method, path, dict(request.query), body, authorized))
         for failure in self._failures:
@@ -221,7 +244,8 @@ class FakeDiscordRest:
         return json_response(channel)
 
     async def _create_message(self, request: web.Request) -> web.Response:
-        payload = await request.json()
+        recorded = self.requests[-1]  # the middleware parsed the body (JSON, or multipart with files)
+        payload = recorded.body if recorded.body is not None else await request.json()
         channel_id = request.match_info["channel"]
         nonce = payload.get("nonce")
         if nonce and payload.get("enforce_nonce") and (channel_id, nonce) in self._nonces:

@@ -1,0 +1,374 @@
+"""Finding the facts a person states about themselves, with patterns in six languages, each value checked.
+
+Why patterns and not the model: the bundled 135M model invents and misreads; a fact kept wrongly is worse
+than one not kept. Every pattern names the kind of fact and the language it is written in; every value is
+checked (a name is a few capitalised words, an order number has a digit, a date names a day or a time) and
+clauses that are questions ("is my name Anna?") or negations ("my name is not Anna") are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Kinds of fact. Single-valued kinds replace an older value; the others accumulate.
+NAME = "name"
+ADDRESS_AS = "address_as"
+LANGUAGE = "language"
+PREFERENCE = "preference"
+ORDER_NUMBER = "order_number"
+ALLERGY = "allergy"
+APPOINTMENT = "appointment"
+BIRTHDAY = "birthday"
+KINDS = (NAME, ADDRESS_AS, LANGUAGE, PREFERENCE, ORDER_NUMBER, ALLERGY, APPOINTMENT, BIRTHDAY)
+SINGLE_VALUED = frozenset({NAME, ADDRESS_AS, LANGUAGE, ORDER_NUMBER, APPOINTMENT, BIRTHDAY})
+
+MAX_SCANNED_CHARS = 2000
+MAX_VALUE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a person said about themselves: its kind, the checked value, and the language it was in."""
+
+    kind: str
+    value: str
+    language: str
+
+
+# The value group is always named `v`. Patterns are matched case-insensitively inside one clause.
+_NAME_WORDS = r"(?P<v>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
+_CJK_NAME = r"(?P<v>[\u4e00-\u9fff]{1,4}|[A-Za-z][A-Za-z'-]*(?:\s[A-Za-z][A-Za-z'-]*)?)"
+_ORDER_VALUE = r"[#№]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"
+_REST = r"(?P<v>[^,;]+)"
+
+_PATTERNS: list[tuple[str, str, str]] = [
+    # names
+    (NAME, "en", rf"\bmy name(?:'s| is)\s+{_NAME_WORDS}"),
+    (NAME, "en", rf"^(?:hi|hello|hey)?[,!\s]*(?:i'm|i am)\s+{_NAME_WORDS}\s*$"),  # strict: capitalised only
+    (NAME, "en", rf"^(?:hi|hello|hey)[,!\s]+(?:this is|it's)\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "en", rf"\b(?:the )?name's\s+{_NAME_WORDS}"),
+    (NAME, "es", rf"\b(?:me llamo|mi nombre es)\s+{_NAME_WORDS}"),
+    (NAME, "es", rf"^(?:hola|buenas)?[,!\s]*soy\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "fr", rf"^(?:salut|bonjour)?[,!\s]*moi,?\s+c'est\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "de", rf"^(?:hallo|hi)?[,!\s]*ich bin\s+(?:der |die )?{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "pt", rf"^(?:oi|olá|ola)?[,!\s]*(?:eu )?sou\s+(?:o |a )?{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "fr", rf"\b(?:je m'appelle|je m’appelle|mon nom est|mon prénom est)\s+{_NAME_WORDS}"),
+    (NAME, "de", rf"\b(?:ich heiße|ich heisse|mein name ist)\s+{_NAME_WORDS}"),
+    (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
+    (NAME, "zh", rf"(?:我叫|我名叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
+    # how to address me
+    (ADDRESS_AS, "en", rf"\b(?:please\s+)?call me\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "en", rf"\baddress me as\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "es", rf"\b(?:llámame|llamame|puedes llamarme)\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "fr", rf"\b(?:appelle-moi|appelez-moi)\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "de", rf"\b(?:nenn mich|nennen sie mich|sag)\s+{_NAME_WORDS}(?=\s+zu mir)"),
+    (ADDRESS_AS, "de", rf"\b(?:nenn mich|nennen sie mich)\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "pt", rf"\b(?:me chame de|pode me chamar de|me chama de)\s+{_NAME_WORDS}"),
+    (ADDRESS_AS, "zh", rf"(?:叫我|请叫我|称呼我)\s*{_CJK_NAME}"),
+    # order numbers: a keyword that says "number" or "my order", never a bare "order 3 pizzas"
+    (ORDER_NUMBER, "en", rf"\border\s*(?:number|no\.?|num|id|nr\.?|#)\s*(?:is|was|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "en", rf"\bmy order\s*(?:is|was|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bn[úu]mero de(?: mi)? pedido\s*(?:es|era|:)?\s*(?:el )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bmi pedido\s*(?:es|era|:|n[úu]mero|n[°º])?\s*(?:el )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "fr", rf"\bnum[ée]ro de(?: ma)? commande\s*(?:est|était|:)?\s*(?:le )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "fr", rf"\bma commande\s*(?:est|était|:)?\s*(?:la )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "fr", rf"\bcommande\s*(?:n°|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "de", rf"\bbestellnummer\s*(?:ist|war|lautet|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "de", rf"\bmeine bestellung\s*(?:ist|war|hat die nummer|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "de", rf"\bbestellung\s*(?:nr\.?|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bn[úu]mero do(?: meu)? pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bmeu pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "zh", r"订单(?:号|编号)(?:是|为|:|：)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
+    (ORDER_NUMBER, "zh", r"我的订单(?:是|为)\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
+    # appointments and birthdays
+    (APPOINTMENT, "en", rf"\bmy (?:appointment|booking|reservation)\s+(?:is|was)\s+(?:on |at |for )?{_REST}"),
+    (APPOINTMENT, "en", rf"\bi have an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}"),
+    (
+        APPOINTMENT,
+        "en",
+        rf"\bi (?:booked|made|have booked) an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}",
+    ),
+    (APPOINTMENT, "de", r"\bich habe (?P<v>(?:am|um|morgen|heute|übermorgen)\b[^,;]*?) (?:einen |den )?termin"),
+    (APPOINTMENT, "es", rf"\bmi (?:cita|reserva)\s+es\s+(?:el |para el |a las )?{_REST}"),
+    (APPOINTMENT, "es", rf"\btengo (?:una )?(?:cita|reserva)\s+(?:el |para el |a las )?{_REST}"),
+    (APPOINTMENT, "fr", rf"\bmon (?:rendez-vous|rdv)\s+est\s+(?:le |à |pour )?{_REST}"),
+    (APPOINTMENT, "fr", rf"\bj'ai (?:un )?(?:rendez-vous|rdv)\s+(?:le |à |pour )?{_REST}"),
+    (APPOINTMENT, "de", rf"\bmein termin ist\s+(?:am |um )?{_REST}"),
+    (APPOINTMENT, "de", rf"\bich habe (?:einen )?termin\s+(?:am |um )?{_REST}"),
+    (APPOINTMENT, "pt", rf"\bminha (?:consulta|reserva|marcação)\s+é\s+(?:na |no |às |para )?{_REST}"),
+    (APPOINTMENT, "pt", rf"\btenho (?:uma )?(?:consulta|reserva|marcação)\s+(?:na |no |às |para )?{_REST}"),
+    (APPOINTMENT, "zh", r"我的预约(?:是|在)\s*(?P<v>[^，,。；;]+)"),
+    (APPOINTMENT, "zh", r"我(?:预约了|约了)\s*(?P<v>[^，,。；;]+)"),
+    (BIRTHDAY, "en", rf"\bmy birthday\s+is\s+(?:on )?{_REST}"),
+    (BIRTHDAY, "es", rf"\bmi cumpleaños es\s+(?:el )?{_REST}"),
+    (BIRTHDAY, "fr", rf"\bmon anniversaire est\s+(?:le )?{_REST}"),
+    (BIRTHDAY, "de", rf"\bmein geburtstag ist\s+(?:am )?{_REST}"),
+    (BIRTHDAY, "pt", rf"\bmeu aniversário é\s+(?:em |no |dia )?{_REST}"),
+    (BIRTHDAY, "zh", r"我的生日是\s*(?P<v>[^，,。；;]+)"),
+    # allergies
+    (ALLERGY, "en", rf"\bi(?:'m| am) allergic to\s+{_REST}"),
+    (ALLERGY, "en", r"\bi have an? (?P<v>[\w -]{2,30}?) allergy"),
+    (ALLERGY, "es", rf"\bsoy al[ée]rgic[oa] a(?:l)?\s+{_REST}"),
+    (ALLERGY, "fr", rf"\bje suis allergique (?:à|au|aux)\s+{_REST}"),
+    (ALLERGY, "de", rf"\bich bin allergisch gegen\s+{_REST}"),
+    (ALLERGY, "pt", rf"\bsou al[ée]rgic[oa] a\s+{_REST}"),
+    (ALLERGY, "zh", r"我对\s*(?P<v>[^，,。；;]+?)\s*过敏"),
+    # languages (before preferences: "I prefer Spanish" is a language)
+    (LANGUAGE, "en", r"\b(?:i speak|please (?:answer|reply|write) (?:me )?in|i prefer)\s+(?P<v>[A-Za-z]+)\s*$"),
+    (LANGUAGE, "es", r"\b(?:hablo|prefiero|respóndeme en|contéstame en)\s+(?P<v>[\wñ]+)\s*$"),
+    (LANGUAGE, "fr", r"\b(?:je parle|je préfère|réponds-moi en|répondez en)\s+(?P<v>[\wç]+)\s*$"),
+    (LANGUAGE, "de", r"\b(?:ich spreche|ich bevorzuge|antworte bitte auf|bitte auf)\s+(?P<v>[\wä]+)\s*$"),
+    (LANGUAGE, "pt", r"\b(?:falo|prefiro|responda em)\s+(?P<v>[\wê]+)\s*$"),
+    (LANGUAGE, "zh", r"(?:我说|我讲|请用)\s*(?P<v>中文|英文|英语|西班牙语|法语|德语|葡萄牙语)"),
+    # preferences
+    (PREFERENCE, "en", rf"\bi(?:'d| would)? prefer\s+{_REST}"),
+    (PREFERENCE, "en", rf"\bi'd rather\s+{_REST}"),
+    (PREFERENCE, "en", r"\bmy (?:favou?rite|preferred) (?P<v>[a-z]+ is [^,;]+)"),
+    (PREFERENCE, "es", rf"\bprefiero\s+{_REST}"),
+    (PREFERENCE, "fr", rf"\bje préfère\s+{_REST}"),
+    (PREFERENCE, "de", rf"\bich (?:bevorzuge|mag lieber)\s+{_REST}"),
+    (PREFERENCE, "de", r"\bmir ist (?P<v>[^,;]+?) lieber"),
+    (PREFERENCE, "pt", rf"\b(?:eu )?prefiro\s+{_REST}"),
+    (PREFERENCE, "zh", r"我(?:更喜欢|比较喜欢|喜欢|偏好)\s*(?P<v>[^，,。；;]+)"),
+]
+_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _PATTERNS]
+
+# Words after "I'm" / "my name is" that are not a name.
+_NOT_WORDS = """a an the not no just so very really also here there back new sorry fine good ok okay tired busy
+    happy sad
+    looking trying going wondering interested ready done sure glad confused lost still from in at on with
+    and but or if calling writing asking having using waiting new hungry bored late early well alright
+    no nicht kein pas ne nada não nao yo je ich eu by my your me you him her it what when where who how why
+    something someone anything
+    anyone else saved"""
+_NOT_NAMES = frozenset(_NOT_WORDS.split())
+_LANGUAGE_NAMES = {
+    "english": "English",
+    "inglés": "English",
+    "ingles": "English",
+    "anglais": "English",
+    "englisch": "English",
+    "inglês": "English",
+    "英文": "English",
+    "英语": "English",
+    "spanish": "Spanish",
+    "español": "Spanish",
+    "espanol": "Spanish",
+    "castellano": "Spanish",
+    "espagnol": "Spanish",
+    "spanisch": "Spanish",
+    "espanhol": "Spanish",
+    "西班牙语": "Spanish",
+    "french": "French",
+    "francés": "French",
+    "frances": "French",
+    "français": "French",
+    "francais": "French",
+    "französisch": "French",
+    "francês": "French",
+    "法语": "French",
+    "german": "German",
+    "alemán": "German",
+    "aleman": "German",
+    "allemand": "German",
+    "deutsch": "German",
+    "alemão": "German",
+    "德语": "German",
+    "portuguese": "Portuguese",
+    "portugués": "Portuguese",
+    "portugais": "Portuguese",
+    "portugiesisch": "Portuguese",
+    "português": "Portuguese",
+    "portugues": "Portuguese",
+    "葡萄牙语": "Portuguese",
+    "chinese": "Chinese",
+    "chino": "Chinese",
+    "chinois": "Chinese",
+    "chinesisch": "Chinese",
+    "chinês": "Chinese",
+    "中文": "Chinese",
+    "italian": "Italian",
+    "italiano": "Italian",
+    "italien": "Italian",
+    "italienisch": "Italian",
+    "japanese": "Japanese",
+    "japonés": "Japanese",
+    "japonais": "Japanese",
+    "japanisch": "Japanese",
+}
+_DATE_HINT = re.compile(
+    r"\d|today|tomorrow|tonight|next|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|noon|morning|"
+    r"afternoon|evening|hoy|mañana|manana|lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|domingo|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
+    r"aujourd|demain|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|février|mars|avril|mai|juin|"
+    r"juillet|août|septembre|octobre|novembre|décembre|heute|morgen|montag|dienstag|mittwoch|donnerstag|"
+    r"freitag|samstag|sonntag|januar|februar|märz|juni|juli|oktober|dezember|uhr|hoje|amanhã|amanha|"
+    r"segunda|terça|terca|quarta|quinta|sexta|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
+    r"novembro|dezembro|今天|明天|后天|周|星期|月|日|号|点|上午|下午|晚上",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no longer|isn't|don't|no es|no me|ne |pas |nicht|kein|não|nao)\b|不是|不是", re.I
+)
+_QUESTION_START = re.compile(
+    r"^\s*(?:what|what's|whats|when|where|which|who|how|is|are|do|does|did|can|could|would|will|should|"
+    r"qu[ée]|cu[áa]l|cu[áa]ndo|c[óo]mo|d[óo]nde|quel|quelle|quand|comment|est-ce|was|wann|wie|welche|wo|ist|"
+    r"qual|quando|como|onde|o que)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_SPLIT = re.compile(
+    r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSr\.)(?<!Mrs\.)(?<!Sra\.)(?<!\bNr\.)(?<!\bNo\.)"
+    r"(?<=[.!?。！？;；\n])\s*"
+    r"|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo)\b)",
+    re.I,
+)
+_TRAILING = re.compile(r"[\s.!?。！？…]+$")
+_FILLER_TAIL = re.compile(
+    r"\s+(?:please|thanks|thank you|por favor|gracias|s'il vous plaît|merci|bitte|danke|obrigad[oa])$", re.I
+)
+
+
+# A "fact" that reads like an order to the model, or carries a link or mention, is never kept: facts go into
+# the system prompt, and must not be a way to smuggle instructions or links into it.
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|instructions?|system prompt|prompt|you must|you are now|pretend|reveal|"
+    r"password|token|jailbreak|developer mode|always answer|from now on|ignora|ignorez|ignoriere)\b|https?://|www\.|@\w|<|>",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """True for text that reads like an order to the model or carries a link/mention (kept out of prompts)."""
+    return bool(_INSTRUCTION_LIKE.search(text))
+
+
+def _clauses(text: str) -> list[str]:
+    return [clause.strip() for clause in _CLAUSE_SPLIT.split(text[:MAX_SCANNED_CHARS]) if clause and clause.strip()]
+
+
+_CJK_QUESTION = re.compile(r"什么|吗|多少|哪|几|怎么|谁")
+
+
+_ASKING_START = re.compile(
+    r"^\s*(?:please\s+)?(?:do you (?:think|know|remember)|are you|is it|can you|could you|would you|will you|"
+    r"do i|did i|am i|can i|could i|should i|confirm|tell me if)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_question(clause: str) -> bool:
+    if _ASKING_START.match(clause):
+        return True
+    if not clause.rstrip().endswith(("?", "？")):
+        return bool(_CJK_QUESTION.search(clause)) and bool(re.search(r"[\u4e00-\u9fff]", clause))
+    return bool(_QUESTION_START.match(clause) or _CJK_QUESTION.search(clause))
+
+
+def _tidy(value: str) -> str:
+    value = _TRAILING.sub("", value.strip())
+    value = _FILLER_TAIL.sub("", value)
+    return " ".join(value.split())[:MAX_VALUE_CHARS]
+
+
+_LOOSE_INTRO = re.compile(
+    r"^(?:hi|hello|hey|hola|buenas|salut|bonjour|hallo|oi|olá|ola)?[,!\s]*"
+    r"(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou)\s",
+    re.IGNORECASE,
+)
+_RESCHEDULED = re.compile(r"^(?:moved|changed|rescheduled|postponed)\s+(?:to|for)\s+", re.IGNORECASE)
+
+
+def _check_name(value: str, clause: str) -> str | None:
+    """A name is a few words; lower case is accepted after "my name is", not after a loose "I'm"."""
+    words = value.split()
+    strict = bool(_LOOSE_INTRO.match(clause))
+    # "my name is Anna and I need help": stop at the first lower-case word after the name.
+    kept: list[str] = []
+    if strict and words[:1] and words[0].lower() in ("der", "die", "o", "a"):
+        words = words[1:]
+    for word in words:
+        if kept and (word.lower() in _NOT_NAMES or (word[:1].islower() and kept[0][:1].isupper())):
+            break
+        kept.append(word)
+    if not kept:
+        return None
+    if re.fullmatch(r"[\u4e00-\u9fff]{1,4}", kept[0]):
+        return kept[0]
+    if kept[0].lower() in _NOT_NAMES or (strict and not kept[0][:1].isupper()):
+        return None
+    return " ".join(word.strip("'’.-")[:1].upper() + word.strip("'’-")[1:] for word in kept)
+
+
+def _check_order(value: str, clause: str) -> str | None:
+    if not any(char.isdigit() for char in value):
+        return None
+    return value.upper() if value.isascii() else value
+
+
+def _check_date(value: str, clause: str) -> str | None:
+    value = _RESCHEDULED.sub("", _tidy(value))
+    return value if _DATE_HINT.search(value) and len(value) <= 60 else None
+
+
+def _check_language(value: str, clause: str) -> str | None:
+    return _LANGUAGE_NAMES.get(value.strip().lower())
+
+
+def _check_text(value: str, clause: str) -> str | None:
+    value = _tidy(value)
+    if not value or len(value) < 2 or value.lower() in _NOT_NAMES:
+        return None
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, str], str | None]] = {
+    NAME: _check_name,
+    ADDRESS_AS: _check_name,
+    ORDER_NUMBER: _check_order,
+    APPOINTMENT: _check_date,
+    BIRTHDAY: _check_date,
+    LANGUAGE: _check_language,
+    ALLERGY: _check_text,
+    PREFERENCE: _check_text,
+}
+
+
+def extract_facts(text: str) -> list[Fact]:
+    """The facts `text` states about its writer, at most one per kind per clause, in the order written."""
+    facts: list[Fact] = []
+    for _, found in extract_by_clause(text):
+        facts.extend(fact for fact in found if fact not in facts)
+    return facts
+
+
+def extract_by_clause(text: str) -> list[tuple[str, list[Fact]]]:
+    """Each clause of `text` with the facts it states (an empty list for clauses stating none)."""
+    result: list[tuple[str, list[Fact]]] = []
+    for clause in _clauses(text):
+        if _is_question(clause):
+            result.append((clause, []))
+            continue
+        bare = _TRAILING.sub("", clause)
+        taken: set[str] = set()
+        found: list[Fact] = []
+        for kind, language, pattern in _COMPILED:
+            if kind in taken or (kind == PREFERENCE and LANGUAGE in taken):
+                continue
+            match = pattern.search(bare)
+            if match is None:
+                continue
+            before = bare[: match.start()]
+            if _NEGATION.search(match.group(0)) or _NEGATION.search(before[-12:]):
+                continue
+            value = _CHECKS[kind](match.group("v"), bare)
+            if value is None or _INSTRUCTION_LIKE.search(value):
+                continue
+            taken.add(kind)
+            found.append(Fact(kind, value, language))
+        result.append((clause, found))
+    return result

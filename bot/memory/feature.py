@@ -1,0 +1,205 @@
+"""The memory feature: remembers what members say about themselves, answers follow-ups, and `/memory`.
+
+Routing: `MemoryObserver` runs with the guards (after automod and rate limits), so facts are kept whatever
+route answers the turn; it never answers. `MemoryRoute` goes before the knowledge base and the model: it
+answers memory follow-ups from stored facts and acknowledges a plain self-introduction. The model sees the
+facts through the manager's prompt hooks (`memory_block`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from bot.memory import texts
+from bot.memory.block import memory_block
+from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
+from bot.memory.facts import FactStore, MemoryScope, StoredFact
+from bot.memory.recall import EVERYTHING, memory_question
+from bot.memory.summary import ConversationSummaries
+from bot.privacy.settings import PrivacySection
+from bot.routing import Command, RouteReply, TurnContext
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
+log = logging.getLogger(__name__)
+
+MAX_ACK_CHARS = 160
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|thanks|thank you|ok|hola|gracias|bonjour|salut|merci|hallo|danke|olá|ola|obrigad[oa]|你好|谢谢)"
+    r"[\s,.!]*$",
+    re.IGNORECASE,
+)
+
+
+def is_plain_statement(text: str, clauses: list[tuple[str, list[Fact]]]) -> bool:
+    """True when `text` only states facts (and greets): nothing is asked or requested that needs an answer."""
+    if len(text) > MAX_ACK_CHARS or "?" in text or "？" in text or not any(facts for _, facts in clauses):
+        return False
+    for clause, facts in clauses:
+        if not facts:
+            if not _GREETING.match(clause):
+                return False
+            continue
+        value_words = sum(len(fact.value.split()) for fact in facts)
+        if len(clause.split()) > value_words + 6:
+            return False
+    return True
+
+
+class MemoryObserver:
+    """Keeps the facts an addressed message states about its writer; never answers."""
+
+    name = "memory:observe"
+    guards_commands = True
+
+    def __init__(self, facts: FactStore) -> None:
+        self.facts = facts
+
+    async def respond(self, turn: TurnContext) -> RouteReply | None:
+        if not turn.addressed or not turn.text or turn.text.startswith("/"):
+            return None
+        if turn.input_flag is not None and turn.input_flag.blocked:
+            return None
+        clauses = extract_by_clause(turn.text)
+        found = [fact for _, facts in clauses for fact in facts]
+        if found:
+            self.facts.remember(MemoryScope.of(turn.message), found, turn.stored_message_id, turn.text)
+            log.info(
+                "remembered %d facts (%s)",
+                len(found),
+                ", ".join(f.kind for f in found),
+                extra={"session": turn.session_id},
+            )
+        return None
+
+
+class MemoryRoute:
+    """Answers "what's my name?"-style follow-ups from memory, and acknowledges a plain introduction."""
+
+    name = "memory"
+
+    def __init__(self, facts: FactStore) -> None:
+        self.facts = facts
+
+    async def respond(self, turn: TurnContext) -> RouteReply | None:
+        if not turn.addressed or not turn.text or turn.text.startswith("/"):
+            return None
+        scope = MemoryScope.of(turn.message)
+        question = memory_question(turn.text)
+        if question is not None:
+            return self._answer(scope, question.kind, question.language)
+        clauses = extract_by_clause(turn.text)
+        if is_plain_statement(turn.text, clauses):
+            facts = [fact for _, found in clauses for fact in found]
+            names = [fact for fact in facts if fact.kind == NAME]
+            language = facts[0].language
+            text = texts.text("ack_name", language, value=names[0].value) if names else texts.text("ack", language)
+            return RouteReply(text, "memory:noted", gate=False, details={"outcome": "memory", "facts": len(facts)})
+        return None
+
+    def _answer(self, scope: MemoryScope, kind: str, language: str) -> RouteReply:
+        if kind == EVERYTHING:
+            return RouteReply(describe_memory(self.facts.facts(scope), language), "memory:list", gate=False)
+        known = self.facts.latest(scope, kind)
+        if not known and kind in (NAME, ADDRESS_AS):  # "call me Sam" answers "what's my name?" too
+            known = self.facts.latest(scope, ADDRESS_AS if kind == NAME else NAME)
+        if not known:
+            label = texts.text(f"label_{kind}", language)
+            text = texts.text("unknown", language, label=label)
+            return RouteReply(text, "memory:unknown", gate=False, details={"outcome": "memory", "kind": kind})
+        if len(known) > 1:  # several preferences or allergies: all of them, newest first
+            text = " ".join(fact_sentence_in(fact, language) for fact in known[:5])
+        else:
+            text = fact_sentence_in(known[0], language)
+        return RouteReply(text, "memory:recall", gate=False, details={"outcome": "memory", "kind": kind})
+
+
+def fact_sentence_in(fact: StoredFact, language: str) -> str:
+    """The fact in plain words with the day it was said (YYYY-MM-DD)."""
+    return texts.text(fact.kind, language, value=fact.value, date=fact.created_at[:10])
+
+
+def describe_memory(facts: list[StoredFact], language: str) -> str:
+    """The numbered list `/memory` shows, oldest first, each with its date."""
+    if not facts:
+        return texts.text("empty", language)
+    lines = [texts.text("list_header", language)]
+    lines.extend(f"{number}. {fact_sentence_in(fact, language)}" for number, fact in enumerate(facts, start=1))
+    lines.append(texts.text("list_footer", language))
+    return "\n".join(lines)
+
+
+class MemoryFeature:
+    """Long-term memory per member, platform and community, plugged into a BotApp."""
+
+    name = "memory"
+
+    def __init__(self, section: PrivacySection | None = None) -> None:
+        self.section = section
+        self.facts: FactStore | None = None
+        self.store: Store | None = None
+
+    def install(self, app: BotApp) -> None:
+        section = self.section or app.config.settings.privacy
+        self.section = section
+        self.store = app.store
+        self.facts = FactStore(app.store)
+        app.commands.add(
+            Command("memory", "what I remember about you", self._cmd_memory, usage="[forget N|forget all]")
+        )
+        if not section.memory:
+            return
+        # The observer sits right after the guards present now (automod, rate limits); the route goes at the
+        # end of the routes installed so far, i.e. before the knowledge base, which is installed after us.
+        guards = [index for index, route in enumerate(app.routes) if getattr(route, "guards_commands", False)]
+        app.routes.insert(guards[-1] + 1 if guards else 0, MemoryObserver(self.facts))
+        app.routes.append(MemoryRoute(self.facts))
+
+    async def start(self, app: BotApp) -> None:
+        assert self.section is not None
+        if self.section.memory:
+            app.manager.prompt_hooks.append(self.prompt_block)
+
+    async def stop(self) -> None:
+        return None
+
+    def prompt_block(self, turn: TurnContext) -> str:
+        assert self.store is not None and self.section is not None
+        return memory_block(self.store, turn, self.section.memory_prompt_chars)
+
+    def forget_user(self, platform: str, user_id: str) -> int:
+        """Every remembered fact of the person, in every community, and their lines in summaries."""
+        assert self.store is not None, "install() first"
+        with self.store.transaction() as db:
+            removed = db.execute(
+                "delete from memory_facts where platform = ? and platform_user_id = ?", [platform, user_id]
+            ).rowcount
+            row = db.execute(
+                "select id from users where platform = ? and platform_user_id = ?", [platform, user_id]
+            ).fetchone()
+        if row is not None:
+            removed += ConversationSummaries(self.store).forget_user(int(row[0]))
+        return int(removed)
+
+    async def _cmd_memory(self, turn: TurnContext, args: str) -> str:
+        assert self.facts is not None
+        scope = MemoryScope.of(turn.message)
+        facts = await asyncio.to_thread(self.facts.facts, scope)
+        language = facts[-1].language if facts else "en"
+        words = args.lower().split()
+        if not words:
+            return describe_memory(facts, language)
+        if words[0] != "forget" or len(words) != 2:
+            return texts.text("usage", language)
+        if words[1] == "all":
+            removed = self.facts.forget_all(scope)
+            return texts.text("forgot_all", language, n=removed)
+        if not words[1].isdigit() or not 1 <= int(words[1]) <= len(facts):
+            return texts.text("no_such_item", language, n=words[1][:20])
+        self.facts.forget(scope, facts[int(words[1]) - 1].id)
+        return texts.text("forgot_one", language, n=int(words[1]))

@@ -1,0 +1,225 @@
+"""Recognising memory follow-ups ("What's my name?", "¿Cuál es mi número de pedido?") and which fact they ask.
+
+A follow-up is answered from stored facts only, never by the model: the answer is either the fact the person
+stated (with when they said it) or a plain "you haven't told me" in their language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.memory.extraction import (
+    ADDRESS_AS,
+    ALLERGY,
+    APPOINTMENT,
+    BIRTHDAY,
+    LANGUAGE,
+    NAME,
+    ORDER_NUMBER,
+    PREFERENCE,
+    extract_facts,
+)
+
+EVERYTHING = "everything"
+MAX_QUESTION_CHARS = 200
+
+
+@dataclass(frozen=True)
+class MemoryQuestion:
+    """A question about what the person told the bot: the kind of fact asked for, and the question's language."""
+
+    kind: str
+    language: str
+
+
+_QUESTIONS: list[tuple[str, str, str]] = [
+    # everything
+    (EVERYTHING, "en", r"\bwhat (?:do|did) you (?:remember|know|recall) about me\b"),
+    (EVERYTHING, "es", r"\bqu[ée] (?:recuerdas|sabes) (?:de|sobre) m[íi]\b"),
+    (
+        EVERYTHING,
+        "fr",
+        r"\bque (?:sais-tu|sais tu|retiens-tu|te rappelles-tu) (?:de|sur) moi\b|\bqu'est-ce que tu sais (?:de|sur) moi\b",  # noqa: E501
+    ),
+    (EVERYTHING, "de", r"\bwas (?:weißt|weisst) du (?:über|ueber|von) mir\b|\bwas merkst du dir über mich\b"),
+    (EVERYTHING, "pt", r"\bo que (?:você|voce|tu) (?:sabe|lembra|sabes) (?:de|sobre) mim\b"),
+    (EVERYTHING, "zh", r"你(?:记得|知道)(?:我|关于我)(?:的)?什么|你对我了解什么"),
+    # address (before name: "what should you call me" names no "name")
+    (
+        ADDRESS_AS,
+        "en",
+        r"\b(?:what|how) (?:should|do|did) (?:you|i ask you to) (?:call|address) me\b|\bhow do i like to be (?:called|addressed)\b",  # noqa: E501
+    ),
+    (ADDRESS_AS, "es", r"\bc[óo]mo (?:debes|te ped[íi] que) (?:llamarme|me llames)\b"),
+    (ADDRESS_AS, "fr", r"\bcomment (?:dois-tu|tu dois) m'appeler\b"),
+    (ADDRESS_AS, "de", r"\bwie (?:sollst|solltest) du mich nennen\b"),
+    (ADDRESS_AS, "pt", r"\bcomo (?:você deve|deves) me chamar\b"),
+    (ADDRESS_AS, "zh", r"你(?:应该|该)怎么(?:叫|称呼)我"),
+    # name
+    (
+        NAME,
+        "en",
+        r"\b(?:what(?:'s| is| was)|do you (?:know|remember)|tell me|you remember) my name\b|\bwho am i\b|\bremember (?:my name|who i am)\b",  # noqa: E501
+    ),
+    (
+        NAME,
+        "es",
+        r"\bc[óo]mo me llamo\b|\bcu[áa]l es mi nombre\b|\b(?:sabes|recuerdas) (?:c[óo]mo me llamo|mi nombre)\b",
+    ),
+    (
+        NAME,
+        "fr",
+        r"\bcomment (?:je m'appelle|je m’appelle|est-ce que je m'appelle|m'appelle-je)\b|\bquel est mon (?:nom|prénom)\b|\bte souviens-tu de mon nom\b",  # noqa: E501
+    ),
+    (
+        NAME,
+        "de",
+        r"\bwie (?:heiße|heisse) ich\b|\bwie ist mein name\b|\b(?:weißt|weisst) du(?:,)? wie ich (?:heiße|heisse)\b|\bkennst du meinen namen\b",  # noqa: E501
+    ),
+    (NAME, "pt", r"\bqual (?:é )?o meu nome\b|\bcomo (?:eu )?me chamo\b|\b(?:lembra|sabe) (?:do )?meu nome\b"),
+    (NAME, "zh", r"我叫什么|我的名字(?:是什么|叫什么)|你(?:记得|知道)我的名字"),
+    # order number
+    (
+        ORDER_NUMBER,
+        "en",
+        r"\b(?:what(?:'s| is| was)|do you (?:know|remember)|tell me|remind me of) my order(?: number| no\.?| id| #)?\b|\bwhich order (?:number )?(?:was|is) (?:mine|it)\b|\bmy order number\s*\?",  # noqa: E501
+    ),
+    (
+        ORDER_NUMBER,
+        "es",
+        r"\bcu[áa]l (?:es|era) (?:mi n[úu]mero de pedido|el n[úu]mero de mi pedido|mi pedido)\b|\b(?:recuerdas|sabes) mi (?:n[úu]mero de )?pedido\b",  # noqa: E501
+    ),
+    (
+        ORDER_NUMBER,
+        "fr",
+        r"\bquel (?:est|était) (?:mon num[ée]ro de commande|le num[ée]ro de ma commande)\b|\bte souviens-tu de (?:ma commande|mon num[ée]ro de commande)\b",  # noqa: E501
+    ),
+    (
+        ORDER_NUMBER,
+        "de",
+        r"\bwie (?:ist|war|lautet|lautete) meine bestellnummer\b|\bwelche bestellnummer\b|\b(?:weißt|weisst) du meine bestellnummer\b",  # noqa: E501
+    ),
+    (
+        ORDER_NUMBER,
+        "pt",
+        r"\bqual (?:é|era) o (?:n[úu]mero do )?(?:meu )?pedido\b|\b(?:lembra|sabe) o (?:n[úu]mero do )?meu pedido\b",
+    ),
+    (ORDER_NUMBER, "zh", r"我的订单(?:号|编号)?(?:是)?(?:什么|多少)|你(?:记得|知道)我的订单"),
+    # appointment
+    (
+        APPOINTMENT,
+        "en",
+        r"\bwhen(?:'s| is| was) my (?:appointment|booking|reservation)\b|\b(?:what time|what day) is my (?:appointment|booking|reservation)\b|\bdo you remember my (?:appointment|booking|reservation)\b",  # noqa: E501
+    ),
+    (
+        APPOINTMENT,
+        "es",
+        r"\bcu[áa]ndo es mi (?:cita|reserva)\b|\b(?:a qu[ée] hora|qu[ée] d[íi]a) es mi (?:cita|reserva)\b",
+    ),
+    (APPOINTMENT, "fr", r"\bquand (?:est|a lieu) mon (?:rendez-vous|rdv)\b|\bc'est quand mon (?:rendez-vous|rdv)\b"),
+    (APPOINTMENT, "de", r"\bwann (?:ist|war) mein termin\b"),
+    (APPOINTMENT, "pt", r"\bquando (?:é|era) (?:a )?minha (?:consulta|reserva|marcação)\b"),
+    (APPOINTMENT, "zh", r"我的预约(?:是)?(?:什么时候|几点|哪天)"),
+    # birthday
+    (BIRTHDAY, "en", r"\bwhen(?:'s| is) my birthday\b"),
+    (BIRTHDAY, "es", r"\bcu[áa]ndo es mi cumpleaños\b"),
+    (BIRTHDAY, "fr", r"\bquand est mon anniversaire\b"),
+    (BIRTHDAY, "de", r"\bwann ist mein geburtstag\b"),
+    (BIRTHDAY, "pt", r"\bquando é (?:o )?meu aniversário\b"),
+    (BIRTHDAY, "zh", r"我的生日是(?:什么时候|哪天)"),
+    # allergy
+    (ALLERGY, "en", r"\bwhat am i allergic to\b|\bwhat (?:are|were) my allergies\b|\bdo you remember my allerg"),
+    (ALLERGY, "es", r"\ba qu[ée] soy al[ée]rgic[oa]\b|\bcu[áa]les son mis alergias\b"),
+    (ALLERGY, "fr", r"\b(?:à quoi|a quoi) (?:suis-je|je suis) allergique\b|\bquelles sont mes allergies\b"),
+    (ALLERGY, "de", r"\bwogegen bin ich allergisch\b|\bwelche allergien habe ich\b"),
+    (ALLERGY, "pt", r"\bsou al[ée]rgic[oa] a qu[êe]\b|\bquais s[ãa]o as minhas alergias\b"),
+    (ALLERGY, "zh", r"我对什么过敏"),
+    # language
+    (LANGUAGE, "en", r"\bwhat language (?:do i (?:speak|prefer)|did i (?:say|ask for))\b"),
+    (LANGUAGE, "es", r"\bqu[ée] idioma (?:hablo|prefiero)\b"),
+    (LANGUAGE, "fr", r"\bquelle langue (?:je parle|est-ce que je parle|je préfère)\b"),
+    (LANGUAGE, "de", r"\bwelche sprache (?:spreche|bevorzuge) ich\b"),
+    (LANGUAGE, "pt", r"\bque (?:idioma|língua) (?:eu )?(?:falo|prefiro)\b"),
+    (LANGUAGE, "zh", r"我说什么语言"),
+    # preference
+    (
+        PREFERENCE,
+        "en",
+        r"\bwhat (?:do|did) i (?:prefer|say i prefer(?:red)?|like better)\b|\bwhat (?:are|were) my preferences\b|\bwhat is my preference\b|\bdo you remember (?:what i prefer|my preference)",  # noqa: E501
+    ),
+    (PREFERENCE, "es", r"\bqu[ée] (?:prefiero|prefer[íi])\b|\bcu[áa]les son mis preferencias\b"),
+    (
+        PREFERENCE,
+        "fr",
+        r"\b(?:qu'est-ce que je préfère|que (?:est-ce que )?je préfère|je préfère quoi)\b|\bquelles sont mes préférences\b",  # noqa: E501
+    ),
+    (PREFERENCE, "de", r"\bwas (?:bevorzuge|mag) ich\b|\bwas sind meine vorlieben\b"),
+    (PREFERENCE, "pt", r"\bo que (?:eu )?prefiro\b|\bquais s[ãa]o as minhas prefer[êe]ncias\b"),
+    (PREFERENCE, "zh", r"我(?:更)?喜欢什么|我的偏好是什么"),
+]
+_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _QUESTIONS]
+
+# Beyond the phrasings above, a follow-up is recognised by its parts: it seeks information (a question word
+# or a "remind me" verb), names the person's own fact ("my name", "mi pedido", "我的预约"), and asks for no
+# action on it (change, cancel, where is, status...), which the knowledge base or a person must handle.
+_SEEKING = re.compile(
+    r"\b(?:what|what's|whats|when|when's|which|who|remember|recall|remind|repeat|tell me|what time|what day|"
+    r"qu[ée]|cu[áa]l|cu[áa]ndo|c[óo]mo|recuerdas|me dices|me recuerdas|dime|rep[íi]teme|"
+    r"quel|quelle|quand|comment|c'est quoi|rappelle|rappelles|souviens|redonner|redonne|dis-moi|"
+    r"was|wann|wie|welche|welcher|wei(?:ß|ss)t|erinnerst|sag mir|sagen|nochmal|"
+    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer)\b|什么|多少|几点|哪|记得|告诉我",
+    re.IGNORECASE,
+)
+_ACTION = re.compile(
+    r"\b(?:change|cancel|move|reschedul\w*|modify|update|track|status|where|arriv\w*|ship\w*|deliver\w*|refund|"
+    r"cambiar|cancelar|mover|estado|d[óo]nde|llega\w*|env[íi]o|reembolso|annuler|modifier|d[ée]placer|statut|o[ùu]|"
+    r"livraison|rembours\w*|[äa]ndern|verschieben|stornieren|absagen|wo|lieferung|erstattung|alterar|remarcar|"
+    r"onde|entrega|reembolso)\b|取消|更改|修改|改期|状态|物流|在哪|退款",
+    re.IGNORECASE,
+)
+_OWN_FACT: list[tuple[str, str, str]] = [
+    (NAME, "en", r"\bmy name\b|\bwho i am\b|\bwho am i\b|\bwhat i(?:'m| am) called\b"),
+    (NAME, "es", r"\bmi nombre\b|\bme llamo\b"),
+    (NAME, "fr", r"\bmon (?:nom|prénom)\b|\bje m['’]appelle\b"),
+    (NAME, "de", r"\bmein(?:en)? name[n]?\b|\bich hei(?:ß|ss)e\b|\bhei(?:ß|ss)e ich\b"),
+    (NAME, "pt", r"\bmeu nome\b|\bme chamo\b"),
+    (NAME, "zh", r"我的名字|我叫"),
+    (ORDER_NUMBER, "en", r"\border (?:number|no\.?|#|id)\b"),
+    (ORDER_NUMBER, "es", r"\bn[úu]mero de(?: mi)? pedido\b|\bmi n[úu]mero de pedido\b"),
+    (ORDER_NUMBER, "fr", r"\bnum[ée]ro de(?: ma)? commande\b"),
+    (ORDER_NUMBER, "de", r"\bbestellnummer\b"),
+    (ORDER_NUMBER, "pt", r"\bn[úu]mero do(?: meu)? pedido\b"),
+    (ORDER_NUMBER, "zh", r"订单号|订单编号"),
+    (APPOINTMENT, "en", r"\bmy (?:appointment|booking|reservation)\b|\bi (?:booked|have an appointment)\b"),
+    (APPOINTMENT, "es", r"\bmi (?:cita|reserva)\b"),
+    (APPOINTMENT, "fr", r"\bmon (?:rendez-vous|rdv)\b"),
+    (APPOINTMENT, "de", r"\bmein(?:en)? termin\b"),
+    (APPOINTMENT, "pt", r"\b(?:minha|a minha) (?:consulta|reserva|marcação)\b"),
+    (APPOINTMENT, "zh", r"我的预约|我预约"),
+    (BIRTHDAY, "en", r"\bmy birthday\b"),
+    (ALLERGY, "en", r"\bmy allerg\w*|\bi(?:'m| am) allergic\b"),
+    (PREFERENCE, "en", r"\bmy preferences?\b|\bi (?:prefer|preferred)\b"),
+    (PREFERENCE, "es", r"\bmis preferencias\b|\bprefiero\b|\bprefer[íi]\b"),
+    (PREFERENCE, "fr", r"\bmes préférences\b|\bje (?:préfère|préférais)\b"),
+    (PREFERENCE, "de", r"\bmeine vorlieben\b|\bich bevorzuge\b|\bbevorzuge ich\b"),
+    (PREFERENCE, "pt", r"\b(?:minhas|as minhas) prefer[êe]ncias\b|\bprefiro\b"),
+    (PREFERENCE, "zh", r"我(?:更)?喜欢|我的偏好"),
+]
+_OWN_FACT_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _OWN_FACT]
+
+
+def memory_question(text: str) -> MemoryQuestion | None:
+    """The memory follow-up `text` asks, or None when it asks something else (or is too long to be one)."""
+    if len(text) > MAX_QUESTION_CHARS or _ACTION.search(text):
+        return None
+    for kind, language, pattern in _COMPILED:
+        if pattern.search(text):
+            return MemoryQuestion(kind, language)
+    if not _SEEKING.search(text):
+        return None
+    stated = {fact.kind for fact in extract_facts(text)}
+    for kind, language, pattern in _OWN_FACT_COMPILED:
+        if kind not in stated and pattern.search(text):
+            return MemoryQuestion(kind, language)
+    return None

@@ -1,0 +1,1 @@
+"""Running socialbot as a service: backups and restores, the doctor, health and metrics endpoints."""

@@ -1,0 +1,61 @@
+"""A moderation gate whose classifiers finish loading in the background, after the bot is ready.
+
+The bot can show its prompt (or connect to its platforms) once the model is loaded; the first message that
+needs the gate waits for the classifiers if they are still loading. Texts registered with `protect` before
+then are handed to the real gate when it arrives, so nothing is checked without them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
+
+
+class BackgroundGate(ModerationGate):
+    """Stands for the `ModerationGate` being built in `future`; every check runs on the real one."""
+
+    def __init__(self, future: Future[ModerationGate]) -> None:  # no super().__init__: nothing of its own
+        self._future = future
+        self._lock = threading.Lock()
+        self._pending_protected: list[str] = []
+        self._real: ModerationGate | None = None
+
+    def resolve(self, timeout: float | None = None) -> ModerationGate:
+        """The real gate, waiting for it to load (raises what building it raised)."""
+        if self._real is None:
+            gate = self._future.result(timeout)
+            with self._lock:
+                if self._real is None:
+                    for text in self._pending_protected:
+                        gate.protect(text)
+                    self._pending_protected.clear()
+                    self._real = gate
+        return self._real
+
+    @property
+    def loaded(self) -> bool:
+        return self._future.done()
+
+    def protect(self, text: str) -> None:
+        with self._lock:
+            if self._real is None:
+                self._pending_protected.append(text)
+                return
+        self._real.protect(text)
+
+    def check_output(
+        self, text: str, strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
+    ) -> ModerationDecision:
+        return self.resolve().check_output(text, strictness, link_allowlist)
+
+    def check_input(self, text: str, strictness: Strictness = "normal") -> ModerationDecision:
+        return self.resolve().check_input(text, strictness)
+
+    def __getattr__(self, name: str) -> object:
+        """Any other part of the gate (policy, scorers...) is the real gate's, once it has loaded."""
+        if name.startswith("__") or name in ("_future", "_lock", "_pending_protected", "_real"):
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)

@@ -1,0 +1,47 @@
+"""The ops server as a bot feature: started after the engine and stopped with the bot."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.ops.http import OpsServer
+from bot.ops.settings import MetricsSection
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
+log = logging.getLogger(__name__)
+
+
+class OpsFeature:
+    """Serves /healthz and /metrics while the bot runs (`[metrics]`); a busy port is logged, never fatal."""
+
+    name = "ops"
+
+    def __init__(self, section: MetricsSection) -> None:
+        self.section = section
+        self.server: OpsServer | None = None
+
+    def install(self, app: BotApp) -> None:
+        if self.section.enabled:
+            self.server = OpsServer(app, self.section.host, self.section.port)
+
+    async def start(self, app: BotApp) -> None:
+        if self.server is None:
+            return
+        try:
+            await self.server.start()
+        except OSError as exc:
+            log.error(
+                "metrics: cannot listen on %s:%d: %s (set [metrics] port)", self.section.host, self.section.port, exc
+            )
+            self.server = None
+            return
+        self.server.endpoints.ready = True
+        log.info("health and metrics on %s/healthz and %s/metrics", self.server.url, self.server.url)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.endpoints.ready = False
+            await self.server.stop()

@@ -1,0 +1,56 @@
+"""Everything stored about one member, as one JSON document (the `/export` file and `privacy export`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from bot.privacy.member import Member
+from bot.privacy.registry import policies_for
+from bot.store import Store, utc_now
+
+EXPORT_FORMAT = "socialbot-export/1"
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def export_member(store: Store, member: Member) -> dict[str, Any]:
+    """Every row any table holds about `member`, table by table, with what forgetting would do to each table."""
+    member = member.resolved(store)
+    params = member.parameters()
+    tables: dict[str, list[dict[str, object]]] = {}
+    on_forget: dict[str, str] = {}
+    with store.transaction() as db:  # one consistent snapshot
+        for policy in policies_for(db):
+            rows = [
+                dict(row)
+                for row in db.query(f"select rowid as _rowid, * from [{policy.table}] where {policy.where}", params)
+            ]
+            if policy.table == "memory_summaries":
+                for row in rows:
+                    row["lines"] = [item for item in json.loads(str(row["lines"])) if item.get("u") == member.user_id]
+            seen = {row["_rowid"] for row in tables.get(policy.table, [])}
+            tables.setdefault(policy.table, []).extend(row for row in rows if row["_rowid"] not in seen)
+            note = policy.forget + (f" ({policy.reason})" if policy.reason else "")
+            on_forget.setdefault(policy.table, note)
+    for rows in tables.values():
+        for row in rows:
+            row.pop("_rowid", None)
+            for key, value in row.items():
+                row[key] = _plain(value)
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": utc_now(),
+        "member": {"platform": member.platform, "user": member.platform_user_id},
+        "tables": {name: rows for name, rows in sorted(tables.items()) if rows},
+        "on_forget": dict(sorted(on_forget.items())),
+    }
+
+
+def export_json(store: Store, member: Member) -> bytes:
+    return json.dumps(export_member(store, member), ensure_ascii=False, indent=2, default=str).encode("utf-8")
