@@ -277,6 +277,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features.append(privacy_feature(config))  # /export, complete /forgetme, daily retention
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
+    features.append(insight_feature(config))
     features.append(dashboard_feature(config))  # last: serves pages over the started features
     return features
 
@@ -311,6 +312,10 @@ def kb_feature(config: LoadedConfig) -> Any:
     return KbFeature()
 
 
+def insight_feature(config: LoadedConfig) -> Any:
+    from bot.insight.feature import InsightFeature
+
+    return InsightFeature(config.settings.insight)
 def dashboard_feature(config: LoadedConfig) -> Any:
     from bot.dashboard.feature import DashboardFeature
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bot.dashboard.settings import DashboardSection
 from bot.dispatch.settings import DeliverySection
+from bot.insight.settings import InsightSection
 from bot.ops.settings import MetricsSection
 from bot.privacy.settings import PrivacySection
 
@@ -312,6 +313,7 @@ class Settings(Section):
     rules: RulesSection = RulesSection()
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
+    insight: InsightSection = InsightSection()
     dashboard: DashboardSection = DashboardSection()
     privacy: PrivacySection = PrivacySection()
     metrics: MetricsSection = MetricsSection()

@@ -11,6 +11,7 @@ import sqlite_utils
 
 from bot.automod.schema import migrations as automod_migrations
 from bot.dashboard.schema import dashboard_migrations
+from bot.insight.schema import insight_migrations
 from bot.kb.schema import kb_migrations
 from bot.memory.schema import memory_migrations
 from bot.migration_set import MigrationSet
@@ -108,6 +109,7 @@ ALL_MIGRATION_SETS: list[MigrationSet] = [
     scheduling_migrations,
     dashboard_migrations,
     memory_migrations,
+    insight_migrations,
 ]
 
 

@@ -181,6 +181,7 @@ COMMAND_MODULES = (
     "modlog_cmd",
     "rules_cmd",
     "kb_cmd",
+    "insight_cmd",
     "dashboard_cmd",
     "privacy_cmd",
     "memory_cmd",
