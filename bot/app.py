@@ -214,6 +214,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features.append(automod_feature(config))
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
+    features.append(policy_feature(config))  # last: answers what no feature took, by the kind of message
     return features
 
 
@@ -227,6 +228,12 @@ def scheduling_feature(config: LoadedConfig) -> Any:
     from bot.scheduling.feature import SchedulingFeature
 
     return SchedulingFeature()
+
+
+def policy_feature(config: LoadedConfig) -> Any:
+    from bot.policy.feature import PolicyFeature
+
+    return PolicyFeature()
 
 
 def kb_feature(config: LoadedConfig) -> Any:

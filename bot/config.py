@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bot.policy.settings import PolicySection
+
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
 ENV_PREFIX = "SOCIALBOT__"
@@ -304,6 +306,7 @@ class Settings(Section):
     rules: RulesSection = RulesSection()
     automod: AutomodSection = AutomodSection()
     kb: KbSection = KbSection()
+    policy: PolicySection = PolicySection()
 
 
 class LoadedConfig(BaseModel):

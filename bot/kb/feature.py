@@ -52,8 +52,9 @@ class HandoffRoute:
 
     async def respond(self, turn: TurnContext) -> RouteReply | None:
         ticket = self.desk.open_for(turn.conversation_id)
-        if ticket is not None:
+        if ticket is not None and self.staff is not None:
             return self._quiet(turn, ticket)
+        # Without a staff chat nobody is told of the ticket: the person was told so, and the bot keeps answering.
         if turn.addressed and wants_human(turn.text):
             return self.open_ticket(turn, turn.text)
         return None
@@ -63,7 +64,7 @@ class HandoffRoute:
         existing = self.desk.open_for(turn.conversation_id)
         if existing is not None:
             return RouteReply(
-                f"A person from our team has already been asked (ticket #{existing.id}).",
+                self.prompts.render("handoff_exists", ticket_id=existing.id),
                 "ticket:exists",
                 gate=False,
                 details={"outcome": "handoff", "ticket": existing.id},
@@ -184,7 +185,8 @@ class KbFeature:
             len(app.routes),
         )
         app.routes.insert(position, self.handoff)
-        app.routes.append(KbRoute(self.kb, self.answerer, section))
+        if not app.config.settings.policy.enabled:  # with the turn policy, it asks the knowledge base itself
+            app.routes.append(KbRoute(self.kb, self.answerer, section))
         app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
         app.commands.add(
             Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True, usage="close [id]")
