@@ -215,6 +215,12 @@ class KbSection(Section):
     passage_chars: int = Field(700, ge=200, le=4000, description="Maximum characters of a stored passage.")
     prompt_passage_chars: int = Field(400, ge=100, le=4000, description="Passage text kept in the prompt.")
     max_new_tokens: int = Field(64, ge=8, le=512, description="Length limit of a grounded answer.")
+    generate_min_chars: int = Field(
+        300,
+        ge=0,
+        description="Ask the model for a grounded answer only when the quote would be longer than this: a "
+        "shorter quote is already the answer, and the model's rewording of it would be checked and thrown away.",
+    )
     pass_small_talk: bool = Field(True, description="Greetings and thanks go to the plain model, not the KB.")
     staff_platform: str = Field("", description="Platform of the staff chat that receives tickets.")
     staff_chat_id: str = Field("", description="Chat/channel id of the staff chat on staff_platform.")

@@ -106,6 +106,7 @@ COMMAND_MODULES = (
     "modlog_cmd",
     "rules_cmd",
     "kb_cmd",
+    "ask_cmd",
 )
 
 

@@ -39,6 +39,16 @@ def staff_conversation(section: KbSection) -> ConversationKey | None:
     return None
 
 
+def handoff_warnings(section: KbSection) -> list[str]:
+    """What `config check` should warn about in the handoff setup (a ticket nobody would be told of)."""
+    if staff_conversation(section) is None:
+        return [
+            "[kb] staff_platform / staff_chat_id are not set: a person asking for a human gets a ticket, but "
+            "nobody is notified (they are told so, and the bot keeps answering them)"
+        ]
+    return []
+
+
 class HandoffRoute:
     """Opens tickets when a person is asked for, and keeps the bot quiet where a ticket is open."""
 

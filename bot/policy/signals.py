@@ -69,16 +69,16 @@ _QUESTION_ZH = re.compile(r"吗|呢|什么|怎么|哪|几|多少|是否|能不�
 
 # Questions about the person themself ("What's my name?", "what did I tell you?"): memory, not the business.
 _PERSONAL = re.compile(
-    r"\b(what|which|when|who)('?s| is| was| were| are)? (my|me)\b(?! (order|booking|parcel|package|delivery|refund|"
-    r"account|balance|card|reservation|appointment|subscription|payment|transfer)s?\b(?! (number|id|code)))|"
+    r"\b(what|which|when|who)('?s| is| was| were| are)? my (name|age|birthday|date of birth|favou?rite \w+|"
+    r"e-?mail( address)?|phone number|number|order number|booking number|reference( number)?|\w+'s name)\b|"
     r"\bwho am i\b|\bwhat did i (say|tell|mention|write)\b|\bdid i (tell|say|mention)\b|"
     r"\bdo you (remember|recall|know) (me|my|what i|who i|when i)\b|\bremind me (of )?(my|what|who)\b|"
     r"^\W*(my name is|my name's|call me|i am called|i'm called)\b|"
     r"\bmy (name|order number|booking number|birthday|date of birth|email|phone number|favou?rite \w+) (is|was)\b|"
-    r"\b(cómo me llamo|cuál es mi|te acuerdas|recuerdas (mi|lo que)|me llamo|mi nombre es)\b|"
-    r"\b(comment je m'appelle|quel est mon|tu te souviens|vous vous souvenez|je m'appelle|mon nom est)\b|"
-    r"\b(wie heiße ich|wie ist mein|erinnerst du dich|weißt du noch|ich heiße|mein name ist)\b|"
-    r"\b(qual é o meu|qual o meu|como eu me chamo|você lembra|lembra (do|o que)|meu nome é|eu me chamo)\b|"
+    r"\b(cómo me llamo|cuál es mi nombre|te acuerdas|recuerdas (mi|lo que)|me llamo|mi nombre es)\b|"
+    r"\b(comment je m'appelle|quel est mon nom|tu te souviens|vous vous souvenez|je m'appelle|mon nom est)\b|"
+    r"\b(wie heiße ich|wie ist mein name|erinnerst du dich|weißt du noch|ich heiße|mein name ist)\b|"
+    r"\b(qual é o meu nome|qual o meu nome|como eu me chamo|você lembra|lembra (do|o que)|meu nome é|eu me chamo)\b|"
     r"我叫什么|我的名字|你记得|我是谁|我叫",
     _FLAGS,
 )
