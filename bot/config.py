@@ -199,7 +199,12 @@ class KbSection(Section):
     faq_threshold: float = Field(
         0.85, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
     )
-    lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="Share of BM25 in the hybrid score.")
+    lexical_weight: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of BM25 in the hybrid score (chosen on the tuning intents of eval/kb_benchmarks).",
+    )
     answerability_judge: bool = Field(
         True,
         description="Let the bundled cross-encoder read the question with the best passage and say whether it "

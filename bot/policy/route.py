@@ -146,9 +146,9 @@ class TurnPolicyRoute:
         decided = classify_turn(turn.text, self.small_talk, flagged)
         details: dict[str, object] = {"kind": decided.kind, "language": language}
         if decided.kind == "self_harm":
-            return self._fixed("self_harm_support", "policy:self_harm", details)
+            return self._fixed("self_harm_support", "policy:self_harm", {**details, "outcome": "refused"})
         if decided.kind == "harmful":
-            return self._fixed("refusal", "policy:refusal", details)
+            return self._fixed("refusal", "policy:refusal", {**details, "outcome": "refused"})
         if decided.kind == "small_talk":
             assert decided.small_talk is not None
             return self._small_talk(turn, decided.small_talk, language, details)
@@ -169,6 +169,7 @@ class TurnPolicyRoute:
             reply = await self._checked_model_reply(turn, language, details)
             if reply is not None:
                 return reply
+        details["outcome"] = "declined"
         return self._fixed("cannot_help", "policy:cannot_help", details, community_name=self.community_name)
 
     # the ways to answer -----------------------------------------------------------------------------
