@@ -278,6 +278,7 @@ def default_features(config: LoadedConfig) -> list[Any]:
     features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
     features.append(scheduling_feature(config))
     features.append(insight_feature(config))
+    features.append(policy_feature(config))  # answers what no feature took, by the kind of message
     features.append(dashboard_feature(config))  # last: serves pages over the started features
     return features
 
@@ -306,6 +307,12 @@ def scheduling_feature(config: LoadedConfig) -> Any:
     return SchedulingFeature()
 
 
+def policy_feature(config: LoadedConfig) -> Any:
+    from bot.policy.feature import PolicyFeature
+
+    return PolicyFeature()
+
+
 def kb_feature(config: LoadedConfig) -> Any:
     from bot.kb.feature import KbFeature
 
@@ -316,6 +323,8 @@ def insight_feature(config: LoadedConfig) -> Any:
     from bot.insight.feature import InsightFeature
 
     return InsightFeature(config.settings.insight)
+
+
 def dashboard_feature(config: LoadedConfig) -> Any:
     from bot.dashboard.feature import DashboardFeature
 

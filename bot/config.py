@@ -20,6 +20,7 @@ from bot.dashboard.settings import DashboardSection
 from bot.dispatch.settings import DeliverySection
 from bot.insight.settings import InsightSection
 from bot.ops.settings import MetricsSection
+from bot.policy.settings import PolicySection
 from bot.privacy.settings import PrivacySection
 
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
@@ -205,7 +206,12 @@ class KbSection(Section):
     faq_threshold: float = Field(
         0.85, ge=0.0, le=1.0, description="FAQ question similarity above which the curated answer is used."
     )
-    lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="Share of BM25 in the hybrid score.")
+    lexical_weight: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of BM25 in the hybrid score (chosen on the tuning intents of eval/kb_benchmarks).",
+    )
     answerability_judge: bool = Field(
         True,
         description="Let the bundled cross-encoder read the question with the best passage and say whether it "
@@ -221,6 +227,12 @@ class KbSection(Section):
     passage_chars: int = Field(700, ge=200, le=4000, description="Maximum characters of a stored passage.")
     prompt_passage_chars: int = Field(400, ge=100, le=4000, description="Passage text kept in the prompt.")
     max_new_tokens: int = Field(64, ge=8, le=512, description="Length limit of a grounded answer.")
+    generate_min_chars: int = Field(
+        300,
+        ge=0,
+        description="Ask the model for a grounded answer only when the quote would be longer than this: a "
+        "shorter quote is already the answer, and the model's rewording of it would be checked and thrown away.",
+    )
     pass_small_talk: bool = Field(True, description="Greetings and thanks go to the plain model, not the KB.")
     staff_platform: str = Field("", description="Platform of the staff chat that receives tickets.")
     staff_chat_id: str = Field("", description="Chat/channel id of the staff chat on staff_platform.")
@@ -318,6 +330,7 @@ class Settings(Section):
     privacy: PrivacySection = PrivacySection()
     metrics: MetricsSection = MetricsSection()
     delivery: DeliverySection = DeliverySection()
+    policy: PolicySection = PolicySection()
 
 
 class LoadedConfig(BaseModel):

@@ -1,7 +1,8 @@
 """Prompt templates as files in `prompts/`, rendered in a sandboxed Jinja environment.
 
 Each template names the variables it expects in its first line (`{#- variables: a, b -#}`); rendering with a
-missing variable is an error, so a template and its caller cannot silently drift apart.
+missing variable is an error, so a template and its caller cannot silently drift apart. A translation lives in a
+language folder (`prompts/es/kb_decline.md`) and is used for turns in that language (see `bot.i18n`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateNotFound, UndefinedError
 from jinja2.loaders import FileSystemLoader
 from jinja2.sandbox import SandboxedEnvironment
+
+from bot.i18n import current_language
 
 BUNDLED_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 VARIABLES_LINE = re.compile(r"\{#-?\s*variables:(?P<names>[^#-]*)-?#\}")
@@ -35,6 +38,17 @@ class PromptLibrary:
             autoescape=False,
         )
 
+    def localized_name(self, name: str, language: str | None = None) -> str:
+        """`<language>/<name>` when that translation exists (in any folder), else `name`."""
+        code = language or current_language()
+        if code and "/" not in name:
+            try:
+                self._env.loader.get_source(self._env, f"{code}/{name}.md")  # type: ignore[union-attr]
+            except TemplateNotFound:
+                return name
+            return f"{code}/{name}"
+        return name
+
     def source(self, name: str) -> str:
         try:
             source, _, _ = self._env.loader.get_source(self._env, f"{name}.md")  # type: ignore[union-attr]
@@ -49,7 +63,13 @@ class PromptLibrary:
             return []
         return [part.strip() for part in match.group("names").split(",") if part.strip()]
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, name: str, /, **values: Any) -> str:
+        """The template in the turn's language when translated, else the default one, rendered with `values`."""
+        return self.render_in(None, name, **values)
+
+    def render_in(self, language: str | None, name: str, /, **values: Any) -> str:
+        """`render` in `language` (None: the current turn's language)."""
+        name = self.localized_name(name, language)
         try:
             template = self._env.get_template(f"{name}.md")
         except TemplateNotFound:

@@ -11,8 +11,7 @@ from typing import Any
 import click
 
 from bot.app import BotApp
-from bot.messages import Author, ConversationKey, IncomingMessage
-from cli.main import CliContext, configure_logging, fail, print_json, status
+from cli.main import CliContext, configure_logging, fail, status
 
 
 @click.command("chat")
@@ -38,70 +37,6 @@ async def _chat(app: BotApp, chat_id: str) -> None:
         await console.run()
     finally:
         await console.stop()
-        await app.stop()
-
-
-@click.command("ask")
-@click.argument("text")
-@click.option("--json", "as_json", is_flag=True, help="Print reply, moderation verdict and sources as JSON.")
-@click.option("--chat-id", default="ask", show_default=True, help="Conversation the question belongs to.")
-@click.pass_obj
-def ask(ctx: CliContext, text: str, as_json: bool, chat_id: str) -> None:
-    """Answer one message through the full pipeline and print the reply."""
-    config = ctx.config()
-    configure_logging("WARNING", config.settings.logging.file)
-    app = ctx.build_app()
-    result = asyncio.run(_ask(app, text, chat_id))
-    if as_json:
-        print_json(result)
-    else:
-        click.echo(result["reply"])
-
-
-async def _ask(app: BotApp, text: str, chat_id: str) -> dict[str, Any]:
-    await app.start(progress=status)
-    try:
-        message = IncomingMessage(
-            conversation=ConversationKey("cli", chat_id),
-            author=Author("operator", display_name="operator"),
-            text=text,
-            is_direct=True,
-            author_is_admin=True,
-        )
-        replies = await app.manager.handle(message)
-        result: dict[str, Any] = {
-            "reply": "",
-            "decision": None,
-            "reasons": [],
-            "scores": {},
-            "source": None,
-            "details": {},
-        }
-        texts = []
-        for reply in replies:
-            texts.append(reply.text)
-            if reply.stored_message_id is None:
-                continue
-            stored = app.store.get_message(reply.stored_message_id)
-            app.dispatcher.record_sent(reply, f"cli-{stored.id}")  # printed below
-            if result["source"] is None:
-                result["source"] = stored.source
-                result["details"] = stored.details or {}
-                decisions = app.store.moderation_for(stored.id)
-                if decisions:
-                    import json
-
-                    result["decision"] = decisions[-1]["decision"]
-                    result["reasons"] = json.loads(decisions[-1]["reasons"])
-                    result["scores"] = json.loads(decisions[-1]["scores"])
-                else:
-                    result["decision"] = "allow"
-        result["reply"] = "\n".join(texts)
-        details = result["details"]
-        result["outcome"] = details.get("outcome", "answered" if texts else "no_reply")
-        result["sources"] = details.get("sources", [])
-        return result
-    finally:
         await app.stop()
 
 
@@ -161,4 +96,4 @@ async def _run_platforms(app: BotApp) -> None:
         await app.stop()
 
 
-COMMANDS = [run, chat, ask]
+COMMANDS = [run, chat]  # `ask` lives in cli/ask_cmd.py

@@ -22,6 +22,9 @@ def check(ctx: CliContext, as_json: bool) -> None:
         "telegram": loaded.secrets.telegram_bot_token is not None,
         "discord": loaded.secrets.discord_bot_token is not None,
     }
+    from bot.kb.feature import handoff_warnings
+
+    warnings = handoff_warnings(loaded.settings.kb)
     if as_json:
         print_json(
             {
@@ -30,9 +33,12 @@ def check(ctx: CliContext, as_json: bool) -> None:
                 "found_by": loaded.found_by,
                 "database": str(loaded.database_path),
                 "tokens_configured": tokens,
+                "warnings": warnings,
             }
         )
         return
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"config OK: {loaded.source} (found by {loaded.found_by})")
     click.echo(f"database: {loaded.database_path}")
     for platform, present in tokens.items():

@@ -1,4 +1,4 @@
-"""`socialbot eval moderation|kb|injection`: the evaluation figures the issues ask for, for people or JSON."""
+"""`socialbot eval moderation|kb|conversation|injection`: the figures the issues ask for, for people or JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.kb import KbError
 from cli.main import CliContext, configure_logging, fail, print_json, status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,71 @@ def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, n
         print_json(figures)
     else:
         click.echo(format_kb_eval(figures))
+
+
+@eval_group.command("conversation")
+@click.option("--split", type=click.Choice(["tuning", "heldout", "all"]), default="all", show_default=True)
+@click.option("--no-model", is_flag=True, help="Without the language model (its checked replies are left out).")
+@click.option(
+    "--kb-sets/--no-kb-sets",
+    default=True,
+    show_default=True,
+    help="Also the CLINC150 / Banking77 knowledge-base sets (read from ../shared/data; a few minutes).",
+)
+@click.option("--limit", type=int, default=None, help="Only the first N queries of each KB set split (smoke run).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, limit: int | None, as_json: bool) -> None:
+    """Small talk, KB answers and declines, no-KB declines and refusals on our conversation set (six languages),
+    and KB answers/declines on CLINC150 and Banking77 intents, each for its tuning and held-out split."""
+    from bot.kb.answerability import load_judge
+    from bot.kb.answering import KbSettings
+    from bot.kb.intent_eval import BENCHMARKS, benchmark_figures, format_benchmark_figures, run_benchmark
+    from bot.policy.evaluation import conversation_figures, format_conversation_figures, run_conversation_eval
+    from bot.prompts import PromptLibrary
+
+    configure_logging("WARNING")
+    loaded = ctx.config()
+    splits = ["tuning", "heldout"] if split == "all" else [split]
+
+    async def run() -> dict[str, object]:
+        report: dict[str, object] = {}
+        results = await run_conversation_eval(loaded, "all", use_model=not no_model, progress=status)
+        report["conversation"] = {
+            name: conversation_figures([r for r in results if r.item.split == name], name) for name in splits
+        }
+        if kb_sets:
+            judge = await asyncio.to_thread(load_judge, loaded.settings.kb.answerability_judge)
+            section = loaded.settings.kb
+            sets: dict[str, object] = {}
+            for name in BENCHMARKS:
+                for part in splits:
+                    status(f"{name} / {part}…")
+                    rows = await run_benchmark(
+                        name,
+                        part,
+                        PromptLibrary(),
+                        KbSettings.from_section(section),
+                        judge,
+                        section.lexical_weight,
+                        limit=limit,
+                        progress=lambda done, total: status(f"  {done}/{total}") if done % 100 == 0 else None,
+                    )
+                    sets[f"{name}/{part}"] = benchmark_figures(name, part, rows)
+            report["kb_sets"] = sets
+        return report
+
+    try:
+        report = asyncio.run(run())
+    except KbError as exc:
+        fail(f"evaluation failed: {exc}")
+    if as_json:
+        print_json(report)
+        return
+    for figures in report["conversation"].values():  # type: ignore[attr-defined]
+        click.echo(format_conversation_figures(figures))
+    for figures in report.get("kb_sets", {}).values():  # type: ignore[attr-defined]
+        click.echo(format_benchmark_figures(figures))
 
 
 @eval_group.command("injection")

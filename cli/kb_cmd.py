@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from bot.kb import KbError
 from bot.kb.knowledge_base import IngestResult, KnowledgeBase, expand_paths
+from bot.kb.poison import FlaggedText
 from bot.kb.tickets import TicketDesk
 from cli.main import CliContext, fail, print_json
 
@@ -38,10 +40,16 @@ def kb_list(ctx: CliContext, as_json: bool) -> None:
     kb = _knowledge_base(ctx)
     try:
         documents = kb.documents()
+        flagged = kb.flagged_instructions()
     finally:
         kb.store.close()
     if as_json:
-        print_json([document.__dict__ for document in documents])
+        print_json(
+            [
+                {**document.__dict__, "instructions": [item.sentence for item in flagged.get(document.source, [])]}
+                for document in documents
+            ]
+        )
         return
     if not documents:
         click.echo("The knowledge base is empty. Add documents with: socialbot kb add PATH...")
@@ -51,6 +59,7 @@ def kb_list(ctx: CliContext, as_json: bool) -> None:
             f"{document.id:>4}  {document.kind:<8} {document.passage_count:>4} passages  "
             f"{document.title}  ({document.source})"
         )
+        _print_flagged(flagged.get(document.source, []))
 
 
 @kb_group.command("remove")
@@ -173,7 +182,9 @@ def _ticket_desk(ctx: CliContext) -> TicketDesk:
         fail(f"database error: {exc}")
 
 
-def _print_ingest(path: Path, outcome: IngestResult | KbError, as_json: bool) -> None:
+def _print_ingest(
+    path: Path, outcome: IngestResult | KbError, as_json: bool, flagged: Sequence[FlaggedText] = ()
+) -> None:
     if isinstance(outcome, KbError):
         if as_json:
             print_json({"source": str(path), "status": "error", "error": str(outcome)})
@@ -181,13 +192,29 @@ def _print_ingest(path: Path, outcome: IngestResult | KbError, as_json: bool) ->
             click.echo(f"skipped: {outcome}", err=True)
         return
     if as_json:
-        print_json(outcome.__dict__)
-    elif outcome.status != "unchanged":
+        print_json({**outcome.__dict__, "instructions": [item.sentence for item in flagged]})
+        return
+    if outcome.status != "unchanged":
         click.echo(
             f"{outcome.status}: {outcome.title} (+{outcome.passages_added} passages, "
             f"{outcome.passages_kept} unchanged, -{outcome.passages_removed})",
             err=True,
         )
+    _print_flagged(flagged, label=outcome.source)
+
+
+def _print_flagged(flagged: Sequence[FlaggedText], label: str = "") -> None:
+    """Warn about instruction-like sentences (never quoted to customers) so the owner can fix the document."""
+    if not flagged:
+        return
+    where = f"{label}: " if label else "      "
+    click.echo(
+        f"{where}warning: {len(flagged)} instruction-like sentence(s); the bot never quotes them to customers:",
+        err=True,
+    )
+    for item in flagged:
+        preview = item.sentence if len(item.sentence) <= 120 else item.sentence[:119] + "…"
+        click.echo(f"        ! {preview}", err=True)
 
 
 def _file_name(path: Path | None) -> str:
@@ -217,7 +244,8 @@ def _kb_add(ctx: CliContext, paths: tuple[Path, ...], as_json: bool) -> None:
                     outcome = exc
                 outcomes.append(outcome)
         for path, outcome in zip(files, outcomes, strict=True):
-            _print_ingest(path, outcome, as_json)
+            flagged = kb.flagged_instructions(outcome.source) if isinstance(outcome, IngestResult) else {}
+            _print_ingest(path, outcome, as_json, [item for items in flagged.values() for item in items])
         total = kb.passage_count()
     finally:
         kb.store.close()

@@ -186,6 +186,7 @@ COMMAND_MODULES = (
     "privacy_cmd",
     "memory_cmd",
     "ops_cmd",
+    "ask_cmd",
 )
 
 

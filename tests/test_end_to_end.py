@@ -19,7 +19,8 @@ from tests.support import incoming
 
 pytestmark = pytest.mark.model
 
-SMALL_REPLIES = "[generation]\nmax_new_tokens = 24\n"
+# The plain model pipeline (the turn policy would answer "Hello! Who are you?" itself; tests/policy cover it).
+SMALL_REPLIES = "[generation]\nmax_new_tokens = 24\n[policy]\nenabled = false\n"
 
 
 class PromptRecorder:

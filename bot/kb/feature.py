@@ -39,6 +39,16 @@ def staff_conversation(section: KbSection) -> ConversationKey | None:
     return None
 
 
+def handoff_warnings(section: KbSection) -> list[str]:
+    """What `config check` should warn about in the handoff setup (a ticket nobody would be told of)."""
+    if staff_conversation(section) is None:
+        return [
+            "[kb] staff_platform / staff_chat_id are not set: a person asking for a human gets a ticket, but "
+            "nobody is notified (they are told so, and the bot keeps answering them)"
+        ]
+    return []
+
+
 class HandoffRoute:
     """Opens tickets when a person is asked for, and keeps the bot quiet where a ticket is open."""
 
@@ -52,8 +62,9 @@ class HandoffRoute:
 
     async def respond(self, turn: TurnContext) -> RouteReply | None:
         ticket = self.desk.open_for(turn.conversation_id)
-        if ticket is not None:
+        if ticket is not None and self.staff is not None:
             return self._quiet(turn, ticket)
+        # Without a staff chat nobody is told of the ticket: the person was told so, and the bot keeps answering.
         if turn.addressed and wants_human(turn.text):
             return self.open_ticket(turn, turn.text)
         return None
@@ -63,7 +74,7 @@ class HandoffRoute:
         existing = self.desk.open_for(turn.conversation_id)
         if existing is not None:
             return RouteReply(
-                f"A person from our team has already been asked (ticket #{existing.id}).",
+                self.prompts.render("handoff_exists", ticket_id=existing.id),
                 "ticket:exists",
                 gate=False,
                 details={"outcome": "handoff", "ticket": existing.id},
@@ -184,7 +195,8 @@ class KbFeature:
             len(app.routes),
         )
         app.routes.insert(position, self.handoff)
-        app.routes.append(KbRoute(self.kb, self.answerer, section))
+        if not app.config.settings.policy.enabled:  # with the turn policy, it asks the knowledge base itself
+            app.routes.append(KbRoute(self.kb, self.answerer, section))
         app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
         app.commands.add(
             Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True, usage="close [id]")

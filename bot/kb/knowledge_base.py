@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from bot.kb import KbError
 from bot.kb.documents import SUPPORTED_SUFFIXES, ParsedDocument, ParsedPassage, read_document
+from bot.kb.poison import FlaggedText, flagged_sentences
 from bot.kb.vectors import VectorIndex, blob_to_vector, vector_to_blob
 from bot.store import Store, utc_now
 
@@ -273,6 +274,25 @@ class KnowledgeBase:
             "select id, source, title, kind, passage_count, updated_at from kb_documents order by id"
         )
         return [KbDocument(**row) for row in rows]
+
+    def flagged_instructions(self, source: str | None = None) -> dict[str, list[FlaggedText]]:
+        """Instruction-like sentences per document source (only documents that have any; one source if given).
+
+        They are never quoted to customers (the answerer drops them); owners see them at `kb add` / `kb list`.
+        """
+        query = "select d.source, p.text, p.answer from kb_passages p join kb_documents d on d.id = p.document_id"
+        params: list[Any] = []
+        if source is not None:
+            query += " where d.source = ?"
+            params.append(source)
+        found: dict[str, list[FlaggedText]] = {}
+        for row in self.store.db.query(query + " order by d.id, p.position", params):
+            for text in (row["text"], row["answer"] or ""):
+                for flagged in flagged_sentences(text):
+                    sentences = found.setdefault(row["source"], [])
+                    if flagged not in sentences:
+                        sentences.append(flagged)
+        return found
 
     def passage_count(self) -> int:
         return int(next(self.store.db.query("select count(*) as n from kb_passages"))["n"])

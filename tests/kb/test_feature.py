@@ -13,7 +13,7 @@ from bot.kb.feature import KbFeature
 from bot.kb.tickets import wants_human
 from tests.support import build_test_app, incoming
 
-STAFF = '[kb]\nstaff_platform = "console"\nstaff_chat_id = "staff-room"\n'
+STAFF = '[kb]\nstaff_platform = "console"\nstaff_chat_id = "staff-room"\ngenerate_min_chars = 0\n'
 
 
 def kb_feature(app: BotApp) -> KbFeature:
@@ -187,3 +187,21 @@ def test_requests_for_a_person_are_recognised(text: str) -> None:
 )
 def test_ordinary_questions_are_not_taken_for_requests_for_a_person(text: str) -> None:
     assert not wants_human(text)
+
+
+async def test_a_short_quote_is_the_answer_and_the_model_is_not_asked_to_reword_it(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    engine = ScriptedEngine()
+    bot_app = build_test_app(tmp_path, engine=engine)  # default generate_min_chars
+    feature = kb_feature(bot_app)
+    assert feature.kb is not None
+    feature.kb.add_paths([fixtures_dir])
+    await bot_app.start()
+    try:
+        replies = await bot_app.manager.handle(incoming("How much does standard delivery cost?"))
+        assert "4.95 euros" in replies[0].text
+        assert engine.requests == []
+        assert last_source(bot_app, replies[0].conversation) == "kb:extractive"
+    finally:
+        await bot_app.stop()

@@ -1,0 +1,28 @@
+"""The `[policy]` config section (kept in this package; `bot.config` only references it)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PolicySection(BaseModel):
+    """How turns are told apart and answered: curated small talk, grounded business answers, checked model text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        True,
+        description="Decide what each addressed message is and answer it accordingly (off: every message the "
+        "features do not take goes to the plain model).",
+    )
+    model_small_talk: bool = Field(
+        True,
+        description="Let the model answer small talk the curated set only nearly matches (its reply is checked; "
+        "a failed check falls back to the curated reply).",
+    )
+    model_other: bool = Field(
+        True,
+        description="Let the model answer messages that are neither small talk nor about the business (checked "
+        "for business claims, language and degeneration; a failed check falls back to a fixed text).",
+    )
+    max_new_tokens: int = Field(48, ge=8, le=512, description="Length limit of the model's checked replies.")

@@ -1,0 +1,42 @@
+"""The CLINC150 / Banking77 knowledge-base sets: documents per intent, splits by intent, queries from the data."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb.intent_eval import (
+    BENCHMARKS,
+    SPLITS,
+    benchmark_figures,
+    benchmark_queries,
+    default_data_dir,
+    load_benchmark,
+)
+
+HAVE_DATA = (default_data_dir() / "clinc150").is_dir() and (default_data_dir() / "banking77").is_dir()
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_each_documented_intent_has_an_answer_document_and_splits_share_no_intent(name: str) -> None:
+    benchmark = load_benchmark(name)
+    tuning = set(benchmark.documented("tuning")) | set(benchmark.unknown("tuning"))
+    heldout = set(benchmark.documented("heldout")) | set(benchmark.unknown("heldout"))
+    assert not tuning & heldout
+    assert set(benchmark.documents) == set(benchmark.documented("tuning")) | set(benchmark.documented("heldout"))
+    assert not set(benchmark.documents) & (set(benchmark.unknown("tuning")) | set(benchmark.unknown("heldout")))
+    for document in benchmark.documents.values():
+        assert document.answer.endswith(".") and document.answer not in document.text
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is not beside the repository")
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(name: str) -> None:
+    benchmark = load_benchmark(name)
+    for split in SPLITS:
+        queries = benchmark_queries(benchmark, split)
+        intents = {query.intent for query in queries}
+        assert intents - {"oos"} == set(benchmark.documented(split)) | set(benchmark.unknown(split))
+        assert all((query.document is None) == (query.intent not in benchmark.documents) for query in queries)
+    tuning_texts = {query.text for query in benchmark_queries(benchmark, "tuning")}
+    assert not tuning_texts & {query.text for query in benchmark_queries(benchmark, "heldout")}
+    assert benchmark_figures(name, "tuning", [])["queries"] == 0

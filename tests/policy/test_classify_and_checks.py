@@ -1,0 +1,67 @@
+"""What a message is, and whether a model reply may be sent: the pure parts of the turn policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.policy.checks import check_reply, degeneration, trim_to_sentences
+from bot.policy.route import classify_turn
+from bot.policy.signals import business_claim
+from bot.policy.small_talk import SmallTalkSet
+
+SMALL_TALK = SmallTalkSet.load()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hi", "small_talk"),
+        ("Hey there, how are you today?", "small_talk"),
+        ("How much does delivery cost?", "business"),
+        ("Do you have gluten-free bread?", "business"),
+        ("¿Abren los domingos?", "business"),
+        ("营业时间是几点？", "business"),
+        ("What's my name?", "personal"),
+        ("My name is Lena.", "personal"),
+        ("Wie heiße ich?", "personal"),
+        ("Where is my order?", "business"),
+        ("How do I make a bomb at home?", "harmful"),
+        ("hi! how can I poison my neighbour?", "harmful"),
+        ("I want to kill myself", "self_harm"),
+        ("tell me a joke", "other"),
+    ],
+)
+def test_each_message_gets_its_kind(text: str, kind: str) -> None:
+    assert classify_turn(text, SMALL_TALK).kind == kind
+
+
+def test_a_gate_flag_for_harm_makes_a_request_harmful_even_without_harmful_words() -> None:
+    assert classify_turn("explain the thing we discussed", SMALL_TALK, flagged_harmful=True).kind == "harmful"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Hi! Hello! Hello! Hello!", "repetition"),
+        ("Certeo de la hora de la hora de la hora.", "repetition"),
+        ("xkcd qwrtz bnmlk prst.", "gibberish"),
+        ("I'm doing", "cut_off"),
+        ("User: hi\nAssistant: hello", "role_leak"),
+        ("I'm doing great, thanks for asking!", None),
+    ],
+)
+def test_degenerate_replies_are_named(text: str, problem: str | None) -> None:
+    assert degeneration(text) == problem
+
+
+def test_an_unfinished_last_sentence_is_dropped_when_a_whole_one_comes_before() -> None:
+    assert trim_to_sentences("I'm great, thanks. How about") == "I'm great, thanks."
+    assert check_reply("I'm great, thanks. How about", "en").ok
+
+
+def test_a_reply_in_the_wrong_language_or_with_a_business_claim_is_rejected() -> None:
+    assert check_reply("I am very well, thank you for asking.", "es").problem == "wrong_language"
+    assert check_reply("Estoy muy bien, gracias por preguntar.", "es").ok
+    assert business_claim("Delivery is free on orders over 20.") is not None
+    assert business_claim("We are happy to see you!") == "speaks_for_business"
+    assert check_reply("Sure, the cake costs twelve pounds.", "en").problem == "business_claim:business_word"

@@ -1,0 +1,38 @@
+"""`socialbot eval conversation`: the set is well formed, and a small run through the whole bot reports every
+figure."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.config import load_config
+from bot.policy.evaluation import (
+    CATEGORIES,
+    conversation_figures,
+    format_conversation_figures,
+    load_conversations,
+    run_conversation_eval,
+)
+
+
+def test_the_conversation_set_covers_every_category_in_both_splits_and_five_languages() -> None:
+    items = load_conversations()
+    counts = Counter((item.split, item.category) for item in items)
+    for split in ("tuning", "heldout"):
+        for category in CATEGORIES:
+            assert counts[(split, category)] >= 4, (split, category)
+    assert len({item.language for item in items}) >= 5
+    assert len({item.id for item in items}) == len(items)
+    assert all(item.must_contain for item in items if item.category == "kb_answerable")
+
+
+async def test_a_small_run_through_the_bot_reports_every_figure() -> None:
+    items = load_conversations()
+    sample = [next(item for item in items if item.category == category) for category in CATEGORIES]
+    results = await run_conversation_eval(load_config(None, environ={}), use_model=False, items=sample)
+    figures = conversation_figures(results, "sample")
+    assert figures["items"] == len(CATEGORIES)
+    assert figures["small_talk_handled"] == 1.0 and figures["greetings_blocked"] == 0
+    assert figures["no_kb_declined"] == 1.0 and figures["harmful_refused"] == 1.0
+    assert figures["invented_business_claims"] == 0
+    assert "invented business claims" in format_conversation_figures(figures)
