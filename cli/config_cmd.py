@@ -22,7 +22,7 @@ def check(ctx: CliContext, as_json: bool) -> None:
         "telegram": loaded.secrets.telegram_bot_token is not None,
         "discord": loaded.secrets.discord_bot_token is not None,
     }
-    from bot.kb.feature import handoff_warnings
+    from bot.kb.staff import handoff_warnings
 
     warnings = handoff_warnings(loaded.settings.kb)
     if as_json:
@@ -37,9 +37,9 @@ def check(ctx: CliContext, as_json: bool) -> None:
             }
         )
         return
+    click.echo(f"config OK: {loaded.source} (found by {loaded.found_by})")
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"config OK: {loaded.source} (found by {loaded.found_by})")
     click.echo(f"database: {loaded.database_path}")
     for platform, present in tokens.items():
         click.echo(f"{platform} token: {'configured' if present else 'not configured'}")

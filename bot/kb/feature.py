@@ -17,6 +17,7 @@ from bot.kb import KbError
 from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
 from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.staff import staff_conversation
 from bot.kb.tickets import Ticket, TicketDesk, conversation_link, wants_human
 from bot.messages import ConversationKey, OutgoingMessage
 from bot.prompts import PromptLibrary
@@ -30,23 +31,6 @@ log = logging.getLogger(__name__)
 
 FORWARD_LIMIT = 1000
 MODERATION_ROUTES = {"automod", "abuse"}
-
-
-def staff_conversation(section: KbSection) -> ConversationKey | None:
-    """The staff chat tickets are announced in, or None when the config names none."""
-    if section.staff_platform and section.staff_chat_id:
-        return ConversationKey(section.staff_platform, section.staff_chat_id, section.staff_thread_id)
-    return None
-
-
-def handoff_warnings(section: KbSection) -> list[str]:
-    """What `config check` should warn about in the handoff setup (a ticket nobody would be told of)."""
-    if staff_conversation(section) is None:
-        return [
-            "[kb] staff_platform / staff_chat_id are not set: a person asking for a human gets a ticket, but "
-            "nobody is notified (they are told so, and the bot keeps answering them)"
-        ]
-    return []
 
 
 class HandoffRoute:

@@ -75,14 +75,13 @@ async def test_a_harmful_request_gets_a_refusal_and_self_harm_a_pointer_to_help(
     assert scripted_engine.requests == []
 
 
-async def test_a_question_about_the_person_is_left_to_the_model_that_sees_the_history(
+async def test_a_question_about_the_person_is_answered_from_memory_never_declined_as_business(
     policy_app: BotApp, scripted_engine: ScriptedEngine
 ) -> None:
-    scripted_engine.enqueue("Nice to meet you, Lena!", "Your name is Lena.")
     await policy_app.manager.handle(incoming("My name is Lena."))
     replies = await policy_app.manager.handle(incoming("What's my name?"))
-    assert replies[0].text == "Your name is Lena."
-    assert "Lena" in " ".join(turn.content for turn in scripted_engine.requests[-1].messages)
+    assert replies[0].text.startswith("Your name is Lena")
+    assert scripted_engine.requests == []
 
 
 async def test_other_messages_get_a_checked_model_reply_regenerated_once_then_a_fixed_text(
