@@ -5,8 +5,10 @@ Recipe (seeded, about a minute on a shared 2-core CPU):
   harm category, seed 13) into fit / calibration / test; benign text (CLINC150 and Banking77 queries split by
   intent, OLID tweets outside the offensive classifier's held-out split, UMSAB tweets in five more languages);
   the project's own example replies (``bot/moderation/data/harm_train.jsonl``) join the fit split.
-- Features: word 1-2 grams (English stop words left out) hashed into 2^20 buckets, sublinear TF-IDF, L2 norm; a class-balanced logistic
-  regression (C chosen by 5-fold group cross-validation over the fit behaviours only).
+- Features: word 1-2 grams (articles, prepositions and conjunctions left out) hashed into 2^20 buckets,
+  sublinear TF-IDF, L2 norm; a class-balanced logistic regression (C chosen by 5-fold group cross-validation
+  over the fit behaviours only). The distinct passages of the KB judge's made-up businesses
+  (``bot/kb/data/answerability_train.jsonl``) add long ordinary prose; own harmless replies weigh 5.
 - Threshold: on the calibration split only, the lowest (most recall) threshold whose false blocks are at most
   ``--max-false-block`` of the calibration behaviours' harmless replies and ``--max-benign-block`` of the
   calibration benign text.
@@ -55,6 +57,8 @@ def kb_passages(path: Path = KB_PASSAGES) -> list[str]:
         return []
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return sorted({str(row["passage"]) for row in rows if row.get("passage")})
+
+
 C_GRID = (16.0, 64.0)
 
 
