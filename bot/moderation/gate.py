@@ -38,10 +38,9 @@ CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{7,}\b")
 # A reply repeating this many consecutive words of the system prompt (or another protected text) leaks it.
 LEAK_SHINGLE = 8
 MENTION_ALL = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
-# Texts of fewer words (mentions and links not counted) are judged by the English word list, not the OLID model:
-# it was trained on tweets and is unreliable on a lone name or greeting.
-MIN_MODEL_WORDS = 3
-MODEL_WORD = re.compile(r"(?<![@\w])(?!URL\b|https?:)[^\W_]+(?:'[^\W_]+)?")
+# A text goes to its language's word list instead of the English model only when the detector is this sure: English
+# tweets full of names and slang are often guessed as Italian or Dutch with less confidence.
+CONFIDENT_LANGUAGE = 0.6
 
 
 class TextScorer(Protocol):
@@ -130,6 +129,7 @@ class _Judgement:
     scores: dict[str, float] = field(default_factory=dict)
     judged_by: list[str] = field(default_factory=list)
     language: str = "en"
+    confidence: float = 1.0
     triggered: set[str] = field(default_factory=set)
 
 
@@ -149,7 +149,8 @@ class ModerationGate:
     Order for every text: rules on the raw text (blocklist, patterns, secrets, prompt leaks); PII is found and
     taken out, so classifiers judge the text without it and personal data never blocks; the language is detected
     and the text goes to that language's judge (English and unreliable guesses: the OLID classifier; Chinese: the
-    COLD classifier; languages with a word list: the list); the harm check judges outputs only (it was trained on
+    COLD classifier; languages with a word list: the list, plus the English model when the guess is unsure;
+    other languages: the English model); the harm check judges outputs only (it was trained on
     model replies, and a user's "hi" is nobody's harmful compliance).
     """
 
@@ -200,23 +201,16 @@ class ModerationGate:
                 reasons.append(f"pattern:{index}")
         return reasons
 
-    def _language(self, text: str) -> str:
+    def _language(self, text: str) -> tuple[str, float]:
         if self._detector is None and not self.language_models and self.word_lists is None:
-            return "en"
+            return "en", 1.0
         detector = self._detector
         if detector is None:
             from bot.language import default_detector
 
             detector = self._detector = default_detector()
-        return detector.detect(text).code
-
-    def _list_judges(self, item: _Judgement) -> bool:
-        """Word lists judge the languages no model covers, and English texts too short for the model."""
-        if item.language in self.language_models:
-            return False
-        if item.language != "en":
-            return True
-        return self.offensive is not None and len(MODEL_WORD.findall(item.judged)) < MIN_MODEL_WORDS
+        guess = detector.detect(text)
+        return guess.code, guess.confidence
 
     def _judge_offensive(self, items: Sequence[_Judgement], base_threshold: float, strictness: Strictness) -> None:
         """Route each text to its language's judge, one model pass per judge."""
@@ -225,17 +219,18 @@ class ModerationGate:
         for item in items:
             if not item.judged.strip():
                 continue
-            item.language = self._language(item.judged)
+            item.language, item.confidence = self._language(item.judged)
             if item.language in self.language_models:
                 by_model.setdefault(item.language, []).append(item)
-            elif self.word_lists is not None and self.word_lists.covers(item.language) and self._list_judges(item):
+                continue
+            listed = self.word_lists is not None and self.word_lists.covers(item.language)
+            if listed and self.word_lists is not None:
                 item.judged_by.append(f"wordlist:{item.language}")
-                word = self.word_lists.match(item.language, item.judged)
-                if word is not None:
+                if self.word_lists.match(item.language, item.judged) is not None:
                     item.reasons.append(f"wordlist:{item.language}")
                     item.scores[f"offensive_wordlist_{item.language}"] = 1.0
                     item.triggered.add(f"wordlist:{item.language}")
-            else:
+            if not listed or item.confidence < CONFIDENT_LANGUAGE:
                 english.append(item)
         for language, group in by_model.items():
             model = self.language_models[language]

@@ -34,6 +34,8 @@ class ScriptDetector:
             return LanguageGuess("zh", 1.0, True)
         if text.startswith("¿"):
             return LanguageGuess("es", 0.9, True)
+        if text.startswith("~"):
+            return LanguageGuess("es", 0.4, True)
         return LanguageGuess("en", 0.9, True)
 
 
@@ -46,7 +48,7 @@ def make_gate() -> tuple[ModerationGate, CountingScorer, CountingScorer, Countin
         offensive=english,
         harm=harm,
         language_models={"zh": chinese},
-        word_lists=WordLists({"es": ["cabrón"], "en": ["idiot"]}),
+        word_lists=WordLists({"es": ["cabrón"]}),
         detector=ScriptDetector(),
     )
     return gate, english, chinese, harm
@@ -87,10 +89,9 @@ def test_the_harm_check_judges_replies_never_user_messages() -> None:
     assert len(harm.batches) == 1
 
 
-def test_english_texts_too_short_for_the_model_are_judged_by_the_word_list() -> None:
+def test_an_unsure_guess_of_a_listed_language_is_judged_by_the_english_model_too() -> None:
     gate, english, _, _ = make_gate()
-    hi, name, insult = gate.check_inputs(["hi", "Mohammed", "idiot"])
-    assert not hi.blocked and not name.blocked
-    assert insult.blocked and "wordlist:en" in insult.reasons
-    assert english.batches == []
-    assert "wordlist:en" in hi.judged_by
+    sure, unsure = gate.check_inputs(["¿Eres un jerk?", "~you are such a jerk"])
+    assert not sure.blocked and sure.judged_by == ("wordlist:es",)
+    assert unsure.blocked and unsure.judged_by == ("wordlist:es", "olid-minilm")
+    assert english.batches == [["~you are such a jerk"]]
