@@ -36,6 +36,8 @@ eval: setup
 # Rebuild the shipped classifiers from the data in the repo (seeds and recipes in their metadata JSON).
 train: setup
 	.venv/bin/python scripts/train_moderation.py
+	.venv/bin/python scripts/refit_offensive_head.py
+	.venv/bin/python scripts/train_cold.py
 	.venv/bin/python scripts/train_harm.py
 	.venv/bin/python scripts/train_answerability.py --cv 3
 	.venv/bin/python scripts/fit_kb_confidence.py --judge

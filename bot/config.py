@@ -122,6 +122,8 @@ class ModerationSection(Section):
     hf_model: str = Field("", description="Optional HF sequence-classification model id or folder.")
     hf_offensive_label: str = "offensive"
     link_allowlist: list[str] = Field(default_factory=list, description="Domains replies may link to.")
+    word_list_dir: str = Field("", description="Folder of <language>.txt word lists adding to the shipped ones.")
+    word_lists: dict[str, list[str]] = Field(default_factory=dict, description="Extra words per language code.")
 
 
 class TelegramSection(Section):

@@ -12,7 +12,6 @@ from cli.main import CliContext, configure_logging, fail, print_json, status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OLID = REPO_ROOT.parent / "shared" / "data" / "olid" / "olid-training-v1.0.tsv"
-DEFAULT_HARM_EVAL = REPO_ROOT / "bot" / "moderation" / "data" / "harm_eval.jsonl"
 
 
 @click.group("eval")
@@ -37,32 +36,22 @@ def eval_group() -> None:
 @click.option("--fixture", is_flag=True, help="Evaluate --data whole instead of its held-out split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as_json: bool) -> None:
-    """Held-out precision/recall/F1 per class, macro-F1 and latency of the offensive classifier; harm check."""
+    """Held-out figures per split: OLID (classifier and whole gate), harm check, COLD, benign regression set."""
     from bot.moderation import evaluation
-    from bot.moderation.classifier import OffensiveClassifier
-    from bot.moderation.harm import HarmClassifier
+    from bot.moderation.report import format_moderation_eval, moderation_eval
 
     configure_logging("WARNING")
     olid = data_path or DEFAULT_OLID
     if not olid.is_file():
         fail(f"OLID data not found at {olid}: pass --data PATH")
     try:
-        texts = evaluation.load_offensive_file(olid) if fixture else evaluation.heldout_olid(olid)
-        status(f"loading classifiers; evaluating {len(texts)} texts…")
-        classifier = OffensiveClassifier.load()
-        offensive = evaluation.evaluate_offensive(classifier, texts, threshold=classifier.threshold)
-        harm_path = harm_data or DEFAULT_HARM_EVAL
-        harm_classifier = HarmClassifier.load()
-        harm = evaluation.evaluate_harm(
-            harm_classifier, evaluation.load_labelled_jsonl(harm_path, "harmful"), threshold=harm_classifier.threshold
-        )
-    except (evaluation.EvaluationDataError, OSError) as exc:
+        report = moderation_eval(olid, harm_data, fixture, status)
+    except (evaluation.EvaluationDataError, OSError, ValueError) as exc:
         fail(f"evaluation failed: {exc}")
-    report = evaluation.evaluation_report_dict(offensive, harm)
     if as_json:
         print_json(report)
     else:
-        click.echo(evaluation.format_report_table(report))
+        click.echo(format_moderation_eval(report))
 
 
 @eval_group.command("kb")

@@ -1,184 +1,221 @@
-"""Train the harm check on bot replies (``bot/moderation/data/harm_train.jsonl``).
+"""Train the harm check (harmful compliance in bot replies) on third-party data.
 
-Recipe: the bundled MiniLM encoder with its top ``--trained-layers`` layers and a linear head
-fine-tuned on the training file (ellipses stripped, the lower layers' outputs cached). The
-decision threshold is chosen from 5-fold cross-validation on the training file only (the
-highest-recall threshold whose out-of-fold false-block rate is at most ``--max-false-block``).
-The separate ``harm_eval.jsonl`` is scored once at the end for the report, never for fitting.
+Recipe (seeded, about a minute on a shared 2-core CPU):
+- Data and splits from ``bot/moderation/harm_data.py``: JailbreakBench replies split by behaviour (60/20/20 per
+  harm category, seed 13) into fit / calibration / test; benign text (CLINC150 and Banking77 queries split by
+  intent, OLID tweets outside the offensive classifier's held-out split, UMSAB tweets in five more languages);
+  the project's own example replies (``bot/moderation/data/harm_train.jsonl``) join the fit split.
+- Features: word 1-2 grams (articles, prepositions and conjunctions left out) hashed into 2^20 buckets,
+  sublinear TF-IDF, L2 norm; a class-balanced logistic regression (C chosen by 5-fold group cross-validation
+  over the fit behaviours only). The distinct passages of the KB judge's made-up businesses
+  (``bot/kb/data/answerability_train.jsonl``) add long ordinary prose; own harmless replies weigh 5.
+- Threshold: on the calibration split only, the lowest (most recall) threshold whose false blocks are at most
+  ``--max-false-block`` of the calibration behaviours' harmless replies and ``--max-benign-block`` of the
+  calibration benign text.
+- The test behaviours are never read here: ``socialbot eval moderation`` scores them.
 
-    python scripts/train_harm.py
+    python scripts/train_harm.py [--data ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
-from torch.nn import functional
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.moderation.classifier import BinaryHead, finetuned_state, score_with_head
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
-from bot.moderation.evaluation import LabelledTexts, evaluate_harm, load_labelled_jsonl
-from bot.moderation.harm import (
-    HARM_LAYERS_FILE,
-    HARM_MAX_TOKENS,
-    HARM_METADATA_FILE,
-    HarmClassifier,
-    gate_refusals,
-    strip_ellipses,
-)
+from bot.moderation.classifier import default_weights_dir
+from bot.moderation.evaluation import load_labelled_jsonl, shared_data_dir
+from bot.moderation.harm import HARM_METADATA_FILE, HARM_WEIGHTS_FILE, strip_ellipses
+from bot.moderation.harm_data import SPLIT_SEED, HarmSplits, load_harm_splits
+from bot.moderation.linear_text import HashedFeatures, LinearTextModel, idf_from_counts, save_linear_model
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "moderation"
+# Articles, prepositions and conjunctions are left out: with them, any long plain prose ("the", "and", "from")
+# read as harm, since JailbreakBench replies are long and most benign text is short. Negations, "sorry", "here"
+# and pronouns stay: refusals and "Sure, here is" are what the model must read.
+FUNCTION_WORDS = (
+    "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "from", "with", "by", "as", "into",
+    "onto", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "then",
+    "than", "so", "up", "out", "over", "about", "also", "very", "just", "some", "any", "each", "all", "more", "most",
+)  # fmt: skip
+FEATURES = HashedFeatures("word", 1, 2, 2**20, stop_words=FUNCTION_WORDS)
+KB_PASSAGES = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_train.jsonl"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=Path, default=PACKAGE_DIR / "data" / "harm_train.jsonl")
-    parser.add_argument("--eval", type=Path, default=PACKAGE_DIR / "data" / "harm_eval.jsonl")
-    parser.add_argument("--out", type=Path, default=PACKAGE_DIR / "weights")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--head-lr", type=float, default=2e-3)
-    parser.add_argument("--trained-layers", type=int, default=2, help="top encoder layers to fine-tune")
-    parser.add_argument("--max-false-block", type=float, default=0.05)
-    parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared CPU")
-    return parser.parse_args()
+def kb_passages(path: Path = KB_PASSAGES) -> list[str]:
+    """The distinct passages of the KB judge's made-up businesses: long, ordinary customer-service prose."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return sorted({str(row["passage"]) for row in rows if row.get("passage")})
 
 
-def fit(args: argparse.Namespace, data: LabelledTexts, seed: int) -> tuple[MiniLMEncoder, BinaryHead, int]:
-    """Fine-tune the top layers + head on ``data``; returns (encoder, head, first trained layer)."""
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    encoder, tokenizer = MiniLMEncoder.from_pretrained(), EncoderTokenizer(max_tokens=HARM_MAX_TOKENS)
-    head = BinaryHead(encoder.config.hidden_size)
-    frozen = encoder.config.num_layers - args.trained_layers
-    texts = [strip_ellipses(text) for text in data.texts]
-    cached: list[torch.Tensor] = []
-    with torch.inference_mode():
-        for text in texts:
-            input_ids, attention_mask = tokenizer([text])
-            cached.append(encoder.hidden_states_before(input_ids, attention_mask, frozen)[0].clone())
-    labels = torch.tensor(data.labels, dtype=torch.float32)
-    trained = encoder.layers[frozen:]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": list(trained.parameters()), "lr": args.lr, "weight_decay": 0.01},
-            {"params": list(head.parameters()), "lr": args.head_lr, "weight_decay": 0.0},
-        ]
-    )
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    total_steps = args.epochs * math.ceil(len(texts) / args.batch_size)
-    step = 0
-    encoder.train()
-    head.train()
-    for _ in range(args.epochs):
-        order = list(range(len(texts)))
-        rng.shuffle(order)
-        for start in range(0, len(order), args.batch_size):
-            batch = order[start : start + args.batch_size]
-            width = max(cached[i].shape[0] for i in batch)
-            hidden = torch.zeros((len(batch), width, encoder.config.hidden_size))
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, index in enumerate(batch):
-                hidden[row, : cached[index].shape[0]] = cached[index]
-                mask[row, : cached[index].shape[0]] = 1
-            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-            loss = functional.binary_cross_entropy_with_logits(
-                head(encoder.forward_from_layer(hidden, mask, frozen)), labels[batch]
+C_GRID = (16.0, 64.0)
+
+
+def fit_model(
+    texts: list[str], labels: list[int], c_value: float, weights: list[float] | None = None
+) -> LinearTextModel:
+    texts = [strip_ellipses(text) for text in texts]
+    counts = FEATURES.vectorizer().transform(texts).tocsr()
+    idf = idf_from_counts(counts)
+    unfitted = LinearTextModel(FEATURES, idf, np.zeros(FEATURES.n_features, dtype=np.float32), 0.0)
+    regression = LogisticRegression(C=c_value, max_iter=3000, class_weight="balanced")
+    regression.fit(unfitted.transform(texts), labels, sample_weight=weights)
+    return LinearTextModel(FEATURES, idf, regression.coef_[0].astype(np.float32), float(regression.intercept_[0]))
+
+
+def recall_at_false_block(labels: np.ndarray, scores: np.ndarray, rate: float) -> float:
+    negatives = np.sort(scores[labels == 0])
+    threshold = negatives[min(len(negatives) - 1, int(np.floor(len(negatives) * (1 - rate))))]
+    return float((scores[labels == 1] > threshold).mean())
+
+
+def choose_c(
+    splits: HarmSplits, benign_fit: list[str], own: tuple[list[str], list[int]], own_weights: list[float]
+) -> tuple[float, list[dict[str, float]]]:
+    """C by 5-fold cross-validation over the fit behaviours (grouped by behaviour), benign text always in fit."""
+    fit = splits.jailbreak["fit"]
+    behaviours = list(splits.behaviours["fit"])
+    random.Random(SPLIT_SEED).shuffle(behaviours)
+    folds = {behaviour: index % 5 for index, behaviour in enumerate(behaviours)}
+    fold_of = np.array([folds[behaviour] for behaviour in splits.row_behaviours["fit"]])
+    labels = np.array(fit.labels)
+    report = []
+    best = (-1.0, C_GRID[0])
+    for c_value in C_GRID:
+        out_of_fold = np.zeros(len(labels))
+        for fold in range(5):
+            train = np.flatnonzero(fold_of != fold)
+            held = np.flatnonzero(fold_of == fold)
+            model = fit_model(
+                [fit.texts[i] for i in train] + benign_fit + own[0],
+                [fit.labels[i] for i in train] + [0] * len(benign_fit) + own[1],
+                c_value,
+                [1.0] * (len(train) + len(benign_fit)) + own_weights,
             )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-    return encoder.eval(), head.eval(), frozen
+            out_of_fold[held] = model.logits([fit.texts[i] for i in held])
+        recall = recall_at_false_block(labels, out_of_fold, 0.03)
+        auc = float(roc_auc_score(labels, out_of_fold))
+        report.append({"C": c_value, "cv_auc": round(auc, 4), "cv_recall_at_3pct": round(recall, 4)})
+        print(f"  C={c_value}: group-CV AUC {auc:.4f}, recall at 3% false blocks {recall:.4f}", flush=True)
+        if recall > best[0]:
+            best = (recall, c_value)
+    return best[1], report
 
 
-def gated_scores(encoder: MiniLMEncoder, head: BinaryHead, texts: tuple[str, ...]) -> np.ndarray:
-    tokenizer = EncoderTokenizer(max_tokens=HARM_MAX_TOKENS)
-    raw = score_with_head(encoder, head, tokenizer, [strip_ellipses(text) for text in texts])
-    return np.array([gate_refusals(text, p) for text, p in zip(texts, raw, strict=True)])
-
-
-def cross_validate(args: argparse.Namespace, data: LabelledTexts) -> tuple[float, dict[str, float]]:
-    """Out-of-fold scores from 5 stratified folds; pick the threshold."""
-    labels = np.asarray(data.labels)
-    rng = np.random.default_rng(args.seed)
-    fold_of = np.zeros(len(labels), dtype=int)
-    for label in (0, 1):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        fold_of[members] = np.arange(len(members)) % 5
-    oof = np.zeros(len(labels))
-    for fold in range(5):
-        train_rows = [int(i) for i in np.flatnonzero(fold_of != fold)]
-        test_rows = [int(i) for i in np.flatnonzero(fold_of == fold)]
-        encoder, head, _ = fit(args, data.subset(train_rows), args.seed + fold)
-        oof[test_rows] = gated_scores(encoder, head, data.subset(test_rows).texts)
-        print(f"  fold {fold + 1}/5 done", flush=True)
-    best_threshold, best_recall = 0.5, -1.0
-    for threshold in np.arange(0.05, 0.96, 0.01):
-        recall = float((oof[labels == 1] >= threshold).mean())
-        false_block = float((oof[labels == 0] >= threshold).mean())
-        if false_block <= args.max_false_block and recall > best_recall:
-            best_threshold, best_recall = float(round(threshold, 2)), recall
-    predicted = oof >= best_threshold
-    summary = {
-        "threshold": best_threshold,
-        "recall": round(float(predicted[labels == 1].mean()), 4),
-        "false_block_rate": round(float(predicted[labels == 0].mean()), 4),
-        "recall_at_0.5": round(float((oof[labels == 1] >= 0.5).mean()), 4),
-        "false_block_rate_at_0.5": round(float((oof[labels == 0] >= 0.5).mean()), 4),
-    }
-    return best_threshold, summary
+def choose_threshold(
+    jailbreak_scores: np.ndarray,
+    jailbreak_labels: np.ndarray,
+    benign_scores: np.ndarray,
+    max_fb: float,
+    max_benign: float,
+) -> float:
+    """Lowest threshold on a 0.005 grid meeting both false-block caps (on calibration data only)."""
+    for threshold in np.arange(0.05, 0.995, 0.005):
+        false_block = float((jailbreak_scores[jailbreak_labels == 0] >= threshold).mean())
+        benign_block = float((benign_scores >= threshold).mean())
+        if false_block <= max_fb and benign_block <= max_benign:
+            return round(float(threshold), 3)
+    return 0.99
 
 
 def main() -> None:
-    args = parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    torch.set_num_threads(args.threads)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=shared_data_dir(), help="the shared third-party data folder")
+    parser.add_argument(
+        "--own",
+        type=Path,
+        nargs="+",
+        default=[PACKAGE_DIR / "data" / "harm_train.jsonl", PACKAGE_DIR / "data" / "harm_benign_compliance.jsonl"],
+        help="the project's own example replies (JSONL with text and harmful), added to the fit split",
+    )
+    parser.add_argument("--out", type=Path, default=default_weights_dir())
+    parser.add_argument("--own-benign-weight", type=float, default=5.0, help="sample weight of own harmless replies")
+    parser.add_argument("--c", type=float, default=None, help="fix C instead of choosing it by group CV")
+    parser.add_argument("--max-false-block", type=float, default=0.03)
+    parser.add_argument("--max-benign-block", type=float, default=0.005)
+    args = parser.parse_args()
     started = time.time()
-    train = load_labelled_jsonl(args.train, "harmful")
-    threshold, cv_summary = cross_validate(args, train)
-    print(f"cross-validation: {cv_summary}", flush=True)
-    encoder, head, frozen = fit(args, train, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    save_file(finetuned_state(encoder, head, frozen), str(args.out / HARM_LAYERS_FILE))
+    splits = load_harm_splits(args.data)
+    own_sets = [load_labelled_jsonl(path, "harmful") for path in args.own]
+    own = ([t for data in own_sets for t in data.texts], [y for data in own_sets for y in data.labels])
+    passages = kb_passages()
+    own = (own[0] + passages, own[1] + [0] * len(passages))
+    benign_fit = [text for texts in splits.benign["fit"].values() for text in texts]
+    fit = splits.jailbreak["fit"]
+    print(
+        f"fit: {len(fit)} replies of {len(splits.behaviours['fit'])} behaviours, {len(benign_fit)} benign, "
+        f"{len(own[0])} own; calibration: {len(splits.jailbreak['calibration'])} replies of "
+        f"{len(splits.behaviours['calibration'])} behaviours (test behaviours not read)",
+        flush=True,
+    )
+    # The own harmless replies ("Sure! Here's how to track your parcel: ...") weigh more: JailbreakBench has
+    # almost no helpful harmless answer, so without them "Sure, here's how" alone would read as harm.
+    own_weights = [1.0 if label else args.own_benign_weight for label in own[1]]
+    if args.c is None:
+        c_value, grid = choose_c(splits, benign_fit, own, own_weights)
+    else:
+        c_value, grid = args.c, []
+    model = fit_model(
+        list(fit.texts) + benign_fit + own[0],
+        list(fit.labels) + [0] * len(benign_fit) + own[1],
+        c_value,
+        [1.0] * (len(fit) + len(benign_fit)) + own_weights,
+    )
+    calibration = splits.jailbreak["calibration"]
+    cal_scores = np.array(model.score_batch(list(calibration.texts)))
+    cal_labels = np.array(calibration.labels)
+    benign_cal = [text for texts in splits.benign["calibration"].values() for text in texts]
+    benign_scores = np.array(model.score_batch(benign_cal))
+    threshold = choose_threshold(cal_scores, cal_labels, benign_scores, args.max_false_block, args.max_benign_block)
     metadata: dict[str, object] = {
-        "model": "all-MiniLM-L6-v2 (bundled) + fine-tuned top layers + linear head; refusal phrase gate",
+        "model": "hashed word 1-2 gram TF-IDF + logistic regression (harmful compliance in replies)",
         "threshold": threshold,
-        "max_tokens": HARM_MAX_TOKENS,
-        "cv": cv_summary,
-        "train_file": args.train.name,
-        "n_train": len(train),
-        "recipe": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},
+        "recipe": {
+            "seed": SPLIT_SEED,
+            "C": c_value,
+            "class_weight": "balanced",
+            "c_grid": grid,
+            "own_benign_weight": args.own_benign_weight,
+            "max_false_block": args.max_false_block,
+            "max_benign_block": args.max_benign_block,
+        },
+        "split": {
+            "unit": "JailbreakBench behaviour, 60/20/20 within each harm category, seed 13",
+            "fit_behaviours": len(splits.behaviours["fit"]),
+            "calibration_behaviours": len(splits.behaviours["calibration"]),
+            "test_behaviours": len(splits.behaviours["test"]),
+            "test_behaviour_names": list(splits.behaviours["test"]),
+            "n_fit_replies": len(fit),
+            "n_calibration_replies": len(calibration),
+            "n_benign_fit": len(benign_fit),
+            "n_benign_calibration": len(benign_cal),
+            "own_fit_files": [path.name for path in args.own],
+            "kb_passages": len(passages),
+            "benign_sources": {split: sorted(parts) for split, parts in splits.benign.items()},
+        },
+        "calibration": {
+            "recall": round(float((cal_scores[cal_labels == 1] >= threshold).mean()), 4),
+            "false_block_rate": round(float((cal_scores[cal_labels == 0] >= threshold).mean()), 4),
+            "benign_false_block_rate": round(float((benign_scores >= threshold).mean()), 4),
+            "auc": round(float(roc_auc_score(cal_labels, cal_scores)), 4),
+        },
         "command": "python scripts/train_harm.py " + " ".join(sys.argv[1:]),
+        "training_seconds": round(time.time() - started),
     }
-    (args.out / HARM_METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    classifier = HarmClassifier.load(args.out)
-    evaluation = evaluate_harm(classifier, load_labelled_jsonl(args.eval, "harmful"), classifier.threshold)
-    metadata["eval"] = {
-        "file": args.eval.name,
-        "recall": round(evaluation.recall, 4),
-        "false_block_rate": round(evaluation.false_block_rate, 4),
-        "n_harmful": evaluation.n_harmful,
-        "n_harmless": evaluation.n_harmless,
-    }
-    metadata["training_seconds"] = round(time.time() - started)
-    (args.out / HARM_METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(metadata, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_linear_model(model, args.out / HARM_WEIGHTS_FILE, args.out / HARM_METADATA_FILE, metadata)
+    print(json.dumps({k: v for k, v in metadata.items() if k != "split"}, indent=2))
 
 
 if __name__ == "__main__":

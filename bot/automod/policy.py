@@ -40,7 +40,7 @@ class AutomodVerdict:
 
 def severity(decision: ModerationDecision, policy: AutomodPolicy) -> int:
     """0 (not actionable) to 3, from the gate's scores and rule hits on an incoming message."""
-    if any(reason == "blocklist" or reason.startswith("pattern:") for reason in decision.reasons):
+    if any(reason == "blocklist" or reason.startswith(("pattern:", "wordlist:")) for reason in decision.reasons):
         return 2
     score = max((value for name, value in decision.scores.items() if "offensive" in name), default=0.0)
     if score >= policy.timeout_threshold:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -16,6 +17,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA_ENV = "SOCIALBOT_SHARED_DATA"
+
+
+def shared_data_dir() -> Path:
+    """The third-party data folder: ``$SOCIALBOT_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    override = os.environ.get(SHARED_DATA_ENV)
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+
 
 DEFAULT_OLID_PATH = Path("../shared/data/olid/olid-training-v1.0.tsv")
 DEFAULT_HARM_EVAL_PATH = Path(__file__).resolve().parent / "data" / "harm_eval.jsonl"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from bot.config import LoadedConfig
-from bot.moderation.gate import GatePolicy, ModerationGate, ProfanityCheckScorer, TextScorer
+from bot.config import ConfigError, LoadedConfig
+from bot.moderation.gate import GatePolicy, LanguageScorer, ModerationGate, ProfanityCheckScorer, TextScorer
+from bot.moderation.wordlists import WordListError, WordLists
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,29 @@ def harm_scorer(enabled: bool) -> TextScorer | None:
         return None
 
 
+def language_scorers(kind: str) -> dict[str, LanguageScorer]:
+    """Offensive classifiers for languages other than English, by language code (Chinese: COLD)."""
+    if kind == "none":
+        return {}
+    try:
+        from bot.moderation.chinese import ChineseOffensiveClassifier
+
+        return {"zh": ChineseOffensiveClassifier.load()}
+    except Exception as exc:  # a missing or broken model file must not stop the bot
+        log.warning("Chinese offensive classifier unavailable (%s); Chinese is judged by rules only", exc)
+        return {}
+
+
+def word_lists(config: LoadedConfig) -> WordLists:
+    """The shipped per-language word lists plus the owner's folder and inline words."""
+    moderation = config.settings.moderation
+    extra_dir = config.resolve_path(moderation.word_list_dir) if moderation.word_list_dir else None
+    try:
+        return WordLists.load(extra_dir, moderation.word_lists)
+    except WordListError as error:
+        raise ConfigError(config.source, "moderation.word_list_dir", str(error)) from error
+
+
 def build_gate(config: LoadedConfig) -> ModerationGate:
     moderation = config.settings.moderation
     extra: TextScorer | None = None
@@ -68,4 +93,19 @@ def build_gate(config: LoadedConfig) -> ModerationGate:
         extra = HFSequenceClassifier(moderation.hf_model, moderation.hf_offensive_label)
     offensive = offensive_scorer(moderation.classifier)
     harm = harm_scorer(moderation.harm_check)
-    return ModerationGate(gate_policy(config, offensive, harm), offensive=offensive, harm=harm, extra_offensive=extra)
+    return ModerationGate(
+        gate_policy(config, offensive, harm),
+        offensive=offensive,
+        harm=harm,
+        extra_offensive=extra,
+        language_models=language_scorers(moderation.classifier),
+        word_lists=word_lists(config),
+    )
+
+
+@functools.cache
+def standard_gate() -> ModerationGate:
+    """The gate with the default `[moderation]` settings and the shipped models (for evaluation and benchmarks)."""
+    from bot.config import load_config
+
+    return build_gate(load_config(None, environ={}))

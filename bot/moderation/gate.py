@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import re2
 
-from bot.moderation.pii import redact_pii
+from bot.moderation.pii import redact_pii, remove_pii
+
+if TYPE_CHECKING:
+    from bot.language import LanguageGuess
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,9 @@ CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{7,}\b")
 # A reply repeating this many consecutive words of the system prompt (or another protected text) leaks it.
 LEAK_SHINGLE = 8
 MENTION_ALL = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
+# A text goes to its language's word list instead of the English model only when the detector is this sure: English
+# tweets full of names and slang are often guessed as Italian or Dutch with less confidence.
+CONFIDENT_LANGUAGE = 0.6
 
 
 class TextScorer(Protocol):
@@ -43,14 +49,47 @@ class TextScorer(Protocol):
     def score(self, text: str) -> float: ...
 
 
+class BatchTextScorer(TextScorer, Protocol):
+    """A classifier that scores many texts in one model pass."""
+
+    def score_batch(self, texts: Sequence[str]) -> list[float]: ...
+
+
+class LanguageScorer(BatchTextScorer, Protocol):
+    """A classifier for one language's offensive texts, carrying its own calibrated threshold and name."""
+
+    name: str
+    threshold: float
+
+
+class LanguageGuesser(Protocol):
+    """The shared language detector (``bot.language.LanguageDetector``)."""
+
+    def detect(self, text: str) -> LanguageGuess: ...
+
+
+class WordMatcher(Protocol):
+    """Per-language word lists (``bot.moderation.wordlists.WordLists``)."""
+
+    def covers(self, language: str) -> bool: ...
+
+    def match(self, language: str, text: str) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ModerationDecision:
-    """What the gate decided about one text, with every reason and score, for storage and review."""
+    """What the gate decided about one text, with every reason and score, for storage and review.
+
+    ``language`` is the language the text was judged in and ``judged_by`` names the models and lists that
+    judged it (a flagged decision also carries them in ``reasons`` as ``lang:<code>`` and ``model:<name>``).
+    """
 
     action: Action
     text: str
     reasons: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
+    language: str = ""
+    judged_by: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -76,10 +115,44 @@ class GatePolicy:
 
 
 STRICTNESS_FACTORS: dict[Strictness, float] = {"relaxed": 1.15, "normal": 1.0, "strict": 0.7}
+ENGLISH_MODEL = "olid-minilm"
+HARM_MODEL = "harm"
+
+
+@dataclass
+class _Judgement:
+    """Working state of one text while a batch is judged."""
+
+    text: str
+    judged: str
+    reasons: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    judged_by: list[str] = field(default_factory=list)
+    language: str = "en"
+    confidence: float = 1.0
+    triggered: set[str] = field(default_factory=set)
+
+
+def scores_of(scorer: TextScorer, texts: Sequence[str]) -> list[float]:
+    """One model pass when the scorer batches, else one call per text."""
+    if not texts:
+        return []
+    batch = getattr(scorer, "score_batch", None)
+    if batch is not None:
+        return [float(value) for value in batch(list(texts))]
+    return [float(scorer.score(text)) for text in texts]
 
 
 class ModerationGate:
-    """Decides allow/redact/block for outputs and flags inputs; pure CPU work, call it off the event loop."""
+    """Decides allow/redact/block for outputs and flags inputs; pure CPU work, call it off the event loop.
+
+    Order for every text: rules on the raw text (blocklist, patterns, secrets, prompt leaks); PII is found and
+    taken out, so classifiers judge the text without it and personal data never blocks; the language is detected
+    and the text goes to that language's judge (English and unreliable guesses: the OLID classifier; Chinese: the
+    COLD classifier; languages with a word list: the list, plus the English model when the guess is unsure;
+    other languages: the English model); the harm check judges outputs only (it was trained on
+    model replies, and a user's "hi" is nobody's harmful compliance).
+    """
 
     def __init__(
         self,
@@ -88,11 +161,17 @@ class ModerationGate:
         harm: TextScorer | None = None,
         extra_offensive: TextScorer | None = None,
         protected_texts: Sequence[str] = (),
+        language_models: Mapping[str, LanguageScorer] | None = None,
+        word_lists: WordMatcher | None = None,
+        detector: LanguageGuesser | None = None,
     ) -> None:
         self.policy = policy
         self.offensive = offensive
         self.harm = harm
         self.extra_offensive = extra_offensive
+        self.language_models = dict(language_models or {})
+        self.word_lists = word_lists
+        self._detector = detector
         self._blocklist = (
             re2.compile(r"(?i)\b(?:" + "|".join(re.escape(word) for word in policy.blocklist) + r")\b")
             if policy.blocklist
@@ -122,30 +201,110 @@ class ModerationGate:
                 reasons.append(f"pattern:{index}")
         return reasons
 
+    def _language(self, text: str) -> tuple[str, float]:
+        if self._detector is None and not self.language_models and self.word_lists is None:
+            return "en", 1.0
+        detector = self._detector
+        if detector is None:
+            from bot.language import default_detector
+
+            detector = self._detector = default_detector()
+        guess = detector.detect(text)
+        return guess.code, guess.confidence
+
+    def _judge_offensive(self, items: Sequence[_Judgement], base_threshold: float, strictness: Strictness) -> None:
+        """Route each text to its language's judge, one model pass per judge."""
+        english: list[_Judgement] = []
+        by_model: dict[str, list[_Judgement]] = {}
+        for item in items:
+            if not item.judged.strip():
+                continue
+            item.language, item.confidence = self._language(item.judged)
+            if item.language in self.language_models:
+                by_model.setdefault(item.language, []).append(item)
+                continue
+            listed = self.word_lists is not None and self.word_lists.covers(item.language)
+            if listed and self.word_lists is not None:
+                item.judged_by.append(f"wordlist:{item.language}")
+                if self.word_lists.match(item.language, item.judged) is not None:
+                    item.reasons.append(f"wordlist:{item.language}")
+                    item.scores[f"offensive_wordlist_{item.language}"] = 1.0
+                    item.triggered.add(f"wordlist:{item.language}")
+            if not listed or item.confidence < CONFIDENT_LANGUAGE:
+                english.append(item)
+        for language, group in by_model.items():
+            model = self.language_models[language]
+            threshold = self._threshold(model.threshold, strictness)
+            for item, value in zip(group, scores_of(model, [item.judged for item in group]), strict=True):
+                item.judged_by.append(model.name)
+                item.scores[f"offensive_{language}"] = round(value, 4)
+                if value >= threshold:
+                    item.reasons.append("offensive")
+                    item.triggered.add(model.name)
+        for scorer, key in ((self.offensive, "offensive"), (self.extra_offensive, "hf_offensive")):
+            if scorer is None or not english:
+                continue
+            name = ENGLISH_MODEL if key == "offensive" else "hf-model"
+            threshold = self._threshold(base_threshold, strictness)
+            for item, value in zip(english, scores_of(scorer, [item.judged for item in english]), strict=True):
+                item.judged_by.append(name)
+                item.scores[key] = round(value, 4)
+                if value >= threshold:
+                    item.reasons.append(key)
+                    item.triggered.add(name)
+
+    def _judge_harm(self, items: Sequence[_Judgement], strictness: Strictness) -> None:
+        if self.harm is None:
+            return
+        judged = [item for item in items if item.judged.strip()]
+        threshold = self._threshold(self.policy.harm_threshold, strictness)
+        for item, value in zip(judged, scores_of(self.harm, [item.judged for item in judged]), strict=True):
+            item.judged_by.append(HARM_MODEL)
+            item.scores["harm"] = round(value, 4)
+            if value >= threshold:
+                item.reasons.append("harmful")
+                item.triggered.add(HARM_MODEL)
+
+    def _start(self, texts: Sequence[str]) -> list[_Judgement]:
+        items = []
+        for text in texts:
+            judged = remove_pii(text)
+            items.append(_Judgement(text, judged, self._rule_reasons(text)))
+        return items
+
+    @staticmethod
+    def _explained(item: _Judgement) -> tuple[str, ...]:
+        """The reasons, plus which language and models made a classifier or list flag it."""
+        if not item.triggered:
+            return tuple(item.reasons)
+        return (*item.reasons, f"lang:{item.language}", *(f"model:{name}" for name in sorted(item.triggered)))
+
     def check_output(
         self, text: str, strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
     ) -> ModerationDecision:
         """Gate a reply before it is sent: block it, redact PII from it, or let it through."""
-        reasons = self._rule_reasons(text)
-        scores: dict[str, float] = {}
-        if any(pattern.search(text) for pattern in SECRET_PATTERNS):
-            reasons.append("secret")
-        if self._leaks_protected(text):
-            reasons.append("prompt_leak")
-        if self.offensive is not None:
-            scores["offensive"] = round(self.offensive.score(text), 4)
-            if scores["offensive"] >= self._threshold(self.policy.offensive_threshold, strictness):
-                reasons.append("offensive")
-        if self.extra_offensive is not None:
-            scores["hf_offensive"] = round(self.extra_offensive.score(text), 4)
-            if scores["hf_offensive"] >= self._threshold(self.policy.offensive_threshold, strictness):
-                reasons.append("hf_offensive")
-        if self.harm is not None:
-            scores["harm"] = round(self.harm.score(text), 4)
-            if scores["harm"] >= self._threshold(self.policy.harm_threshold, strictness):
-                reasons.append("harmful")
-        if reasons:
-            return ModerationDecision("block", self.policy.fallback_reply, tuple(reasons), scores)
+        return self.check_outputs([text], strictness, link_allowlist)[0]
+
+    def check_outputs(
+        self, texts: Sequence[str], strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
+    ) -> list[ModerationDecision]:
+        """`check_output` for many replies, each classifier run once over the batch; decisions in input order."""
+        items = self._start(texts)
+        for item in items:
+            if any(pattern.search(item.text) for pattern in SECRET_PATTERNS):
+                item.reasons.append("secret")
+            if self._leaks_protected(item.text):
+                item.reasons.append("prompt_leak")
+        self._judge_offensive(items, self.policy.offensive_threshold, strictness)
+        self._judge_harm(items, strictness)
+        return [self._output_decision(item, link_allowlist) for item in items]
+
+    def _output_decision(self, item: _Judgement, link_allowlist: Sequence[str] | None) -> ModerationDecision:
+        scores, language, judged_by = item.scores, item.language, tuple(item.judged_by)
+        if item.reasons:
+            return ModerationDecision(
+                "block", self.policy.fallback_reply, self._explained(item), scores, language, judged_by
+            )
         redactions: list[str] = []
         allowed = tuple(link_allowlist if link_allowlist is not None else self.policy.link_allowlist)
 
@@ -155,7 +314,7 @@ class ModerationGate:
             redactions.append("link_not_allowed")
             return "[link removed]"
 
-        text = LINK.sub(replace_link, text)
+        text = LINK.sub(replace_link, item.text)
         if MENTION_ALL.search(text):
             redactions.append("mass_mention")
             text = MENTION_ALL.sub(lambda match: match.group(1), text)
@@ -163,22 +322,28 @@ class ModerationGate:
             text, matches = redact_pii(text)
             redactions.extend(f"pii:{match.kind}" for match in matches)
         if redactions:
-            return ModerationDecision("redact", text, tuple(sorted(set(redactions))), scores)
-        return ModerationDecision("allow", text, (), scores)
+            return ModerationDecision("redact", text, tuple(sorted(set(redactions))), scores, language, judged_by)
+        return ModerationDecision("allow", text, (), scores, language, judged_by)
 
     def check_input(self, text: str, strictness: Strictness = "normal") -> ModerationDecision:
         """Flag an incoming message (the text itself is kept as the user wrote it)."""
-        reasons = self._rule_reasons(text)
-        scores: dict[str, float] = {}
-        if self.offensive is not None and text.strip():
-            scores["offensive"] = round(self.offensive.score(text), 4)
-            if scores["offensive"] >= self._threshold(self.policy.input_flag_threshold, strictness):
-                reasons.append("offensive")
-        if self.extra_offensive is not None and text.strip():
-            scores["hf_offensive"] = round(self.extra_offensive.score(text), 4)
-            if scores["hf_offensive"] >= self._threshold(self.policy.input_flag_threshold, strictness):
-                reasons.append("hf_offensive")
-        return ModerationDecision("block" if reasons else "allow", text, tuple(reasons), scores)
+        return self.check_inputs([text], strictness)[0]
+
+    def check_inputs(self, texts: Sequence[str], strictness: Strictness = "normal") -> list[ModerationDecision]:
+        """`check_input` for many messages, each classifier run once over the batch; no harm check on inputs."""
+        items = self._start(texts)
+        self._judge_offensive(items, self.policy.input_flag_threshold, strictness)
+        return [
+            ModerationDecision(
+                "block" if item.reasons else "allow",
+                item.text,
+                self._explained(item),
+                item.scores,
+                item.language,
+                tuple(item.judged_by),
+            )
+            for item in items
+        ]
 
     def _leaks_protected(self, text: str) -> bool:
         """True when the text repeats a run of LEAK_SHINGLE words, or any code/key, of a protected text."""
@@ -211,3 +376,6 @@ class ProfanityCheckScorer:
 
     def score(self, text: str) -> float:
         return float(self._predict_prob([text])[0])
+
+    def score_batch(self, texts: Sequence[str]) -> list[float]:
+        return [float(value) for value in self._predict_prob(list(texts))]

@@ -83,3 +83,17 @@ def redact_pii(text: str) -> tuple[str, list[PiiMatch]]:
         cursor = match.end
     pieces.append(text[cursor:])
     return "".join(pieces), matches
+
+
+def remove_pii(text: str) -> str:
+    """`text` with every PII span cut out: what the classifiers judge, so personal data never sways them."""
+    matches = find_pii(text)
+    if not matches:
+        return text
+    pieces: list[str] = []
+    cursor = 0
+    for match in matches:
+        pieces.append(text[cursor : match.start])
+        cursor = match.end
+    pieces.append(text[cursor:])
+    return " ".join("".join(pieces).split())

@@ -45,7 +45,7 @@ def test_moderate_json_prints_one_object_per_stdin_line_in_order(tmp_path: Path)
     rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [row["decision"] for row in rows] == ["allow", "block", "redact"]
     assert rows[2]["text"] == "mail me at [email removed]"
-    assert set(rows[0]) == {"decision", "reasons", "scores", "text"}
+    assert set(rows[0]) == {"decision", "reasons", "scores", "language", "judged_by", "text"}
 
 
 def test_eval_moderation_json_on_a_small_fixture() -> None:

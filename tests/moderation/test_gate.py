@@ -80,9 +80,10 @@ def test_classifier_threshold_depends_on_strictness() -> None:
 
 def test_inputs_are_flagged_not_rewritten() -> None:
     flagged = ModerationGate(GatePolicy(input_flag_threshold=0.5), offensive=FixedScorer(0.9)).check_input("grr")
-    assert flagged.flagged and flagged.text == "grr" and flagged.reasons == ("offensive",)
+    assert flagged.flagged and flagged.text == "grr"
+    assert flagged.reasons == ("offensive", "lang:en", "model:olid-minilm")
 
 
 def test_harm_scorer_blocks_compliant_harmful_reply() -> None:
     harmful = ModerationGate(GatePolicy(harm_threshold=0.5), harm=FixedScorer(0.95))
-    assert harmful.check_output("Sure, here is how...").reasons == ("harmful",)
+    assert harmful.check_output("Sure, here is how...").reasons == ("harmful", "lang:en", "model:harm")

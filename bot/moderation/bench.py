@@ -1,0 +1,91 @@
+"""Throughput and single-message latency of the whole moderation gate (``socialbot moderate --bench``).
+
+Texts are short chat messages and replies shipped with the package (the benign regression set and the
+project's own harm examples), so the figures need no third-party data. Timed figures on a shared machine
+are noisy; the benchmark prints the thread count and machine load so a reader can judge them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from bot.moderation.gate import ModerationGate
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class GateBenchmark:
+    """What ``run_benchmark`` measured."""
+
+    texts_per_second: float
+    batch_size: int
+    n_batched: int
+    latency_ms_p50: float
+    latency_ms_p95: float
+    n_latency: int
+    mean_chars: float
+    torch_threads: int
+    load_average: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def bench_texts() -> list[str]:
+    """Short texts: the benign regression set and the project's own example replies."""
+    lines = (DATA_DIR / "benign_regression.txt").read_text(encoding="utf-8").splitlines()
+    texts = [line for line in lines if line.strip() and not line.startswith("#")]
+    for name in ("harm_eval.jsonl", "harm_train.jsonl"):
+        for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(str(json.loads(line)["text"]))
+    return texts
+
+
+def run_benchmark(
+    gate: ModerationGate, n_batched: int = 1000, batch_size: int = 64, n_latency: int = 200
+) -> GateBenchmark:
+    """Gate ``n_batched`` texts as outputs in batches (one model pass per batch), then ``n_latency`` one by one."""
+    base = bench_texts()
+    texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
+    gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
+    started = time.perf_counter()
+    for start in range(0, n_batched, batch_size):
+        gate.check_outputs(texts[start : min(start + batch_size, n_batched)])
+    elapsed = time.perf_counter() - started
+    timings = []
+    for text in texts[:n_latency]:
+        one = time.perf_counter()
+        gate.check_output(text)
+        timings.append((time.perf_counter() - one) * 1000.0)
+    timings.sort()
+    return GateBenchmark(
+        texts_per_second=round(n_batched / elapsed, 1),
+        batch_size=batch_size,
+        n_batched=n_batched,
+        latency_ms_p50=round(statistics.median(timings), 2),
+        latency_ms_p95=round(timings[min(len(timings) - 1, int(len(timings) * 0.95))], 2),
+        n_latency=n_latency,
+        mean_chars=round(sum(len(text) for text in texts[:n_batched]) / n_batched, 1),
+        torch_threads=torch.get_num_threads(),
+        load_average=round(os.getloadavg()[0], 2),
+    )
+
+
+def format_benchmark(result: GateBenchmark) -> str:
+    return (
+        f"moderation gate (outputs: rules, PII, language routing, offensive + harm models)\n"
+        f"  throughput: {result.texts_per_second:.1f} texts/s "
+        f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars)\n"
+        f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
+        f"(n={result.n_latency})\n"
+        f"  torch threads {result.torch_threads}, load average {result.load_average} (timings are noisy on a busy box)"
+    )

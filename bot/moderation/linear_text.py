@@ -1,0 +1,157 @@
+"""A hashed TF-IDF n-gram logistic regression: the cheap text classifier behind the harm check and Chinese.
+
+Training (``scripts/train_harm.py``, ``scripts/train_cold.py``) fits scikit-learn's ``HashingVectorizer`` counts,
+inverse document frequencies and a logistic regression; :func:`save_linear_model` keeps only the hash buckets
+seen in training (indices, idf, weights) in an ``.npz`` next to a JSON of the vectorizer settings, so a shipped
+model is a few MB and loading never unpickles anything. Scoring a text costs well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+Analyzer = Literal["word", "char", "char_wb"]
+
+
+class LinearModelLoadError(RuntimeError):
+    """Raised when a linear text model's files are missing or do not fit together."""
+
+
+@dataclass(frozen=True)
+class HashedFeatures:
+    """How texts become features: n-grams hashed into ``n_features`` buckets (recorded with the weights)."""
+
+    analyzer: Analyzer
+    ngram_min: int
+    ngram_max: int
+    n_features: int
+    lowercase: bool = True
+    sublinear_tf: bool = True
+    stop_words: tuple[str, ...] = ()
+
+    def vectorizer(self) -> HashingVectorizer:
+        """The stateless vectorizer (raw counts; idf and normalisation are applied by the model)."""
+        return HashingVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=(self.ngram_min, self.ngram_max),
+            n_features=self.n_features,
+            alternate_sign=False,
+            norm=None,
+            lowercase=self.lowercase,
+            stop_words=list(self.stop_words) or None,
+            dtype=np.float32,
+        )
+
+
+class LinearTextModel:
+    """TF-IDF over hashed n-grams, then a logistic regression: ``score`` is the positive class probability.
+
+    Stateless after construction and safe to share between threads.
+    """
+
+    def __init__(self, features: HashedFeatures, idf: np.ndarray, coef: np.ndarray, intercept: float) -> None:
+        if idf.shape != (features.n_features,) or coef.shape != (features.n_features,):
+            raise LinearModelLoadError(f"idf/coef must have {features.n_features} entries")
+        self.features = features
+        self._vectorizer = features.vectorizer()
+        self._idf = sparse.diags(idf.astype(np.float32), format="csr")
+        self._coef = coef.astype(np.float32)
+        self.intercept = float(intercept)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """L2-normalised TF-IDF rows for ``texts`` (what the regression was trained on)."""
+        counts = self._vectorizer.transform(list(texts)).tocsr()
+        if self.features.sublinear_tf:
+            counts.data = np.log(counts.data) + 1.0
+        weighted = counts @ self._idf
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted)
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Decision values (log-odds) for ``texts``."""
+        if not texts:
+            return np.zeros(0)
+        return np.asarray(self.transform(texts) @ self._coef).ravel() + self.intercept
+
+    def score_batch(self, texts: Sequence[str]) -> list[float]:
+        """Positive-class probabilities, in input order."""
+        return [float(value) for value in 1.0 / (1.0 + np.exp(-self.logits(texts)))]
+
+    def score(self, text: str) -> float:
+        """Positive-class probability of one text."""
+        return self.score_batch([text])[0]
+
+
+def idf_from_counts(counts: sparse.csr_matrix) -> np.ndarray:
+    """Smoothed idf per bucket, as scikit-learn's ``TfidfTransformer(smooth_idf=True)`` computes it."""
+    n_docs = counts.shape[0]
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1.0 + n_docs) / (1.0 + document_frequency)) + 1.0).astype(np.float32)
+
+
+def save_linear_model(
+    model: LinearTextModel, weights_path: Path, metadata_path: Path, metadata: dict[str, object]
+) -> None:
+    """Write the buckets with a weight (index, idf, coef) as ``.npz`` and settings + ``metadata`` as JSON."""
+    coef = model._coef
+    idf = model._idf.diagonal()
+    unseen_idf = float(np.max(idf))  # the idf of a bucket no training text hit
+    used = np.flatnonzero((coef != 0) | (idf < unseen_idf)).astype(np.int32)
+    np.savez_compressed(
+        weights_path,
+        indices=used,
+        idf=idf[used].astype(np.float32),
+        coef=coef[used].astype(np.float32),
+        intercept=np.array([model.intercept], dtype=np.float64),
+        unseen_idf=np.array([unseen_idf], dtype=np.float32),
+    )
+    settings = {
+        "analyzer": model.features.analyzer,
+        "ngram_min": model.features.ngram_min,
+        "ngram_max": model.features.ngram_max,
+        "n_features": model.features.n_features,
+        "lowercase": model.features.lowercase,
+        "sublinear_tf": model.features.sublinear_tf,
+        "stop_words": list(model.features.stop_words),
+    }
+    metadata_path.write_text(json.dumps({"features": settings, **metadata}, indent=2) + "\n", encoding="utf-8")
+
+
+def load_linear_model(
+    weights_path: Path, metadata_path: Path, train_script: str
+) -> tuple[LinearTextModel, dict[str, object]]:
+    """The model saved by :func:`save_linear_model` and its metadata; errors name the files and the fix."""
+    if not weights_path.is_file() or not metadata_path.is_file():
+        raise LinearModelLoadError(
+            f"expected {weights_path.name} and {metadata_path.name} in {weights_path.parent}; "
+            f"rebuild them with `python {train_script}`"
+        )
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        settings = dict(metadata["features"])
+        settings["stop_words"] = tuple(settings.get("stop_words", ()))
+        features = HashedFeatures(**settings)
+    except (ValueError, KeyError, TypeError) as error:
+        raise LinearModelLoadError(f"{metadata_path}: unreadable settings: {error}") from error
+    try:
+        with np.load(weights_path, allow_pickle=False) as arrays:
+            indices, idf_used, coef_used = arrays["indices"], arrays["idf"], arrays["coef"]
+            intercept, unseen_idf = float(arrays["intercept"][0]), float(arrays["unseen_idf"][0])
+    except (OSError, KeyError, ValueError) as error:
+        raise LinearModelLoadError(f"{weights_path}: unreadable weights: {error}") from error
+    if len(indices) and (indices.min() < 0 or indices.max() >= features.n_features):
+        raise LinearModelLoadError(f"{weights_path}: bucket index outside 0..{features.n_features - 1}")
+    idf = np.full(features.n_features, unseen_idf, dtype=np.float32)
+    coef = np.zeros(features.n_features, dtype=np.float32)
+    idf[indices] = idf_used
+    coef[indices] = coef_used
+    return LinearTextModel(features, idf, coef, intercept), metadata
