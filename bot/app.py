@@ -197,7 +197,7 @@ class BotApp:
         return app
 
     async def start(self, progress: ProgressCallback = lambda line: None) -> None:
-        progress(f"loading model {self.engine.model_name}…")
+        progress(f"starting model {self.engine.model_name}…")  # loads it here unless it was loaded at build
         await self.engine.start()
         _ = self.manager
         for feature in self.features:
