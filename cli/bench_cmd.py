@@ -22,11 +22,31 @@ from cli.main import CliContext, configure_logging, status
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--threads", type=int, default=None, help="Override [model] threads (1 is steadiest on 2 cores).")
 @click.option("--int8/--no-int8", default=None, help="Override [model] quantize_int8.")
+@click.option(
+    "--against",
+    "against_url",
+    default=None,
+    metavar="URL",
+    help="Compare with an OpenAI-compatible server (llama-server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1.",
+)
+@click.option("--server-model", default="default", show_default=True, help="Model name sent to the --against server.")
+@click.option("--server-pid", type=int, default=None, help="The --against server's pid, to report its peak memory.")
 @click.pass_obj
 def bench(
-    ctx: CliContext, json_path: Path | None, quick: bool, seed: int, threads: int | None, int8: bool | None
+    ctx: CliContext,
+    json_path: Path | None,
+    quick: bool,
+    seed: int,
+    threads: int | None,
+    int8: bool | None,
+    against_url: str | None,
+    server_model: str,
+    server_pid: int | None,
 ) -> None:
-    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical)."""
+    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical).
+
+    With --against URL the other side is that server instead of naive generation, on the same workload.
+    """
     from bot.app import engine_settings
     from bot.bench import run_benchmark
 
@@ -37,6 +57,20 @@ def bench(
         settings = replace(settings, threads=threads)
     if int8 is not None:
         settings = replace(settings, quantize_int8=int8)
+    if against_url is not None:
+        from bot.bench_against import FULL, QUICK, run_against
+
+        run_against(
+            against_url,
+            settings,
+            shape=QUICK if quick else FULL,
+            seed=seed,
+            server_model=server_model,
+            server_pid=server_pid,
+            json_path=json_path,
+            progress=status,
+        )
+        return
     run_benchmark(settings, seed=seed, json_path=json_path, quick=quick, progress=status)
 
 
