@@ -32,12 +32,14 @@ from bot.bench import (
     build_workload,
     peak_rss_mib,
     prime,
+    profile_breakdown,
     reset_peak_rss,
     run_engine,
 )
 from bot.engine.base import ChatTurn, EngineError
 from bot.engine.loader import LoadedModel, load_model
 from bot.engine.settings import EngineSettings
+from bot.engine.step_profile import StepBreakdown, format_breakdown
 from bot.engine.transformers_engine import TransformersEngine, resolve_kv_dtype
 
 
@@ -51,10 +53,13 @@ class WorkloadShape:
     long_history_tokens: int = 2000
     decode_tokens: int = 64
     repeats: int = 3
+    profile_steps: int = 8
 
 
 FULL = WorkloadShape()
-QUICK = WorkloadShape(levels=(1, 4), history_tokens=(300, 600), reply_tokens=(16, 32), long_history_tokens=1000)
+QUICK = WorkloadShape(
+    levels=(1, 4), history_tokens=(300, 600), reply_tokens=(16, 32), long_history_tokens=1000, profile_steps=2
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ class SideFigures:
     decode_batch1_tok_s: float
     next_turn_ttft_s: float
     next_turn_history_tokens: int
+    breakdown: tuple[StepBreakdown, ...] = ()
 
 
 async def measure_server(
@@ -226,9 +232,11 @@ async def measure_engine(
             result = await engine.generate(_engine_request(long_request, tokens=1))
             ttfts.append(result.time_to_first_token_s or 0.0)
             history_tokens = result.prompt_tokens
+        progress("Engine: per-step breakdown at 1 and 16 sequences (profiled)...")
+        breakdown = await profile_breakdown(engine, workload, steps=shape.profile_steps)
     finally:
         await engine.stop()
-    return SideFigures(figures, statistics.median(rates), statistics.median(ttfts), history_tokens)
+    return SideFigures(figures, statistics.median(rates), statistics.median(ttfts), history_tokens, tuple(breakdown))
 
 
 def server_peak_rss_mib(pid: int | None) -> float | None:
@@ -310,6 +318,7 @@ def run_against(
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "peak_rss_scope": "engine" if separate_peaks else "process",
         "server_peak_rss_mib": round(server_peak, 1) if server_peak is not None else None,
+        "step_breakdown": {str(row.sequences): row.as_dict() for row in engine.breakdown},
     }
     for level in levels:
         e, s = engine.concurrency[level], server.concurrency[level]
@@ -357,4 +366,5 @@ def format_against_table(report: dict[str, Any]) -> str:
     server_rss = report.get("server_peak_rss_mib")
     server_text = f"server {server_rss:.0f} MiB" if server_rss is not None else "server unknown (pass --server-pid)"
     lines.append(f"peak RSS: engine {report['peak_rss_mib']:.0f} MiB ({report['peak_rss_scope']}), {server_text}")
+    lines.append(format_breakdown([StepBreakdown(**row) for row in report.get("step_breakdown", {}).values()]))
     return "\n".join(lines)

@@ -25,6 +25,7 @@ TINY = WorkloadShape(
     long_history_tokens=80,
     decode_tokens=4,
     repeats=1,
+    profile_steps=1,
 )
 
 
@@ -106,3 +107,8 @@ def test_bench_against_a_fake_server_reports_both_sides_and_every_ratio(
         "content": "You are a friendly chat bot in a group chat.",
     }
     assert any("server tok/s" in line for line in lines)
+    # Where a decode step's time goes, at 1 sequence (the workload has no 16): the parts add up.
+    step = written["step_breakdown"]["1"]
+    assert step["steps"] == 1 and step["matmul_ms"] > 0 and step["attention_ms"] > 0 and step["sampling_ms"] > 0
+    parts = ("matmul_ms", "attention_ms", "sampling_ms", "other_ops_ms", "python_ms")
+    assert sum(step[part] for part in parts) == pytest.approx(step["profiled_step_ms"], rel=0.05)
