@@ -31,6 +31,9 @@ from cli.main import CliContext, configure_logging, status
 )
 @click.option("--server-model", default="default", show_default=True, help="Model name sent to the --against server.")
 @click.option("--server-pid", type=int, default=None, help="The --against server's pid, to report its peak memory.")
+@click.option(
+    "--compare-int8", is_flag=True, help="Instead: batch-1 decode and greedy replies, float32 against int8 weights."
+)
 @click.pass_obj
 def bench(
     ctx: CliContext,
@@ -42,6 +45,7 @@ def bench(
     against_url: str | None,
     server_model: str,
     server_pid: int | None,
+    compare_int8: bool,
 ) -> None:
     """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical).
 
@@ -57,6 +61,11 @@ def bench(
         settings = replace(settings, threads=threads)
     if int8 is not None:
         settings = replace(settings, quantize_int8=int8)
+    if compare_int8:
+        from bot.bench_int8 import compare_int8 as run_compare
+
+        run_compare(settings, repeats=2 if quick else 3, json_path=json_path, progress=status)
+        return
     if against_url is not None:
         from bot.bench_against import FULL, QUICK, run_against
 
