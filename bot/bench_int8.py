@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import statistics
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,13 @@ async def _compare(
         await engine.generate(_engine_request(request, tokens=4, conversation=None))  # warm-up, untimed
         await prime(engine, [request])
     rates: dict[str, list[float]] = {name: [] for name in engines}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(repeats):  # alternate, so machine load falls on both alike
         for name, engine in engines.items():
+            cpu_started = time.process_time()
             result = await engine.generate(_engine_request(request))
+            # CPU time is what other processes' load disturbs least (wall time waits for the cores).
+            cpu_ms[name].append(1000 * (time.process_time() - cpu_started) / max(1, result.completion_tokens))
             rates[name].append(
                 decode_rate(result.completion_tokens, result.time_to_first_token_s or 0.0, result.latency_s or 0.0)
             )
@@ -92,7 +97,10 @@ async def _compare(
         mean_shared_prefix=round(statistics.mean(shared_prefix_fraction(a, b) for a, b in pairs), 3),
     )
     decode = {name: round(statistics.median(values), 2) for name, values in rates.items()}
+    cpu = {name: round(statistics.median(values), 2) for name, values in cpu_ms.items()}
     return {
+        "cpu_ms_per_token_batch1": cpu,
+        "cpu_ms_per_token_runs": {name: [round(v, 2) for v in values] for name, values in cpu_ms.items()},
         "decode_batch1_tok_s": decode,
         "decode_batch1_runs": {name: [round(v, 2) for v in values] for name, values in rates.items()},
         "int8_speedup": round(decode["int8"] / decode["float32"], 3) if decode["float32"] else 0.0,
@@ -125,6 +133,11 @@ def compare_int8(
     progress(
         f"batch-1 decode: float32 {decode['float32']:.1f} tok/s, int8 {decode['int8']:.1f} tok/s "
         f"({report['int8_speedup']:.2f}x; int8 layers: {report['int8_kernel']})"
+    )
+    cpu = report["cpu_ms_per_token_batch1"]
+    progress(
+        f"batch-1 CPU time per token (process time; less disturbed by load): float32 {cpu['float32']:.1f} ms, "
+        f"int8 {cpu['int8']:.1f} ms"
     )
     progress(
         f"greedy replies ({reply_tokens} tokens): {agreement['identical']}/{agreement['prompts']} identical, "
