@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationSettings
-from bot.engine.int8_linear import WIDEN_ROWS, Int8Kernel, Int8Linear, load_int8_kernel, quantize_model
+from bot.engine.int8_linear import SPLIT_WEIGHTS, WIDEN_ROWS, Int8Kernel, Int8Linear, load_int8_kernel, quantize_model
 from bot.engine.loader import load_model
 from bot.engine.settings import EngineSettings
 from bot.engine.transformers_engine import TransformersEngine
@@ -42,6 +42,18 @@ def test_int8_linear_equals_its_dequantized_float_layer(kernel: Int8Kernel, rows
         expected = _dequantized(layer)(x)
     assert got.shape == (1, rows, 37)
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_big_layer_split_between_two_threads_equals_its_float_layer(kernel: Int8Kernel) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # one row of a layer of SPLIT_WEIGHTS weights: both threads take half the outputs
+    try:
+        layer = Int8Linear(torch.nn.Linear(512, SPLIT_WEIGHTS // 512 + 3), kernel)
+        x = torch.randn(1, 1, 512)
+        with torch.inference_mode():
+            torch.testing.assert_close(layer(x), _dequantized(layer)(x), atol=1e-4, rtol=1e-4)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_int8_weights_stay_within_half_a_step_of_the_float_weights(kernel: Int8Kernel) -> None:
