@@ -177,7 +177,9 @@ async def measure_server(
 ) -> SideFigures:
     """The workload against the server: warm-up, priming, each concurrency level, decode, next turn."""
     timeout = aiohttp.ClientTimeout(total=timeout_s, connect=10.0)
-    connector = aiohttp.TCPConnector(limit=max(shape.levels) + 2)
+    # A fresh connection per request: a server that drops an idle keep-alive connection (seen with
+    # llama-server after a long reply) must not fail the next request.
+    connector = aiohttp.TCPConnector(limit=max(shape.levels) + 2, force_close=True)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         client = StreamingChatClient(session, url, model)
         await client.complete(workload[0].messages, 4)  # warm-up, untimed
