@@ -28,6 +28,7 @@ import torch
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationSettings
 from bot.engine.loader import LoadedModel, load_model
 from bot.engine.settings import EngineSettings
+from bot.engine.step_profile import StepBreakdown, format_breakdown
 from bot.engine.transformers_engine import TransformersEngine, encode_chat, resolve_kv_dtype
 
 Progress = Callable[[str], None]
@@ -343,6 +344,19 @@ async def measure_kv_reuse(engine: TransformersEngine, request: BenchRequest, re
     }
 
 
+async def profile_breakdown(
+    engine: TransformersEngine, workload: Sequence[BenchRequest], levels: Sequence[int] = (1, 16), steps: int = 8
+) -> list[StepBreakdown]:
+    """Per-step time breakdown with 1 and 16 sequences decoding (levels beyond the workload are skipped)."""
+    rows = []
+    for level in (level for level in levels if level <= len(workload)):
+        pending = engine.profile_steps(level, steps)
+        # Long enough replies that all sequences decode together for the plain and the profiled steps.
+        await asyncio.gather(*(engine.generate(_engine_request(r, tokens=2 * steps + 4)) for r in workload[:level]))
+        rows.append(await asyncio.wait_for(pending, timeout=60))
+    return rows
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (since `reset_peak_rss`, where it worked), in MiB."""
     high_water = _status_kib("VmHWM")
@@ -383,7 +397,7 @@ async def _run_engine_side(
     workload: Sequence[BenchRequest],
     long_request: BenchRequest,
     progress: Progress,
-) -> tuple[dict[int, RunFigures], dict[str, float]]:
+) -> tuple[dict[int, RunFigures], dict[str, float], list[StepBreakdown]]:
     engine = TransformersEngine(settings, loaded=loaded)
     await engine.start()
     try:
@@ -396,9 +410,11 @@ async def _run_engine_side(
             figures[level] = await run_engine(engine, workload[:level])
         progress("KV reuse: next turn of a 2,000-token conversation...")
         kv = await measure_kv_reuse(engine, long_request)
+        progress("Per-step breakdown at 1 and 16 sequences (profiled)...")
+        breakdown = await profile_breakdown(engine, workload, steps=2 if len(workload) < 16 else 8)
     finally:
         await engine.stop()
-    return figures, kv
+    return figures, kv, breakdown
 
 
 def run_benchmark(
@@ -440,7 +456,7 @@ def run_benchmark(
     # The engine's own peak: the naive baseline's full-prompt logits are not the engine's memory.
     naive_peak = peak_rss_mib()
     separate_peaks = reset_peak_rss()
-    engine_figures, kv = asyncio.run(
+    engine_figures, kv, breakdown = asyncio.run(
         _run_engine_side(
             replace(settings, max_concurrent_sequences=max(settings.max_concurrent_sequences, max(levels))),
             loaded,
@@ -467,6 +483,7 @@ def run_benchmark(
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "peak_rss_scope": "engine" if separate_peaks else "process",
         "naive_peak_rss_mib": round(naive_peak, 1),
+        "step_breakdown": {str(row.sequences): row.as_dict() for row in breakdown},
     }
     for level in levels:
         n, e = naive[level], engine_figures[level]
@@ -511,4 +528,5 @@ def format_table(report: dict[str, Any]) -> str:
         f"peak RSS {report['peak_rss_mib']:.0f} MiB ({report.get('peak_rss_scope', 'process')}; "
         f"naive baseline phase {report.get('naive_peak_rss_mib', 0):.0f} MiB)"
     )
+    lines.append(format_breakdown([StepBreakdown(**row) for row in report.get("step_breakdown", {}).values()]))
     return "\n".join(lines)

@@ -22,12 +22,36 @@ from cli.main import CliContext, configure_logging, fail, print_json, status
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--threads", type=int, default=None, help="Override [model] threads (1 is steadiest on 2 cores).")
 @click.option("--int8/--no-int8", default=None, help="Override [model] quantize_int8.")
+@click.option(
+    "--against",
+    "against_url",
+    default=None,
+    metavar="URL",
+    help="Compare with an OpenAI-compatible server (llama-server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1.",
+)
+@click.option("--server-model", default="default", show_default=True, help="Model name sent to the --against server.")
+@click.option("--server-pid", type=int, default=None, help="The --against server's pid, to report its peak memory.")
+@click.option(
+    "--compare-int8", is_flag=True, help="Instead: batch-1 decode and greedy replies, float32 against int8 weights."
+)
 @click.pass_context
 def bench(
-    click_ctx: click.Context, json_path: Path | None, quick: bool, seed: int, threads: int | None, int8: bool | None
+    click_ctx: click.Context,
+    json_path: Path | None,
+    quick: bool,
+    seed: int,
+    threads: int | None,
+    int8: bool | None,
+    against_url: str | None,
+    server_model: str,
+    server_pid: int | None,
+    compare_int8: bool,
 ) -> None:
-    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical);
-    `bench start` measures start-up instead."""
+    """Measure throughput, latency, KV reuse and memory with the configured model (both sides identical).
+
+    With --against URL the other side is that server instead of naive generation, on the same workload;
+    `bench start` measures start-up instead.
+    """
     if click_ctx.invoked_subcommand is not None:
         return
     ctx: CliContext = click_ctx.obj
@@ -41,6 +65,25 @@ def bench(
         settings = replace(settings, threads=threads)
     if int8 is not None:
         settings = replace(settings, quantize_int8=int8)
+    if compare_int8:
+        from bot.bench_int8 import compare_int8 as run_compare
+
+        run_compare(settings, repeats=2 if quick else 3, json_path=json_path, progress=status)
+        return
+    if against_url is not None:
+        from bot.bench_against import FULL, QUICK, run_against
+
+        run_against(
+            against_url,
+            settings,
+            shape=QUICK if quick else FULL,
+            seed=seed,
+            server_model=server_model,
+            server_pid=server_pid,
+            json_path=json_path,
+            progress=status,
+        )
+        return
     run_benchmark(settings, seed=seed, json_path=json_path, quick=quick, progress=status)
 
 

@@ -148,7 +148,10 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
         if device.type != "cpu" or settings.dtype != "float32":
             raise ModelLoadError("quantize_int8 needs device cpu and dtype float32")
         report("Quantizing Linear layers to int8...")
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        from bot.engine.int8_linear import quantize_model  # engine-owned: int8 weights read by a C kernel
+
+        if quantize_model(model) == 0:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
         _detach_from_weight_file(model)
     model.to(device)
     elapsed = time.monotonic() - started

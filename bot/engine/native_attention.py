@@ -190,8 +190,8 @@ def load_native_attention(
     return None
 
 
-def _build_key(compiler: str, flags: Sequence[str]) -> str:
-    digest = hashlib.sha256(SOURCE.read_bytes())
+def _build_key(compiler: str, flags: Sequence[str], source: Path = SOURCE) -> str:
+    digest = hashlib.sha256(source.read_bytes())
     for part in (compiler, *flags, platform.machine(), _cpu_flags()):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
@@ -205,13 +205,13 @@ def _cpu_flags() -> str:
         return platform.processor()
 
 
-def _compile(compiler: str, flags: Sequence[str], target: Path) -> None:
+def _compile(compiler: str, flags: Sequence[str], target: Path, source: Path = SOURCE) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(descriptor)
     try:
         completed = subprocess.run(
-            [compiler, *flags, "-o", temporary, str(SOURCE), "-lm"],
+            [compiler, *flags, "-o", temporary, str(source), "-lm"],
             capture_output=True,
             text=True,
             timeout=120,

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from bot.engine.kv_pool import SequenceKV
 from bot.engine.native_attention import DecodeGroup, NativeDecodeAttention
+from bot.engine.step_profile import ATTENTION, region
 
 ATTENTION_NAME = "socialbot_packed"
 BATCH_KWARG = "socialbot_packed_batch"
@@ -183,7 +184,8 @@ def packed_attention_forward(
         # save, and far more when another process holds a core (measured: 90 us vs 7.7 ms).
         torch.set_num_threads(1)
     try:
-        return _packed_attention(module, query, key, value, batch, scaling)
+        with region(ATTENTION):
+            return _packed_attention(module, query, key, value, batch, scaling)
     finally:
         if threads > 1 and SINGLE_THREAD_ATTENTION:
             torch.set_num_threads(threads)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.engine.native_attention import NativeDecodeAttention
 from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, ScratchBuffer, Segment
 from bot.engine.sampling import make_generator, next_token
 from bot.engine.settings import EngineSettings
+from bot.engine.step_profile import SAMPLING, StepBreakdown, StepProfiler, region
 from bot.engine.text import ReplyText, clean_reply
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class Scheduler:
         # Read from other threads for metrics; only the worker writes them.
         self.generated_tokens = 0
         self.completed_requests = 0
+        self._profiler: StepProfiler | None = None
 
     # ---- event loop side -------------------------------------------------------------------
     def start(self) -> None:
@@ -184,6 +186,13 @@ class Scheduler:
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def profile_steps(self, sequences: int, steps: int) -> Future[StepBreakdown]:
+        """Time, then profile, ``steps`` decode steps once ``sequences`` sequences are all decoding."""
+        profiler = StepProfiler(sequences, steps)
+        self._profiler = profiler
+        self._inbox.put(None)
+        return profiler.result
 
     @property
     def in_flight(self) -> int:
@@ -262,7 +271,13 @@ class Scheduler:
 
     def _step_safely(self) -> None:
         try:
-            self._step()
+            profiler = self._profiler
+            decoding = sum(running.prefilled for running in self._active)
+            if profiler is not None and profiler.ready(decoding, len(self._active)):
+                if profiler.run(self._step):
+                    self._profiler = None
+            else:
+                self._step()
         except Exception as exc:  # a failed forward pass fails the batch, never the worker
             logger.exception("engine step failed; failing %d requests", len(self._active))
             for running in list(self._active):
@@ -316,7 +331,8 @@ class Scheduler:
         for index, (running, _) in enumerate(wanted):
             settings = running.handle.request.settings
             history = running.prompt + running.generated if settings.repetition_penalty != 1.0 else []
-            token = next_token(logits[index], settings, history, running.generator)
+            with region(SAMPLING):
+                token = next_token(logits[index], settings, history, running.generator)
             if running.first_token_at is None:
                 running.first_token_at = now
             running.generated.append(token)

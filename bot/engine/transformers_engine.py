@@ -24,6 +24,7 @@ from bot.engine.native_attention import NativeDecodeAttention, load_native_atten
 from bot.engine.packed_attention import ATTENTION_NAME, register_packed_attention
 from bot.engine.scheduler import Failed, Finished, Piece, RequestHandle, Scheduler
 from bot.engine.settings import EngineSettings, KVDType
+from bot.engine.step_profile import StepBreakdown
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +185,12 @@ class TransformersEngine:
         """Drop a conversation's cached keys/values (e.g. when its history is deleted)."""
         if self._scheduler is not None:
             self._scheduler.pool.drop(conversation_id)
+
+    def profile_steps(self, sequences: int, steps: int) -> asyncio.Future[StepBreakdown]:
+        """Resolves with where the time of ``steps`` decode steps goes, once ``sequences`` are all decoding."""
+        if self._scheduler is None:
+            raise EngineError("the engine is not started")
+        return asyncio.wrap_future(self._scheduler.profile_steps(sequences, steps))
 
     def _submit(self, request: GenerationRequest, streaming: bool) -> tuple[Scheduler, RequestHandle]:
         scheduler = self._scheduler

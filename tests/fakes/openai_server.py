@@ -26,10 +26,15 @@ class FakeOpenAIServer:
     """Speaks ``POST /v1/chat/completions`` (plain JSON and ``stream: true`` SSE).
 
     Responses come from a script (``enqueue``); every request body is recorded in ``requests``.
-    Streamed replies are sent word by word so clients see many chunks.
+    Streamed replies are sent word by word so clients see many chunks. With ``fill_to_max_tokens``
+    an unscripted request is answered with exactly ``max_tokens`` words, one chunk each,
+    ``token_delay_s`` apart, as a benchmark client needs; a streamed request that asks for
+    ``stream_options.include_usage`` gets a final usage chunk, as vLLM and llama.cpp send.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fill_to_max_tokens: bool = False, token_delay_s: float = 0.0) -> None:
+        self.fill_to_max_tokens = fill_to_max_tokens
+        self.token_delay_s = token_delay_s
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._script: deque[ScriptedResponse] = deque()
@@ -62,7 +67,7 @@ class FakeOpenAIServer:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        scripted = self._script.popleft() if self._script else ScriptedResponse()
+        scripted = self._script.popleft() if self._script else self._unscripted(body)
         hold = self.hold
         if hold is not None:
             self.waiting += 1
@@ -95,6 +100,8 @@ class FakeOpenAIServer:
         await response.prepare(request)
         words = scripted.text.split(" ")
         for index, word in enumerate(words):
+            if self.token_delay_s:
+                await asyncio.sleep(self.token_delay_s)
             delta = {"content": word if index == 0 else " " + word}
             if index == 0:
                 delta["role"] = "assistant"
@@ -102,6 +109,15 @@ class FakeOpenAIServer:
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
         final = {"id": "chatcmpl-fake", "choices": [{"index": 0, "delta": {}, "finish_reason": scripted.finish_reason}]}
         await response.write(f"data: {json.dumps(final)}\n\n".encode())
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage_chunk = {"id": "chatcmpl-fake", "choices": [], "usage": {**usage, "total_tokens": 11 + len(words)}}
+            await response.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    def _unscripted(self, body: dict[str, Any]) -> ScriptedResponse:
+        if not self.fill_to_max_tokens:
+            return ScriptedResponse()
+        count = max(1, int(body.get("max_tokens") or 16))
+        return ScriptedResponse(text=" ".join(f"w{index}" for index in range(count)), finish_reason="length")
