@@ -99,7 +99,7 @@ class ThreadConnections:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
-        self._all: list[sqlite_utils.Database] = []
+        self._all: list[tuple[threading.Thread, sqlite_utils.Database]] = []
         self._registry_lock = threading.Lock()
         self._closed = False
 
@@ -112,7 +112,7 @@ class ThreadConnections:
             db = self._connect()
             self._local.db = db
             with self._registry_lock:
-                self._all.append(db)
+                self._all.append((threading.current_thread(), db))
         return db
 
     def _connect(self) -> sqlite_utils.Database:
@@ -123,11 +123,21 @@ class ThreadConnections:
         return sqlite_utils.Database(conn)
 
     def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended.
+
+        A connection another live thread owns is left to that thread: closing it under a statement in flight
+        crashes the process. That thread gets `StoreError` at its next use, and its connection closes with it.
+        """
         self._closed = True
+        me = threading.current_thread()
         with self._registry_lock:
-            for db in self._all:
-                db.conn.close()
-            self._all.clear()
+            kept = []
+            for owner, db in self._all:
+                if owner is me or not owner.is_alive():
+                    db.conn.close()
+                else:
+                    kept.append((owner, db))
+            self._all = kept
         self._local = threading.local()
 
 

@@ -143,7 +143,9 @@ async def run_conversation_eval(
             finally:
                 if use_model:
                     await app.stop()
-                else:
+                else:  # features first: a background worker must not be cut off under the store
+                    for feature in reversed(app.features):
+                        await feature.stop()
                     app.store.close()
     return sorted(results, key=lambda result: result.item.id)
 
