@@ -31,7 +31,9 @@ async def test_offender_is_deleted_then_timed_out_and_an_admin_undoes_it(
     timeouts = await eventually(lambda: rest.calls("PATCH", rf"/guilds/\d+/members/{alice}"))
     assert timeouts[0].body["communication_disabled_until"] is not None
 
-    entry_id = app.store.db.execute("select max(id) from automod_actions").fetchone()[0]
+    timeout_entries = "select max(id) from automod_actions where actions like '%timeout%'"
+    # The action is recorded once the platform carried it out: wait for the row, not only for the call.
+    entry_id = await eventually(lambda: app.store.db.execute(timeout_entries).fetchone()[0])
     await fake_discord.post(fake_discord.admin, f"/modlog undo {entry_id}")
     lifted = await eventually(lambda: rest.calls("PATCH", rf"/guilds/\d+/members/{alice}")[1:])
     assert lifted[0].body["communication_disabled_until"] is None

@@ -66,7 +66,10 @@ async def test_automod_really_deletes_mutes_and_an_admin_undoes_it(
     assert muted["user_id"] == MEMBER and muted["until_date"] is not None
     assert muted["permissions"]["can_send_messages"] is False
 
-    entry_id = app.store.db.execute("select max(id) from automod_actions").fetchone()[0]
+    timeout_entries = "select max(id) from automod_actions where actions like '%timeout%'"
+    # The action is recorded once the platform carried it out: wait for the row, not only for the call.
+    await telegram_server.wait_for(lambda: app.store.db.execute(timeout_entries).fetchone()[0] is not None)
+    entry_id = app.store.db.execute(timeout_entries).fetchone()[0]
     await group_says(telegram_server, f"/modlog undo {entry_id}", user_id=ADMIN)
     await telegram_server.wait_for(lambda: sum(name == "restrictChatMember" for name, _ in actions) == 2)
     lifted = [args for name, args in actions if name == "restrictChatMember"][1]
