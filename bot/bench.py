@@ -467,13 +467,7 @@ def run_benchmark(
         )
     )
     report: dict[str, Any] = {
-        "seed": seed,
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": str(loaded.device),
-        "dtype": settings.dtype,
-        "quantize_int8": settings.quantize_int8,
-        "kv_dtype": kv_dtype,
+        **run_header(seed, loaded.device, settings, kv_dtype),
         "quick": quick,
         "concurrency": {},
         "kv_reuse": kv,
@@ -530,3 +524,16 @@ def format_table(report: dict[str, Any]) -> str:
     )
     lines.append(format_breakdown([StepBreakdown(**row) for row in report.get("step_breakdown", {}).values()]))
     return "\n".join(lines)
+
+
+def run_header(seed: int, device: object, settings: EngineSettings, kv_dtype: str) -> dict[str, Any]:
+    """What every benchmark report starts with: the seed and the machine and settings it ran under."""
+    return {
+        "seed": seed,
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "dtype": settings.dtype,
+        "quantize_int8": settings.quantize_int8,
+        "kv_dtype": kv_dtype,
+    }

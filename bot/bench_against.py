@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import torch
 
 from bot.bench import (
     BenchRequest,
@@ -35,6 +34,7 @@ from bot.bench import (
     profile_breakdown,
     reset_peak_rss,
     run_engine,
+    run_header,
 )
 from bot.engine.base import ChatTurn, EngineError
 from bot.engine.loader import LoadedModel, load_model
@@ -302,13 +302,7 @@ def run_against(
     }
     server_peak = server_peak_rss_mib(server_pid)
     report: dict[str, Any] = {
-        "seed": seed,
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": str(loaded.device),
-        "dtype": settings.dtype,
-        "quantize_int8": settings.quantize_int8,
-        "kv_dtype": kv_dtype,
+        **run_header(seed, loaded.device, settings, kv_dtype),
         "workload": {
             "levels": list(levels),
             "history_tokens": list(shape.history_tokens),
