@@ -22,6 +22,7 @@ from bot.insight.settings import InsightSection
 from bot.ops.settings import MetricsSection
 from bot.policy.settings import PolicySection
 from bot.privacy.settings import PrivacySection
+from bot.secret_logging import keep_out_of_logs
 
 CONFIG_PATH_ENV = "SOCIALBOT_CONFIG"
 SECRETS_PATH_ENV = "SOCIALBOT_SECRETS"
@@ -419,9 +420,13 @@ def load_secrets(path: Path | None, environ: Mapping[str, str]) -> Secrets:
         if environ.get(env_name):
             values[key] = environ[env_name]
     try:
-        return Secrets.model_validate(values)
+        secrets = Secrets.model_validate(values)
     except ValidationError as exc:
         raise _first_error(exc, source) from None
+    for value in secrets.model_dump().values():
+        if isinstance(value, SecretStr):
+            keep_out_of_logs(value.get_secret_value())
+    return secrets
 
 
 CONFIG_FILE_NAME = "socialbot.toml"

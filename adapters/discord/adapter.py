@@ -31,6 +31,7 @@ from adapters.discord.errors import DiscordAdapterError
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
 from bot.app import BotApp
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
+from bot.secret_logging import keep_out_of_logs
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class DiscordAdapter:
     def __init__(self, app: BotApp, token: str | SecretStr, ready_timeout_s: float = 60.0) -> None:
         self.app = app
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        keep_out_of_logs(self._token.get_secret_value())
         self.settings = app.config.settings.discord
         self.access = DiscordAccess.from_config(app.config)
         self.ready_timeout_s = ready_timeout_s

@@ -43,6 +43,7 @@ from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_s
 from bot.app import BotApp
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
+from bot.secret_logging import keep_out_of_logs
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ log = logging.getLogger(__name__)
 UPDATE_STREAM = "telegram:updates"
 OFFSET_STATE_KEY = f"inbox:{UPDATE_STREAM}"
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-# Loggers whose records can contain the bot token (request URLs, PTB's "Set Bot API URL").
-TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 # Extra read time on top of the long-poll timeout before a silent connection counts as dropped.
 POLL_READ_MARGIN_S = 10.0
 
@@ -76,7 +75,7 @@ class TelegramAdapter:
         self._stopping = False
         self.transport = TelegramTransport(lambda: self.bot, token, self.settings.typing_interval_s)
         self._admins = AdminCache(self._lookup_admins, self.settings.admin_cache_s)
-        self._log_filter = _RedactToken(token)
+        keep_out_of_logs(token)  # request URLs contain it
         self.bot_username = ""
         self.bot_id = 0
 
@@ -88,8 +87,6 @@ class TelegramAdapter:
         Raises `TelegramAdapterError` (token redacted) when Telegram cannot be reached or refuses the bot.
         """
         self._stopping = False
-        for name in TOKEN_LOGGERS:
-            logging.getLogger(name).addFilter(self._log_filter)
         self._application = self._build_application()
         try:
             await self._connect()
@@ -323,22 +320,6 @@ class TelegramAdapter:
             with contextlib.suppress(tg_error.TelegramError):
                 await self._application.shutdown()
             self._application = None
-        for name in TOKEN_LOGGERS:
-            logging.getLogger(name).removeFilter(self._log_filter)
-
-
-class _RedactToken(logging.Filter):
-    """Keeps the bot token out of log records (request URLs contain it)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._token and self._token in message:
-            record.msg, record.args = redact(message, self._token), None
-        return True
 
 
 def create_adapter(app: BotApp) -> TelegramAdapter:
