@@ -258,13 +258,15 @@ class DiscordAdapter:
     # internals ----------------------------------------------------------------------------------------
 
     async def _receive(self, incoming: IncomingMessage | None, key: EventKey) -> None:
-        """Store `incoming` (if any) with the gateway position it allows saving; then the sequence may pass it."""
-        try:
-            if incoming is not None:
-                await self.app.inbox.receive(incoming, stream_position=self._stream_position(key))
-        finally:
-            self._live_sequence.settle(key)
-            self._replay_sequence.settle(key)
+        """Store `incoming` (if any) with the gateway position it allows saving; then the sequence may pass it.
+
+        When storing fails the event stays held: the saved sequence stops before it, so the next start
+        gets it replayed (with what followed, which the inbox recognises as replays).
+        """
+        if incoming is not None:
+            await self.app.inbox.receive(incoming, stream_position=self._stream_position(key))
+        self._live_sequence.settle(key)
+        self._replay_sequence.settle(key)
 
     def _stream_position(self, key: EventKey) -> tuple[str, str] | None:
         if self._replaying and not self._replay_sequence.holds(key):

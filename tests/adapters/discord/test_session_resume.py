@@ -6,12 +6,15 @@ import inspect
 from dataclasses import dataclass
 
 import discord
+import pytest
 import yarl
 from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from adapters.discord.session import SESSION_STREAM, STORED_EVENTS, GatewaySession, SequenceTracker
 from bot.app import BotApp
 from bot.engine.fake import ScriptedEngine
+from bot.messages import IncomingMessage
+from bot.store import StoreError
 from tests.adapters.discord.conftest import FakeDiscord, StartBot, eventually
 from tests.fakes.discord_gateway import FakeGateway
 
@@ -98,6 +101,30 @@ async def test_live_messages_save_the_session_as_they_are_stored(
     assert saved.session_id == fake_discord.gateway.session_id
     assert saved.sequence >= question_seq
     assert saved.resume_url == fake_discord.gateway.base_ws_url + FakeGateway.RESUME_PATH
+
+
+async def test_a_message_that_could_not_be_stored_holds_the_saved_sequence_before_it(
+    start_bot: StartBot, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await start_bot(engine=ScriptedEngine(["fine"]))
+    store_for_real = bot.app.inbox.receive
+
+    async def receive(
+        message: IncomingMessage, surface: object = None, stream_position: tuple[str, str] | None = None
+    ) -> None:
+        if message.text == "breaks the store":
+            raise StoreError("database or disk is full")
+        await store_for_real(message, stream_position=stream_position)
+
+    monkeypatch.setattr(bot.app.inbox, "receive", receive)
+    dm = fake_discord.alice_dm
+    broken = await fake_discord.post(fake_discord.alice, "breaks the store", channel=dm)
+    later = await fake_discord.post(fake_discord.alice, "stored fine", channel=dm)
+    await eventually(lambda: bot.stored(later["id"]))
+    events = fake_discord.gateway._require_session().events
+    broken_seq = next(seq for seq, _, data in events if data.get("id") == broken["id"])
+    saved = saved_session(bot.app)
+    assert saved is not None and saved.sequence == broken_seq - 1, "the next start gets it replayed"
 
 
 async def test_messages_the_previous_process_never_stored_are_replayed_and_answered_once(
