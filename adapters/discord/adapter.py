@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 # How long the RESUME of the previous process's session may take before the bot carries on without it.
 REPLAY_TIMEOUT_S = 30.0
+# A close code Discord treats as an error, not a logout: the session stays resumable.
+RESUMABLE_CLOSE = 4000
 
 
 def bot_intents() -> discord.Intents:
@@ -163,12 +165,8 @@ class DiscordAdapter:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._replay_task
             self._replay_task = None
-        await close_replay(self._replay_socket)
-        await self.client.close()
-        if self._runner is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+        await close_replay(self._replay_socket, code=RESUMABLE_CLOSE)
+        await self._close_keeping_session()
 
     async def __aenter__(self) -> DiscordAdapter:
         await self.start()
@@ -256,6 +254,20 @@ class DiscordAdapter:
         await self.app.dispatcher.deliver_owed(PLATFORM)
 
     # internals ----------------------------------------------------------------------------------------
+
+    async def _close_keeping_session(self) -> None:
+        """Disconnect with 4000 instead of discord.py's 1000 (which ends the session), so the next start
+        RESUMEs it and gets what people sent while the bot was down, within Discord's resume window."""
+        if self._runner is not None:
+            self._runner.cancel()  # else discord.py's connect loop would reconnect after the close
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        socket = self.client.ws
+        if socket is not None and socket.open:
+            with contextlib.suppress(Exception):
+                await socket.close(code=RESUMABLE_CLOSE)
+        await self.client.close()  # the socket is closed already: only the HTTP session is left to close
 
     async def _receive(self, incoming: IncomingMessage | None, key: EventKey) -> None:
         """Store `incoming` (if any) with the gateway position it allows saving; then the sequence may pass it.

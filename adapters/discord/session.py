@@ -13,7 +13,8 @@ This leans on discord.py internals, pinned in pyproject.toml and guarded by
 `DiscordWebSocket.from_client(client, gateway=, session=, sequence=, resume=True)` (what `Client.connect`
 calls to resume within one process), `poll_event()`, the socket's `sequence`, `session_id`, `gateway` and
 `_discord_parsers`, `ConnectionState.parsers` (event name -> parser, called right after the socket
-recorded the event's sequence), and `ReconnectWebSocket` for INVALID_SESSION.
+recorded the event's sequence), `ReconnectWebSocket` for INVALID_SESSION, and `Client.close` leaving a
+socket the adapter already closed with 4000 (resumable) alone.
 """
 
 from __future__ import annotations
@@ -204,9 +205,10 @@ async def replay_session(
     return ReplayOutcome(True, "resumed")
 
 
-async def close_replay(holder: list[DiscordWebSocket]) -> None:
-    """Close the replay socket with 1000, which ends the old session on Discord's side."""
+async def close_replay(holder: list[DiscordWebSocket], code: int = 1000) -> None:
+    """Close the replay socket: with 1000 (the replay is stored) Discord ends the old session; with 4000
+    (the bot stops mid-replay) it stays resumable for the next start."""
     for socket in holder:
         with contextlib.suppress(Exception):
-            await socket.close(code=1000)
+            await socket.close(code=code)
     holder.clear()

@@ -34,6 +34,8 @@ def test_discord_py_internals_the_resume_hook_relies_on() -> None:
     assert "raise ReconnectWebSocket(self.shard_id, resume=False)" in received  # INVALID_SESSION d=false
     assert inspect.signature(ReconnectWebSocket).parameters.keys() >= {"shard_id", "resume"}
     assert "self.gateway = yarl.URL(data['resume_gateway_url'])" in received
+    assert "if self.ws is not None and self.ws.open:" in inspect.getsource(discord.Client.close)
+    assert "code" in inspect.signature(DiscordWebSocket.close).parameters
     client = discord.Client(intents=discord.Intents.none())
     parsers = client._connection.parsers
     assert all(callable(parsers[event]) for event in (*STORED_EVENTS, "RESUMED"))
@@ -171,3 +173,24 @@ async def test_a_session_discord_no_longer_knows_falls_back_to_the_store(
     sent = await eventually(lambda: fake_discord.rest.sent_messages())
     assert [m["content"] for m in sent] == ["still answering"]
     assert len(gateway.identifies) == 1
+
+
+async def test_after_a_clean_stop_what_was_sent_while_the_bot_was_down_is_replayed_at_the_next_start(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    gateway, dm = fake_discord.gateway, fake_discord.alice_dm
+    first_run = await start_bot(engine=ScriptedEngine(["before the stop"]))
+    await fake_discord.post(fake_discord.alice, "hello", channel=dm)
+    await eventually(lambda: fake_discord.rest.sent_messages())
+    stopped_session = gateway.session_id
+    for stop in first_run._stops:
+        await stop()
+    first_run._stops.clear()
+    assert stopped_session in gateway.sessions, "closed with 4000: Discord keeps the session resumable"
+
+    while_down = await fake_discord.post(fake_discord.alice, "are you back?", channel=dm)
+    second_run = await start_bot(engine=ScriptedEngine(["back again"]))
+    await eventually(lambda: len(fake_discord.rest.sent_messages()) == 2, timeout=10)
+    assert gateway.resumes[-1]["session_id"] == stopped_session
+    assert second_run.stored(while_down["id"]) is not None
+    assert fake_discord.rest.sent_messages()[1]["content"] == "back again"
