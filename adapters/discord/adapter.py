@@ -2,9 +2,10 @@
 
 discord.py owns the gateway (heartbeats, reconnects, RESUME) and the REST rate-limit buckets; this adapter
 only translates events with `adapters.discord.convert` and hands them to the inbox, which stores each one
-on arrival (even while earlier turns of the same conversation are still being answered). Replies go out
-through the core's dispatcher and `DiscordTransport` (chunked to 2,000 characters, nonces that Discord
-deduplicates, mentions that can never ping anyone).
+on arrival (even while earlier turns of the same conversation are still being answered), together with
+the gateway session a restart RESUMEs to get what this process never stored (`adapters.discord.session`).
+Replies go out through the core's dispatcher and `DiscordTransport` (chunked to 2,000 characters, nonces
+that Discord deduplicates, mentions that can never ping anyone).
 """
 
 from __future__ import annotations
@@ -155,8 +156,8 @@ class DiscordAdapter:
         """Nothing to do: events that still arrive are stored (never lost) but answered on the next start."""
 
     async def stop(self) -> None:
-        """Let the app finish replies in flight (`[delivery] shutdown_grace_s`), then disconnect; what is
-        cut off stays stored and goes out on the next start."""
+        """Let the app finish replies in flight (`[delivery] shutdown_grace_s`), then disconnect keeping the
+        gateway session resumable; what is cut off stays stored and goes out on the next start."""
         if self._ready.is_set():
             await self.app.drain()
         self.app.disconnect(self.transport)
