@@ -127,6 +127,14 @@ class ModerationSection(Section):
     word_lists: dict[str, list[str]] = Field(default_factory=dict, description="Extra words per language code.")
 
 
+# Keys a release stopped reading: a config that still sets one fails to load saying what replaced it.
+RETIRED_KEYS = {
+    "telegram.shutdown_grace_s": "no longer used: the grace period on stop is [delivery] shutdown_grace_s",
+    "telegram.max_inflight_updates": "no longer used: every update is stored as it arrives, then answered",
+    "telegram.busy_poll_interval_s": "no longer used: getUpdates is called again as soon as a batch is stored",
+}
+
+
 class TelegramSection(Section):
     base_url: str = Field(
         "https://api.telegram.org/bot", description="Bot API base URL (a self-hosted Bot API server: its URL + /bot)."
@@ -141,10 +149,6 @@ class TelegramSection(Section):
     group_reply_mode: Literal["mention", "always", "silent"] = "mention"
     admin_cache_s: int = Field(300, ge=0)
     show_progress: bool = False
-    busy_poll_interval_s: float = Field(
-        1.0, gt=0, description="While updates are still being handled, how often to look for new ones."
-    )
-    max_inflight_updates: int = Field(100, ge=1, le=100, description="Updates handled at once (getUpdates limit).")
     typing_interval_s: float = Field(4.0, gt=0, description="How often the 'typing…' action is refreshed.")
     flood_messages_per_s: float = Field(30, ge=0, description="Messages per second for the whole bot; 0 = off.")
     flood_chat_interval_s: float = Field(1.0, ge=0, description="Seconds between messages in one chat; 0 = off.")
@@ -152,7 +156,6 @@ class TelegramSection(Section):
     flood_max_retries: int = Field(5, ge=0, description="Retries of a request Telegram answered with 429.")
     network_retries: int = Field(3, ge=0, description="Retries of a request that failed on the network or 5xx.")
     network_backoff_s: float = Field(1.0, ge=0, description="First wait before a network retry; doubles each time.")
-    shutdown_grace_s: float = Field(10.0, ge=0, description="On stop, how long in-flight replies may finish.")
 
 
 class DiscordSection(Section):
@@ -391,7 +394,7 @@ def _first_error(error: ValidationError, source: str) -> ConfigError:
     key = ".".join(str(part) for part in detail["loc"]) or "(root)"
     reason = detail["msg"]
     if detail["type"] == "extra_forbidden":
-        reason = "unknown key"
+        reason = RETIRED_KEYS.get(key, "unknown key")
     elif detail["type"] == "missing":
         reason = "required value is missing"
     return ConfigError(source, key, reason)

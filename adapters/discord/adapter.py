@@ -2,9 +2,10 @@
 
 discord.py owns the gateway (heartbeats, reconnects, RESUME) and the REST rate-limit buckets; this adapter
 only translates events with `adapters.discord.convert` and hands them to the inbox, which stores each one
-on arrival (even while earlier turns of the same conversation are still being answered). Replies go out
-through the core's dispatcher and `DiscordTransport` (chunked to 2,000 characters, nonces that Discord
-deduplicates, mentions that can never ping anyone).
+on arrival (even while earlier turns of the same conversation are still being answered), together with
+the gateway session a restart RESUMEs to get what this process never stored (`adapters.discord.session`).
+Replies go out through the core's dispatcher and `DiscordTransport` (chunked to 2,000 characters, nonces
+that Discord deduplicates, mentions that can never ping anyone).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 
 import discord
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
 from pydantic import SecretStr
 
 from adapters.base import AdapterCapabilities
@@ -28,12 +30,26 @@ from adapters.discord.convert import (
     to_incoming,
 )
 from adapters.discord.errors import DiscordAdapterError
+from adapters.discord.session import (
+    SESSION_STREAM,
+    EventKey,
+    GatewaySession,
+    SequenceTracker,
+    close_replay,
+    replay_session,
+    track_live_sequences,
+)
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
 from bot.app import BotApp
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.secret_logging import keep_out_of_logs
 
 log = logging.getLogger(__name__)
+
+# How long the RESUME of the previous process's session may take before the bot carries on without it.
+REPLAY_TIMEOUT_S = 30.0
+# A close code Discord treats as an error, not a logout: the session stays resumable.
+RESUMABLE_CLOSE = 4000
 
 
 def bot_intents() -> discord.Intents:
@@ -65,7 +81,7 @@ class _GatewayClient(discord.Client):
         await self.adapter.on_message(message)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        await self.adapter.on_message_edit(payload.message)
+        await self.adapter.on_message_edit(payload.message, payload.message_id)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         self.adapter.on_message_delete(payload.message_id)
@@ -95,6 +111,14 @@ class DiscordAdapter:
         self.slash_commands: list[str] = []
         self._ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        # The gateway session saved in the store, RESUMEd once this process's own session is ready.
+        self._saved_session: GatewaySession | None = None
+        self._replay_socket: list[DiscordWebSocket] = []
+        self._replay_task: asyncio.Task[None] | None = None
+        self._replaying = False  # while the old session is replayed, it stays the saved one
+        self._live_sequence = SequenceTracker(lambda: self.client.ws)
+        self._replay_sequence = SequenceTracker(lambda: self._replay_socket[0] if self._replay_socket else None)
+        track_live_sequences(self.client, self._live_sequence)
 
     # lifecycle ----------------------------------------------------------------------------------------
 
@@ -114,6 +138,7 @@ class DiscordAdapter:
             raise DiscordAdapterError(
                 f"could not log in to Discord ({type(exc).__name__}); check the network"
             ) from None
+        self._saved_session = GatewaySession.from_text(self.app.inbox.position(SESSION_STREAM))
         self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
@@ -133,16 +158,18 @@ class DiscordAdapter:
         """Nothing to do: events that still arrive are stored (never lost) but answered on the next start."""
 
     async def stop(self) -> None:
-        """Let the app finish replies in flight (`[delivery] shutdown_grace_s`), then disconnect; what is
-        cut off stays stored and goes out on the next start."""
+        """Let the app finish replies in flight (`[delivery] shutdown_grace_s`), then disconnect keeping the
+        gateway session resumable; what is cut off stays stored and goes out on the next start."""
         if self._ready.is_set():
             await self.app.drain()
         self.app.disconnect(self.transport)
-        await self.client.close()
-        if self._runner is not None:
+        if self._replay_task is not None:
+            self._replay_task.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+                await self._replay_task
+            self._replay_task = None
+        await close_replay(self._replay_socket, code=RESUMABLE_CLOSE)
+        await self._close_keeping_session()
 
     async def __aenter__(self) -> DiscordAdapter:
         await self.start()
@@ -175,22 +202,25 @@ class DiscordAdapter:
         """Connected (or reconnected): the dispatcher posts through Discord, owed replies go out."""
         self._ready.set()
         self.app.connect(self.transport)
+        saved, self._saved_session = self._saved_session, None
+        if saved is not None and saved.session_id != self.client.ws.session_id:
+            self._replaying = True
+            self._replay_task = asyncio.create_task(self._replay(saved), name="discord-replay")
 
     async def on_message(self, message: discord.Message) -> None:
+        key: EventKey = ("MESSAGE_CREATE", message.id)
         user = self.client.user
-        if user is None:
-            return
-        incoming = self._translate(message, user.id, is_edit=False)
-        if incoming is not None:
-            await self.app.inbox.receive(incoming)
+        incoming = self._translate(message, user.id, is_edit=False) if user is not None else None
+        await self._receive(incoming, key)
 
-    async def on_message_edit(self, message: discord.Message) -> None:
+    async def on_message_edit(self, message: discord.Message, message_id: int) -> None:
+        key: EventKey = ("MESSAGE_UPDATE", message_id)
         user = self.client.user
-        if user is None or message.edited_at is None:  # no edit time: an embed was added, not a user edit
-            return
-        incoming = self._translate(message, user.id, is_edit=True)
-        if incoming is not None:
-            await self.app.inbox.receive(incoming)
+        incoming = None
+        # No edit time: an embed was added, not a user edit.
+        if user is not None and message.edited_at is not None:
+            incoming = self._translate(message, user.id, is_edit=True)
+        await self._receive(incoming, key)
 
     def on_message_delete(self, message_id: int) -> None:
         """Remember the deletion so a reply still being generated for that message is not posted."""
@@ -227,6 +257,55 @@ class DiscordAdapter:
         await self.app.dispatcher.deliver_owed(PLATFORM)
 
     # internals ----------------------------------------------------------------------------------------
+
+    async def _close_keeping_session(self) -> None:
+        """Disconnect with 4000 instead of discord.py's 1000 (which ends the session), so the next start
+        RESUMEs it and gets what people sent while the bot was down, within Discord's resume window."""
+        if self._runner is not None:
+            self._runner.cancel()  # else discord.py's connect loop would reconnect after the close
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        socket = self.client.ws
+        if socket is not None and socket.open:
+            with contextlib.suppress(Exception):
+                await socket.close(code=RESUMABLE_CLOSE)
+        await self.client.close()  # the socket is closed already: only the HTTP session is left to close
+
+    async def _receive(self, incoming: IncomingMessage | None, key: EventKey) -> None:
+        """Store `incoming` (if any) with the gateway position it allows saving; then the sequence may pass it.
+
+        When storing fails the event stays held: the saved sequence stops before it, so the next start
+        gets it replayed (with what followed, which the inbox recognises as replays).
+        """
+        if incoming is not None:
+            await self.app.inbox.receive(incoming, stream_position=self._stream_position(key))
+        self._live_sequence.settle(key)
+        self._replay_sequence.settle(key)
+
+    def _stream_position(self, key: EventKey) -> tuple[str, str] | None:
+        if self._replaying and not self._replay_sequence.holds(key):
+            return None  # a live message while the old session replays: the old one stays the saved one
+        tracker = self._replay_sequence if self._replaying else self._live_sequence
+        position = tracker.position(settling=key)
+        return (SESSION_STREAM, position.to_text()) if position is not None else None
+
+    async def _replay(self, saved: GatewaySession) -> None:
+        """RESUME the previous process's session so Discord replays what it delivered and the store lacks."""
+        outcome = await replay_session(
+            self.client, saved, self._replay_sequence, self._replay_socket, timeout=REPLAY_TIMEOUT_S
+        )
+        if outcome.resumed:
+            if not await self._replay_sequence.wait_settled(REPLAY_TIMEOUT_S):
+                log.warning("replayed Discord messages were not all stored within %.0fs", REPLAY_TIMEOUT_S)
+            log.info("resumed the previous Discord session: what it missed is stored")
+        else:
+            log.info("did not resume the previous Discord session: %s; answering from the store", outcome.reason)
+        self._replaying = False
+        position = self._live_sequence.position()
+        if position is not None:
+            self.app.inbox.advance(SESSION_STREAM, position.to_text())
+        await close_replay(self._replay_socket)
 
     def _translate(self, message: discord.Message, bot_user_id: int, is_edit: bool) -> IncomingMessage | None:
         try:

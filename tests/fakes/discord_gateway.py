@@ -2,9 +2,11 @@
 
 It covers what a bot session needs: HELLO, IDENTIFY -> READY (with `resume_gateway_url`) and GUILD_CREATE,
 heartbeats and their ACKs, DISPATCH of any event with sequence numbers, zlib-stream compression when the
-client asks for it, closing the socket with any code, RESUME -> replay of missed events -> RESUMED, and
-INVALID_SESSION for an unknown session. It also builds the JSON payloads Discord sends (users, guilds,
-members, messages, interactions) so tests describe a world, not wire formats.
+client asks for it, closing the socket with any code, and sessions as Discord keeps them: each live session
+buffers what is dispatched to it (bounded), RESUME of a known session replays the events after `seq` then
+sends RESUMED, and an unknown, expired or cleanly closed (1000/1001) session is answered INVALID_SESSION
+(d=false). It also builds the JSON payloads Discord sends (users, guilds, members, messages, interactions)
+so tests describe a world, not wire formats.
 
 Not covered: sharding, rate limiting of gateway sends, presence updates, member chunking (REQUEST_MEMBERS is
 ignored), voice, and zstd-stream compression (the fake answers zstd clients with plain text frames, which
@@ -25,6 +27,7 @@ from aiohttp import WSMsgType, web
 
 DISCORD_EPOCH_MS = 1420070400000
 HEARTBEAT_INTERVAL_MS = 41250
+MAX_BUFFERED_EVENTS = 5000  # per session, like Discord's bounded resume backlog
 MANAGE_GUILD = 1 << 5
 SEND_MESSAGES = 1 << 11
 VIEW_CHANNEL = 1 << 10
@@ -219,13 +222,40 @@ class GatewayConnection:
 
 @dataclass
 class _Session:
+    """A gateway session: what was dispatched to it (for RESUME) and the socket it is attached to, if any."""
+
     session_id: str
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     sequence: int = 0
+    connection: GatewayConnection | None = None
+
+    def record(self, event: str, data: dict[str, Any]) -> int:
+        self.sequence += 1
+        self.events.append((self.sequence, event, data))
+        del self.events[: max(0, len(self.events) - MAX_BUFFERED_EVENTS)]
+        return self.sequence
+
+    def can_replay_after(self, sequence: int) -> bool:
+        """Discord keeps a bounded backlog: a RESUME from before it is an invalid session."""
+        return not self.events or sequence >= self.events[0][0] - 1
+
+    async def send(self, sequence: int, event: str, data: dict[str, Any]) -> None:
+        connection = self.connection
+        if connection is None or connection.socket.closed:
+            return
+        try:
+            await connection.send({"op": 0, "t": event, "s": sequence, "d": data})
+        except (ConnectionResetError, RuntimeError):  # the client vanished mid-send (kill -9): kept for RESUME
+            self.connection = None
 
 
 class FakeGateway:
-    """The gateway side of a fake Discord: mount `routes()` on an aiohttp app, then dispatch events."""
+    """The gateway side of a fake Discord: mount `routes()` on an aiohttp app, then dispatch events.
+
+    Like Discord, every live session (one per IDENTIFY, until the client closes it with 1000/1001 or it is
+    expired) gets every event with its own sequence numbers, whether a socket is attached or not: a client
+    that comes back with RESUME gets what it missed, and a kill -9 leaves its session resumable.
+    """
 
     PATH = "/gateway"
     RESUME_PATH = "/gateway-resume"
@@ -237,10 +267,11 @@ class FakeGateway:
         self.base_ws_url = ""  # set once the server listens: ws://127.0.0.1:<port>
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
+        self.invalid_sessions = 0
         self.connections: list[GatewayConnection] = []
         self.heartbeats = 0
-        self._session: _Session | None = None
-        self._current: GatewayConnection | None = None
+        self.sessions: dict[str, _Session] = {}
+        self._session: _Session | None = None  # the newest identified session
         self._forced_replay_from: int | None = None
         self._changed = asyncio.Condition()
 
@@ -250,21 +281,35 @@ class FakeGateway:
     # what tests call ----------------------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send a DISPATCH event now, or keep it for the RESUME when the client is disconnected."""
-        session = self._require_session()
-        session.sequence += 1
-        session.events.append((session.sequence, event, data))
-        if self._current is not None and not self._current.socket.closed:
-            await self._current.send({"op": 0, "t": event, "s": session.sequence, "d": data})
-        return session.sequence
+        """Send a DISPATCH event to every live session now (kept for RESUME where no socket is attached);
+        returns its sequence number in the newest session."""
+        current = self._require_session()
+        sequence = 0
+        for session in list(self.sessions.values()):
+            session_sequence = session.record(event, data)
+            if session is current:
+                sequence = session_sequence
+            await session.send(session_sequence, event, data)
+        return sequence
 
     async def drop(self, code: int = 4000, replay_from: int | None = None) -> None:
         """Close the client's socket with `code` (4000: unknown error, resumable). With `replay_from`, the next
         RESUME re-sends events from that sequence on even though the client saw them (a duplicate delivery)."""
         self._forced_replay_from = replay_from
-        connection, self._current = self._current, None
+        session = self._require_session()
+        connection, session.connection = session.connection, None
         if connection is not None:
             await connection.socket.close(code=code, message=b"fake gateway drop")
+
+    def vanished_session(self) -> str:
+        """A session whose client identified and then vanished (kill -9); it becomes the newest session, so
+        events dispatched from now on are kept for a RESUME of it. Returns its id."""
+        session = self._new_session()
+        return session.session_id
+
+    def expire(self, session_id: str) -> None:
+        """Discord forgot the session (it was idle too long): a RESUME of it is answered INVALID_SESSION."""
+        self.sessions.pop(session_id, None)
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Wait until `predicate()` holds (checked whenever the gateway's state changes)."""
@@ -274,6 +319,11 @@ class FakeGateway:
     @property
     def session_id(self) -> str:
         return self._require_session().session_id
+
+    @property
+    def _current(self) -> GatewayConnection | None:
+        """The socket of the newest session, if one is attached."""
+        return self._session.connection if self._session is not None else None
 
     # the protocol -------------------------------------------------------------------------------------
 
@@ -291,8 +341,11 @@ class FakeGateway:
                 continue
             payload = json.loads(frame.data)
             await self._receive(connection, payload["op"], payload.get("d"))
-        if self._current is connection:
-            self._current = None
+        for session in list(self.sessions.values()):
+            if session.connection is connection:
+                session.connection = None
+                if socket.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
+                    self.sessions.pop(session.session_id, None)
         await self._notify()
         return socket
 
@@ -306,14 +359,20 @@ class FakeGateway:
             await self._resume(connection, data)
         await self._notify()
 
+    def _new_session(self) -> _Session:
+        session = _Session(session_id=f"session-{len(self.identifies) + len(self.sessions) + 1}-{snowflake()}")
+        self.sessions[session.session_id] = session
+        self._session = session
+        return session
+
     async def _identify(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
         self.identifies.append(data)
-        self._session = _Session(session_id=f"session-{len(self.identifies)}")
-        self._current = connection
+        session = self._new_session()
+        session.connection = connection
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "session_id": self._session.session_id,
+            "session_id": session.session_id,
             "resume_gateway_url": self.base_ws_url + self.RESUME_PATH,
             "session_type": "normal",
             "guilds": [{"id": guild.guild_id, "unavailable": True} for guild in self.guilds],
@@ -323,25 +382,29 @@ class FakeGateway:
             "presences": [],
             "shard": [0, 1],
         }
-        await self.dispatch("READY", ready)
+        await self._dispatch_to(session, "READY", ready)
         for guild in self.guilds:
-            await self.dispatch("GUILD_CREATE", guild.create_payload())
+            await self._dispatch_to(session, "GUILD_CREATE", guild.create_payload())
 
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
         self.resumes.append(data)
-        session = self._session
-        if session is None or data.get("session_id") != session.session_id:
+        session = self.sessions.get(str(data.get("session_id")))
+        replay_after = data.get("seq") or 0
+        if session is None or not session.can_replay_after(replay_after):
+            self.invalid_sessions += 1
             await connection.send({"op": 9, "d": False})
             return
-        self._current = connection
-        replay_after = data.get("seq") or 0
-        if self._forced_replay_from is not None:
+        session.connection = connection
+        if self._forced_replay_from is not None and session is self._session:
             replay_after = min(replay_after, self._forced_replay_from - 1)
             self._forced_replay_from = None
         for sequence, event, payload in list(session.events):
             if sequence > replay_after:
-                await connection.send({"op": 0, "t": event, "s": sequence, "d": payload})
-        await self.dispatch("RESUMED", {})
+                await session.send(sequence, event, payload)
+        await self._dispatch_to(session, "RESUMED", {})
+
+    async def _dispatch_to(self, session: _Session, event: str, data: dict[str, Any]) -> None:
+        await session.send(session.record(event, data), event, data)
 
     def _require_session(self) -> _Session:
         if self._session is None:

@@ -33,12 +33,12 @@ FAST_TELEGRAM = """
 base_url = "{base}"
 base_file_url = "{files}"
 poll_timeout_s = 1
-busy_poll_interval_s = 0.02
 flood_messages_per_s = 0
 flood_chat_interval_s = 0
 flood_group_messages_per_min = 0
 network_backoff_s = 0.01
 network_retries = 0
+[delivery]
 shutdown_grace_s = 2
 """
 

@@ -18,7 +18,6 @@ from tests.support import build_test_app
 
 FAST_TELEGRAM_SETTINGS: dict[str, object] = {
     "poll_timeout_s": 1,
-    "busy_poll_interval_s": 0.02,
     "flood_messages_per_s": 0,
     "flood_chat_interval_s": 0,
     "flood_group_messages_per_min": 0,
