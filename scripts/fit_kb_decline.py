@@ -61,6 +61,12 @@ FEATURES = (
 SEED = 7
 PER_DOCUMENTED, PER_UNKNOWN, PER_UNUSED, OUT_OF_SCOPE = 30, 30, 10, 150
 SHIPPED_THRESHOLD = KbSettings().answer_threshold
+# The folds' knowledge bases hold only the tuning documents; the evaluation's holds every document, so scores
+# run lower there. On the tuning split of eval/kb_benchmarks (whole knowledge base, queries never trained on),
+# confidence 0.35 of the model placed by the folds left the smallest total shortfall to the targets (answer
+# accuracy 0.80, decline recall 0.85; 0.30 / 0.35 / 0.40 / 0.46 / 0.50 were compared); the shipped bias moves
+# that point onto `answer_threshold`.
+TUNING_SPLIT_POINT = 0.35
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,10 @@ def figures(rows: list[Row], scores: np.ndarray, threshold: float) -> dict[str, 
     return result
 
 
+def _logit(probability: float) -> float:
+    return math.log(probability / (1 - probability))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DECLINE_MODEL_FILE)
@@ -256,13 +266,14 @@ def main() -> None:
     cv_scores = out_of_fold_scores(rows)
     threshold, accuracy, recall = operating_point(rows, cv_scores)
     model = LogisticRegression(C=1.0, max_iter=5000).fit(*matrix(rows))
-    shipped = math.log(SHIPPED_THRESHOLD / (1 - SHIPPED_THRESHOLD))
+    shipped = _logit(SHIPPED_THRESHOLD)
     result = {
         "model": "logistic regression (L2, C=1) over the answerer's confidence signals",
         "features": list(FEATURES),
         "weights": [round(float(w), 4) for w in model.coef_[0]],
-        "bias": round(float(model.intercept_[0]) - threshold + shipped, 4),
-        "operating_point": "best answer accuracy + decline recall on out-of-fold scores, placed at answer_threshold "
+        "bias": round(float(model.intercept_[0]) - threshold + shipped + shipped - _logit(TUNING_SPLIT_POINT), 4),
+        "operating_point": "best answer accuracy + decline recall on out-of-fold scores, then moved to confidence "
+        f"{TUNING_SPLIT_POINT} of that on the tuning split of eval/kb_benchmarks; placed at answer_threshold "
         f"{SHIPPED_THRESHOLD}",
         "cross_validation": {
             "folds": 5,
