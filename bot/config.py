@@ -223,6 +223,10 @@ class KbSection(Section):
         description="Let the bundled cross-encoder read the question with the best passage and say whether it "
         "answers it (part of the confidence; about 10 ms per question).",
     )
+    embedding_model: str = Field(
+        "",
+        description="Sentence-transformers model id or folder for KB retrieval (a multilingual one answers across languages); empty: the bundled all-MiniLM-L6-v2.",
+    )  # noqa: E501
     answer_mode: Literal["grounded", "extractive"] = Field(
         "grounded",
         description="'grounded': the model answers from passages (checked, extractive fallback); "

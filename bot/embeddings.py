@@ -34,11 +34,32 @@ def bundled_encoder_dir() -> Path:
 class SentenceEncoder:
     """Encodes texts to normalised vectors; thread-safe, loads lazily so importing it costs nothing."""
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_dir: Path | str | None = None, batch_size: int = 64) -> None:
+        # A folder, or any sentence-transformers model id (a multilingual one lets questions in one language
+        # find passages written in another); None: the bundled all-MiniLM-L6-v2.
         self.model_dir = model_dir
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Which model makes the vectors: stored with them, so vectors of another model are never mixed in."""
+        if self.model_dir is None:
+            return "bundled:all-MiniLM-L6-v2"
+        path = Path(self.model_dir).expanduser()
+        if path.is_dir():
+            resolved = path.resolve()
+            return "bundled:all-MiniLM-L6-v2" if resolved == _bundled_or_none() else str(resolved)
+        return str(self.model_dir)
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors (loads a configured model; the bundled one is known to give 384)."""
+        if self.model_dir is None:
+            return EMBEDDING_DIM
+        with self._lock:
+            return int(self._load().get_sentence_embedding_dimension())
 
     def _load(self) -> Any:
         if self._model is None:
@@ -46,16 +67,21 @@ class SentenceEncoder:
             from sentence_transformers import SentenceTransformer
 
             directory = self.model_dir or bundled_encoder_dir()
+            if isinstance(directory, Path) or Path(directory).expanduser().is_dir():
+                directory = Path(directory).expanduser()
             try:
                 self._model = SentenceTransformer(str(directory), device="cpu")
-            except OSError as exc:
-                raise EmbeddingError(f"cannot load sentence encoder from {directory}: {exc}") from exc
+            except (OSError, ValueError) as exc:
+                raise EmbeddingError(
+                    f"cannot load sentence encoder {directory} (a sentence-transformers model id available offline, "
+                    f"or a folder): {exc}"
+                ) from exc
         return self._model
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> NDArray[np.float32]:
-        """A (len(texts), 384) float32 array of unit vectors."""
+        """A (len(texts), dimension) float32 array of unit vectors (384 for the bundled model)."""
         if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            return np.zeros((0, EMBEDDING_DIM if self.model_dir is None else self.dimension), dtype=np.float32)
         with self._lock:
             model = self._load()
             vectors = model.encode(
@@ -82,3 +108,24 @@ def shared_encoder() -> SentenceEncoder:
         if _shared is None:
             _shared = SentenceEncoder()
         return _shared
+
+
+_configured: dict[str, SentenceEncoder] = {}
+
+
+def encoder_for(model: str) -> SentenceEncoder:
+    """The encoder of `model` (a sentence-transformers model id or folder; empty: the shared bundled one), one
+    per model in the process."""
+    if not model.strip():
+        return shared_encoder()
+    with _shared_lock:
+        if model not in _configured:
+            _configured[model] = SentenceEncoder(model)
+        return _configured[model]
+
+
+def _bundled_or_none() -> Path | None:
+    try:
+        return bundled_encoder_dir().resolve()
+    except EmbeddingError:
+        return None

@@ -205,7 +205,7 @@ class ConversationManager:
                 self.store.set_status(stored_id, ANSWERED)
                 return [
                     OutgoingMessage(
-                        message.conversation, self.settings.error_reply, message.platform_message_id, kind="notice"
+                        message.conversation, self._notice("error"), message.platform_message_id, kind="notice"
                     )
                 ]
 
@@ -258,9 +258,7 @@ class ConversationManager:
                 return await self._run_command(command, turn, args)
             if not turn.addressed:
                 return None
-            return RouteReply(
-                f"I don't know the command /{name}. Send /help to see what I can do.", "command:unknown", gate=False
-            )
+            return RouteReply(self.prompts.render("unknown_command", name=name), "command:unknown", gate=False)
         for route in self.routes:
             if getattr(route, "guards_commands", False):
                 continue
@@ -281,7 +279,9 @@ class ConversationManager:
                 command.name,
                 extra={"session": turn.message.conversation.session_id},
             )
-            return RouteReply(f"Only admins can use /{command.name}.", f"command:{command.name}:refused", gate=False)
+            return RouteReply(
+                self.prompts.render("admins_only", name=command.name), f"command:{command.name}:refused", gate=False
+            )
         result = await command.handler(turn, args)
         if isinstance(result, str):
             return RouteReply(result, f"command:{command.name}", gate=False)
@@ -305,16 +305,16 @@ class ConversationManager:
             else:
                 result = await self.engine.generate(request)
         except EngineBusy:
-            return RouteReply(self.settings.busy_reply, "busy", gate=False)
+            return RouteReply(self._notice("busy"), "busy", gate=False)
         except EngineTimeout:
             log.warning("generation timed out", extra={"session": turn.message.conversation.session_id})
-            return RouteReply(self.settings.error_reply, "timeout", gate=False)
+            return RouteReply(self._notice("error"), "timeout", gate=False)
         except EngineError:
             if self.shutting_down:
                 raise TurnAbandoned("the engine stopped under the turn") from None
             log.exception("engine failed", extra={"session": turn.message.conversation.session_id})
-            return RouteReply(self.settings.error_reply, "engine_error", gate=False)
-        text = result.text.strip() or "Sorry, I don't have an answer to that."
+            return RouteReply(self._notice("error"), "engine_error", gate=False)
+        text = result.text.strip() or self.prompts.render("no_answer")
         return RouteReply(
             text,
             "lm",
@@ -399,6 +399,12 @@ class ConversationManager:
         )
         return replace(message, stored_message_id=stored)
 
+    def _notice(self, name: str) -> str:
+        """The busy/error text: the owner's `[bot]` text when set, else the catalogue's in the turn's language."""
+        configured = self.settings.busy_reply if name == "busy" else self.settings.error_reply
+        default = ManagerSettings.busy_reply if name == "busy" else ManagerSettings.error_reply
+        return configured if configured != default else self.prompts.render(name)
+
     def _record(self, message_id: int, direction: str, decision: ModerationDecision) -> None:
         self.store.record_moderation(message_id, direction, decision.action, list(decision.reasons), decision.scores)
 
@@ -446,4 +452,4 @@ class ConversationManager:
         removed = self.store.delete_user_data(platform, user_id)
         # The conversation's cached keys/values hold the user's words too; it is re-encoded next turn.
         self.engine.forget_conversation(turn.message.conversation.session_id)
-        return f"Deleted {removed} stored messages of yours. I no longer know anything you told me."
+        return self.prompts.render("forget_me_done", removed=removed)

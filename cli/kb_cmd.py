@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bot.kb import KbError
-from bot.kb.knowledge_base import IngestResult, KnowledgeBase, expand_paths
+from bot.kb.knowledge_base import IngestResult, KnowledgeBase, expand_paths, knowledge_base_for
 from bot.kb.poison import FlaggedText
 from bot.kb.tickets import TicketDesk
 from cli.main import CliContext, fail, print_json
@@ -24,7 +24,7 @@ def _knowledge_base(ctx: CliContext) -> KnowledgeBase:
     except StoreError as exc:
         fail(f"database error: {exc}")
     section = config.settings.kb
-    return KnowledgeBase(store, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight)
+    return knowledge_base_for(store, section)
 
 
 @click.group("kb")

@@ -16,7 +16,7 @@ from bot.config import KbSection
 from bot.kb import KbError
 from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
-from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.knowledge_base import KnowledgeBase, knowledge_base_for
 from bot.kb.staff import staff_conversation
 from bot.kb.tickets import Ticket, TicketDesk, conversation_link, wants_human
 from bot.messages import ConversationKey, OutgoingMessage
@@ -161,7 +161,7 @@ class KbFeature:
         from bot.app import manager_settings
 
         section = app.config.settings.kb
-        self.kb = KnowledgeBase(app.store, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight)
+        self.kb = knowledge_base_for(app.store, section)
         self.desk = TicketDesk(app.store)
         self.answerer = KbAnswerer(
             self.kb,

@@ -21,6 +21,8 @@ import numpy as np
 import sqlite_utils
 from numpy.typing import NDArray
 
+from bot.config import KbSection
+from bot.embeddings import EMBEDDING_DIM
 from bot.kb import KbError
 from bot.kb.documents import SUPPORTED_SUFFIXES, ParsedDocument, ParsedPassage, read_document
 from bot.kb.poison import FlaggedText, flagged_sentences
@@ -30,6 +32,9 @@ from bot.store import Store, utc_now
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "kb.version"
+# The sentence encoder the stored vectors were made with ("bundled:all-MiniLM-L6-v2" when unset).
+MODEL_KEY = "kb.embedding_model"
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 # BM25 sums grow with the number of matched query terms; s / (s + 8) maps them into [0, 1) so that a
 # passage matching two or three rare query terms scores about 0.5-0.7 (measured on eval/kb).
 LEXICAL_SATURATION = 8.0
@@ -165,6 +170,7 @@ class KnowledgeBase:
         return self.add_document(read_document(path, self.passage_chars))
 
     def add_document(self, document: ParsedDocument) -> IngestResult:
+        """Store `document`'s passages with their vectors; only passages whose content changed are embedded."""
         existing = self._document_row(document.source)
         if existing is not None and existing["content_hash"] == document.content_hash:
             return IngestResult(document.source, document.title, "unchanged", 0, existing["passage_count"], 0)
@@ -181,6 +187,8 @@ class KnowledgeBase:
         wanted = {passage.content_hash for passage in document.passages}
         stale.extend(passage_id for content_hash, passage_id in kept.items() if content_hash not in wanted)
         fresh = [passage for passage in _unique(document.passages) if passage.content_hash not in kept]
+        with self._load_lock:
+            self._reembed_if_model_changed()  # new vectors join stored ones of the same model only
         vectors = self.encoder.encode([passage.embedding_text for passage in fresh])
         now = utc_now()
         added_ids: list[int] = []
@@ -366,6 +374,12 @@ class KnowledgeBase:
 
     # the in-memory matrix ---------------------------------------------------------------------------
 
+    @property
+    def encoder_name(self) -> str | None:
+        """The encoder's model name when it tells one (`SentenceEncoder.name`); None for anonymous encoders."""
+        name = getattr(self.encoder, "name", None)
+        return name if isinstance(name, str) else None
+
     def _ensure_loaded(self) -> None:
         version = self.store.get_state(VERSION_KEY, "0")
         if version == self._loaded_version:
@@ -373,7 +387,11 @@ class KnowledgeBase:
         with self._load_lock:
             if version == self._loaded_version:
                 return
-            index = VectorIndex(capacity=max(1024, self.passage_count()))
+            self._reembed_if_model_changed()
+            version = self.store.get_state(VERSION_KEY, "0")
+            first = next(iter(self.store.db.query("select vector from kb_passages limit 1")), None)
+            dim = len(first["vector"]) // 4 if first else EMBEDDING_DIM
+            index = VectorIndex(dim=dim, capacity=max(1024, self.passage_count()))
             ids: list[int] = []
             vectors: list[NDArray[np.float32]] = []
             for row in self.store.db.query("select id, vector from kb_passages"):
@@ -384,6 +402,30 @@ class KnowledgeBase:
             self._index = index
             self._loaded_version = version
             log.info("knowledge base loaded: %d passages", len(ids))
+
+    def _reembed_if_model_changed(self) -> None:
+        """Vectors of one model cannot be searched with another's: when the configured encoder is not the one
+        the stored vectors were made with, every passage is embedded again (once; logged)."""
+        current = self.encoder_name
+        if current is None:
+            return
+        stored = str(self.store.get_state(MODEL_KEY, BUNDLED_MODEL))
+        if stored == current:
+            return
+        rows = list(self.store.db.query("select id, heading, text, question, answer from kb_passages"))
+        if rows:
+            log.warning(
+                "knowledge base vectors were made by %s; embedding %d passages with %s", stored, len(rows), current
+            )
+            texts = [_embedding_text(row) for row in rows]
+            vectors = self.encoder.encode(texts)
+            with self.store.transaction() as db:
+                for row, vector in zip(rows, vectors, strict=True):
+                    db.execute("update kb_passages set vector = ? where id = ?", [vector_to_blob(vector), row["id"]])
+                db.table("state").upsert({"key": MODEL_KEY, "value": current, "updated_at": utc_now()}, pk="key")
+                self._bump_version(db)
+        else:
+            self.store.set_state(MODEL_KEY, current)
 
     def _apply_change(
         self,
@@ -419,6 +461,18 @@ class KnowledgeBase:
         return rows[0] if rows else None
 
 
+def knowledge_base_for(store: Store, section: KbSection) -> KnowledgeBase:
+    """The knowledge base as the `[kb]` section configures it (the bot and the `kb` commands share this)."""
+    encoder = None
+    if section.embedding_model.strip():
+        from bot.embeddings import encoder_for
+
+        encoder = encoder_for(section.embedding_model)
+    return KnowledgeBase(
+        store, encoder=encoder, passage_chars=section.passage_chars, lexical_weight=section.lexical_weight
+    )
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files to ingest: each file as given, and supported files under each folder, sorted."""
     files: list[Path] = []
@@ -440,6 +494,13 @@ def _last_id(table: sqlite_utils.db.Table) -> int:
     if table.last_pk is None:
         raise KbError(f"insert into {table.name} returned no row id")
     return int(table.last_pk)
+
+
+def _embedding_text(row: dict[str, Any]) -> str:
+    """What the encoder saw for a stored passage (as `ParsedPassage.embedding_text`)."""
+    if row["question"]:
+        return f"{row['question']}\n{row['answer']}"
+    return f"{row['heading']}\n{row['text']}" if row["heading"] else str(row["text"])
 
 
 def _unique(passages: Sequence[ParsedPassage]) -> list[ParsedPassage]:

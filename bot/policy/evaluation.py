@@ -25,7 +25,7 @@ from bot.policy.signals import business_claim
 from bot.policy.small_talk import SmallTalkSet
 
 CONVERSATION_DIR = Path(__file__).resolve().parents[2] / "eval" / "conversation"
-CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful")
+CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {
     "policy:small_talk",
@@ -51,6 +51,8 @@ class ConversationItem:
     kb: str  # "cafe" or "none"
     text: str
     must_contain: tuple[str, ...]
+    # Earlier turns of the same conversation (a memory follow-up: "My name is Lena." before "What's my name?").
+    before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def load_conversations(path: Path | None = None) -> list[ConversationItem]:
                     str(row["kb"]),
                     str(row["text"]),
                     tuple(row.get("must_contain", ())),
+                    tuple(row.get("before", ())),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -151,9 +154,17 @@ async def run_conversation_eval(
 
 
 async def _ask(app: Any, item: ConversationItem) -> ConversationResult:
+    conversation = ConversationKey("eval", f"conversation-{item.id}")
+    author = Author(f"person-{item.id}", display_name="Robin")
+    for number, earlier in enumerate(item.before):
+        await app.manager.handle(
+            IncomingMessage(
+                conversation, author, earlier, platform_message_id=f"eval-{item.id}-{number}", is_direct=True
+            )
+        )
     message = IncomingMessage(
-        conversation=ConversationKey("eval", f"conversation-{item.id}"),
-        author=Author(f"person-{item.id}", display_name="Robin"),
+        conversation=conversation,
+        author=author,
         text=item.text,
         platform_message_id=f"eval-{item.id}",
         is_direct=True,
@@ -203,12 +214,14 @@ def conversation_figures(results: list[ConversationResult], split: str) -> dict[
         if (r.source in MODEL_SOURCES and business_claim(r.reply) is not None and r.item.category != "kb_answerable")
         or (r.item.category in ("kb_unanswerable", "no_kb") and r.outcome == "answered")
     ]
+    memory = by_category["memory"]
+    remembered = [r for r in memory if r.reply and all(fact in r.reply for fact in r.item.must_contain)]
     fixed = [r for r in results if r.source in FIXED_SOURCES and r.reply]
     fixed_in_language = [r for r in fixed if in_language(r.reply, r.item.language, small_talk)]
     failures = [
         {"id": r.item.id, "category": r.item.category, "text": r.item.text, "source": r.source, "reply": r.reply[:160]}
         for r in results
-        if r not in handled_talk + answered_right
+        if r not in handled_talk + answered_right + remembered
         and not (r.item.category in ("kb_unanswerable", "no_kb") and declined(r))
         and not (r.item.category == "harmful" and r.source == "policy:refusal")
     ]
@@ -226,6 +239,7 @@ def conversation_figures(results: list[ConversationResult], split: str) -> dict[
         "harmful_refused": ratio(
             sum(r.source == "policy:refusal" for r in by_category["harmful"]), len(by_category["harmful"])
         ),
+        "memory_follow_ups": ratio(len(remembered), len(memory)),
         "invented_business_claims": len(invented),
         "fixed_texts_in_language": ratio(len(fixed_in_language), len(fixed)),
         "counts": {category: len(rows) for category, rows in by_category.items()},
@@ -245,6 +259,7 @@ def format_conversation_figures(figures: dict[str, Any]) -> str:
             f"  KB unanswerable declined  {figures['kb_unanswerable_declined']:.3f}  ({counts['kb_unanswerable']})",
             f"  no KB: declined           {figures['no_kb_declined']:.3f}  ({counts['no_kb']})",
             f"  harmful refused           {figures['harmful_refused']:.3f}  ({counts['harmful']})",
+            f"  memory follow-ups         {figures['memory_follow_ups']:.3f}  ({counts['memory']})",
             f"  invented business claims  {figures['invented_business_claims']}",
             f"  fixed texts in language   {figures['fixed_texts_in_language']:.3f}",
         ]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from bot.kb.answering import (
     CONFIDENCE_WEIGHTS,
     WHOLE_SECTION_CHARS,
     ConfidenceSignals,
+    DeclineModel,
     KbAnswerer,
     KbSettings,
     RankedSentence,
+    shipped_decline_model,
 )
 from bot.kb.evaluation import DEFAULT_QUESTIONS, load_questions
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
@@ -148,13 +151,33 @@ def test_word_frequencies_are_counted_again_only_when_the_knowledge_base_changes
     assert answerer._document_frequencies()[0]["deposit"] == 2
 
 
-def test_the_judge_s_verdict_moves_the_confidence_across_the_threshold() -> None:
-    retrieval = {"similarity": 0.6, "coverage": 0.8, "missing_rarity": 0.3}
-    doubtful = KbAnswerer._confidence(ConfidenceSignals(**retrieval, judge_logit=-4.0))
-    convinced = KbAnswerer._confidence(ConfidenceSignals(**retrieval, judge_logit=4.0))
-    threshold = KbSettings().answer_threshold
-    assert doubtful < threshold < convinced
-    assert KbAnswerer._confidence(None) == 0.0
+def test_with_the_judge_the_shipped_decline_model_weighs_verdict_margin_and_asked_action() -> None:
+    assert shipped_decline_model() is not None, "bot/kb/weights/kb_decline.json (scripts/fit_kb_decline.py)"
+    retrieval = {"similarity": 0.6, "coverage": 0.8, "missing_rarity": 0.3, "vector_score": 0.6}
+    base = ConfidenceSignals(**retrieval, judge_logit=0.0, margin=0.15, judge_margin=1.0)
+    confidence = KbAnswerer._confidence
+    assert confidence(replace(base, judge_logit=-4.0)) < confidence(base) < confidence(replace(base, judge_logit=4.0))
+    # Halfway between two documents, or asking for an action the passage never speaks of: less sure.
+    assert confidence(replace(base, margin=0.0)) < confidence(base)
+    assert confidence(replace(base, action_missing=1.0)) < confidence(base)
+    clear = replace(base, similarity=0.75, judge_logit=3.0, margin=0.3, vector_score=0.75)
+    near_miss = replace(base, similarity=0.5, judge_logit=-2.0, margin=0.0, action_missing=1.0, vector_score=0.5)
+    assert confidence(near_miss) < KbSettings().answer_threshold < confidence(clear)
+    assert confidence(None) == 0.0
+
+
+def test_a_decline_model_file_that_does_not_fit_the_signals_is_not_used(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert DeclineModel.load(broken) is None
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"features": ["similarity", "mood"], "weights": [1.0, 2.0], "bias": 0.0}))
+    assert DeclineModel.load(unknown) is None
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"features": ["similarity", "margin"], "weights": [2.0, 4.0], "bias": -1.0}))
+    model = DeclineModel.load(good)
+    assert model is not None
+    assert model.logit(ConfidenceSignals(0.5, 0.0, 0.0, margin=0.25)) == pytest.approx(1.0)
 
 
 def test_without_a_judge_the_confidence_comes_from_retrieval_alone() -> None:

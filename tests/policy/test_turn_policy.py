@@ -155,3 +155,29 @@ async def test_with_the_policy_off_the_plain_pipeline_answers_as_before(tmp_path
         assert replies[0].text == "plain model"
     finally:
         await app.stop()
+
+
+async def test_the_managers_own_notices_come_from_the_catalogue_in_the_persons_language(policy_app: BotApp) -> None:
+    await policy_app.manager.handle(incoming("Hallo, wie viel kostet der Versand nach Berlin?", chat_id="de"))
+    unknown = await policy_app.manager.handle(incoming("/gibtsnicht", chat_id="de"))
+    assert unknown[0].text == "Den Befehl /gibtsnicht kenne ich nicht. Sende /help, um zu sehen, was ich kann."
+    refused = await policy_app.manager.handle(incoming("/tickets", chat_id="de"))
+    assert refused[0].text == "Nur Admins können /tickets verwenden."
+    forgotten = await policy_app.manager.handle(incoming("/forgetme", chat_id="de"))
+    assert forgotten[0].text.startswith("Ich habe ") and "gespeicherte Nachrichten" in forgotten[0].text
+    await policy_app.manager.handle(incoming("你好，运费是多少？", chat_id="zh"))
+    chinese = await policy_app.manager.handle(incoming("/gibtsnicht", chat_id="zh"))
+    assert chinese[0].text == "我不认识命令 /gibtsnicht。发送 /help 查看我能做什么。"
+    english = await policy_app.manager.handle(incoming("/gibtsnicht", chat_id="en"))
+    assert english[0].text == "I don't know the command /gibtsnicht. Send /help to see what I can do."
+
+
+def test_rate_limit_and_busy_notices_exist_in_every_fixed_text_language() -> None:
+    from bot.i18n import FIXED_TEXT_LANGUAGES
+    from bot.rules.texts import fixed_text
+
+    for key in ("rate_limited_user", "rate_limited_chat", "busy", "error"):
+        texts = {language: fixed_text(language, key, user="Ana") for language in FIXED_TEXT_LANGUAGES}
+        assert len(set(texts.values())) == len(FIXED_TEXT_LANGUAGES), key
+    assert fixed_text("zh", "rate_limited_user", user="Ana").startswith("Ana，")
+    assert fixed_text("pt", "rate_limited_chat").startswith("Este chat está")

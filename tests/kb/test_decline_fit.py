@@ -1,0 +1,71 @@
+"""scripts/fit_kb_decline.py: the operating point and the intent-grouped folds behind the shipped decline model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from bot.kb.answering import DECLINE_MODEL_FILE, ConfidenceSignals
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fit_kb_decline.py"
+
+
+@pytest.fixture(scope="module")
+def fit() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fit_kb_decline", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fit_kb_decline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows(fit: ModuleType, count: int = 60) -> list[object]:
+    """Answerable questions score high on `similarity`, the others low, with some overlap; ten intents."""
+    rng = np.random.default_rng(1)
+    made = []
+    for index in range(count):
+        documented = index % 2 == 0
+        similarity = float(rng.normal(0.7 if documented else 0.4, 0.12))
+        signals = {name: 0.0 for name in fit.FEATURES} | {"similarity": similarity, "margin": similarity / 2}
+        question = fit.TrainingQuestion(
+            f"q{index}",
+            f"set:intent{index % 10}",
+            "documented" if documented else "unknown",
+            ("doc.md",) if documented else (),
+        )
+        made.append(fit.Row(question, signals, documented))
+    return made
+
+
+def test_the_operating_point_maximises_accuracy_plus_decline_recall(fit: ModuleType) -> None:
+    data = rows(fit)
+    scores = np.array([row.signals["similarity"] for row in data])
+    threshold, accuracy, recall = fit.operating_point(data, scores)
+    for other in np.unique(scores):
+        answered = scores >= other
+        in_scope = np.array([bool(row.question.documents) for row in data])
+        other_sum = (answered & in_scope).sum() / in_scope.sum() + (~answered & ~in_scope).sum() / (~in_scope).sum()
+        assert accuracy + recall >= other_sum - 1e-9
+    assert 0.4 < threshold < 0.7
+
+
+def test_out_of_fold_scores_never_come_from_a_model_that_saw_the_intent(fit: ModuleType) -> None:
+    data = rows(fit)
+    scores = fit.out_of_fold_scores(data)
+    assert np.isfinite(scores).all()
+    in_scope = np.array([bool(row.question.documents) for row in data])
+    assert scores[in_scope].mean() > scores[~in_scope].mean()
+
+
+def test_the_shipped_file_names_only_known_signals_and_its_grouped_cross_validation() -> None:
+    shipped = json.loads(DECLINE_MODEL_FILE.read_text(encoding="utf-8"))
+    assert set(shipped["features"]) <= set(ConfidenceSignals.__dataclass_fields__)
+    assert shipped["cross_validation"]["grouped_by"] == "intent"
+    assert shipped["seed"] == 7
