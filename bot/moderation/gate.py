@@ -41,6 +41,13 @@ MENTION_ALL = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 # A text goes to its language's word list instead of the English model only when the detector is this sure: English
 # tweets full of names and slang are often guessed as Italian or Dutch with less confidence.
 CONFIDENT_LANGUAGE = 0.6
+# ... and only when it has this many words once mentions, links and hashtags are gone: "@USER @USER YEEEEESS" is
+# confidently German to the detector, and English tweets like it must still meet the English model.
+LISTED_MIN_WORDS = 3
+# The Chinese model judges a text alone only when Han characters are this share of its letters; an English tweet
+# with one Han character in an emoticon ("( ▰ ▔皿▔ )") goes to the English model.
+CHINESE_MIN_SHARE = 0.3
+_NOT_WORDS = re.compile(r"https?://\S+|<@!?\d+>|@\w+|#\w+|\bURL\b")
 
 
 class TextScorer(Protocol):
@@ -213,14 +220,19 @@ class ModerationGate:
         return guess.code, guess.confidence
 
     def _judge_offensive(self, items: Sequence[_Judgement], base_threshold: float, strictness: Strictness) -> None:
-        """Route each text to its language's judge, one model pass per judge."""
+        """Route each text to its language's judge, one model pass per judge.
+
+        The English model judges every text that no language model takes whole, and every text a word list
+        judges unless the language guess is confident and the text long enough to trust it: so on English
+        data the gate flags at least what its English model flags.
+        """
         english: list[_Judgement] = []
         by_model: dict[str, list[_Judgement]] = {}
         for item in items:
             if not item.judged.strip():
                 continue
             item.language, item.confidence = self._language(item.judged)
-            if item.language in self.language_models:
+            if item.language in self.language_models and _owned_by_language_model(item.language, item.judged):
                 by_model.setdefault(item.language, []).append(item)
                 continue
             listed = self.word_lists is not None and self.word_lists.covers(item.language)
@@ -230,7 +242,8 @@ class ModerationGate:
                     item.reasons.append(f"wordlist:{item.language}")
                     item.scores[f"offensive_wordlist_{item.language}"] = 1.0
                     item.triggered.add(f"wordlist:{item.language}")
-            if not listed or item.confidence < CONFIDENT_LANGUAGE:
+            trusted = item.confidence >= CONFIDENT_LANGUAGE and _word_count(item.judged) >= LISTED_MIN_WORDS
+            if not listed or not trusted:
                 english.append(item)
         for language, group in by_model.items():
             model = self.language_models[language]
@@ -350,6 +363,24 @@ class ModerationGate:
         if self._protected_codes and any(code.lower() in text.lower() for code in self._protected_codes):
             return True
         return bool(shingles(text) & self._protected_shingles)
+
+
+def _word_count(text: str) -> int:
+    """Words of a text once mentions, links and hashtags are taken out."""
+    return len(WORD.findall(_NOT_WORDS.sub(" ", text)))
+
+
+def _han_share(text: str) -> float:
+    """Share of Han characters among the letters of ``text``."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return 0.0
+    return sum("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" for char in letters) / len(letters)
+
+
+def _owned_by_language_model(language: str, text: str) -> bool:
+    """Whether a language's own model judges ``text`` alone (Chinese: only texts mostly in Han characters)."""
+    return language != "zh" or _han_share(text) >= CHINESE_MIN_SHARE
 
 
 def _normalise(text: str) -> str:

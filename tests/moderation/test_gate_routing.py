@@ -95,3 +95,32 @@ def test_an_unsure_guess_of_a_listed_language_is_judged_by_the_english_model_too
     assert not sure.blocked and sure.judged_by == ("wordlist:es",)
     assert unsure.blocked and unsure.judged_by == ("wordlist:es", "olid-minilm")
     assert english.batches == [["~you are such a jerk"]]
+
+
+class ConfidentlyGermanDetector:
+    """Says every text is German with high confidence, as lingua does for "@USER @USER YEEEEESS"."""
+
+    def detect(self, text: str) -> LanguageGuess:
+        return LanguageGuess("de", 0.95, True)
+
+
+def test_a_short_text_guessed_as_a_listed_language_still_meets_the_english_model() -> None:
+    english = CountingScorer("jerk")
+    gate = ModerationGate(
+        GatePolicy(offensive_threshold=0.5),
+        offensive=english,
+        word_lists=WordLists({"de": ["arschloch"]}),
+        detector=ConfidentlyGermanDetector(),
+    )
+    short, long = gate.check_outputs(["@USER @USER jerk!! URL", "du bist ein richtig netter Mensch heute"])
+    assert short.blocked and "model:olid-minilm" in short.reasons
+    assert long.judged_by == ("wordlist:de",)
+    assert english.batches == [["@USER @USER jerk!! URL"]]
+
+
+def test_an_english_text_with_one_han_character_is_judged_by_the_english_model() -> None:
+    gate, english, chinese, _ = make_gate()
+    decision = gate.check_output("( ▔皿▔ ) you are such a jerk, honestly")
+    assert decision.blocked and "model:olid-minilm" in decision.reasons
+    assert chinese.batches == []
+    assert english.batches == [["( ▔皿▔ ) you are such a jerk, honestly"]]
