@@ -33,6 +33,7 @@ class GateBenchmark:
     n_latency: int
     mean_chars: float
     torch_threads: int
+    load_average_before: float
     load_average: float
 
     def as_dict(self) -> dict[str, float | int]:
@@ -54,6 +55,7 @@ def run_benchmark(
     gate: ModerationGate, n_batched: int = 1000, batch_size: int = 64, n_latency: int = 200
 ) -> GateBenchmark:
     """Gate ``n_batched`` texts as outputs in batches (one model pass per batch), then ``n_latency`` one by one."""
+    load_before = os.getloadavg()[0]
     base = bench_texts()
     texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
     gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
@@ -76,6 +78,7 @@ def run_benchmark(
         n_latency=n_latency,
         mean_chars=round(sum(len(text) for text in texts[:n_batched]) / n_batched, 1),
         torch_threads=torch.get_num_threads(),
+        load_average_before=round(load_before, 2),
         load_average=round(os.getloadavg()[0], 2),
     )
 
@@ -87,5 +90,6 @@ def format_benchmark(result: GateBenchmark) -> str:
         f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars)\n"
         f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
         f"(n={result.n_latency})\n"
-        f"  torch threads {result.torch_threads}, load average {result.load_average} (timings are noisy on a busy box)"
+        f"  torch threads {result.torch_threads}, {os.cpu_count()} CPUs, 1-minute load average "
+        f"{result.load_average_before} before / {result.load_average} after (timings are noisy on a busy box)"
     )

@@ -208,16 +208,18 @@ class ModerationGate:
                 reasons.append(f"pattern:{index}")
         return reasons
 
-    def _language(self, text: str) -> tuple[str, float]:
+    def _languages(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Language and confidence of each text, in one call to the detector for the batch."""
         if self._detector is None and not self.language_models and self.word_lists is None:
-            return "en", 1.0
+            return [("en", 1.0)] * len(texts)
         detector = self._detector
         if detector is None:
             from bot.language import default_detector
 
             detector = self._detector = default_detector()
-        guess = detector.detect(text)
-        return guess.code, guess.confidence
+        many = getattr(detector, "detect_many", None)
+        guesses = many(texts) if many is not None else [detector.detect(text) for text in texts]
+        return [(guess.code, guess.confidence) for guess in guesses]
 
     def _judge_offensive(self, items: Sequence[_Judgement], base_threshold: float, strictness: Strictness) -> None:
         """Route each text to its language's judge, one model pass per judge.
@@ -228,10 +230,9 @@ class ModerationGate:
         """
         english: list[_Judgement] = []
         by_model: dict[str, list[_Judgement]] = {}
-        for item in items:
-            if not item.judged.strip():
-                continue
-            item.language, item.confidence = self._language(item.judged)
+        judged = [item for item in items if item.judged.strip()]
+        for item, (language, confidence) in zip(judged, self._languages([i.judged for i in judged]), strict=True):
+            item.language, item.confidence = language, confidence
             if item.language in self.language_models and _owned_by_language_model(item.language, item.judged):
                 by_model.setdefault(item.language, []).append(item)
                 continue
