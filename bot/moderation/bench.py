@@ -31,6 +31,8 @@ class GateBenchmark:
     latency_ms_p50: float
     latency_ms_p95: float
     n_latency: int
+    texts_per_cpu_second: float
+    latency_cpu_ms_p50: float
     mean_chars: float
     torch_threads: int
     load_average_before: float
@@ -59,15 +61,16 @@ def run_benchmark(
     base = bench_texts()
     texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
     gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, n_batched, batch_size):
         gate.check_outputs(texts[start : min(start + batch_size, n_batched)])
-    elapsed = time.perf_counter() - started
-    timings = []
+    elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
+    timings, cpu_timings = [], []
     for text in texts[:n_latency]:
-        one = time.perf_counter()
+        one, cpu_one = time.perf_counter(), time.process_time()
         gate.check_output(text)
         timings.append((time.perf_counter() - one) * 1000.0)
+        cpu_timings.append((time.process_time() - cpu_one) * 1000.0)
     timings.sort()
     return GateBenchmark(
         texts_per_second=round(n_batched / elapsed, 1),
@@ -76,6 +79,8 @@ def run_benchmark(
         latency_ms_p50=round(statistics.median(timings), 2),
         latency_ms_p95=round(timings[min(len(timings) - 1, int(len(timings) * 0.95))], 2),
         n_latency=n_latency,
+        texts_per_cpu_second=round(n_batched / max(cpu_elapsed, 1e-9), 1),
+        latency_cpu_ms_p50=round(statistics.median(cpu_timings), 2),
         mean_chars=round(sum(len(text) for text in texts[:n_batched]) / n_batched, 1),
         torch_threads=torch.get_num_threads(),
         load_average_before=round(load_before, 2),
@@ -90,6 +95,9 @@ def format_benchmark(result: GateBenchmark) -> str:
         f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars)\n"
         f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
         f"(n={result.n_latency})\n"
+        f"  CPU time (all threads of this process; less swayed by other load): "
+        f"{result.texts_per_cpu_second:.1f} texts per CPU-second batched, p50 {result.latency_cpu_ms_p50:.2f} "
+        f"CPU-ms per single message\n"
         f"  torch threads {result.torch_threads}, {os.cpu_count()} CPUs, 1-minute load average "
         f"{result.load_average_before} before / {result.load_average} after (timings are noisy on a busy box)"
     )
