@@ -8,7 +8,6 @@ model is a few MB and loading never unpickles anything. Scoring a text costs wel
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,10 +75,8 @@ class LinearTextModel:
         if idf.shape != (size,) or coef.shape != (size,):
             raise LinearModelLoadError(f"idf/coef must have {size} entries")
         self._vectorizers = [block.vectorizer() for block in self.blocks]
-        starts = np.cumsum([0] + [block.n_features for block in self.blocks])
-        self._idf = [
-            sparse.diags(idf[start:end].astype(np.float32), format="csr") for start, end in itertools.pairwise(starts)
-        ]
+        self._starts = np.cumsum([0] + [block.n_features for block in self.blocks])
+        self._idf = idf.astype(np.float32)
         self._coef = coef.astype(np.float32)
         self.intercept = float(intercept)
 
@@ -91,7 +88,7 @@ class LinearTextModel:
     @property
     def idf(self) -> np.ndarray:
         """The idf of every bucket, blocks concatenated."""
-        return np.concatenate([weights.diagonal() for weights in self._idf])
+        return self._idf
 
     @property
     def coef(self) -> np.ndarray:
@@ -101,14 +98,17 @@ class LinearTextModel:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalised TF-IDF rows for ``texts`` per block, blocks side by side (what the regression saw)."""
         parts = []
-        for block, vectorizer, idf in zip(self.blocks, self._vectorizers, self._idf, strict=True):
-            counts = vectorizer.transform(list(texts)).tocsr()
+        for index, (block, vectorizer) in enumerate(zip(self.blocks, self._vectorizers, strict=True)):
+            weighted = vectorizer.transform(list(texts)).tocsr()
             if block.sublinear_tf:
-                counts.data = np.log(counts.data) + 1.0
-            weighted = counts @ idf
-            norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+                weighted.data = np.log(weighted.data) + 1.0
+            # idf and norms by indexing, not by a product with a 2^20-square diagonal matrix (8 ms a call).
+            weighted.data *= self._idf[self._starts[index] : self._starts[index + 1]][weighted.indices]
+            rows = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+            norms = np.sqrt(np.bincount(rows, weights=weighted.data**2, minlength=weighted.shape[0]))
             norms[norms == 0] = 1.0
-            parts.append(sparse.diags(1.0 / norms) @ weighted)
+            weighted.data /= norms[rows].astype(np.float32)
+            parts.append(weighted)
         return sparse.csr_matrix(parts[0] if len(parts) == 1 else sparse.hstack(parts, format="csr"))
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
