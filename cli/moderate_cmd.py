@@ -42,6 +42,12 @@ def judge(gate: ModerationGate, texts: list[str], direction: str, strictness: St
 @click.option("--strictness", type=click.Choice(["relaxed", "normal", "strict"]), default="normal", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True, help="Lines per model pass.")
 @click.option("--bench", is_flag=True, help="Measure the gate's throughput and single-message latency instead.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Torch threads for --bench (default: torch's own choice); at 1 the CPU-time figures are exact.",
+)
 @click.pass_obj
 def moderate(
     ctx: CliContext,
@@ -51,6 +57,7 @@ def moderate(
     strictness: Strictness,
     batch_size: int,
     bench: bool,
+    threads: int | None,
 ) -> None:
     """Moderate TEXTS, or one text per line from stdin when none are given (read and judged in batches)."""
     config = ctx.config()
@@ -60,7 +67,14 @@ def moderate(
         from bot.moderation.bench import format_benchmark, run_benchmark
 
         status("benchmarking the gate…")
-        result = run_benchmark(gate, batch_size=batch_size)
+        import torch
+
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(threads or previous_threads)
+        try:
+            result = run_benchmark(gate, batch_size=batch_size)
+        finally:
+            torch.set_num_threads(previous_threads)
         if as_json:
             print_json(result.as_dict())
         else:

@@ -5,10 +5,10 @@ Recipe (seeded, about a minute on a shared 2-core CPU):
   harm category, seed 13) into fit / calibration / test; benign text (CLINC150 and Banking77 queries split by
   intent, OLID tweets outside the offensive classifier's held-out split, UMSAB tweets in five more languages);
   the project's own example replies (``bot/moderation/data/harm_train.jsonl``) join the fit split.
-- Features: word 1-2 grams (articles, prepositions and conjunctions left out) hashed into 2^20 buckets,
-  sublinear TF-IDF, L2 norm; a class-balanced logistic regression (C chosen by 5-fold group cross-validation
-  over the fit behaviours only). The distinct passages of the KB judge's made-up businesses
-  (``bot/kb/data/answerability_train.jsonl``) add long ordinary prose; own harmless replies weigh 5.
+- Features: word 1-2 grams (articles, prepositions and conjunctions left out) and character 3-5 grams within words,
+  each hashed into 2^20 buckets, sublinear TF-IDF, L2 norm per block; a class-balanced logistic regression (C chosen
+  by 5-fold group cross-validation over the fit behaviours only). The distinct passages of the KB judge's made-up
+  businesses (``bot/kb/data/answerability_train.jsonl``) add long ordinary prose; own harmless replies weigh 5.
 - Threshold: on the calibration split only, the lowest (most recall) threshold whose false blocks are at most
   ``--max-false-block`` of the calibration behaviours' harmless replies and ``--max-benign-block`` of the
   calibration benign text.
@@ -47,7 +47,13 @@ FUNCTION_WORDS = (
     "onto", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "then",
     "than", "so", "up", "out", "over", "about", "also", "very", "just", "some", "any", "each", "all", "more", "most",
 )  # fmt: skip
-FEATURES = HashedFeatures("word", 1, 2, 2**20, stop_words=FUNCTION_WORDS)
+# Word 1-2 grams and, beside them, character 3-5 grams within words: the character block reads word forms it never
+# saw whole ("keylogging", "phish"), which lifted recall at 3% false blocks on the held-out folds of the fit
+# behaviours (group CV) from about 0.37 to about 0.46 at the same AUC.
+FEATURES = (
+    HashedFeatures("word", 1, 2, 2**20, stop_words=FUNCTION_WORDS),
+    HashedFeatures("char_wb", 3, 5, 2**20),
+)
 KB_PASSAGES = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_train.jsonl"
 
 
@@ -66,9 +72,8 @@ def fit_model(
     texts: list[str], labels: list[int], c_value: float, weights: list[float] | None = None
 ) -> LinearTextModel:
     texts = [strip_ellipses(text) for text in texts]
-    counts = FEATURES.vectorizer().transform(texts).tocsr()
-    idf = idf_from_counts(counts)
-    unfitted = LinearTextModel(FEATURES, idf, np.zeros(FEATURES.n_features, dtype=np.float32), 0.0)
+    idf = np.concatenate([idf_from_counts(block.vectorizer().transform(texts).tocsr()) for block in FEATURES])
+    unfitted = LinearTextModel(FEATURES, idf, np.zeros(len(idf), dtype=np.float32), 0.0)
     regression = LogisticRegression(C=c_value, max_iter=3000, class_weight="balanced")
     regression.fit(unfitted.transform(texts), labels, sample_weight=weights)
     return LinearTextModel(FEATURES, idf, regression.coef_[0].astype(np.float32), float(regression.intercept_[0]))
@@ -179,7 +184,8 @@ def main() -> None:
     benign_scores = np.array(model.score_batch(benign_cal))
     threshold = choose_threshold(cal_scores, cal_labels, benign_scores, args.max_false_block, args.max_benign_block)
     metadata: dict[str, object] = {
-        "model": "hashed word 1-2 gram TF-IDF + logistic regression (harmful compliance in replies)",
+        "model": "hashed word 1-2 gram + character 3-5 gram TF-IDF + logistic regression "
+        "(harmful compliance in replies)",
         "threshold": threshold,
         "recipe": {
             "seed": SPLIT_SEED,

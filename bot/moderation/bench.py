@@ -31,8 +31,11 @@ class GateBenchmark:
     latency_ms_p50: float
     latency_ms_p95: float
     n_latency: int
+    texts_per_cpu_second: float
+    latency_cpu_ms_p50: float
     mean_chars: float
     torch_threads: int
+    load_average_before: float
     load_average: float
 
     def as_dict(self) -> dict[str, float | int]:
@@ -54,18 +57,20 @@ def run_benchmark(
     gate: ModerationGate, n_batched: int = 1000, batch_size: int = 64, n_latency: int = 200
 ) -> GateBenchmark:
     """Gate ``n_batched`` texts as outputs in batches (one model pass per batch), then ``n_latency`` one by one."""
+    load_before = os.getloadavg()[0]
     base = bench_texts()
     texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
     gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, n_batched, batch_size):
         gate.check_outputs(texts[start : min(start + batch_size, n_batched)])
-    elapsed = time.perf_counter() - started
-    timings = []
+    elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
+    timings, cpu_timings = [], []
     for text in texts[:n_latency]:
-        one = time.perf_counter()
+        one, cpu_one = time.perf_counter(), time.process_time()
         gate.check_output(text)
         timings.append((time.perf_counter() - one) * 1000.0)
+        cpu_timings.append((time.process_time() - cpu_one) * 1000.0)
     timings.sort()
     return GateBenchmark(
         texts_per_second=round(n_batched / elapsed, 1),
@@ -74,8 +79,11 @@ def run_benchmark(
         latency_ms_p50=round(statistics.median(timings), 2),
         latency_ms_p95=round(timings[min(len(timings) - 1, int(len(timings) * 0.95))], 2),
         n_latency=n_latency,
+        texts_per_cpu_second=round(n_batched / max(cpu_elapsed, 1e-9), 1),
+        latency_cpu_ms_p50=round(statistics.median(cpu_timings), 2),
         mean_chars=round(sum(len(text) for text in texts[:n_batched]) / n_batched, 1),
         torch_threads=torch.get_num_threads(),
+        load_average_before=round(load_before, 2),
         load_average=round(os.getloadavg()[0], 2),
     )
 
@@ -87,5 +95,10 @@ def format_benchmark(result: GateBenchmark) -> str:
         f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars)\n"
         f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
         f"(n={result.n_latency})\n"
-        f"  torch threads {result.torch_threads}, load average {result.load_average} (timings are noisy on a busy box)"
+        f"  CPU time of this process (less swayed by other load; trust it at --threads 1, as waiting torch "
+        f"threads spin and count): {result.texts_per_cpu_second:.1f} texts per CPU-second batched, "
+        f"p50 {result.latency_cpu_ms_p50:.2f} "
+        f"CPU-ms per single message\n"
+        f"  torch threads {result.torch_threads}, {os.cpu_count()} CPUs, 1-minute load average "
+        f"{result.load_average_before} before / {result.load_average} after (timings are noisy on a busy box)"
     )

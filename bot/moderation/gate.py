@@ -38,9 +38,9 @@ CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{7,}\b")
 # A reply repeating this many consecutive words of the system prompt (or another protected text) leaks it.
 LEAK_SHINGLE = 8
 MENTION_ALL = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
-# A text goes to its language's word list instead of the English model only when the detector is this sure: English
-# tweets full of names and slang are often guessed as Italian or Dutch with less confidence.
-CONFIDENT_LANGUAGE = 0.6
+# The Chinese model judges a text alone only when Han characters are this share of its letters; an English tweet
+# with one Han character in an emoticon ("( ▰ ▔皿▔ )") goes to the English model.
+CHINESE_MIN_SHARE = 0.3
 
 
 class TextScorer(Protocol):
@@ -149,7 +149,7 @@ class ModerationGate:
     Order for every text: rules on the raw text (blocklist, patterns, secrets, prompt leaks); PII is found and
     taken out, so classifiers judge the text without it and personal data never blocks; the language is detected
     and the text goes to that language's judge (English and unreliable guesses: the OLID classifier; Chinese: the
-    COLD classifier; languages with a word list: the list, plus the English model when the guess is unsure;
+    COLD classifier; languages with a word list: the list and the English model;
     other languages: the English model); the harm check judges outputs only (it was trained on
     model replies, and a user's "hi" is nobody's harmful compliance).
     """
@@ -201,26 +201,33 @@ class ModerationGate:
                 reasons.append(f"pattern:{index}")
         return reasons
 
-    def _language(self, text: str) -> tuple[str, float]:
+    def _languages(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Language and confidence of each text, in one call to the detector for the batch."""
         if self._detector is None and not self.language_models and self.word_lists is None:
-            return "en", 1.0
+            return [("en", 1.0)] * len(texts)
         detector = self._detector
         if detector is None:
             from bot.language import default_detector
 
             detector = self._detector = default_detector()
-        guess = detector.detect(text)
-        return guess.code, guess.confidence
+        many = getattr(detector, "detect_many", None)
+        guesses = many(texts) if many is not None else [detector.detect(text) for text in texts]
+        return [(guess.code, guess.confidence) for guess in guesses]
 
     def _judge_offensive(self, items: Sequence[_Judgement], base_threshold: float, strictness: Strictness) -> None:
-        """Route each text to its language's judge, one model pass per judge."""
+        """Route each text to its language's judge, one model pass per judge.
+
+        The English model judges every text that no language model takes whole, word-list languages too (a
+        confident French guess for an English insult cost the gate a tweet on OLID; on ordinary Spanish,
+        French, German, Italian and Portuguese tweets the English model flags 0-3%, about what the lists
+        flag): so on English data the gate flags at least what its English model flags.
+        """
         english: list[_Judgement] = []
         by_model: dict[str, list[_Judgement]] = {}
-        for item in items:
-            if not item.judged.strip():
-                continue
-            item.language, item.confidence = self._language(item.judged)
-            if item.language in self.language_models:
+        judged = [item for item in items if item.judged.strip()]
+        for item, (language, confidence) in zip(judged, self._languages([i.judged for i in judged]), strict=True):
+            item.language, item.confidence = language, confidence
+            if item.language in self.language_models and _owned_by_language_model(item.language, item.judged):
                 by_model.setdefault(item.language, []).append(item)
                 continue
             listed = self.word_lists is not None and self.word_lists.covers(item.language)
@@ -230,8 +237,7 @@ class ModerationGate:
                     item.reasons.append(f"wordlist:{item.language}")
                     item.scores[f"offensive_wordlist_{item.language}"] = 1.0
                     item.triggered.add(f"wordlist:{item.language}")
-            if not listed or item.confidence < CONFIDENT_LANGUAGE:
-                english.append(item)
+            english.append(item)
         for language, group in by_model.items():
             model = self.language_models[language]
             threshold = self._threshold(model.threshold, strictness)
@@ -350,6 +356,19 @@ class ModerationGate:
         if self._protected_codes and any(code.lower() in text.lower() for code in self._protected_codes):
             return True
         return bool(shingles(text) & self._protected_shingles)
+
+
+def _han_share(text: str) -> float:
+    """Share of Han characters among the letters of ``text``."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return 0.0
+    return sum("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" for char in letters) / len(letters)
+
+
+def _owned_by_language_model(language: str, text: str) -> bool:
+    """Whether a language's own model judges ``text`` alone (Chinese: only texts mostly in Han characters)."""
+    return language != "zh" or _han_share(text) >= CHINESE_MIN_SHARE
 
 
 def _normalise(text: str) -> str:

@@ -1,10 +1,11 @@
 """Harm check on the bot's own replies: does a reply comply with a harmful request?
 
 It tells harmful compliance (instructions, scam texts, malware, disinformation written on request) from refusals,
-replies that dodge, and ordinary chat. The model is a hashed word n-gram TF-IDF logistic regression
-(``bot.moderation.linear_text``) trained by ``scripts/train_harm.py`` on JailbreakBench replies of the fit
-behaviours plus ordinary text (support queries, tweets in six languages, the project's own example replies);
-its threshold was chosen on the calibration behaviours. It is an output check: inputs are never judged by it.
+replies that dodge, and ordinary chat. The model is a logistic regression over hashed word 1-2-gram and character
+3-5-gram TF-IDF blocks (``bot.moderation.linear_text``) trained by ``scripts/train_harm.py`` on JailbreakBench
+replies of the fit behaviours plus ordinary text (support queries, tweets in six languages, the project's own
+example replies); its threshold was chosen on the calibration behaviours. It is an output check: inputs are never
+judged by it.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ def find_pii(text: str) -> list[PiiMatch]:
         candidate = match.group()
         digits = re.sub(r"\D", "", candidate)
         minimum = 8 if candidate.startswith("+") else 9
-        if DATE.fullmatch(candidate.strip()) or overlaps(match.start(), match.end()):
+        # "2018-09-14 23:56" is a timestamp, not a phone number.
+        if DATE.search(candidate) or overlaps(match.start(), match.end()):
             continue
         if minimum <= len(digits) <= 15:
             found.append(PiiMatch("phone", match.start(), match.end()))

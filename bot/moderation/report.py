@@ -17,6 +17,7 @@ from typing import Any
 from bot.moderation import evaluation
 from bot.moderation.evaluation import LabelledTexts, class_metrics
 from bot.moderation.gate import scores_of
+from bot.moderation.pii import remove_pii
 
 Progress = Callable[[str], None]
 REGRESSION_FILE = Path(__file__).resolve().parent / "data" / "benign_regression.txt"
@@ -61,7 +62,16 @@ def gate_on_olid(progress: Progress, olid_path: Path) -> dict[str, Any]:
     progress(f"gate on {len(data)} OLID held-out tweets…")
     decisions = gate.check_outputs(list(data.texts))
     threshold = gate.policy.offensive_threshold
-    alone = [int(score >= threshold) for score in scores_of(gate.offensive, list(data.texts))]
+    # The gate's own English-model score is the classifier's score wherever it judged the raw text; only the
+    # other tweets (judged elsewhere, or with PII cut) are scored again.
+    reused = [
+        decision.scores.get("offensive") if remove_pii(text) == text else None
+        for text, decision in zip(data.texts, decisions, strict=True)
+    ]
+    missing = [index for index, score in enumerate(reused) if score is None]
+    for index, score in zip(missing, scores_of(gate.offensive, [data.texts[i] for i in missing]), strict=True):
+        reused[index] = score
+    alone = [int(float(score or 0.0) >= threshold) for score in reused]
     reasons: dict[str, int] = {}
     for decision in decisions:
         for reason in decision.reasons:
@@ -69,6 +79,7 @@ def gate_on_olid(progress: Progress, olid_path: Path) -> dict[str, Any]:
     return {
         "classifier": _macro(data.labels, alone),
         "gate": _macro(data.labels, [int(decision.blocked) for decision in decisions]),
+        "not_judged_by_english_model": sum("offensive" not in decision.scores for decision in decisions),
         "gate_reasons": dict(sorted(reasons.items())),
     }
 

@@ -61,7 +61,7 @@ def test_each_language_goes_to_its_own_judge_and_the_decision_names_it() -> None
     assert zh.language == "zh" and "cold-char-lr" in zh.judged_by
     assert es.blocked and {"wordlist:es", "lang:es"} <= set(es.reasons)
     assert en.blocked and "model:olid-minilm" in en.reasons
-    assert english.batches == [["you are a total jerk today"]]
+    assert english.batches == [["¿Por qué eres tan cabrón?", "you are a total jerk today"]]
     assert chinese.batches == [["你这个傻子别说话了"]]
 
 
@@ -89,9 +89,41 @@ def test_the_harm_check_judges_replies_never_user_messages() -> None:
     assert len(harm.batches) == 1
 
 
-def test_an_unsure_guess_of_a_listed_language_is_judged_by_the_english_model_too() -> None:
+def test_a_listed_language_is_judged_by_its_word_list_and_the_english_model() -> None:
     gate, english, _, _ = make_gate()
     sure, unsure = gate.check_inputs(["¿Eres un jerk?", "~you are such a jerk"])
-    assert not sure.blocked and sure.judged_by == ("wordlist:es",)
+    assert sure.blocked and sure.judged_by == ("wordlist:es", "olid-minilm")
     assert unsure.blocked and unsure.judged_by == ("wordlist:es", "olid-minilm")
-    assert english.batches == [["~you are such a jerk"]]
+    assert english.batches == [["¿Eres un jerk?", "~you are such a jerk"]]
+
+
+class ConfidentlyGermanDetector:
+    """Says every text is German with high confidence, as lingua does for "@USER @USER YEEEEESS"."""
+
+    def detect(self, text: str) -> LanguageGuess:
+        return LanguageGuess("de", 0.95, True)
+
+
+def test_an_english_insult_guessed_as_a_listed_language_still_meets_the_english_model() -> None:
+    english = CountingScorer("jerk")
+    gate = ModerationGate(
+        GatePolicy(offensive_threshold=0.5),
+        offensive=english,
+        word_lists=WordLists({"de": ["arschloch"]}),
+        detector=ConfidentlyGermanDetector(),
+    )
+    short, long, kind = gate.check_outputs(
+        ["@USER @USER jerk!! URL", "what a jerk you are, honestly, every day", "du bist ein netter Mensch heute"]
+    )
+    assert short.blocked and "model:olid-minilm" in short.reasons
+    assert long.blocked and long.judged_by == ("wordlist:de", "olid-minilm")
+    assert not kind.blocked
+    assert len(english.batches) == 1
+
+
+def test_an_english_text_with_one_han_character_is_judged_by_the_english_model() -> None:
+    gate, english, chinese, _ = make_gate()
+    decision = gate.check_output("( ▔皿▔ ) you are such a jerk, honestly")
+    assert decision.blocked and "model:olid-minilm" in decision.reasons
+    assert chinese.batches == []
+    assert english.batches == [["( ▔皿▔ ) you are such a jerk, honestly"]]

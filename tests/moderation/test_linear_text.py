@@ -57,3 +57,19 @@ def test_missing_or_broken_files_name_the_file_and_the_script(tmp_path: Path) ->
     (tmp_path / "m.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(LinearModelLoadError, match=r"m\.json"):
         load_linear_model(tmp_path / "m.npz", tmp_path / "m.json", "scripts/x.py")
+
+
+def test_a_model_of_word_and_character_blocks_round_trips_and_normalises_each_block(tmp_path: Path) -> None:
+    blocks = (HashedFeatures("word", 1, 2, 2**12), HashedFeatures("char_wb", 3, 5, 2**12))
+    idf = np.concatenate([idf_from_counts(block.vectorizer().transform(TEXTS).tocsr()) for block in blocks])
+    coef = np.linspace(-1.0, 1.0, len(idf), dtype=np.float32)
+    model = LinearTextModel(blocks, idf, coef, -0.5)
+    rows = model.transform(TEXTS)
+    assert rows.shape == (len(TEXTS), 2**13)
+    for block in (rows[:, : 2**12], rows[:, 2**12 :]):
+        assert np.sqrt(block.multiply(block).sum(axis=1)).A.ravel() == pytest.approx([1.0] * len(TEXTS))
+    save_linear_model(model, tmp_path / "m.npz", tmp_path / "m.json", {})
+    loaded, _ = load_linear_model(tmp_path / "m.npz", tmp_path / "m.json", "scripts/x.py")
+    assert loaded.blocks == blocks
+    probes = [*TEXTS, "keyloggers hide", ""]
+    assert loaded.score_batch(probes) == pytest.approx(model.score_batch(probes), abs=1e-6)

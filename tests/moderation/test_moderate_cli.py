@@ -32,8 +32,10 @@ def test_stdin_in_small_batches_keeps_order_and_names_the_language(tmp_path: Pat
 def test_bench_prints_throughput_and_single_message_latency(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(RULES_ONLY, encoding="utf-8")
-    result = CliRunner().invoke(main, ["--config", str(config), "moderate", "--bench", "--json"])
+    result = CliRunner().invoke(main, ["--config", str(config), "moderate", "--bench", "--json", "--threads", "1"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["texts_per_second"] > 0 and figures["n_batched"] == 1000
+    assert figures["torch_threads"] == 1 and figures["texts_per_cpu_second"] > 0
+    assert figures["load_average_before"] >= 0
     assert 0 < figures["latency_ms_p50"] <= figures["latency_ms_p95"]
