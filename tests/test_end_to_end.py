@@ -11,10 +11,10 @@ import pytest_asyncio
 from click.testing import CliRunner
 
 from bot.app import BotApp
+from bot.cli.main import main
 from bot.config import load_config
 from bot.engine.base import ChatTurn, Engine, GenerationRequest, GenerationResult
 from bot.store import Store
-from cli.main import main
 from tests.support import incoming
 
 pytestmark = pytest.mark.model

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import main
+from bot.cli.main import main
 
 
 def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ async def test_settings_show_the_configuration_with_secrets_masked(harness: Harn
 def test_set_password_stores_only_a_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from cli.main import main
+    from bot.cli.main import main
 
     config = tmp_path / "socialbot.toml"
     config.write_text('[bot]\ndatabase = "bot.db"\n', encoding="utf-8")

@@ -15,7 +15,7 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from cli.main import main
+from bot.cli.main import main
 from tests.fakes.discord_gateway import FakeGateway
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.store import Store
-from cli.main import main
 from tests.insight.conftest import History
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.app import BotApp
+from bot.cli.main import main
 from bot.kb.evaluation import format_kb_eval, load_questions, run_kb_eval
-from cli.main import main
 
 EVAL = Path(__file__).resolve().parents[2] / "eval" / "kb"
 

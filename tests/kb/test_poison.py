@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.kb.answering import KbAnswerer, KbSettings
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.kb.poison import flagged_sentences, instruction_phrase, without_instructions
 from bot.prompts import PromptLibrary
 from bot.store import Store
-from cli.main import main
 from tests.kb.conftest import HashingEncoder
 
 POISONED = """# Delivery

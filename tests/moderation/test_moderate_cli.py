@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import main
-from cli.moderate_cmd import batches
+from bot.cli.main import main
+from bot.cli.moderate_cmd import batches
 
 RULES_ONLY = "[moderation]\nclassifier = 'none'\nharm_check = false\nblocklist = ['forbidden']\n"
 

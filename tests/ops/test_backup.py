@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.messages import ConversationKey
 from bot.ops.backup import BackupError, backup_database, restore_database
 from bot.store import Store
-from cli.main import main
 
 
 def _message_ids(database: Path) -> list[int]:

@@ -14,11 +14,11 @@ from aiohttp import web
 from click.testing import CliRunner
 
 from bot.app import engine_settings
+from bot.cli.main import main
 from bot.config import LoadedConfig, load_config
 from bot.engine.settings import EngineSettings
 from bot.ops.doctor import DoctorOptions, check_database, check_model_cache, check_network, run_checks, worst
 from bot.store import Store
-from cli.main import main
 from tests.fakes.discord_gateway import user_payload
 from tests.fakes.discord_rest import FakeDiscordRest
 from tests.fakes.openai_server import FakeOpenAIServer

@@ -270,7 +270,7 @@ async def test_a_busy_port_is_logged_and_the_bot_still_starts(tmp_path: Path, ca
 def test_only_socialbot_run_serves_the_endpoints(tmp_path: Path) -> None:
     import click
 
-    from cli.main import CliContext, main
+    from bot.cli.main import CliContext, main
 
     config = tmp_path / "socialbot.toml"
     config.write_text('[bot]\ndatabase = "bot.db"\n[moderation]\nclassifier = "none"\nharm_check = false\n')
@@ -303,7 +303,7 @@ def test_socialbot_run_serves_healthz_until_it_is_stopped(tmp_path: Path) -> Non
     config.write_text(f'[bot]\ndatabase = "bot.db"\n[metrics]\nport = {port}\n[generation]\nmax_new_tokens = 8\n')
     env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")}
     bot = subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", "--config", str(config), "run"],
+        [sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(config), "run"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

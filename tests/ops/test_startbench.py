@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from bot.cli.main import main
 
 
 @pytest.mark.model

@@ -68,18 +68,18 @@ def test_a_command_imports_only_the_command_modules_it_needs(tmp_path: Path) -> 
     config_file.write_text('[bot]\ndatabase = "bot.db"\n')
     script = (
         "import sys\n"
-        "from cli.main import main\n"
+        "from bot.cli.main import main\n"
         f"main(['--config', {str(config_file)!r}, 'config', 'check'], standalone_mode=False)\n"
-        "print(sorted(name for name in sys.modules if name.startswith('cli.')))\n"
+        "print(sorted(name for name in sys.modules if name.startswith('bot.cli.')))\n"
         "print(sorted(name for name in ('torch', 'transformers', 'bot.app') if name in sys.modules))\n"
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     *_, modules, heavy = output.strip().splitlines()
-    assert json.loads(modules.replace("'", '"')) == ["cli.config_cmd", "cli.main"]
+    assert json.loads(modules.replace("'", '"')) == ["bot.cli.config_cmd", "bot.cli.main"]
     assert heavy == "[]"
 
 
 def test_every_command_is_still_listed(tmp_path: Path) -> None:
-    from cli.main import main
+    from bot.cli.main import main
 
     assert {"ask", "run", "chat", "backup", "restore", "doctor", "config", "bench"} <= set(main.commands)

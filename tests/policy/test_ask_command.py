@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main  # first: cli.ask_cmd is loaded by it
+from bot.cli.main import main  # first: cli.ask_cmd is loaded by it
 from tests.policy.conftest import POLICY_ON
 from tests.support import write_config
 
 
 def test_json_lines_become_requests_and_a_bad_line_an_error_naming_it() -> None:
-    from cli.ask_cmd import AskRequest, read_requests
+    from bot.cli.ask_cmd import AskRequest, read_requests
 
     lines = ['{"text": "hi"}', "", '{"chat": "c1", "user": "lena", "text": "hola"}', "not json", '{"chat": "c1"}']
     requests = list(read_requests(iter(lines), chat_id=None))

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from bot import audit
 from bot.app import BotApp
+from bot.cli.main import main
 from bot.engine.fake import ScriptedEngine
-from cli.main import main
 from tests.support import build_test_app, incoming, write_config
 
 NO_LIMITS = "[rules]\nuser_capacity = 0\nchat_capacity = 0\n"

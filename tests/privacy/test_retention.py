@@ -142,7 +142,7 @@ async def test_the_job_is_scheduled_daily_at_the_configured_hour(tmp_path: Path)
 def test_the_owner_previews_and_applies_retention_from_the_command_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from cli.main import main
+    from bot.cli.main import main
     from tests.support import write_config
 
     config = str(write_config(tmp_path, CONFIG))

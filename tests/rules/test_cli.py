@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from bot import audit
+from bot.cli.main import main
 from bot.store import Store
-from cli.main import main
 
 
 @pytest.fixture

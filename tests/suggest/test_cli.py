@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.store import Store
 from bot.suggest.drafts import DraftStore
-from cli.main import main
 
 
 def config_file(tmp_path: Path) -> Path:

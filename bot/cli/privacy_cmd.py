@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from bot import audit
+from bot.cli.main import CliContext, fail, print_json, status
 from bot.privacy.export import export_member
 from bot.privacy.forget import forget_member
 from bot.privacy.member import Member, MemberError
 from bot.privacy.retention import apply_retention
 from bot.store import Store, StoreError
-from cli.main import CliContext, fail, print_json, status
 
 
 @click.group("privacy")

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 
 import click
 
+from bot.cli.main import CliContext, print_json, status
 from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.sanitize import clean_text
-from cli.main import CliContext, print_json, status
 
 
 def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:

@@ -14,6 +14,7 @@ import click
 import yaml
 
 from bot import audit
+from bot.cli.main import CliContext, fail, print_json
 from bot.rules.commands import describe, details, spec_to_rule
 from bot.rules.model import RuleError
 from bot.rules.mutes import MuteList
@@ -21,7 +22,6 @@ from bot.rules.replier import AutoReplier, template_values
 from bot.rules.repository import RuleRepository
 from bot.rules.syntax import parse_rule_spec
 from bot.store import Store
-from cli.main import CliContext, fail, print_json
 
 ACTOR = "cli"
 SPEC_HELP = """SPEC is the chat syntax, quoted for the shell, e.g.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
+from bot.cli.main import CliContext, configure_logging, fail, print_json, status
 from bot.kb import KbError
-from cli.main import CliContext, configure_logging, fail, print_json, status
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OLID = REPO_ROOT.parent / "shared" / "data" / "olid" / "olid-training-v1.0.tsv"
 
 

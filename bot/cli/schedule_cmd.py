@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from bot.cli.main import CliContext, fail, print_json, run_async
 from bot.scheduling import SchedulingError
 from bot.scheduling.clock import SystemClock
 from bot.scheduling.commands import format_status
@@ -25,7 +26,6 @@ from bot.suggest import SuggestError
 from bot.suggest.commands import format_draft
 from bot.suggest.drafts import STATUSES, DraftStore
 from bot.suggest.generator import SuggestionService
-from cli.main import CliContext, fail, print_json, run_async
 
 
 @contextmanager

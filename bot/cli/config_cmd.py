@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.main import CliContext, print_json
+from bot.cli.main import CliContext, print_json
 
 
 @click.group("config")

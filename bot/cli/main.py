@@ -122,7 +122,7 @@ class LazyGroup(click.Group):
     def _import_next(self) -> bool:
         if not self._pending_modules:
             return False
-        module = importlib.import_module(f"cli.{self._pending_modules.pop(0)}")
+        module = importlib.import_module(f"bot.cli.{self._pending_modules.pop(0)}")
         for command in module.COMMANDS:
             self.add_command(command)
         return True

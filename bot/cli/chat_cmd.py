@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from bot.app import BotApp
-from cli.main import CliContext, configure_logging, fail, status
+from bot.cli.main import CliContext, configure_logging, fail, status
 
 
 @click.command("chat")

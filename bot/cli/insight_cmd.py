@@ -11,10 +11,10 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.cli.kb_cmd import kb_group
+from bot.cli.main import CliContext, fail, print_json, status
 from bot.insight import InsightError
 from bot.store import Store, StoreError
-from cli.kb_cmd import kb_group
-from cli.main import CliContext, fail, print_json, status
 
 
 @click.command("sentiment")

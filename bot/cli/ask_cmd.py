@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from bot.app import BotApp
+from bot.cli.main import CliContext, configure_logging, fail, print_json, status
 from bot.i18n import current_language
 from bot.language import detect_language
 from bot.messages import Author, ConversationKey, IncomingMessage
-from cli.main import CliContext, configure_logging, fail, print_json, status
 
 OPERATOR = "operator"
 

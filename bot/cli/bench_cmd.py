@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import CliContext, configure_logging, fail, print_json, status
+from bot.cli.main import CliContext, configure_logging, fail, print_json, status
 
 
 @click.group("bench", invoke_without_command=True)

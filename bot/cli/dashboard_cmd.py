@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from cli.main import CliContext, configure_logging, fail, print_json, status
+from bot.cli.main import CliContext, configure_logging, fail, print_json, status
 
 
 @click.group("dashboard", invoke_without_command=True)

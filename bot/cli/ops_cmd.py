@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import CliContext, fail, print_json, status
+from bot.cli.main import CliContext, fail, print_json, status
 
 STATUS_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import CliContext, configure_logging, print_json, status
+from bot.cli.main import CliContext, configure_logging, print_json, status
 
 
 @click.group("memory")

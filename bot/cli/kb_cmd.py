@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
+from bot.cli.main import CliContext, fail, print_json
 from bot.kb import KbError
 from bot.kb.knowledge_base import IngestResult, KnowledgeBase, expand_paths
 from bot.kb.poison import FlaggedText
 from bot.kb.tickets import TicketDesk
-from cli.main import CliContext, fail, print_json
 
 
 def _knowledge_base(ctx: CliContext) -> KnowledgeBase:

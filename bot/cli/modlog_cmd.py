@@ -7,8 +7,8 @@ import json
 import click
 
 from bot.automod.modlog import ModerationLog
+from bot.cli.main import CliContext, fail, print_json
 from bot.store import Store
-from cli.main import CliContext, fail, print_json
 
 
 def _modlog(ctx: CliContext) -> ModerationLog:
