@@ -29,8 +29,8 @@ from adapters.discord.convert import (
 )
 from adapters.discord.errors import DiscordAdapterError
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
-from bot.app import BotApp
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
+from bot.platform import PlatformContext
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class DiscordAdapter:
         max_text_length=MAX_MESSAGE_LENGTH, can_edit=True, can_show_typing=True, supports_threads=True
     )
 
-    def __init__(self, app: BotApp, token: str | SecretStr, ready_timeout_s: float = 60.0) -> None:
+    def __init__(self, app: PlatformContext, token: str | SecretStr, ready_timeout_s: float = 60.0) -> None:
         self.app = app
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self.settings = app.config.settings.discord

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
 
 import click
 
 from bot.app import BotApp
 from bot.cli.main import CliContext, configure_logging, fail, status
+from bot.platform import Adapter
+from bot.plugin_registry import platform_specs
 
 
 @click.command("chat")
@@ -26,10 +27,10 @@ def chat(ctx: CliContext, chat_id: str) -> None:
 
 
 async def _chat(app: BotApp, chat_id: str) -> None:
-    from adapters.console import ConsoleAdapter
+    from bot.plugin_registry import open_chat
 
     await app.start(progress=status)
-    console = ConsoleAdapter(app, chat_id=chat_id)
+    console = open_chat(app.platform_context(), chat_id)
     if sys.stdin.isatty():
         status(f"{app.config.settings.bot.name} is ready. Type a message, /help for commands, /quit to leave.")
     try:
@@ -46,9 +47,10 @@ def run(ctx: CliContext) -> None:
     """Start every adapter whose token is configured; the console chat when none is."""
     config = ctx.config()
     configure_logging(config.settings.logging.level, config.settings.logging.file)
-    secrets = config.secrets
-    if secrets.telegram_bot_token is None and secrets.discord_bot_token is None:
-        status("no platform token configured (TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN): starting the console chat")
+    platforms = [spec for spec in platform_specs() if not spec.interactive]
+    if not any(spec.configured(config) for spec in platforms):
+        names = ", ".join(spec.name for spec in platforms) or "none installed"
+        status(f"no platform token configured ({names}): starting the console chat")
         configure_logging("WARNING", config.settings.logging.file)
         app = ctx.build_app()
         asyncio.run(_chat(app, "local"))
@@ -58,17 +60,12 @@ def run(ctx: CliContext) -> None:
 
 
 async def _run_platforms(app: BotApp) -> None:
-    adapters: list[Any] = []
+    adapters: list[Adapter] = []
     await app.start(progress=status)
     try:
-        if app.config.secrets.telegram_bot_token is not None:
-            from adapters.telegram import create_adapter as create_telegram
-
-            adapters.append(create_telegram(app))
-        if app.config.secrets.discord_bot_token is not None:
-            from adapters.discord import create_adapter as create_discord
-
-            adapters.append(create_discord(app))
+        for spec in platform_specs():
+            if not spec.interactive and spec.configured(app.config):
+                adapters.append(spec.create(app.platform_context()))
         for adapter in adapters:
             await adapter.start()
             status(f"{adapter.platform} adapter started")
@@ -96,4 +93,4 @@ async def _run_platforms(app: BotApp) -> None:
         await app.stop()
 
 
-COMMANDS = [run, chat]  # `ask` lives in cli/ask_cmd.py
+COMMANDS = [run, chat]  # `ask` lives in bot/cli/ask_cmd.py

@@ -37,7 +37,7 @@ async def _serve(app: object) -> None:
     from bot.dashboard.server import DashboardServer
 
     assert isinstance(app, BotApp)
-    server = DashboardServer(app, engine_ready=False)
+    server = DashboardServer(app.context, engine_ready=False)
     try:
         await server.start()
     except OSError as exc:

@@ -45,15 +45,13 @@ class CliContext:
         return self._config
 
     def build_app(self, progress: Callable[[str], None] | None = None, **kwargs: Any) -> BotApp:
-        from bot.app import BotApp, default_features
+        from bot.app import BotApp, default_features, feature_named
         from bot.engine.base import EngineError
         from bot.store import StoreError
 
         config = self.config()
         if self.serve_ops and "features" not in kwargs:
-            from bot.ops.feature import OpsFeature
-
-            kwargs["features"] = [*default_features(config), OpsFeature(config.settings.metrics)]
+            kwargs["features"] = [*default_features(config), feature_named("ops", config)]
         try:
             if self.preload_model:
                 from bot.ops.startup import build_app_in_parallel
@@ -122,7 +120,7 @@ class LazyGroup(click.Group):
     def _import_next(self) -> bool:
         if not self._pending_modules:
             return False
-        module = importlib.import_module(f"bot.cli.{self._pending_modules.pop(0)}")
+        module = importlib.import_module(self._pending_modules.pop(0))
         for command in module.COMMANDS:
             self.add_command(command)
         return True
@@ -170,30 +168,25 @@ def run_async(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-# Command modules, each exposing COMMANDS; a feature adds its module's name here.
+# The core's command modules, each exposing COMMANDS; features declare theirs in `FeatureSpec.cli_modules`.
 COMMAND_MODULES = (
-    "config_cmd",
-    "chat_cmd",
-    "moderate_cmd",
-    "bench_cmd",
-    "eval_cmd",
-    "schedule_cmd",
-    "modlog_cmd",
-    "rules_cmd",
-    "kb_cmd",
-    "insight_cmd",
-    "dashboard_cmd",
-    "privacy_cmd",
-    "memory_cmd",
-    "ops_cmd",
-    "ask_cmd",
+    "bot.cli.config_cmd",
+    "bot.cli.chat_cmd",
+    "bot.cli.moderate_cmd",
+    "bot.cli.bench_cmd",
+    "bot.cli.eval_cmd",
+    "bot.cli.ask_cmd",
 )
 
 
 def register_commands() -> None:
-    """Attach every command module's commands to `main`, imported when first needed (see `LazyGroup`)."""
+    """Attach the core's and every installed feature's command modules to `main`, imported when first
+    needed (see `LazyGroup`)."""
+    from bot.plugin_registry import feature_specs
+
     assert isinstance(main, LazyGroup)
     main.add_lazy_modules(COMMAND_MODULES)
+    main.add_lazy_modules(tuple(module for spec in feature_specs() for module in spec.cli_modules))
 
 
 register_commands()

@@ -146,7 +146,7 @@ def fill_content(app: Any) -> None:
     from bot.dashboard.services import DashboardServices
     from bot.messages import ConversationKey
 
-    services = DashboardServices(app, engine_ready=False)
+    services = DashboardServices(app.context, engine_ready=False)
     scheduling, kb = services.scheduling, services.kb
     assert scheduling is not None and scheduling.service is not None and kb is not None and kb.kb is not None
     drafts = scheduling.service.drafts
@@ -176,7 +176,7 @@ async def run_bench(
     from bot.app import BotApp
     from bot.config import load_config
     from bot.dashboard.services import DashboardServices
-    from bot.dashboard.web import create_app
+    from bot.dashboard.site import create_app
     from bot.engine.fake import ScriptedEngine
     from bot.moderation.gate import GatePolicy, ModerationGate
 
@@ -190,7 +190,7 @@ async def run_bench(
         made = fill(app.store, messages)
         fill_content(app)
         progress(f"generated in {time.perf_counter() - started:.1f} s; timing pages ({repeat} requests each)…")
-        services = DashboardServices(app, engine_ready=False)
+        services = DashboardServices(app.context, engine_ready=False)
         web_app = create_app(services, config.settings.dashboard, Path(folder) / "uploads")
         client = TestClient(TestServer(web_app, host="127.0.0.1"))
         await client.start_server()

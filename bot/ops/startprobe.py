@@ -52,9 +52,9 @@ async def _measure(config_path: str | None, question: str, spawned_at: float, se
     await app.start()
     parts["engine+features start"] = since(mark)
     mark = time.perf_counter()
-    from adapters.console import ConsoleAdapter
+    from bot.plugin_registry import open_chat
 
-    console = ConsoleAdapter(app, chat_id="bench")
+    console = open_chat(app.platform_context(), "bench")
     await console.start()
     parts["console adapter"] = since(mark)
     ready_s = time.time() - spawned_at

@@ -7,9 +7,9 @@ while the bot was down, and starts the scheduler; stop() lets a send in progress
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, LoadedConfig
+from bot.plugin import BaseFeature, FeatureContext
 from bot.scheduling import SchedulingError
 from bot.scheduling.clock import Clock, SystemClock
 from bot.scheduling.commands import ScheduleCommands
@@ -20,9 +20,6 @@ from bot.scheduling.timing import zone
 from bot.suggest.commands import SuggestCommands
 from bot.suggest.drafts import DraftStore
 from bot.suggest.generator import SuggestionService, SuggestSettings, Voice
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +39,19 @@ def scheduler_settings(config: LoadedConfig) -> SchedulerSettings:
         poll_interval_s=section.poll_interval_s,
         staff_platform=section.staff_platform,
         staff_chat_id=section.staff_chat_id,
-        idempotent_platforms=tuple(section.idempotent_platforms),
+        idempotent_platforms=idempotent_platforms(section.idempotent_platforms),
         idempotency_window_s=section.idempotency_window_s,
     )
+
+
+def idempotent_platforms(configured: list[str] | None) -> tuple[str, ...]:
+    """The platforms an interrupted post may be resent on: as configured, else those whose platform drops a
+    repeated post with the same key (`PlatformSpec.dedupes_posts`)."""
+    if configured is not None:
+        return tuple(configured)
+    from bot.plugin_registry import platform_specs
+
+    return tuple(spec.name for spec in platform_specs() if spec.dedupes_posts)
 
 
 def suggest_settings(config: LoadedConfig) -> SuggestSettings:
@@ -57,7 +64,7 @@ def voice(config: LoadedConfig) -> Voice:
     return Voice(bot_name=bot.name, community_name=bot.community_name, tone=bot.tone)
 
 
-class SchedulingFeature:
+class SchedulingFeature(BaseFeature):
     """Content suggestions and exactly-once scheduled posting, plugged into a BotApp."""
 
     name = "scheduling"
@@ -70,22 +77,27 @@ class SchedulingFeature:
         self.suggestions: SuggestionService | None = None
         self.runner: SchedulerRunner | None = None
 
-    def install(self, app: BotApp) -> None:
+    def install(self, context: FeatureContext) -> None:
         self.service = PostingService(
-            Outbox(app.store),
-            DraftStore(app.store),
-            app.senders,
+            Outbox(context.store),
+            DraftStore(context.store),
+            context.senders,
             self.clock,
-            scheduler_settings(app.config),
+            scheduler_settings(context.config),
             on_schedules_changed=self._schedules_changed,
         )
         self.suggestions = SuggestionService(
-            app.engine, app.gate, app.prompts, app.store, suggest_settings(app.config), voice(app.config)
+            context.engine,
+            context.gate,
+            context.prompts,
+            context.store,
+            suggest_settings(context.config),
+            voice(context.config),
         )
         for command in [*SuggestCommands(self.suggestions).commands(), *ScheduleCommands(self.service).commands()]:
-            app.commands.add(command)
+            context.add_command(command)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         assert self.service is not None, "install() first"
         await self.service.recover()
         await self.service.run_due()
@@ -99,7 +111,7 @@ class SchedulingFeature:
             return 0
         return self.service.drafts.forget_author(f"{platform}:{user_id}")
 
-    async def sender_registered(self, platform: str) -> None:
+    async def platform_connected(self, platform: str) -> None:
         """A platform just connected: send what is due now instead of waiting for the next sweep."""
         if self.service is not None:
             await self.service.run_due()

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import BotApp, automod_feature
+from bot.app import BotApp
+from bot.automod.feature import automod_feature
+from bot.config import AutomodSection
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.moderation.gate import GatePolicy, ModerationGate
@@ -50,10 +52,8 @@ staff_chat_id = "staff"
 @pytest.fixture
 async def modded(tmp_path: Path) -> AsyncIterator[tuple[BotApp, RecordingPlatform]]:
     gate = ModerationGate(GatePolicy(input_flag_threshold=0.7), offensive=ScoreByWord())
-    app = build_test_app(tmp_path, config_text=CONFIG, gate=gate, features=[])
-    app.features = [automod_feature(app.config)]
-    for feature in app.features:
-        feature.install(app)
+    section = AutomodSection(staff_platform="telegram", staff_chat_id="staff")
+    app = build_test_app(tmp_path, config_text=CONFIG, gate=gate, features=[automod_feature(section)])
     await app.start()
     platform = RecordingPlatform()
     app.register_sender(platform)

@@ -154,7 +154,7 @@ async def test_drafts_are_rejected_and_a_cancelled_schedule_returns_its_draft(ha
 
 async def test_socialbot_dashboard_serves_the_same_database_without_the_bot(tmp_path: Path) -> None:
     app = dashboard_app(tmp_path, extra="port = 0\n")
-    server = DashboardServer(app, engine_ready=False)
+    server = DashboardServer(app.context, engine_ready=False)
     await server.start()
     try:
         async with aiohttp.ClientSession() as session:
