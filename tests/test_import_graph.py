@@ -16,6 +16,8 @@ PACKAGES = ("bot", "adapters")
 FEATURES = frozenset(
     {"automod", "dashboard", "insight", "kb", "memory", "ops", "policy", "privacy", "rules", "scheduling", "suggest"}
 )
+# The outer layers: the command line and the benchmarks may import anything; nothing imports them back.
+TOOLS = frozenset({"cli", "benchmarks"})
 # Built-in sections are declared statically on `Settings` for typed access (`config.settings.insight`); a
 # plug-in feature's section needs no such line (see `FeatureSpec.settings_model`).
 CORE_TO_FEATURE_ALLOWED = frozenset(
@@ -137,8 +139,8 @@ def area(module: str) -> str:
         return "adapters"
     if len(parts) > 1 and parts[1] in FEATURES:
         return parts[1]
-    if len(parts) > 1 and parts[1] == "cli":
-        return "cli"
+    if len(parts) > 1 and parts[1] in TOOLS:
+        return "tools"
     return "core"
 
 
@@ -185,7 +187,6 @@ def test_no_new_feature_reaches_into_another() -> None:
 # Tools that build a whole bot to measure it or to start it (evaluations, benchmarks, the parallel start-up).
 BUILDS_A_WHOLE_BOT = frozenset(
     {
-        "bot.dashboard.bench",
         "bot.kb.evaluation",
         "bot.memory.evaluation",
         "bot.moderation.injection",
@@ -198,5 +199,24 @@ BUILDS_A_WHOLE_BOT = frozenset(
 
 def test_features_and_adapters_never_import_the_app() -> None:
     graph = import_graph()
-    importers = {module for module, targets in graph.items() if "bot.app" in targets and area(module) != "cli"}
+    importers = {module for module, targets in graph.items() if "bot.app" in targets and area(module) != "tools"}
     assert importers <= BUILDS_A_WHOLE_BOT, sorted(importers - BUILDS_A_WHOLE_BOT)
+
+
+def is_measuring_tool(module: str) -> bool:
+    """Benchmarks, evaluations and measured start-ups: they build a bot to measure it."""
+    name = module.rsplit(".", 1)[-1]
+    return area(module) == "tools" or name in {"evaluation", "bench", "intent_eval", "startbench", "startprobe"}
+
+
+def test_the_running_bot_never_imports_a_benchmark_or_an_evaluation() -> None:
+    graph = import_graph()
+    running = ["bot.app", *(module for module in graph if module.endswith((".feature", ".plugin", ".platform")))]
+    running += [module for module in graph if area(module) == "adapters"]
+    reached: set[str] = set()
+    while running:
+        module = running.pop()
+        if module not in reached:
+            reached.add(module)
+            running.extend(graph[module])
+    assert sorted(module for module in reached if is_measuring_tool(module)) == []

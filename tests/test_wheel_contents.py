@@ -3,6 +3,7 @@ of the built-in features and platforms, and the command-line script (a non-edita
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,9 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_the_wheel_ships_prompts_model_data_and_entry_points(tmp_path: Path) -> None:
+    # Built from a copy: an in-tree build leaves socialbot.egg-info at the root, whose stale entry points
+    # would shadow the installed ones for anything run from the checkout.
+    source = tmp_path / "source"
+    for name in ("bot", "adapters", "prompts"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
-        cwd=ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
         timeout=600,

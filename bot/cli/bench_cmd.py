@@ -56,7 +56,7 @@ def bench(
         return
     ctx: CliContext = click_ctx.obj
     from bot.app import engine_settings
-    from bot.bench import run_benchmark
+    from bot.benchmarks.engine import run_benchmark
 
     config = ctx.config()
     configure_logging("WARNING")
@@ -66,12 +66,12 @@ def bench(
     if int8 is not None:
         settings = replace(settings, quantize_int8=int8)
     if compare_int8:
-        from bot.bench_int8 import compare_int8 as run_compare
+        from bot.benchmarks.int8 import compare_int8 as run_compare
 
         run_compare(settings, repeats=2 if quick else 3, json_path=json_path, progress=status)
         return
     if against_url is not None:
-        from bot.bench_against import FULL, QUICK, run_against
+        from bot.benchmarks.against import FULL, QUICK, run_against
 
         run_against(
             against_url,

@@ -112,7 +112,7 @@ def hash_password_cmd(from_stdin: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench(messages: int, repeat: int, as_json: bool) -> None:
     """Fill a temporary database with MESSAGES messages and time every page (target: 300 ms each)."""
-    from bot.dashboard.bench import format_bench, run_bench
+    from bot.benchmarks.dashboard import format_bench, run_bench
 
     result = asyncio.run(run_bench(messages, repeat, progress=status))
     print_json(result) if as_json else click.echo(format_bench(result))

@@ -298,7 +298,7 @@ def audit_log(ctx: CliContext, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench(messages: int, semantic: bool, as_json: bool) -> None:
     """Median and p99 matching time per message with 10, 100 and 1,000 mixed rules."""
-    from bot.rules.bench import run_bench
+    from bot.benchmarks.rules import run_bench
 
     encoder = None
     if semantic:

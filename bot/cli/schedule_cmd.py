@@ -16,7 +16,7 @@ from bot.cli.main import CliContext, fail, print_json, run_async
 from bot.scheduling import SchedulingError
 from bot.scheduling.clock import SystemClock
 from bot.scheduling.commands import format_status
-from bot.scheduling.feature import scheduler_settings, suggest_settings, voice
+from bot.scheduling.feature import scheduler_settings
 from bot.scheduling.outbox import Outbox
 from bot.scheduling.service import PostingService, ScheduleStatus
 from bot.scheduling.targets import format_target, parse_target
@@ -25,6 +25,7 @@ from bot.store import Store, StoreError
 from bot.suggest import SuggestError
 from bot.suggest.commands import format_draft
 from bot.suggest.drafts import STATUSES, DraftStore
+from bot.suggest.feature import suggest_settings, voice
 from bot.suggest.generator import SuggestionService
 
 

@@ -27,5 +27,5 @@ spec = FeatureSpec(
     migrations=dashboard_migrations,
     cli_modules=("bot.cli.dashboard_cmd",),
     # Serves pages over the other features, so it starts after them.
-    after=("automod", "insight", "kb", "memory", "policy", "privacy", "rules", "scheduling"),
+    after=("automod", "insight", "kb", "memory", "policy", "privacy", "rules", "scheduling", "suggest"),
 )

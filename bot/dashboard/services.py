@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from bot import audit
 from bot.messages import OutgoingMessage
 from bot.store import PENDING_SEND, Store
+from bot.suggest.generator import SuggestionService
 
 if TYPE_CHECKING:
     from bot.automod.feature import AutomodFeature
@@ -81,6 +82,11 @@ class DashboardServices:
     @property
     def scheduling(self) -> SchedulingFeature | None:
         return cast("SchedulingFeature | None", self.feature("scheduling"))
+
+    @property
+    def suggestions(self) -> SuggestionService | None:
+        """The suggestion service, when the `suggest` feature is installed."""
+        return self.app.services.get(SuggestionService)
 
     @property
     def automod(self) -> AutomodFeature | None:

@@ -1,4 +1,4 @@
-"""The scheduling feature: suggestion and scheduling commands, the posting service and its APScheduler jobs.
+"""The scheduling feature: the scheduling commands, the posting service and its APScheduler jobs.
 
 install() registers the commands; start() resolves posts a crash left half-sent, catches up what fell due
 while the bot was down, and starts the scheduler; stop() lets a send in progress finish, then shuts it down.
@@ -17,9 +17,7 @@ from bot.scheduling.outbox import Outbox
 from bot.scheduling.runner import SchedulerRunner
 from bot.scheduling.service import PostingService, SchedulerSettings
 from bot.scheduling.timing import zone
-from bot.suggest.commands import SuggestCommands
 from bot.suggest.drafts import DraftStore
-from bot.suggest.generator import SuggestionService, SuggestSettings, Voice
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +52,8 @@ def idempotent_platforms(configured: list[str] | None) -> tuple[str, ...]:
     return tuple(spec.name for spec in platform_specs() if spec.dedupes_posts)
 
 
-def suggest_settings(config: LoadedConfig) -> SuggestSettings:
-    section = config.settings.suggest
-    return SuggestSettings(**section.model_dump())
-
-
-def voice(config: LoadedConfig) -> Voice:
-    bot = config.settings.bot
-    return Voice(bot_name=bot.name, community_name=bot.community_name, tone=bot.tone)
-
-
 class SchedulingFeature(BaseFeature):
-    """Content suggestions and exactly-once scheduled posting, plugged into a BotApp."""
+    """Exactly-once scheduled posting of approved drafts (suggestions are the `suggest` feature's)."""
 
     name = "scheduling"
 
@@ -74,7 +62,6 @@ class SchedulingFeature(BaseFeature):
         # Tests drive `service.run_due()` themselves; the bot lets APScheduler do it.
         self.run_scheduler = run_scheduler
         self.service: PostingService | None = None
-        self.suggestions: SuggestionService | None = None
         self.runner: SchedulerRunner | None = None
 
     def install(self, context: FeatureContext) -> None:
@@ -86,15 +73,7 @@ class SchedulingFeature(BaseFeature):
             scheduler_settings(context.config),
             on_schedules_changed=self._schedules_changed,
         )
-        self.suggestions = SuggestionService(
-            context.engine,
-            context.gate,
-            context.prompts,
-            context.store,
-            suggest_settings(context.config),
-            voice(context.config),
-        )
-        for command in [*SuggestCommands(self.suggestions).commands(), *ScheduleCommands(self.service).commands()]:
+        for command in ScheduleCommands(self.service).commands():
             context.add_command(command)
 
     async def start(self) -> None:
@@ -104,12 +83,6 @@ class SchedulingFeature(BaseFeature):
         if self.run_scheduler:
             self.runner = SchedulerRunner(self.service)
             self.runner.start()
-
-    def forget_user(self, platform: str, user_id: str) -> int:
-        """Drafts stay (they are the community's posts), but not who asked for them."""
-        if self.service is None:
-            return 0
-        return self.service.drafts.forget_author(f"{platform}:{user_id}")
 
     async def platform_connected(self, platform: str) -> None:
         """A platform just connected: send what is due now instead of waiting for the next sweep."""

@@ -1,4 +1,4 @@
-"""The scheduling feature's declaration (entry point `socialbot.features: scheduling`); with suggestions."""
+"""The scheduling feature's declaration (entry point `socialbot.features: scheduling`)."""
 
 from __future__ import annotations
 

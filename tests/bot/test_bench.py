@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot.bench import peak_rss_mib, reset_peak_rss
+from bot.benchmarks.engine import peak_rss_mib, reset_peak_rss
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak reset is Linux-only")

@@ -170,7 +170,7 @@ async def test_socialbot_dashboard_serves_the_same_database_without_the_bot(tmp_
 
 @pytest.mark.slow
 async def test_the_page_benchmark_fills_a_database_and_times_every_page() -> None:
-    from bot.dashboard.bench import format_bench, run_bench
+    from bot.benchmarks.dashboard import format_bench, run_bench
 
     result = await run_bench(2_000, repeat=1)
     assert result["data"]["messages"] == 2_000

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.bench_against import StreamingChatClient, WorkloadShape, api_base, decode_rate, run_against
+from bot.benchmarks.against import StreamingChatClient, WorkloadShape, api_base, decode_rate, run_against
 from bot.engine.base import ChatTurn
 from bot.engine.loader import LoadedModel
 from bot.engine.settings import EngineSettings

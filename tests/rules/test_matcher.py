@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bot.rules.bench import synthetic_messages, synthetic_rules
+from bot.benchmarks.rules import synthetic_messages, synthetic_rules
 from bot.rules.matcher import RuleIndex
 from bot.rules.model import Rule, RuleError, compile_regex, validate
 
@@ -129,7 +129,7 @@ def test_semantic_rules_match_on_the_example_matrix_with_per_rule_thresholds() -
 
 
 def test_bench_reports_median_and_p99_for_each_rule_count() -> None:
-    from bot.rules.bench import run_bench
+    from bot.benchmarks.rules import run_bench
 
     results = run_bench(sizes=(10, 100), messages=20)
     assert [result.rules for result in results] == [10, 100]

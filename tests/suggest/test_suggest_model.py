@@ -11,6 +11,7 @@ from bot.app import BotApp
 from bot.config import load_config
 from bot.moderation.gate import GatePolicy, ModerationGate
 from bot.scheduling.feature import SchedulingFeature
+from bot.suggest.feature import SuggestFeature
 from bot.suggest.similarity import jaccard
 from tests.support import write_config
 
@@ -31,15 +32,17 @@ max_new_tokens = 60
 async def model_app(tmp_path: Path) -> AsyncIterator[BotApp]:
     """One model load: this module has a single real-model test."""
     config = load_config(write_config(tmp_path, CONFIG), environ={})
-    app = BotApp.build(config, gate=ModerationGate(GatePolicy()), features=[SchedulingFeature(run_scheduler=False)])
+    app = BotApp.build(
+        config, gate=ModerationGate(GatePolicy()), features=[SchedulingFeature(run_scheduler=False), SuggestFeature()]
+    )
     await app.start()
     yield app
     await app.stop()
 
 
 async def test_real_model_writes_three_distinct_gated_drafts(model_app: BotApp) -> None:
-    feature = model_app.features[0]
-    assert isinstance(feature, SchedulingFeature) and feature.suggestions is not None
+    feature = model_app.features[1]
+    assert isinstance(feature, SuggestFeature) and feature.suggestions is not None
 
     result = await feature.suggestions.suggest("open studio day", 3, created_by="test")
 

@@ -14,6 +14,7 @@ from bot.moderation.gate import GatePolicy, ModerationGate
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.feature import SchedulingFeature
 from bot.suggest import SuggestError
+from bot.suggest.feature import SuggestFeature
 from bot.suggest.generator import SuggestionService
 from tests.scheduling.conftest import START
 from tests.scheduling.fake_sender import FakePlatform
@@ -38,7 +39,7 @@ async def app(tmp_path: Path, engine: ScriptedEngine, clock: ManualClock) -> Asy
         tmp_path,
         engine=engine,
         gate=gate,
-        features=[SchedulingFeature(clock, False)],
+        features=[SchedulingFeature(clock, False), SuggestFeature()],
         environ={
             "SOCIALBOT__BOT__COMMUNITY_NAME": "Riverside Pottery Club",
             "SOCIALBOT__BOT__TONE": "warm and playful",
@@ -50,8 +51,8 @@ async def app(tmp_path: Path, engine: ScriptedEngine, clock: ManualClock) -> Asy
 
 
 def suggestions(app: BotApp) -> SuggestionService:
-    feature = app.features[0]
-    assert isinstance(feature, SchedulingFeature) and feature.suggestions is not None
+    feature = app.features[1]
+    assert isinstance(feature, SuggestFeature) and feature.suggestions is not None
     return feature.suggestions
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench import (
+from bot.benchmarks.engine import (
     BenchRequest,
     Progress,
     RunFigures,

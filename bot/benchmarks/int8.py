@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.bench import Progress, _engine_request, build_workload, prime
-from bot.bench_against import decode_rate
+from bot.benchmarks.against import decode_rate
+from bot.benchmarks.engine import Progress, _engine_request, build_workload, prime
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationSettings
 from bot.engine.loader import load_model
 from bot.engine.settings import EngineSettings
