@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.chat_settings import ChatSettingsStore
-from bot.config import LoadedConfig
+from bot.config import LoadedConfig, section_values
 from bot.delivery import Sender
 from bot.dispatch.dispatcher import Dispatcher, PlatformSender
 from bot.dispatch.transport import Transport
@@ -307,47 +307,32 @@ class PlatformServices:
         self._app.set_bot_username(platform, username)
 
 
+def generation_settings(config: LoadedConfig) -> GenerationSettings:
+    """`[generation]` as the engine's per-request settings."""
+    section = config.settings.generation
+    return GenerationSettings(**section_values(section, GenerationSettings, stop=tuple(section.stop)))
+
+
 def manager_settings(config: LoadedConfig) -> ManagerSettings:
-    bot, generation = config.settings.bot, config.settings.generation
+    """`[bot]` (and `[generation]`) as the manager's settings: its fields are the section's keys."""
+    bot = config.settings.bot
     return ManagerSettings(
-        bot_name=bot.name,
-        community_name=bot.community_name,
-        tone=bot.tone,
-        persona_prompt=bot.persona_prompt,
-        history_token_budget=bot.history_token_budget,
-        max_input_chars=bot.max_input_chars,
-        busy_reply=bot.busy_reply,
-        error_reply=bot.error_reply,
-        progress_interval_s=bot.progress_interval_s,
-        generation=GenerationSettings(
-            max_new_tokens=generation.max_new_tokens,
-            temperature=generation.temperature,
-            top_p=generation.top_p,
-            repetition_penalty=generation.repetition_penalty,
-            stop=tuple(generation.stop),
-        ),
+        **section_values(bot, ManagerSettings, bot_name=bot.name, generation=generation_settings(config))
     )
 
 
 def engine_settings(config: LoadedConfig) -> EngineSettings:
+    """`[model]` as the engine's settings: its keys, with paths resolved against the config file's folder
+    and the API key from the secrets."""
     model = config.settings.model
     api_key = config.secrets.openai_api_key
     return EngineSettings(
-        backend=model.backend,
-        model=str(config.resolve_path(model.name)) if model.name.startswith(("./", "../")) else model.name,
-        cache_dir=config.resolve_path(model.cache_dir) if model.cache_dir else None,
-        dtype=model.dtype,
-        quantize_int8=model.quantize_int8,
-        threads=model.threads,
-        device=model.device,
-        max_queue=model.max_queue,
-        request_timeout_s=model.request_timeout_s,
-        max_concurrent_sequences=model.max_concurrent_sequences,
-        kv_cache_budget_mb=model.kv_cache_budget_mb,
-        kv_dtype=model.kv_dtype,
-        prefill_chunk_tokens=model.prefill_chunk_tokens,
-        native_attention=model.native_attention,
-        openai_base_url=model.openai_base_url,
-        openai_api_key=api_key.get_secret_value() if api_key else None,
-        openai_model=model.openai_model or "default",
+        **section_values(
+            model,
+            EngineSettings,
+            model=str(config.resolve_path(model.name)) if model.name.startswith(("./", "../")) else model.name,
+            cache_dir=config.resolve_path(model.cache_dir) if model.cache_dir else None,
+            openai_api_key=api_key.get_secret_value() if api_key else None,
+            openai_model=model.openai_model or "default",
+        )
     )

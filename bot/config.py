@@ -7,6 +7,7 @@ file: only from the environment or a secrets file, and they are `SecretStr` so t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -509,6 +510,14 @@ def load_config(
         found_by=location.found_by,
         plugin_sections=plugin_sections,
     )
+
+
+def section_values(section: BaseModel, target: type, **overrides: Any) -> dict[str, Any]:
+    """The keys of `section` that the dataclass `target` has a field of the same name for, then `overrides`:
+    a component's settings are its section's keys, never copied one by one."""
+    names = {field.name for field in dataclasses.fields(target)}
+    values = {name: getattr(section, name) for name in type(section).model_fields if name in names}
+    return {**values, **overrides}
 
 
 def plugin_section_models() -> dict[str, type[BaseModel]]:

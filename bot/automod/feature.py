@@ -8,7 +8,7 @@ import logging
 
 from bot.automod.modlog import ModerationLog
 from bot.automod.policy import AutomodPolicy, AutomodVerdict, decide
-from bot.config import AutomodSection
+from bot.config import AutomodSection, section_values
 from bot.delivery import DeliveryError
 from bot.messages import ConversationKey, OutgoingMessage, PlatformAction
 from bot.plugin import GUARD_AUTOMOD, BaseFeature, FeatureContext
@@ -21,15 +21,7 @@ REVERSAL_POLL_S = 15.0
 
 def automod_feature(section: AutomodSection) -> AutomodFeature:
     """The feature as `[automod]` configures it (mode "off" when not enabled)."""
-    policy = AutomodPolicy(
-        warn_threshold=section.warn_threshold,
-        delete_threshold=section.delete_threshold,
-        timeout_threshold=section.timeout_threshold,
-        timeout_minutes=section.timeout_minutes,
-        repeat_timeout_minutes=section.repeat_timeout_minutes,
-        escalation_window_minutes=section.escalation_window_minutes,
-        mode=section.mode if section.enabled else "off",
-    )
+    policy = AutomodPolicy(**section_values(section, AutomodPolicy, mode=section.mode if section.enabled else "off"))
     staff = ConversationKey(section.staff_platform, section.staff_chat_id) if section.staff_chat_id else None
     return AutomodFeature(policy, dict(section.chat_modes), staff)
 

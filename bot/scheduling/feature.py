@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.config import ConfigError, LoadedConfig
+from bot.config import ConfigError, LoadedConfig, section_values
 from bot.plugin import BaseFeature, FeatureContext
 from bot.scheduling import SchedulingError
 from bot.scheduling.clock import Clock, SystemClock
@@ -29,16 +29,9 @@ def scheduler_settings(config: LoadedConfig) -> SchedulerSettings:
     except SchedulingError as exc:
         raise ConfigError(config.source, "scheduler.timezone", str(exc)) from None
     return SchedulerSettings(
-        timezone=section.timezone,
-        grace_period_s=section.grace_period_s,
-        max_retries=section.max_retries,
-        retry_base_delay_s=section.retry_base_delay_s,
-        retry_max_delay_s=section.retry_max_delay_s,
-        poll_interval_s=section.poll_interval_s,
-        staff_platform=section.staff_platform,
-        staff_chat_id=section.staff_chat_id,
-        idempotent_platforms=idempotent_platforms(section.idempotent_platforms),
-        idempotency_window_s=section.idempotency_window_s,
+        **section_values(
+            section, SchedulerSettings, idempotent_platforms=idempotent_platforms(section.idempotent_platforms)
+        )
     )
 
 
