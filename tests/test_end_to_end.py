@@ -19,7 +19,7 @@ from tests.support import incoming
 
 pytestmark = pytest.mark.model
 
-# The plain model pipeline (the turn policy would answer "Hello! Who are you?" itself; tests/policy cover it).
+# The plain model pipeline (the turn policy would answer "Hello! Who are you?" itself; tests/bot/policy cover it).
 SMALL_REPLIES = "[generation]\nmax_new_tokens = 24\n[policy]\nenabled = false\n"
 
 
