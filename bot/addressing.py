@@ -21,13 +21,3 @@ def addressed_by_default(message: IncomingMessage, group_modes: Mapping[str, str
     if mode == "silent":
         return False
     return mode == "always" or message.is_addressed_to_bot
-
-
-def group_modes_from(settings: object) -> dict[str, str]:
-    """The per-platform group reply modes from the `[telegram]` and `[discord]` config sections."""
-    telegram = getattr(settings, "telegram", None)
-    discord = getattr(settings, "discord", None)
-    return {
-        "telegram": getattr(telegram, "group_reply_mode", "mention"),
-        "discord": getattr(discord, "guild_reply_mode", "mention"),
-    }

@@ -1,19 +1,19 @@
 """The composition root: builds the store, engine, gate, prompts, features and manager from the config.
 
-Adapters receive a started `BotApp`, connect their transport and hand messages to its inbox; nothing here
-knows a platform.
+Features are found through the `socialbot.features` entry points (`bot.plugin_registry`) and built with a
+`FeatureContext`; platforms connect through a `PlatformContext` (`platform_context()`): messages come in
+only through `inbox` and go out only through `dispatcher`. Nothing here knows a feature or a platform.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from bot.addressing import addressed_by_default, group_modes_from
-from bot.config import LoadedConfig
+from bot.chat_settings import ChatSettingsStore
+from bot.config import LoadedConfig, section_values
 from bot.delivery import Sender
 from bot.dispatch.dispatcher import Dispatcher, PlatformSender
 from bot.dispatch.transport import Transport
@@ -24,6 +24,9 @@ from bot.manager import ConversationManager, ManagerSettings
 from bot.messages import OutgoingMessage
 from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationGate
+from bot.platform import PlatformContext
+from bot.plugin import Feature, FeatureContext, ordered_routes
+from bot.plugin_registry import feature_specs, platform_specs
 from bot.prompts import PromptLibrary
 from bot.routing import CommandRegistry, Route
 from bot.store import Store
@@ -33,19 +36,22 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str], None]
 
 
-class Feature(Protocol):
-    """A capability (auto-replies, knowledge base, tickets, scheduling...) plugged into the manager."""
+def group_modes(config: LoadedConfig) -> dict[str, str]:
+    """Each installed platform's group reply mode, as its `PlatformSpec` reads it from the config."""
+    return {spec.name: spec.group_reply_mode(config) for spec in platform_specs()}
 
-    name: str
 
-    def install(self, app: BotApp) -> None:
-        """Register routes, commands and policies on `app` (called once, before the manager exists)."""
+def default_features(config: LoadedConfig) -> list[Feature]:
+    """Every installed feature that is part of every bot (`FeatureSpec.default`), in install order."""
+    return [spec.create(config) for spec in feature_specs() if spec.default]
 
-    async def start(self, app: BotApp) -> None:
-        """Begin background work (after the engine is loaded)."""
 
-    async def stop(self) -> None:
-        """End background work."""
+def feature_named(name: str, config: LoadedConfig) -> Feature:
+    """One installed feature by its declared name (`socialbot run` adds `ops` this way)."""
+    spec = next((spec for spec in feature_specs() if spec.name == name), None)
+    if spec is None:
+        raise LookupError(f"no feature '{name}' is installed")
+    return spec.create(config)
 
 
 @dataclass
@@ -62,16 +68,26 @@ class BotApp:
     gate: ModerationGate
     prompts: PromptLibrary
     commands: CommandRegistry
-    routes: list[Route] = field(default_factory=list)
-    features: list[Any] = field(default_factory=list)
-    manager_options: dict[str, Any] = field(default_factory=dict)
+    chat_settings: ChatSettingsStore
+    context: FeatureContext
+    features: list[Feature] = field(default_factory=list)
     # Connected platforms as `Sender`s, for features that post or moderate on their own.
     senders: dict[str, Sender] = field(default_factory=dict)
+    bot_usernames: dict[str, str] = field(default_factory=dict)
     _manager: ConversationManager | None = None
     _dispatcher: Dispatcher | None = None
     _inbox: Inbox | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
     _catching_up: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def platform_context(self) -> PlatformContext:
+        """What an adapter gets of this bot: the inbox, the dispatcher registration, commands and config."""
+        return PlatformServices(self)
+
+    @property
+    def routes(self) -> list[Route]:
+        """The feature routes in the order the manager asks them (by stage and priority)."""
+        return ordered_routes(self.context.placements)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -104,6 +120,12 @@ class BotApp:
         if isinstance(sender, PlatformSender):
             del self.senders[transport.platform]
 
+    def set_bot_username(self, platform: str, username: str) -> None:
+        """The bot's handle on a platform: `/command@other_bot` there is not for this bot."""
+        self.bot_usernames[platform] = username
+        if self._manager is not None:
+            self._manager.bot_usernames[platform] = username
+
     def register_sender(self, sender: Sender) -> None:
         """A platform features may post through (features are told, so their owed posts go out now)."""
         self.senders[sender.platform] = sender
@@ -112,11 +134,9 @@ class BotApp:
         except RuntimeError:  # registered before the bot runs: features start with it in place
             return
         for feature in self.features:
-            hook = getattr(feature, "sender_registered", None)
-            if hook is not None:
-                task = loop.create_task(hook(sender.platform))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+            task = loop.create_task(feature.platform_connected(sender.platform))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def deliver(self, message: OutgoingMessage) -> bool:
         """Send through the dispatcher; False (still owed) when its platform is not connected."""
@@ -144,7 +164,7 @@ class BotApp:
             log.exception("%s: could not catch up on owed replies and unanswered messages", platform)
 
     def _shows_progress(self, platform: str) -> bool:
-        section = getattr(self.config.settings, platform, None)
+        section = self.context.plugin_sections.get(platform) or getattr(self.config.settings, platform, None)
         return bool(getattr(section, "show_progress", False))
 
     @property
@@ -158,13 +178,15 @@ class BotApp:
                 manager_settings(self.config),
                 routes=self.routes,
                 commands=self.commands,
-                **self.manager_options,
+                addressing=self.chat_settings.addressing,
+                strictness=self.chat_settings.strictness,
+                persona_for=self.chat_settings.persona_for,
             )
+            self._manager.bot_usernames.update(self.bot_usernames)
+            self._manager.prompt_hooks.extend(self.context.prompt_hooks)
             self.gate.protect(self._manager.system_prompt())
             for feature in self.features:
-                forget = getattr(feature, "forget_user", None)
-                if forget is not None:
-                    self._manager.forget_hooks.append(forget)
+                self._manager.forget_hooks.append(feature.forget_user)
         return self._manager
 
     @classmethod
@@ -173,7 +195,7 @@ class BotApp:
         config: LoadedConfig,
         engine: Engine | None = None,
         gate: ModerationGate | None = None,
-        features: list[Any] | None = None,
+        features: Sequence[Feature] | None = None,
         progress: ProgressCallback = lambda line: None,
     ) -> BotApp:
         """Open the store, prepare the engine (not yet loaded) and gate, and install the features."""
@@ -188,12 +210,40 @@ class BotApp:
         if gate is None:
             progress("loading moderation classifiers…")
             gate = build_gate(config)
-        app = cls(config, store, engine, gate, prompts, CommandRegistry())
-        modes = group_modes_from(settings)
-        app.manager_options["addressing"] = lambda message: addressed_by_default(message, modes)
-        app.features = default_features(config) if features is None else features
+        chat_settings = ChatSettingsStore(
+            store, settings.bot.language, settings.bot.persona_prompt, group_modes(config)
+        )
+        senders: dict[str, Sender] = {}
+        app: BotApp | None = None
+
+        def manager() -> ConversationManager:
+            assert app is not None
+            return app.manager
+
+        async def deliver(message: OutgoingMessage) -> bool:
+            assert app is not None
+            return await app.deliver(message)
+
+        context = FeatureContext(
+            config,
+            store,
+            engine,
+            gate,
+            prompts,
+            chat_settings,
+            manager_settings(config).generation,
+            senders,
+            deliver,
+            manager,
+            plugin_sections=dict(config.plugin_sections),
+        )
+        app = cls(config, store, engine, gate, prompts, CommandRegistry(), chat_settings, context, senders=senders)
+        app.features = default_features(config) if features is None else list(features)
+        context.features = app.features
         for feature in app.features:
-            feature.install(app)
+            feature.install(context)
+        for command in context.commands:
+            app.commands.add(command)
         return app
 
     async def start(self, progress: ProgressCallback = lambda line: None) -> None:
@@ -201,7 +251,7 @@ class BotApp:
         await self.engine.start()
         _ = self.manager
         for feature in self.features:
-            await feature.start(self)
+            await feature.start()
 
     async def stop(self) -> None:
         if self._inbox is not None:
@@ -210,7 +260,7 @@ class BotApp:
             try:
                 await feature.stop()
             except Exception:
-                log.exception("feature %s failed to stop", getattr(feature, "name", feature))
+                log.exception("feature %s failed to stop", feature.name)
         await self.engine.stop()
         self.store.close()
 
@@ -222,129 +272,67 @@ class BotApp:
         await self.stop()
 
 
+class PlatformServices:
+    """The narrow `PlatformContext` an adapter is given: only the way in, the way out, commands and config."""
+
+    def __init__(self, app: BotApp) -> None:
+        self._app = app
+
+    @property
+    def config(self) -> LoadedConfig:
+        return self._app.config
+
+    @property
+    def inbox(self) -> Inbox:
+        return self._app.inbox
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self._app.dispatcher
+
+    @property
+    def commands(self) -> CommandRegistry:
+        return self._app.commands
+
+    def connect(self, transport: Transport) -> None:
+        self._app.connect(transport)
+
+    def disconnect(self, transport: Transport) -> None:
+        self._app.disconnect(transport)
+
+    async def drain(self) -> int:
+        return await self._app.drain()
+
+    def set_bot_username(self, platform: str, username: str) -> None:
+        self._app.set_bot_username(platform, username)
+
+
+def generation_settings(config: LoadedConfig) -> GenerationSettings:
+    """`[generation]` as the engine's per-request settings."""
+    section = config.settings.generation
+    return GenerationSettings(**section_values(section, GenerationSettings, stop=tuple(section.stop)))
+
+
 def manager_settings(config: LoadedConfig) -> ManagerSettings:
-    bot, generation = config.settings.bot, config.settings.generation
+    """`[bot]` (and `[generation]`) as the manager's settings: its fields are the section's keys."""
+    bot = config.settings.bot
     return ManagerSettings(
-        bot_name=bot.name,
-        community_name=bot.community_name,
-        tone=bot.tone,
-        persona_prompt=bot.persona_prompt,
-        history_token_budget=bot.history_token_budget,
-        max_input_chars=bot.max_input_chars,
-        busy_reply=bot.busy_reply,
-        error_reply=bot.error_reply,
-        progress_interval_s=bot.progress_interval_s,
-        generation=GenerationSettings(
-            max_new_tokens=generation.max_new_tokens,
-            temperature=generation.temperature,
-            top_p=generation.top_p,
-            repetition_penalty=generation.repetition_penalty,
-            stop=tuple(generation.stop),
-        ),
+        **section_values(bot, ManagerSettings, bot_name=bot.name, generation=generation_settings(config))
     )
 
 
 def engine_settings(config: LoadedConfig) -> EngineSettings:
+    """`[model]` as the engine's settings: its keys, with paths resolved against the config file's folder
+    and the API key from the secrets."""
     model = config.settings.model
     api_key = config.secrets.openai_api_key
     return EngineSettings(
-        backend=model.backend,
-        model=str(config.resolve_path(model.name)) if model.name.startswith(("./", "../")) else model.name,
-        cache_dir=config.resolve_path(model.cache_dir) if model.cache_dir else None,
-        dtype=model.dtype,
-        quantize_int8=model.quantize_int8,
-        threads=model.threads,
-        device=model.device,
-        max_queue=model.max_queue,
-        request_timeout_s=model.request_timeout_s,
-        max_concurrent_sequences=model.max_concurrent_sequences,
-        kv_cache_budget_mb=model.kv_cache_budget_mb,
-        kv_dtype=model.kv_dtype,
-        prefill_chunk_tokens=model.prefill_chunk_tokens,
-        native_attention=model.native_attention,
-        openai_base_url=model.openai_base_url,
-        openai_api_key=api_key.get_secret_value() if api_key else None,
-        openai_model=model.openai_model or "default",
+        **section_values(
+            model,
+            EngineSettings,
+            model=str(config.resolve_path(model.name)) if model.name.startswith(("./", "../")) else model.name,
+            cache_dir=config.resolve_path(model.cache_dir) if model.cache_dir else None,
+            openai_api_key=api_key.get_secret_value() if api_key else None,
+            openai_model=model.openai_model or "default",
+        )
     )
-
-
-def default_features(config: LoadedConfig) -> list[Any]:
-    """The features every bot runs, in routing order. Each feature adds itself here."""
-    features: list[Any] = []
-    features.append(rules_feature(config))  # first: mutes, rate limits and auto-replies before everything else
-    features.append(automod_feature(config))
-    features.append(memory_feature(config))  # before the KB: memory follow-ups are answered from memory
-    features.append(privacy_feature(config))  # /export, complete /forgetme, daily retention
-    features.append(kb_feature(config))  # after auto-reply rules: a matching rule answers before the KB
-    features.append(scheduling_feature(config))
-    features.append(insight_feature(config))
-    features.append(policy_feature(config))  # answers what no feature took, by the kind of message
-    features.append(dashboard_feature(config))  # last: serves pages over the started features
-    return features
-
-
-def rules_feature(config: LoadedConfig) -> Any:
-    from bot.rules.feature import RulesFeature
-
-    return RulesFeature(config.settings.rules)
-
-
-def memory_feature(config: LoadedConfig) -> Any:
-    from bot.memory.feature import MemoryFeature
-
-    return MemoryFeature()
-
-
-def privacy_feature(config: LoadedConfig) -> Any:
-    from bot.privacy.feature import PrivacyFeature
-
-    return PrivacyFeature()
-
-
-def scheduling_feature(config: LoadedConfig) -> Any:
-    from bot.scheduling.feature import SchedulingFeature
-
-    return SchedulingFeature()
-
-
-def policy_feature(config: LoadedConfig) -> Any:
-    from bot.policy.feature import PolicyFeature
-
-    return PolicyFeature()
-
-
-def kb_feature(config: LoadedConfig) -> Any:
-    from bot.kb.feature import KbFeature
-
-    return KbFeature()
-
-
-def insight_feature(config: LoadedConfig) -> Any:
-    from bot.insight.feature import InsightFeature
-
-    return InsightFeature(config.settings.insight)
-
-
-def dashboard_feature(config: LoadedConfig) -> Any:
-    from bot.dashboard.feature import DashboardFeature
-
-    return DashboardFeature()
-
-
-def automod_feature(config: LoadedConfig) -> Any:
-    from bot.automod.feature import AutomodFeature
-    from bot.automod.policy import AutomodPolicy
-    from bot.messages import ConversationKey
-
-    section = config.settings.automod
-    policy = AutomodPolicy(
-        warn_threshold=section.warn_threshold,
-        delete_threshold=section.delete_threshold,
-        timeout_threshold=section.timeout_threshold,
-        timeout_minutes=section.timeout_minutes,
-        repeat_timeout_minutes=section.repeat_timeout_minutes,
-        escalation_window_minutes=section.escalation_window_minutes,
-        mode=section.mode if section.enabled else "off",
-    )
-    staff = ConversationKey(section.staff_platform, section.staff_chat_id) if section.staff_chat_id else None
-    return AutomodFeature(policy, dict(section.chat_modes), staff)

@@ -7,6 +7,7 @@ file: only from the environment or a secrets file, and they are `SecretStr` so t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -264,9 +265,10 @@ class SchedulerSection(Section):
     )
     staff_platform: str = Field("", description="Platform of the chat told about missed/failed/unknown posts.")
     staff_chat_id: str = Field("", description="Chat/channel id of that staff chat (empty: only logged).")
-    idempotent_platforms: list[str] = Field(
-        default_factory=lambda: ["discord"],
-        description="Platforms that deduplicate sends by key: a post interrupted mid-send is resent there.",
+    idempotent_platforms: list[str] | None = Field(
+        None,
+        description="Platforms that deduplicate sends by key: a post interrupted mid-send is resent there "
+        "(default: the installed platforms that declare it, i.e. Discord).",
     )
     idempotency_window_s: float = Field(
         300.0, ge=0, description="How long the platform remembers a key; older interrupted posts are not resent."
@@ -352,6 +354,9 @@ class LoadedConfig(BaseModel):
     source: str
     base_dir: Path
     found_by: str = Field("--config", description="How the file was found (see `locate_config`).")
+    # Sections of installed plug-in features and platforms that `Settings` does not declare, validated
+    # against the models their specs name (see `bot.plugin.FeatureSpec.settings_model`).
+    plugin_sections: dict[str, BaseModel] = Field(default_factory=dict)
 
     def resolve_path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder unless absolute."""
@@ -498,6 +503,7 @@ def load_config(
         raise ConfigError(source, "secrets", "tokens belong in the environment or a secrets file, not here")
     overridden = _apply_env_overrides(data, env)
     try:
+        plugin_sections = _validate_plugin_sections(data)
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         error = _first_error(exc, source)
@@ -509,8 +515,57 @@ def load_config(
     chosen_secrets = secrets_path or env.get(SECRETS_PATH_ENV) or None
     secrets = load_secrets(Path(chosen_secrets).expanduser() if chosen_secrets else None, env)
     return LoadedConfig(
-        settings=settings, secrets=secrets, source=source, base_dir=base_dir, found_by=location.found_by
+        settings=settings,
+        secrets=secrets,
+        source=source,
+        base_dir=base_dir,
+        found_by=location.found_by,
+        plugin_sections=plugin_sections,
     )
+
+
+def section_values(section: BaseModel, target: type, **overrides: Any) -> dict[str, Any]:
+    """The keys of `section` that the dataclass `target` has a field of the same name for, then `overrides`:
+    a component's settings are its section's keys, never copied one by one."""
+    names = {field.name for field in dataclasses.fields(target)}
+    values = {name: getattr(section, name) for name in type(section).model_fields if name in names}
+    return {**values, **overrides}
+
+
+def plugin_section_models() -> dict[str, type[BaseModel]]:
+    """The config sections installed features and platforms declare (`settings_section`, `settings_model` of
+    their specs in the `socialbot.features` / `socialbot.platforms` entry point groups)."""
+    from bot.entry_points import FEATURE_GROUP, PLATFORM_GROUP, load_declared
+
+    models: dict[str, type[BaseModel]] = {}
+    for group in (FEATURE_GROUP, PLATFORM_GROUP):
+        for _, spec in load_declared(group):
+            name, model = getattr(spec, "settings_section", ""), getattr(spec, "settings_model", None)
+            if name and isinstance(model, type) and issubclass(model, BaseModel):
+                models[name] = model
+    return models
+
+
+class _PluginSections(BaseModel):
+    """Wraps one plug-in section so its errors carry the section name, like the core's sections."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _validate_plugin_sections(data: dict[str, Any]) -> dict[str, BaseModel]:
+    """Take out and validate the sections that installed plug-ins declare and `Settings` does not (every
+    section defaults: a plug-in section missing from the file is built from its model's defaults)."""
+    from pydantic import create_model
+
+    models = {name: model for name, model in plugin_section_models().items() if name not in Settings.model_fields}
+    if not models:
+        return {}
+    raw = {name: data.pop(name) for name in list(data) if name in models}
+    wrapper = create_model(  # type: ignore[call-overload]
+        "PluginSections", __base__=_PluginSections, **{name: (model, model()) for name, model in models.items()}
+    )
+    validated = wrapper.model_validate(raw)
+    return {name: getattr(validated, name) for name in models}
 
 
 def _contains_token_key(data: Mapping[str, Any]) -> bool:

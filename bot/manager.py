@@ -105,7 +105,8 @@ class ConversationManager:
         self.addressing = addressing
         self.strictness = strictness
         self.persona_for = persona_for
-        self.bot_username = ""
+        # The bot's handle per platform (set by its adapter), so `/command@other_bot` is left alone.
+        self.bot_usernames: dict[str, str] = {}
         # Set while the bot stops: a turn the engine cannot finish is left unanswered, never answered
         # with the error text.
         self.shutting_down = False
@@ -250,7 +251,7 @@ class ConversationManager:
                 reply = await route.respond(turn)
                 if reply is not None:
                     return reply
-        parsed = parse_command(turn.text, self.bot_username)
+        parsed = parse_command(turn.text, self.bot_usernames.get(turn.message.platform, ""))
         if parsed is not None:
             name, args = parsed
             command = self.commands.get(name)

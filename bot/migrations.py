@@ -1,22 +1,15 @@
 """Append-only schema migrations, recorded in the database so an old file upgrades in place.
 
 Each feature owns a named `MigrationSet` (see `bot.migration_set`); its steps are numbered functions applied
-once, in order, and recorded in `_migrations`. Never edit a released step: add a new one. Feature sets are
-listed in `ALL_MIGRATION_SETS`, applied after core.
+once, in order, and recorded in `_migrations`. Never edit a released step: add a new one. Feature sets come
+from the features' `FeatureSpec.migrations` (found through their entry points), applied after core.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from bot.automod.schema import migrations as automod_migrations
-from bot.dashboard.schema import dashboard_migrations
-from bot.insight.schema import insight_migrations
-from bot.kb.schema import kb_migrations
-from bot.memory.schema import memory_migrations
 from bot.migration_set import MigrationSet
-from bot.rules.schema import rules_migrations
-from bot.scheduling.schema import scheduling_migrations
 
 core = MigrationSet("core")
 
@@ -100,22 +93,55 @@ def m003_reply_details(db: sqlite_utils.Database) -> None:
     db.table("messages").add_column("details", str)
 
 
-# Feature migration sets, applied after core in this order. Features append themselves here.
-ALL_MIGRATION_SETS: list[MigrationSet] = [
-    core,
-    automod_migrations,
-    kb_migrations,
-    rules_migrations,
-    scheduling_migrations,
-    dashboard_migrations,
-    memory_migrations,
-    insight_migrations,
-]
+@core
+def m004_chat_settings_and_audit_log(db: sqlite_utils.Database) -> None:
+    """Per-chat settings and the audit log belong to the core (databases from before have them from the
+    rules set's first step, which now leaves them to this one)."""
+    if not db.table("chat_settings").exists():
+        db.table("chat_settings").create(
+            {
+                "platform": str,
+                "chat_id": str,
+                "thread_id": str,
+                "reply_mode": str,
+                "persona": str,
+                "language": str,
+                "strictness": str,
+                "updated_by": str,
+                "updated_at": str,
+            },
+            pk=("platform", "chat_id", "thread_id"),
+        )
+    if not db.table("audit_log").exists():
+        db.table("audit_log").create(
+            {
+                "id": int,
+                "actor": str,
+                "action": str,
+                "target": str,
+                "before": str,
+                "after": str,
+                "created_at": str,
+            },
+            pk="id",
+            not_null={"actor", "action", "created_at"},
+        )
+        db.table("audit_log").create_index(["action", "id"])
+        db.table("audit_log").create_index(["actor"])
+
+
+def all_migration_sets() -> list[MigrationSet]:
+    """Core first, then every installed feature's set (`FeatureSpec.migrations`), by feature name."""
+    from bot.entry_points import FEATURE_GROUP, load_declared
+
+    declared = sorted(load_declared(FEATURE_GROUP), key=lambda loaded: loaded[0].name)
+    feature_sets = [getattr(spec, "migrations", None) for _, spec in declared]
+    return [core, *(migration_set for migration_set in feature_sets if isinstance(migration_set, MigrationSet))]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Bring the database to the newest schema; returns the steps applied."""
     applied: list[str] = []
-    for migration_set in ALL_MIGRATION_SETS:
+    for migration_set in all_migration_sets():
         applied.extend(migration_set.apply(db))
     return applied

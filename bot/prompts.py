@@ -1,4 +1,4 @@
-"""Prompt templates as files in `prompts/`, rendered in a sandboxed Jinja environment.
+"""Prompt templates as files in `prompts/` (shipped as `bot/bundled_prompts`), rendered with sandboxed Jinja.
 
 Each template names the variables it expects in its first line (`{#- variables: a, b -#}`); rendering with a
 missing variable is an error, so a template and its caller cannot silently drift apart. A translation lives in a
@@ -18,7 +18,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.i18n import current_language
 
-BUNDLED_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# The repository's top-level prompts/ folder, shipped as package data: bot/bundled_prompts links to it, and
+# a built wheel holds the files themselves there.
+BUNDLED_PROMPTS_DIR = Path(__file__).resolve().parent / "bundled_prompts"
 VARIABLES_LINE = re.compile(r"\{#-?\s*variables:(?P<names>[^#-]*)-?#\}")
 
 

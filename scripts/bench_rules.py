@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.rules.bench import run_bench
+from bot.benchmarks.rules import run_bench
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from bot.moderation.gate import GatePolicy, ModerationGate
 
 def write_config(tmp_path: Path, text: str = "") -> Path:
     """A config on a temporary database. The turn policy is off unless `text` has a `[policy]` section: tests of
-    the manager, adapters and features see the plain pipeline; tests/policy turn it on."""
+    the manager, adapters and features see the plain pipeline; tests/bot/policy turn it on."""
     path = tmp_path / "socialbot.toml"
     policy = "" if "[policy]" in text else "\n[policy]\nenabled = false\n"
     path.write_text(f'[bot]\ndatabase = "bot.db"\n{text}{policy}', encoding="utf-8")

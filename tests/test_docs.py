@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.main import main
+from bot.cli.main import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -11,15 +11,15 @@ import pytest_asyncio
 from click.testing import CliRunner
 
 from bot.app import BotApp
+from bot.cli.main import main
 from bot.config import load_config
 from bot.engine.base import ChatTurn, Engine, GenerationRequest, GenerationResult
 from bot.store import Store
-from cli.main import main
 from tests.support import incoming
 
 pytestmark = pytest.mark.model
 
-# The plain model pipeline (the turn policy would answer "Hello! Who are you?" itself; tests/policy cover it).
+# The plain model pipeline (the turn policy would answer "Hello! Who are you?" itself; tests/bot/policy cover it).
 SMALL_REPLIES = "[generation]\nmax_new_tokens = 24\n[policy]\nenabled = false\n"
 
 

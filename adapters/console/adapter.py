@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.app import BotApp
 from bot.dispatch.transport import PostRequest, TransportCapabilities
 from bot.messages import Author, ConversationKey, IncomingMessage, PlatformAction
+from bot.platform import PlatformContext
 
 EXIT_WORDS = {"/quit", "/exit"}
 PLATFORM = "console"
@@ -68,7 +68,7 @@ class ConsoleAdapter:
 
     def __init__(
         self,
-        app: BotApp,
+        app: PlatformContext,
         input_stream: TextIO | None = None,
         output_stream: TextIO | None = None,
         chat_id: str = "local",

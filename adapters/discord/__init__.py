@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.errors import DiscordAdapterError
-from bot.app import BotApp
+from bot.platform import PlatformContext
 
 __all__ = ["DiscordAdapter", "DiscordAdapterError", "create_adapter"]
 
 
-def create_adapter(app: BotApp) -> DiscordAdapter:
+def create_adapter(app: PlatformContext) -> DiscordAdapter:
     """The Discord adapter for `app`, with the token from DISCORD_BOT_TOKEN or the secrets file.
 
     Raises `DiscordAdapterError` when no token is configured; the token itself never appears in errors or logs.

@@ -40,9 +40,9 @@ from adapters.discord.session import (
     track_live_sequences,
 )
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
-from bot.app import BotApp
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.secret_logging import keep_out_of_logs
+from bot.platform import PlatformContext
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class DiscordAdapter:
         max_text_length=MAX_MESSAGE_LENGTH, can_edit=True, can_show_typing=True, supports_threads=True
     )
 
-    def __init__(self, app: BotApp, token: str | SecretStr, ready_timeout_s: float = 60.0) -> None:
+    def __init__(self, app: PlatformContext, token: str | SecretStr, ready_timeout_s: float = 60.0) -> None:
         self.app = app
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         keep_out_of_logs(self._token.get_secret_value())

@@ -40,10 +40,10 @@ from adapters.telegram.errors import MalformedUpdate, TelegramAdapterError, reda
 from adapters.telegram.flood import FloodControl, FloodLimits, retry_after_seconds
 from adapters.telegram.transport import TelegramTransport
 from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_secret
-from bot.app import BotApp
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.secret_logging import keep_out_of_logs
+from bot.platform import PlatformContext
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class TelegramAdapter:
         max_text_length=MessageLimit.MAX_TEXT_LENGTH, can_edit=True, can_show_typing=True, supports_threads=True
     )
 
-    def __init__(self, app: BotApp, token: str) -> None:
+    def __init__(self, app: PlatformContext, token: str) -> None:
         self.app = app
         self.settings = app.config.settings.telegram
         self._token = token
@@ -107,7 +107,7 @@ class TelegramAdapter:
         await self._application.initialize()
         me = self.bot.bot
         self.bot_username, self.bot_id = me.username or "", me.id
-        self.app.manager.bot_username = self.bot_username
+        self.app.set_bot_username(self.platform, self.bot_username)
         await self._register_commands()
         if self.settings.mode == "webhook":
             await self._start_webhook()
@@ -322,7 +322,7 @@ class TelegramAdapter:
             self._application = None
 
 
-def create_adapter(app: BotApp) -> TelegramAdapter:
+def create_adapter(app: PlatformContext) -> TelegramAdapter:
     """The Telegram adapter for `app`; raises `TelegramAdapterError` saying what to set when it cannot run."""
     token = app.config.secrets.telegram_bot_token
     if token is None or not token.get_secret_value().strip():

@@ -5,23 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from bot.automod.modlog import ModerationLog
 from bot.automod.policy import AutomodPolicy, AutomodVerdict, decide
+from bot.config import AutomodSection, section_values
 from bot.delivery import DeliveryError
 from bot.messages import ConversationKey, OutgoingMessage, PlatformAction
+from bot.plugin import GUARD_AUTOMOD, BaseFeature, FeatureContext
 from bot.routing import Command, RouteReply, TurnContext, consumed
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
 REVERSAL_POLL_S = 15.0
 
 
-class AutomodFeature:
+def automod_feature(section: AutomodSection) -> AutomodFeature:
+    """The feature as `[automod]` configures it (mode "off" when not enabled)."""
+    policy = AutomodPolicy(**section_values(section, AutomodPolicy, mode=section.mode if section.enabled else "off"))
+    staff = ConversationKey(section.staff_platform, section.staff_chat_id) if section.staff_chat_id else None
+    return AutomodFeature(policy, dict(section.chat_modes), staff)
+
+
+class AutomodFeature(BaseFeature):
     """Protects a community from its users: warn, delete, time out and notify staff, with escalation."""
 
     name = "automod"
@@ -32,25 +37,25 @@ class AutomodFeature:
         self.policy = policy
         self.chat_modes = chat_modes or {}
         self.staff = staff
-        self._app: BotApp | None = None
+        self._context: FeatureContext | None = None
         self._modlog: ModerationLog | None = None
         self._reversal_task: asyncio.Task[None] | None = None
 
     @property
-    def app(self) -> BotApp:
-        assert self._app is not None, "AutomodFeature used before install()"
-        return self._app
+    def app(self) -> FeatureContext:
+        assert self._context is not None, "AutomodFeature used before install()"
+        return self._context
 
     @property
     def modlog(self) -> ModerationLog:
         assert self._modlog is not None, "AutomodFeature used before install()"
         return self._modlog
 
-    def install(self, app: BotApp) -> None:
-        self._app = app
-        self._modlog = ModerationLog(app.store)
-        app.routes.insert(0, AutomodRoute(self))
-        app.commands.add(
+    def install(self, context: FeatureContext) -> None:
+        self._context = context
+        self._modlog = ModerationLog(context.store)
+        context.add_route(AutomodRoute(self), GUARD_AUTOMOD, stage="guard")
+        context.add_command(
             Command(
                 "modlog",
                 "review automod actions: /modlog [n] | undo <id> | wrong <id>",
@@ -60,7 +65,7 @@ class AutomodFeature:
             )
         )
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         self._reversal_task = asyncio.create_task(self._reversal_loop())
 
     async def stop(self) -> None:

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.dashboard.server import DashboardServer
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
+from bot.plugin import BaseFeature, FeatureContext
 
 
-class DashboardFeature:
+class DashboardFeature(BaseFeature):
     """Starts the dashboard after the engine and the other features, on the running bot's own objects."""
 
     name = "dashboard"
 
     def __init__(self) -> None:
         self.server: DashboardServer | None = None
+        self._context: FeatureContext | None = None
 
-    def install(self, app: BotApp) -> None:
-        return None
+    def install(self, context: FeatureContext) -> None:
+        self._context = context
 
-    async def start(self, app: BotApp) -> None:
-        if not app.config.settings.dashboard.enabled:
+    async def start(self) -> None:
+        if self._context is None or not self._context.config.settings.dashboard.enabled:
             return
-        self.server = DashboardServer(app, engine_ready=True)
+        self.server = DashboardServer(self._context, engine_ready=True)
         await self.server.start()
 
     async def stop(self) -> None:

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.dashboard.services import DashboardServices
-from bot.dashboard.web import create_app
+from bot.dashboard.site import create_app
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
+    from bot.plugin import FeatureContext
 
 log = logging.getLogger(__name__)
 
 
 class DashboardServer:
-    """The dashboard's HTTP listener over one `BotApp` (the running bot's, or a standalone one)."""
+    """The dashboard's HTTP listener over one bot's features (the running bot's, or a standalone one)."""
 
-    def __init__(self, app: BotApp, engine_ready: bool) -> None:
+    def __init__(self, app: FeatureContext, engine_ready: bool) -> None:
         self.settings = app.config.settings.dashboard
         self.services = DashboardServices(app, engine_ready)
         self.web_app = create_app(self.services, self.settings, app.config.resolve_path(self.settings.uploads_dir))

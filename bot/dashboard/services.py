@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 from bot import audit
 from bot.messages import OutgoingMessage
 from bot.store import PENDING_SEND, Store
+from bot.suggest.generator import SuggestionService
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
     from bot.automod.feature import AutomodFeature
     from bot.kb.feature import KbFeature
+    from bot.plugin import FeatureContext
     from bot.rules.feature import RulesFeature
     from bot.scheduling.feature import SchedulingFeature
 
@@ -57,7 +58,7 @@ class MemberRef:
 class DashboardServices:
     """The bot seen from the dashboard: its store, features, delivery and engine."""
 
-    def __init__(self, app: BotApp, engine_ready: bool) -> None:
+    def __init__(self, app: FeatureContext, engine_ready: bool) -> None:
         self.app = app
         self.engine_ready = engine_ready
         self._engine_lock = asyncio.Lock()
@@ -81,6 +82,11 @@ class DashboardServices:
     @property
     def scheduling(self) -> SchedulingFeature | None:
         return cast("SchedulingFeature | None", self.feature("scheduling"))
+
+    @property
+    def suggestions(self) -> SuggestionService | None:
+        """The suggestion service, when the `suggest` feature is installed."""
+        return self.app.services.get(SuggestionService)
 
     @property
     def automod(self) -> AutomodFeature | None:
@@ -153,7 +159,7 @@ class DashboardServices:
                 "select distinct conversation_id from messages where user_id = ?", [member.id]
             )
         ]
-        for forget in self.app.manager.forget_hooks:
+        for forget in self.app.manager().forget_hooks:
             forget(member.platform, member.platform_user_id)
         removed = self.store.delete_user_data(member.platform, member.platform_user_id)
         for session in sessions:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.insight.sentiment import LABELS
+
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,7 +39,6 @@ LANGUAGES: dict[str, str] = {
     "portuguese": "pt",
     "spanish": "es",
 }
-LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 HELDOUT_SEED = 18
 HELDOUT_PER_LANGUAGE = 300
 

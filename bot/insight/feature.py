@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,10 +25,8 @@ from bot.insight.scoring import SentimentScorer
 from bot.insight.sentiment import SentimentModel, shared_sentiment_model
 from bot.insight.settings import InsightSection
 from bot.messages import ConversationKey, OutgoingMessage
+from bot.plugin import GUARD_SCORING, BaseFeature, FeatureContext
 from bot.routing import RouteReply, TurnContext
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ class ScoringTap:
         return None
 
 
-class InsightFeature:
+class InsightFeature(BaseFeature):
     """Community insight plugged into a BotApp: sentiment for every message, alerts, `/insights`."""
 
     name = "insight"
@@ -76,7 +74,7 @@ class InsightFeature:
         self.repository: InsightRepository | None = None
         self.scorer: SentimentScorer | None = None
         self.monitor: AlertMonitor | None = None
-        self._app: BotApp | None = None
+        self._app: FeatureContext | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -87,17 +85,17 @@ class InsightFeature:
             return ConversationKey(self.settings.staff_platform, self.settings.staff_chat_id)
         return None
 
-    def install(self, app: BotApp) -> None:
-        self._app = app
-        self.repository = InsightRepository(app.store)
+    def install(self, context: FeatureContext) -> None:
+        self._app = context
+        self.repository = InsightRepository(context.store)
         self.scorer = SentimentScorer(self.repository, self.model_loader)
-        self.monitor = AlertMonitor(app.store, self.settings, embed=_shared_embed)
+        self.monitor = AlertMonitor(context.store, self.settings, embed=_shared_embed)
         if self.settings.enabled:
-            app.routes.insert(0, ScoringTap(self._wake.set))
-        for command in InsightCommands(app.store, self.settings, self.now).commands():
-            app.commands.add(command)
+            context.add_route(ScoringTap(self._wake.set), GUARD_SCORING, stage="guard", stops=False)
+        for command in InsightCommands(context.store, self.settings, self.now).commands():
+            context.add_command(command)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         if self.settings.enabled and self.run_worker:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run())

@@ -17,9 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.insight import InsightError
-from bot.insight.evaluation import LABELS
 from bot.insight.features import HASH_FEATURES, term_counts, tfidf
 from bot.language import LanguageDetector, default_detector
+
+LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 
 WEIGHTS_FILE = "sentiment_weights.npz"
 # Longer texts are scored on their start: the mood of a message shows early, and n-grams grow with length.

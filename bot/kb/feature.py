@@ -1,16 +1,17 @@
 """The knowledge-base feature: plugs KB answers, human handoff and the ticket commands into the bot.
 
-Routing: the handoff route goes right after the moderation routes (an open ticket silences the bot in its
-conversation, whatever auto-replies or other features would say); the KB route goes where the feature is
-listed (after auto-reply rules); a turn the KB cannot take (empty KB, small talk, not addressed) falls through
-to the plain model.
+Routing: the handoff route is the first answer (`ANSWER_HANDOFF`: after the guards, an open ticket silences
+the bot in its conversation, whatever auto-replies or other features would say); the KB route comes after
+auto-reply rules and memory (`ANSWER_KB`); a turn the KB cannot take (empty KB, small talk, not addressed)
+falls through to the plain model. The knowledge base and its answerer are offered to other features as
+services (the turn policy asks them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from bot.config import KbSection
 from bot.kb import KbError
@@ -18,19 +19,16 @@ from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
 from bot.kb.knowledge_base import KnowledgeBase, knowledge_base_for
 from bot.kb.staff import staff_conversation
-from bot.kb.tickets import Ticket, TicketDesk, conversation_link, wants_human
+from bot.kb.tickets import Ticket, TicketDesk, wants_human
 from bot.messages import ConversationKey, OutgoingMessage
+from bot.plugin import ANSWER_HANDOFF, ANSWER_KB, BaseFeature, FeatureContext
 from bot.prompts import PromptLibrary
 from bot.routing import Command, RouteReply, TurnContext
 from bot.store import Store
 
-if TYPE_CHECKING:
-    from bot.app import BotApp
-
 log = logging.getLogger(__name__)
 
 FORWARD_LIMIT = 1000
-MODERATION_ROUTES = {"automod", "abuse"}
 
 
 class HandoffRoute:
@@ -38,7 +36,15 @@ class HandoffRoute:
 
     name = "kb:handoff"
 
-    def __init__(self, desk: TicketDesk, store: Store, prompts: PromptLibrary, staff: ConversationKey | None) -> None:
+    def __init__(
+        self,
+        desk: TicketDesk,
+        store: Store,
+        prompts: PromptLibrary,
+        staff: ConversationKey | None,
+        message_link: Callable[[ConversationKey, str], str] = lambda conversation, message_id: "",
+    ) -> None:
+        self.message_link = message_link
         self.desk = desk
         self.store = store
         self.prompts = prompts
@@ -77,7 +83,7 @@ class HandoffRoute:
                 user_name=user_name,
                 conversation=turn.session_id,
                 summary=ticket.summary,
-                link=conversation_link(turn.message.conversation, turn.message.platform_message_id),
+                link=self.message_link(turn.message.conversation, turn.message.platform_message_id),
             )
             side = (OutgoingMessage(self.staff, text, kind="staff", idempotency_key=f"ticket-{ticket.id}-open"),)
         else:
@@ -146,7 +152,7 @@ class KbRoute:
         return RouteReply(answer.text, f"kb:{answer.mode}", gate=gate, details=answer.details())
 
 
-class KbFeature:
+class KbFeature(BaseFeature):
     """Knowledge-base answers, human handoff and the /human, /ticket and /tickets commands."""
 
     name = "kb"
@@ -156,36 +162,37 @@ class KbFeature:
         self.desk: TicketDesk | None = None
         self.answerer: KbAnswerer | None = None
         self.handoff: HandoffRoute | None = None
+        self._enabled = False
 
-    def install(self, app: BotApp) -> None:
-        from bot.app import manager_settings
-
-        section = app.config.settings.kb
-        self.kb = knowledge_base_for(app.store, section)
-        self.desk = TicketDesk(app.store)
+    def install(self, context: FeatureContext) -> None:
+        section = context.config.settings.kb
+        self._enabled = section.enabled
+        self.kb = knowledge_base_for(context.store, section)
+        self.desk = TicketDesk(context.store)
         self.answerer = KbAnswerer(
             self.kb,
-            app.engine,
-            app.prompts,
+            context.engine,
+            context.prompts,
             KbSettings.from_section(section),
-            manager_settings(app.config).generation,
+            context.generation,
             judge_loader=load_judge if section.answerability_judge else None,
         )
-        self.handoff = HandoffRoute(self.desk, app.store, app.prompts, staff_conversation(section))
+        self.handoff = HandoffRoute(
+            self.desk, context.store, context.prompts, staff_conversation(section), message_link
+        )
+        if section.enabled:
+            context.services.provide(self.kb)
+            context.services.provide(self.answerer)
         # Moderation (automod, mutes, rate limits) still sees every message; then an open ticket silences
         # the bot before auto-replies or anything else could answer.
-        position = next(
-            (index for index, route in enumerate(app.routes) if getattr(route, "name", "") not in MODERATION_ROUTES),
-            len(app.routes),
-        )
-        app.routes.insert(position, self.handoff)
-        if not app.config.settings.policy.enabled:  # with the turn policy, it asks the knowledge base itself
-            app.routes.append(KbRoute(self.kb, self.answerer, section))
-        app.commands.add(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
-        app.commands.add(
+        context.add_route(self.handoff, ANSWER_HANDOFF)
+        if not context.config.settings.policy.enabled:  # with the turn policy, it asks the knowledge base itself
+            context.add_route(KbRoute(self.kb, self.answerer, section), ANSWER_KB)
+        context.add_command(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
+        context.add_command(
             Command("ticket", "close a support ticket", self._cmd_ticket, admin_only=True, usage="close [id]")
         )
-        app.commands.add(Command("tickets", "list open support tickets", self._cmd_tickets, admin_only=True))
+        context.add_command(Command("tickets", "list open support tickets", self._cmd_tickets, admin_only=True))
 
     def forget_user(self, platform: str, user_id: str) -> int:
         """Tickets stay for the team's records, without the person's name or words."""
@@ -200,15 +207,12 @@ class KbFeature:
                 ).rowcount
             )
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         """Load the passage vectors and the answerability judge now, so the first question is not slowed."""
-        if self.kb is not None and self.answerer is not None and app.config.settings.kb.enabled:
+        if self.kb is not None and self.answerer is not None and self._enabled:
             await asyncio.to_thread(self.kb.search, "warm up", 1)
             if not await asyncio.to_thread(self.kb.is_empty):
                 await self.answerer.load_judge()
-
-    async def stop(self) -> None:
-        return None
 
     async def _cmd_human(self, turn: TurnContext, args: str) -> RouteReply:
         assert self.handoff is not None
@@ -264,3 +268,11 @@ class KbFeature:
 def _first_line(text: str, limit: int = 80) -> str:
     line = text.split("\n", 1)[0]
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def message_link(conversation: ConversationKey, message_id: str) -> str:
+    """A link staff can open to the message, as the conversation's platform makes them ("" where none)."""
+    from bot.plugin_registry import platform_spec
+
+    spec = platform_spec(conversation.platform)
+    return spec.message_link(conversation, message_id) if spec is not None else ""

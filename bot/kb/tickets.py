@@ -160,14 +160,3 @@ class TicketDesk:
             )
             for row in rows
         ]
-
-
-def conversation_link(conversation: ConversationKey, message_id: str) -> str:
-    """A link staff can open to the message, where the platform has one that works from any chat.
-
-    Only Telegram supergroups (ids starting with -100) have such links (`t.me/c/<id>/<message>`); elsewhere
-    the staff message names the conversation instead.
-    """
-    if conversation.platform == "telegram" and conversation.chat_id.startswith("-100") and message_id.isdigit():
-        return f"https://t.me/c/{conversation.chat_id[4:]}/{message_id}"
-    return ""

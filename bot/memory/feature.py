@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
 
 from bot.memory import texts
 from bot.memory.block import memory_block
@@ -19,12 +18,10 @@ from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
 from bot.memory.facts import FactStore, MemoryScope, StoredFact
 from bot.memory.recall import EVERYTHING, memory_question
 from bot.memory.summary import ConversationSummaries
+from bot.plugin import ANSWER_MEMORY, GUARD_MEMORY, BaseFeature, FeatureContext
 from bot.privacy.settings import PrivacySection
 from bot.routing import Command, RouteReply, TurnContext
 from bot.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +131,7 @@ def describe_memory(facts: list[StoredFact], language: str) -> str:
     return "\n".join(lines)
 
 
-class MemoryFeature:
+class MemoryFeature(BaseFeature):
     """Long-term memory per member, platform and community, plugged into a BotApp."""
 
     name = "memory"
@@ -144,29 +141,21 @@ class MemoryFeature:
         self.facts: FactStore | None = None
         self.store: Store | None = None
 
-    def install(self, app: BotApp) -> None:
-        section = self.section or app.config.settings.privacy
+    def install(self, context: FeatureContext) -> None:
+        section = self.section or context.config.settings.privacy
         self.section = section
-        self.store = app.store
-        self.facts = FactStore(app.store)
-        app.commands.add(
+        self.store = context.store
+        self.facts = FactStore(context.store)
+        context.add_command(
             Command("memory", "what I remember about you", self._cmd_memory, usage="[forget N|forget all]")
         )
         if not section.memory:
             return
-        # The observer sits right after the guards present now (automod, rate limits); the route goes at the
-        # end of the routes installed so far, i.e. before the knowledge base, which is installed after us.
-        guards = [index for index, route in enumerate(app.routes) if getattr(route, "guards_commands", False)]
-        app.routes.insert(guards[-1] + 1 if guards else 0, MemoryObserver(self.facts))
-        app.routes.append(MemoryRoute(self.facts))
-
-    async def start(self, app: BotApp) -> None:
-        assert self.section is not None
-        if self.section.memory:
-            app.manager.prompt_hooks.append(self.prompt_block)
-
-    async def stop(self) -> None:
-        return None
+        # The observer notes facts after the guards (automod, rate limits) and never answers; the route
+        # answers memory questions after auto-replies and before the knowledge base.
+        context.add_route(MemoryObserver(self.facts), GUARD_MEMORY, stage="guard", stops=False)
+        context.add_route(MemoryRoute(self.facts), ANSWER_MEMORY)
+        context.add_prompt_hook(self.prompt_block)
 
     def prompt_block(self, turn: TurnContext) -> str:
         assert self.store is not None and self.section is not None

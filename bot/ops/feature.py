@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from bot.ops.http import OpsServer
 from bot.ops.settings import MetricsSection
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
+from bot.plugin import BaseFeature, FeatureContext
 
 log = logging.getLogger(__name__)
 
 
-class OpsFeature:
+class OpsFeature(BaseFeature):
     """Serves /healthz and /metrics while the bot runs (`[metrics]`); a busy port is logged, never fatal."""
 
     name = "ops"
@@ -23,11 +20,11 @@ class OpsFeature:
         self.section = section
         self.server: OpsServer | None = None
 
-    def install(self, app: BotApp) -> None:
+    def install(self, context: FeatureContext) -> None:
         if self.section.enabled:
-            self.server = OpsServer(app, self.section.host, self.section.port)
+            self.server = OpsServer(context, self.section.host, self.section.port)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         if self.server is None:
             return
         try:

@@ -18,19 +18,19 @@ from bot.ops.health import HealthReport, health_report
 from bot.ops.metrics import build_registry, render
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
+    from bot.plugin import FeatureContext
 
 log = logging.getLogger(__name__)
 
-PLATFORM_TOKENS = {"telegram": "telegram_bot_token", "discord": "discord_bot_token"}
 
-
-def expected_platforms(app: BotApp) -> list[str]:
+def expected_platforms(app: FeatureContext) -> list[str]:
     """The platforms `socialbot run` starts: those whose token is configured."""
-    return [name for name, secret in PLATFORM_TOKENS.items() if getattr(app.config.secrets, secret) is not None]
+    from bot.plugin_registry import platform_specs
+
+    return [spec.name for spec in platform_specs() if not spec.interactive and spec.configured(app.config)]
 
 
-def engine_stats(app: BotApp) -> EngineStats | None:
+def engine_stats(app: FeatureContext) -> EngineStats | None:
     stats = getattr(app.engine, "stats", None)
     return stats() if callable(stats) else None
 
@@ -38,7 +38,7 @@ def engine_stats(app: BotApp) -> EngineStats | None:
 class OpsEndpoints:
     """The two handlers for one bot; `ready` is set once the bot has started."""
 
-    def __init__(self, app: BotApp) -> None:
+    def __init__(self, app: FeatureContext) -> None:
         self.app = app
         self.ready = False
         self.registry = build_registry(app.config.database_path, app.engine)
@@ -61,7 +61,7 @@ class OpsEndpoints:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def add_ops_routes(web_app: web.Application, app: BotApp) -> OpsEndpoints:
+def add_ops_routes(web_app: web.Application, app: FeatureContext) -> OpsEndpoints:
     """Mount GET /healthz and GET /metrics on `web_app`; set `.ready = True` on the result once `app` started."""
     endpoints = OpsEndpoints(app)
     web_app.router.add_get("/healthz", endpoints.healthz)
@@ -72,7 +72,7 @@ def add_ops_routes(web_app: web.Application, app: BotApp) -> OpsEndpoints:
 class OpsServer:
     """An aiohttp server with only /healthz and /metrics, on `host:port` (port 0: any free one)."""
 
-    def __init__(self, app: BotApp, host: str, port: int) -> None:
+    def __init__(self, app: FeatureContext, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self.web_app = web.Application()

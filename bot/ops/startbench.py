@@ -103,7 +103,7 @@ def _time_cli_ask(config_path: str | None, env: dict[str, str], question: str) -
     args = ["--config", config_path] if config_path else []
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", *args, "ask", question],
+        [sys.executable, "-c", "from bot.cli.main import main; main()", *args, "ask", question],
         capture_output=True,
         text=True,
         env=env,

@@ -25,8 +25,8 @@ async def _measure(config_path: str | None, question: str, spawned_at: float, se
         return time.perf_counter() - mark
 
     mark = time.perf_counter()
-    import cli.chat_cmd
-    import cli.main
+    import bot.cli.chat_cmd
+    import bot.cli.main
 
     parts["imports.cli"] = since(mark)
     mark = time.perf_counter()
@@ -52,9 +52,9 @@ async def _measure(config_path: str | None, question: str, spawned_at: float, se
     await app.start()
     parts["engine+features start"] = since(mark)
     mark = time.perf_counter()
-    from adapters.console import ConsoleAdapter
+    from bot.plugin_registry import open_chat
 
-    console = ConsoleAdapter(app, chat_id="bench")
+    console = open_chat(app.platform_context(), "bench")
     await console.start()
     parts["console adapter"] = since(mark)
     ready_s = time.time() - spawned_at
@@ -78,7 +78,7 @@ async def _measure(config_path: str | None, question: str, spawned_at: float, se
     ask_s = time.time() - spawned_at
     await console.stop()
     await app.stop()
-    _ = cli.main
+    _ = bot.cli.main
     return {
         "ready_s": ready_s,
         "classifiers_done_s": classifiers_done_s,

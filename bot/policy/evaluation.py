@@ -132,14 +132,14 @@ async def run_conversation_eval(
                 continue
             app = BotApp.build(_config_for(config, Path(folder) / f"{kb_kind}.db", use_model), progress=progress)
             if kb_kind == "cafe":
-                feature = next(feature for feature in app.features if isinstance(feature, KbFeature))
-                assert feature.kb is not None
-                feature.kb.add_paths([CONVERSATION_DIR / "cafe"])
+                kb_feature = next(feature for feature in app.features if isinstance(feature, KbFeature))
+                assert kb_feature.kb is not None
+                kb_feature.kb.add_paths([CONVERSATION_DIR / "cafe"])
             if use_model:
                 await app.start(progress=progress)
             else:
                 for feature in app.features:
-                    await feature.start(app)
+                    await feature.start()
             try:
                 for item in batch:
                     results.append(await _ask(app, item))

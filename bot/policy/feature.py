@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from bot.kb.answering import KbAnswerer
+from bot.kb.knowledge_base import KnowledgeBase
 from bot.language import default_detector
+from bot.plugin import ANSWER_POLICY, GUARD_LANGUAGE, BaseFeature, FeatureContext
 from bot.policy.languages import ConversationLanguages
 from bot.policy.route import LanguageRoute, PersonaText, TurnPolicyRoute
 from bot.policy.small_talk import SmallTalkSet
 
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
-
-class PolicyFeature:
+class PolicyFeature(BaseFeature):
     """Decides what each addressed message is and answers it accordingly (see `bot.policy.route`)."""
 
     name = "policy"
@@ -25,22 +24,20 @@ class PolicyFeature:
         self.route: TurnPolicyRoute | None = None
         self.small_talk: SmallTalkSet | None = None
 
-    def install(self, app: BotApp) -> None:
-        from bot.app import manager_settings
-
-        settings = app.config.settings
+    def install(self, context: FeatureContext) -> None:
+        settings = context.config.settings
         if not settings.policy.enabled:
             return
         bot = settings.bot
-        folders = [app.config.resolve_path(bot.prompts_dir)] if bot.prompts_dir else []
+        folders = [context.config.resolve_path(bot.prompts_dir)] if bot.prompts_dir else []
         self.small_talk = SmallTalkSet.load(folders).with_names(bot.name)
-        languages = ConversationLanguages(app.store, default=bot.language)
-        kb_feature = next((feature for feature in app.features if getattr(feature, "name", "") == "kb"), None)
-        kb = getattr(kb_feature, "kb", None) if settings.kb.enabled else None
-        answerer = getattr(kb_feature, "answerer", None) if settings.kb.enabled else None
+        languages = ConversationLanguages(context.store, default=bot.language)
+        # Offered by the knowledge-base feature when it is installed and enabled.
+        kb = context.services.get(KnowledgeBase)
+        answerer = context.services.get(KbAnswerer)
 
         def persona() -> str:
-            return app.prompts.render(
+            return context.prompts.render(
                 bot.persona_prompt,
                 bot_name=bot.name,
                 community_name=bot.community_name,
@@ -51,11 +48,11 @@ class PolicyFeature:
         self.route = TurnPolicyRoute(
             settings.policy,
             self.small_talk,
-            app.prompts,
-            app.engine,
-            app.store,
+            context.prompts,
+            context.engine,
+            context.store,
             PersonaText(persona),
-            manager_settings(app.config).generation,
+            context.generation,
             languages,
             bot_name=bot.name,
             community_name=bot.community_name,
@@ -63,13 +60,10 @@ class PolicyFeature:
             kb=kb,
             answerer=answerer,
         )
-        app.routes.insert(0, LanguageRoute(languages, self.small_talk))
-        app.routes.append(self.route)
+        context.add_route(LanguageRoute(languages, self.small_talk), GUARD_LANGUAGE, stage="guard", stops=False)
+        context.add_route(self.route, ANSWER_POLICY)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         """Load the language detector's models now, so the first message is not slowed."""
         if self.route is not None:
             await asyncio.to_thread(default_detector().warm_up)
-
-    async def stop(self) -> None:
-        return None

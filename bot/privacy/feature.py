@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot import audit
 from bot.memory import texts
 from bot.messages import OutgoingDocument, OutgoingMessage
+from bot.plugin import BaseFeature, FeatureContext
 from bot.privacy.export import export_json
 from bot.privacy.forget import forget_member
 from bot.privacy.member import Member
@@ -22,7 +23,6 @@ from bot.routing import Command, RouteReply, TurnContext
 from bot.scheduling.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
     from bot.engine.base import Engine
     from bot.store import Store
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 RETENTION_JOB_ID = "privacy-retention"
 
 
-class PrivacyFeature:
+class PrivacyFeature(BaseFeature):
     """Export, forget and retention for every table, plugged into a BotApp."""
 
     name = "privacy"
@@ -45,13 +45,13 @@ class PrivacyFeature:
         self._scheduler: AsyncIOScheduler | None = None
         self.last_report: RetentionReport | None = None
 
-    def install(self, app: BotApp) -> None:
-        self.section = app.config.settings.privacy
-        self.store = app.store
-        self.engine = app.engine
-        app.commands.add(Command("export", "get everything stored about you as a file", self._cmd_export))
+    def install(self, context: FeatureContext) -> None:
+        self.section = context.config.settings.privacy
+        self.store = context.store
+        self.engine = context.engine
+        context.add_command(Command("export", "get everything stored about you as a file", self._cmd_export))
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         if not self.run_scheduler or self._scheduler is not None:
             return
         assert self.section is not None

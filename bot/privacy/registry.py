@@ -4,7 +4,7 @@ Every table that refers to a member declares a `TablePolicy` here: a SQL conditi
 rows, and whether forgetting deletes them, anonymises some columns, or keeps them (with the reason). A
 table added later without a declaration is still covered when its columns say how (`infer_policies`): an
 integer `user_id`, a `platform_user_id`, a `message_id`, or an actor column such as `created_by`.
-`tests/privacy/test_schema_coverage.py` walks the migrated schema and fails on a member column that neither
+`tests/bot/privacy/test_schema_coverage.py` walks the migrated schema and fails on a member column that neither
 a declaration nor the inference covers.
 """
 

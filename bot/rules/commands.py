@@ -11,9 +11,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from bot.chat_settings import REPLY_MODES, STRICTNESS_LEVELS, ChatSettingsStore
 from bot.prompts import PromptLibrary
 from bot.routing import Command, TurnContext
-from bot.rules.chat_settings import REPLY_MODES, STRICTNESS_LEVELS, ChatSettingsStore
 from bot.rules.model import Rule, RuleError, validate
 from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier

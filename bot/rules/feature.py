@@ -1,28 +1,24 @@
 """`RulesFeature`: plugs auto-replies, admin commands, per-chat settings and abuse control into the bot.
 
-It goes first in `default_features()`: its abuse route and rules route are put at the head of the routes,
-so mutes and rate limits apply before anything else answers, and rules answer before the knowledge base
-and the model.
+Its abuse route is a guard (`GUARD_ABUSE`: mutes and rate limits before commands and answers, after automod)
+and its rules route the first answer after an open ticket (`ANSWER_RULES`: before memory, the knowledge base
+and the model). Per-chat settings are the core's (`bot.chat_settings`); this feature only edits them.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from bot.addressing import group_modes_from
+from bot.chat_settings import ChatSettingsStore
 from bot.config import RulesSection
+from bot.plugin import ANSWER_RULES, GUARD_ABUSE, BaseFeature, FeatureContext
 from bot.ratelimit import BucketPolicy, RateLimiter
-from bot.rules.chat_settings import ChatSettingsStore
 from bot.rules.commands import AdminCommands
 from bot.rules.matcher import Encoder
 from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier
 from bot.rules.repository import RuleRepository
 from bot.rules.routes import AbuseRoute, RulesRoute
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +30,7 @@ def shared_encode() -> Encoder:
     return shared_encoder().encode
 
 
-class RulesFeature:
+class RulesFeature(BaseFeature):
     """Auto-reply rules, `/rules` `/settings` `/mute` commands, per-chat policies, mutes and rate limits."""
 
     name = "rules"
@@ -55,10 +51,10 @@ class RulesFeature:
             return 0
         return forget_actor(self.repository.store, f"{platform}:{user_id}")
 
-    def install(self, app: BotApp) -> None:
-        section = self.section or app.config.settings.rules
-        bot = app.config.settings.bot
-        self.repository = RuleRepository(app.store, section.max_rules)
+    def install(self, context: FeatureContext) -> None:
+        section = self.section or context.config.settings.rules
+        bot = context.config.settings.bot
+        self.repository = RuleRepository(context.store, section.max_rules)
         encoder = self._encoder
         self.replier = AutoReplier(
             self.repository,
@@ -66,10 +62,8 @@ class RulesFeature:
             default_threshold=section.semantic_threshold,
             default_cooldown_s=section.default_cooldown_s,
         )
-        self.chat_settings = ChatSettingsStore(
-            app.store, bot.language, bot.persona_prompt, group_modes_from(app.config.settings)
-        )
-        self.mutes = MuteList(app.store)
+        self.chat_settings = context.chat_settings
+        self.mutes = MuteList(context.store)
         abuse = AbuseRoute(
             self.mutes,
             self.chat_settings,
@@ -77,32 +71,26 @@ class RulesFeature:
             RateLimiter(BucketPolicy(section.chat_capacity, section.chat_refill_per_minute)),
             admins_exempt=section.admins_exempt,
         )
-        app.routes.insert(0, abuse)
+        context.add_route(abuse, GUARD_ABUSE, stage="guard")
         if section.enabled:
             rules_route = RulesRoute(
-                self.replier, self.chat_settings, lambda: app.manager, answer_unaddressed=section.answer_unaddressed
+                self.replier, self.chat_settings, context.manager, answer_unaddressed=section.answer_unaddressed
             )
-            app.routes.insert(1, rules_route)
-        app.manager_options["addressing"] = self.chat_settings.addressing
-        app.manager_options["strictness"] = self.chat_settings.strictness
-        app.manager_options["persona_for"] = self.chat_settings.persona_for
+            context.add_route(rules_route, ANSWER_RULES)
         admin = AdminCommands(
-            app.store,
+            context.store,
             self.repository,
             self.replier,
             self.chat_settings,
             self.mutes,
-            app.prompts,
+            context.prompts,
             frozenset(bot.admin_user_ids),
         )
         for command in admin.commands():
-            app.commands.add(command)
+            context.add_command(command)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         if self.replier is not None:
             # Build the index now (embedding semantic examples) rather than on the first message.
             index = await self.replier.index_async()
             log.info("auto-replies ready: %d enabled rules", len(index))
-
-    async def stop(self) -> None:
-        return None

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bot.chat_settings import ChatSettingsStore
 from bot.engine.base import ChatTurn, EngineBusy, EngineError, GenerationRequest
 from bot.manager import ConversationManager
 from bot.prompts import PromptError
 from bot.ratelimit import RateLimiter
 from bot.routing import RouteReply, TurnContext
-from bot.rules.chat_settings import ChatSettingsStore
 from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier, PlannedReply
 from bot.rules.texts import fixed_text

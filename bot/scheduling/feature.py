@@ -1,4 +1,4 @@
-"""The scheduling feature: suggestion and scheduling commands, the posting service and its APScheduler jobs.
+"""The scheduling feature: the scheduling commands, the posting service and its APScheduler jobs.
 
 install() registers the commands; start() resolves posts a crash left half-sent, catches up what fell due
 while the bot was down, and starts the scheduler; stop() lets a send in progress finish, then shuts it down.
@@ -7,9 +7,9 @@ while the bot was down, and starts the scheduler; stop() lets a send in progress
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, LoadedConfig
+from bot.config import ConfigError, LoadedConfig, section_values
+from bot.plugin import BaseFeature, FeatureContext
 from bot.scheduling import SchedulingError
 from bot.scheduling.clock import Clock, SystemClock
 from bot.scheduling.commands import ScheduleCommands
@@ -17,12 +17,7 @@ from bot.scheduling.outbox import Outbox
 from bot.scheduling.runner import SchedulerRunner
 from bot.scheduling.service import PostingService, SchedulerSettings
 from bot.scheduling.timing import zone
-from bot.suggest.commands import SuggestCommands
 from bot.suggest.drafts import DraftStore
-from bot.suggest.generator import SuggestionService, SuggestSettings, Voice
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -34,31 +29,24 @@ def scheduler_settings(config: LoadedConfig) -> SchedulerSettings:
     except SchedulingError as exc:
         raise ConfigError(config.source, "scheduler.timezone", str(exc)) from None
     return SchedulerSettings(
-        timezone=section.timezone,
-        grace_period_s=section.grace_period_s,
-        max_retries=section.max_retries,
-        retry_base_delay_s=section.retry_base_delay_s,
-        retry_max_delay_s=section.retry_max_delay_s,
-        poll_interval_s=section.poll_interval_s,
-        staff_platform=section.staff_platform,
-        staff_chat_id=section.staff_chat_id,
-        idempotent_platforms=tuple(section.idempotent_platforms),
-        idempotency_window_s=section.idempotency_window_s,
+        **section_values(
+            section, SchedulerSettings, idempotent_platforms=idempotent_platforms(section.idempotent_platforms)
+        )
     )
 
 
-def suggest_settings(config: LoadedConfig) -> SuggestSettings:
-    section = config.settings.suggest
-    return SuggestSettings(**section.model_dump())
+def idempotent_platforms(configured: list[str] | None) -> tuple[str, ...]:
+    """The platforms an interrupted post may be resent on: as configured, else those whose platform drops a
+    repeated post with the same key (`PlatformSpec.dedupes_posts`)."""
+    if configured is not None:
+        return tuple(configured)
+    from bot.plugin_registry import platform_specs
+
+    return tuple(spec.name for spec in platform_specs() if spec.dedupes_posts)
 
 
-def voice(config: LoadedConfig) -> Voice:
-    bot = config.settings.bot
-    return Voice(bot_name=bot.name, community_name=bot.community_name, tone=bot.tone)
-
-
-class SchedulingFeature:
-    """Content suggestions and exactly-once scheduled posting, plugged into a BotApp."""
+class SchedulingFeature(BaseFeature):
+    """Exactly-once scheduled posting of approved drafts (suggestions are the `suggest` feature's)."""
 
     name = "scheduling"
 
@@ -67,25 +55,21 @@ class SchedulingFeature:
         # Tests drive `service.run_due()` themselves; the bot lets APScheduler do it.
         self.run_scheduler = run_scheduler
         self.service: PostingService | None = None
-        self.suggestions: SuggestionService | None = None
         self.runner: SchedulerRunner | None = None
 
-    def install(self, app: BotApp) -> None:
+    def install(self, context: FeatureContext) -> None:
         self.service = PostingService(
-            Outbox(app.store),
-            DraftStore(app.store),
-            app.senders,
+            Outbox(context.store),
+            DraftStore(context.store),
+            context.senders,
             self.clock,
-            scheduler_settings(app.config),
+            scheduler_settings(context.config),
             on_schedules_changed=self._schedules_changed,
         )
-        self.suggestions = SuggestionService(
-            app.engine, app.gate, app.prompts, app.store, suggest_settings(app.config), voice(app.config)
-        )
-        for command in [*SuggestCommands(self.suggestions).commands(), *ScheduleCommands(self.service).commands()]:
-            app.commands.add(command)
+        for command in ScheduleCommands(self.service).commands():
+            context.add_command(command)
 
-    async def start(self, app: BotApp) -> None:
+    async def start(self) -> None:
         assert self.service is not None, "install() first"
         await self.service.recover()
         await self.service.run_due()
@@ -93,13 +77,7 @@ class SchedulingFeature:
             self.runner = SchedulerRunner(self.service)
             self.runner.start()
 
-    def forget_user(self, platform: str, user_id: str) -> int:
-        """Drafts stay (they are the community's posts), but not who asked for them."""
-        if self.service is None:
-            return 0
-        return self.service.drafts.forget_author(f"{platform}:{user_id}")
-
-    async def sender_registered(self, platform: str) -> None:
+    async def platform_connected(self, platform: str) -> None:
         """A platform just connected: send what is due now instead of waiting for the next sweep."""
         if self.service is not None:
             await self.service.run_due()

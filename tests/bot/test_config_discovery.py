@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.config import ConfigError, load_config, locate_config
-from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,8 +21,8 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from bot.cli.main import main
 from bot.inbox import Inbox
-from cli.main import main
 from tests.fakes.discord_gateway import FakeGateway
 
 

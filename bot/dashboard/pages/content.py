@@ -43,7 +43,7 @@ class PlannedPost:
 
 def _feature(request: web.Request) -> tuple[SchedulingFeature, PostingService]:
     feature = request.app[SERVICES_KEY].scheduling
-    if feature is None or feature.service is None or feature.suggestions is None:
+    if feature is None or feature.service is None or request.app[SERVICES_KEY].suggestions is None:
         raise web.HTTPNotFound(text="The scheduling feature is not installed in this bot.")
     return feature, feature.service
 
@@ -86,7 +86,7 @@ def calendar(
 
 @routes.get("/content")
 async def content_page(request: web.Request) -> web.StreamResponse:
-    feature, service = _feature(request)
+    _, service = _feature(request)
     services = request.app[SERVICES_KEY]
     today = datetime.now(zone(service.settings.timezone)).date()
     return render(
@@ -99,7 +99,7 @@ async def content_page(request: web.Request) -> web.StreamResponse:
         today=today,
         history=list(services.store.db.query(HISTORY_SQL)),
         timezone=service.settings.timezone,
-        max_count=feature.suggestions.settings.max_count if feature.suggestions else 5,
+        max_count=services.suggestions.settings.max_count if services.suggestions else 5,
         format_target=format_target,
     )
 
@@ -114,15 +114,16 @@ def _failed(request: web.Request, exc: Exception) -> web.HTTPSeeOther:
 
 @routes.post("/content/suggest")
 async def suggest(request: web.Request) -> web.StreamResponse:
-    feature, _ = _feature(request)
-    assert feature.suggestions is not None
+    _feature(request)
+    suggestions = request.app[SERVICES_KEY].suggestions
+    assert suggestions is not None
     services = request.app[SERVICES_KEY]
     topic = await form_text(request, "topic", limit=300)
     count_text = await form_text(request, "count", limit=3)
     try:
-        count = feature.suggestions.parse_count(count_text or None)
+        count = suggestions.parse_count(count_text or None)
         await services.ensure_engine()
-        result = await feature.suggestions.suggest(topic, count, created_by=ACTOR)
+        result = await suggestions.suggest(topic, count, created_by=ACTOR)
     except SuggestError as exc:
         raise _failed(request, exc) from None
     ids = [draft.id for draft in result.drafts]

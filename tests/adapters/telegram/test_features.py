@@ -12,7 +12,7 @@ from bot.app import BotApp
 from bot.engine.fake import ScriptedEngine
 from bot.moderation.gate import GatePolicy, ModerationGate
 from tests.adapters.telegram.conftest import telegram_config
-from tests.automod.test_automod import ScoreByWord
+from tests.bot.automod.test_automod import ScoreByWord
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import build_test_app
 

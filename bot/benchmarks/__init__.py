@@ -1,0 +1,1 @@
+"""Benchmarks (`socialbot bench …`): they build and measure a bot; the running bot never imports them."""

@@ -1,0 +1,106 @@
+"""`socialbot moderate`: run texts through the moderation gate so operators can test their rules."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterable, Iterator
+
+import click
+
+from bot.cli.main import CliContext, print_json, status
+from bot.moderation.factory import build_gate
+from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
+from bot.sanitize import clean_text
+
+
+def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Consecutive chunks of ``size`` lines (the last one shorter)."""
+    iterator = iter(lines)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def judge(gate: ModerationGate, texts: list[str], direction: str, strictness: Strictness) -> list[ModerationDecision]:
+    """One gate call (so one pass of each model) for a whole batch."""
+    if direction == "output":
+        return gate.check_outputs(texts, strictness)
+    return gate.check_inputs(texts, strictness)
+
+
+@click.command("moderate")
+@click.argument("texts", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line, in input order.")
+@click.option(
+    "--input",
+    "direction",
+    type=click.Choice(["output", "input"]),
+    default="output",
+    show_default=True,
+    help="Gate texts as bot replies (block/redact, harm check) or flag them as user messages (no harm check).",
+)
+@click.option("--strictness", type=click.Choice(["relaxed", "normal", "strict"]), default="normal", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True, help="Lines per model pass.")
+@click.option("--bench", is_flag=True, help="Measure the gate's throughput and single-message latency instead.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Torch threads for --bench (default: torch's own choice); at 1 the CPU-time figures are exact.",
+)
+@click.pass_obj
+def moderate(
+    ctx: CliContext,
+    texts: tuple[str, ...],
+    as_json: bool,
+    direction: str,
+    strictness: Strictness,
+    batch_size: int,
+    bench: bool,
+    threads: int | None,
+) -> None:
+    """Moderate TEXTS, or one text per line from stdin when none are given (read and judged in batches)."""
+    config = ctx.config()
+    status("loading moderation classifiers…")
+    gate = build_gate(config)
+    if bench:
+        from bot.moderation.bench import format_benchmark, run_benchmark
+
+        status("benchmarking the gate…")
+        import torch
+
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(threads or previous_threads)
+        try:
+            result = run_benchmark(gate, batch_size=batch_size)
+        finally:
+            torch.set_num_threads(previous_threads)
+        if as_json:
+            print_json(result.as_dict())
+        else:
+            click.echo(format_benchmark(result))
+        return
+    interactive = not texts and sys.stdin.isatty()
+    lines: Iterable[str] = texts if texts else (line.rstrip("\n") for line in sys.stdin)
+    limit = config.settings.bot.max_input_chars
+    for chunk in batches(lines, 1 if interactive else batch_size):
+        cleaned = [clean_text(raw, limit)[0] for raw in chunk]
+        for decision in judge(gate, cleaned, direction, strictness):
+            if as_json:
+                print_json(
+                    {
+                        "decision": decision.action,
+                        "reasons": list(decision.reasons),
+                        "scores": decision.scores,
+                        "language": decision.language,
+                        "judged_by": list(decision.judged_by),
+                        "text": decision.text,
+                    }
+                )
+            else:
+                why = f" ({', '.join(decision.reasons)})" if decision.reasons else ""
+                scores = " ".join(f"{name}={value:.2f}" for name, value in decision.scores.items())
+                click.echo(f"{decision.action}{why} {scores}\t{decision.text}")
+
+
+COMMANDS = [moderate]

@@ -1,0 +1,115 @@
+"""`socialbot privacy export|forget|retention`: the owner's side of members' data rights, each audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from bot import audit
+from bot.cli.main import CliContext, fail, print_json, status
+from bot.privacy.export import export_member
+from bot.privacy.forget import forget_member
+from bot.privacy.member import Member, MemberError
+from bot.privacy.retention import apply_retention
+from bot.store import Store, StoreError
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Export or forget everything stored about a member; apply the retention limits now."""
+
+
+def _open(ctx: CliContext) -> Store:
+    try:
+        return Store.open(ctx.config().database_path)
+    except StoreError as exc:
+        fail(f"database error: {exc}")
+
+
+def _member(reference: str) -> Member:
+    try:
+        return Member.parse(reference)
+    except MemberError as exc:
+        fail(str(exc))
+
+
+@privacy_group.command("export")
+@click.argument("member")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSON file.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.pass_obj
+def export_command(ctx: CliContext, member: str, out: Path, as_json: bool) -> None:
+    """Write everything stored about MEMBER (PLATFORM:USER, e.g. telegram:123456) to --out."""
+    who = _member(member)
+    store = _open(ctx)
+    try:
+        document = export_member(store, who)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        counts = {table: len(rows) for table, rows in document["tables"].items()}
+        audit.record(store, "cli", "privacy.export", who.actor, after={"file": str(out), "rows": counts})
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc}")
+    finally:
+        store.close()
+    if as_json:
+        print_json({"member": who.actor, "file": str(out), "rows": counts})
+    else:
+        click.echo(f"exported {sum(counts.values())} rows about {who.actor} to {out}")
+        for table, count in counts.items():
+            click.echo(f"  {table}: {count}")
+
+
+@privacy_group.command("forget")
+@click.argument("member")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows changed per table as JSON.")
+@click.pass_obj
+def forget_command(ctx: CliContext, member: str, yes: bool, as_json: bool) -> None:
+    """Delete or anonymise everything stored about MEMBER (PLATFORM:USER), in every table.
+
+    A running bot keeps the conversation's cached keys/values until it restarts or the member writes again;
+    the person's own /forgetme clears those too.
+    """
+    who = _member(member)
+    if not yes and not as_json and not click.confirm(f"Forget everything about {who.actor}?"):
+        fail("nothing changed", code=1)
+    store = _open(ctx)
+    try:
+        changed = forget_member(store, who)
+        audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed})
+    finally:
+        store.close()
+    if as_json:
+        print_json({"member": who.actor, "changed": changed})
+    elif not changed:
+        click.echo(f"nothing was stored about {who.actor}")
+    else:
+        click.echo(f"forgot {who.actor}: " + ", ".join(f"{count} {table}" for table, count in changed.items()))
+
+
+@privacy_group.command("retention")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed, change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def retention_command(ctx: CliContext, dry_run: bool, as_json: bool) -> None:
+    """Apply the [privacy] retention limits now (the bot also does this daily)."""
+    section = ctx.config().settings.privacy
+    store = _open(ctx)
+    try:
+        status("applying retention limits…")
+        report = apply_retention(store, section, datetime.now(UTC), dry_run=dry_run)
+        if report.total and not dry_run:
+            audit.record(store, "cli", "privacy.retention", "", after=report.as_dict())
+    finally:
+        store.close()
+    if as_json:
+        print_json({**report.as_dict(), "dry_run": dry_run})
+    else:
+        click.echo(("(dry run) " if dry_run else "") + report.describe())
+
+
+COMMANDS = [privacy_group]

@@ -1,0 +1,98 @@
+"""The platform interface: what a chat platform declares to plug in, and the narrow context its adapter gets.
+
+A platform is one package (at most three files: declaration, adapter, conversion) exposing a
+`PlatformSpec` through the `socialbot.platforms` entry point group. The core asks the spec what it needs to
+know about the platform (its group reply mode, how to link to a message, whether it drops repeated posts)
+and never names a platform itself. Its adapter gets a `PlatformContext`: the inbox (the one way in), the
+dispatcher registration (the one way out), the commands to offer and the config, never the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
+
+from bot.messages import ConversationKey
+
+if TYPE_CHECKING:
+    from bot.config import LoadedConfig
+    from bot.dispatch.dispatcher import Dispatcher
+    from bot.dispatch.transport import Transport
+    from bot.inbox import Inbox
+    from bot.routing import CommandRegistry
+
+
+class PlatformContext(Protocol):
+    """What an adapter may use of the running bot: messages in through `inbox`, out through the transport
+    it `connect`s (the dispatcher posts through it), the commands to register with the platform, and the
+    config (its own section and secrets)."""
+
+    @property
+    def config(self) -> LoadedConfig: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def commands(self) -> CommandRegistry: ...
+
+    def connect(self, transport: Transport) -> None: ...
+
+    def disconnect(self, transport: Transport) -> None: ...
+
+    async def drain(self) -> int: ...
+
+    def set_bot_username(self, platform: str, username: str) -> None:
+        """The bot's handle on `platform`, so `/command@handle` addressed to another bot is ignored."""
+
+
+class Adapter(Protocol):
+    """A running connection to one platform, as `socialbot run` drives it."""
+
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop_receiving(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class ChatSession(Adapter, Protocol):
+    """An interactive platform (the terminal) that runs one conversation until its input ends."""
+
+    async def run(self) -> object: ...
+
+
+def _no_link(conversation: ConversationKey, message_id: str) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """A platform's declaration: how to build its adapter and what the core needs to know about it."""
+
+    name: str
+    # Builds the adapter; raises a clear error when the platform is not configured.
+    create: Callable[[PlatformContext], Adapter]
+    # Whether `socialbot run` should start it (its token is set).
+    configured: Callable[[LoadedConfig], bool]
+    # A plug-in platform's own config section and its model (validated by the same loader).
+    settings_section: str = ""
+    settings_model: type[BaseModel] | None = None
+    # How group chats are answered when no per-chat setting says: 'mention', 'always' or 'silent'.
+    group_reply_mode: Callable[[LoadedConfig], str] = lambda config: "mention"
+    # A link staff can open to the message (empty when the platform has none).
+    message_link: Callable[[ConversationKey, str], str] = _no_link
+    # True when the platform drops a repeated post with the same key, so a scheduled post may be retried.
+    dedupes_posts: bool = False
+    # Started only on request (`socialbot chat`), never by `socialbot run`.
+    interactive: bool = False
+    # For an interactive platform: a session on one conversation (`socialbot chat --chat-id`).
+    open_chat: Callable[[PlatformContext, str], ChatSession] | None = None

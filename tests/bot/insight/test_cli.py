@@ -1,0 +1,89 @@
+"""`socialbot sentiment`, `socialbot insights report` and `socialbot kb gaps` on a real database and models."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli.main import main
+from bot.store import Store
+from tests.bot.insight.conftest import History
+
+
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "socialbot.toml"
+    path.write_text(f'[bot]\ndatabase = "{tmp_path / "bot.db"}"\n', encoding="utf-8")
+    return path
+
+
+def test_sentiment_json_prints_one_object_per_argument_in_order(tmp_path: Path) -> None:
+    texts = ["I love it, thank you!", "", "This is terrible, I hate it", "Merci, c'est génial"]
+    result = CliRunner().invoke(main, ["--config", str(config_file(tmp_path)), "sentiment", "--json", *texts])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(rows) == 4
+    assert [rows[0]["label"], rows[2]["label"]] == ["positive", "negative"]
+    assert rows[3]["language"] == "fr"
+    assert all({"label", "scores", "language"} <= set(row) for row in rows)
+    assert all(set(row["scores"]) == {"negative", "neutral", "positive"} for row in rows)
+
+
+def test_sentiment_reads_stdin_lines_when_given_no_arguments(tmp_path: Path) -> None:
+    stdin = "what a wonderful day\nworst service ever, I am so angry\n"
+    result = CliRunner().invoke(main, ["--config", str(config_file(tmp_path)), "sentiment"], input=stdin)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["positive", "negative"]
+    assert lines[1].endswith("worst service ever, I am so angry")
+
+
+def filled_database(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    history = History(store)
+    now = datetime.now(UTC)
+    for day in range(1, 6):
+        at = now - timedelta(days=day)
+        history.message(at, "the new release looks great, well done team", user=f"a{day}", label="positive")
+        history.message(at + timedelta(minutes=5), "the release broke my login, it is awful", user=f"b{day}")
+        history.message(at + timedelta(minutes=9), "do you ship parcels to Canada?", user=f"c{day}", outcome="declined")
+        history.message(at + timedelta(minutes=12), "can I pay with PayPal?", user=f"d{day}", outcome="handoff")
+        history.message(at + timedelta(minutes=15), "what time does the shop open?", user=f"e{day}", outcome="answered")
+    store.close()
+
+
+def test_insights_report_writes_html_charts_and_the_same_figures_as_json(tmp_path: Path) -> None:
+    filled_database(tmp_path)
+    out = tmp_path / "report"
+    args = ["--config", str(config_file(tmp_path)), "insights", "report", "--days", "7", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert figures["totals"]["messages"] == 25
+    assert (figures["totals"]["answered"], figures["totals"]["declined"], figures["totals"]["handoffs"]) == (5, 5, 5)
+    assert sum(row["messages"] for row in figures["daily"]["rows"]) == 25
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for chart in ("activity.png", "sentiment.png", "toxicity.png", "questions.png"):
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f'src="{chart}"' in html
+    assert ">25<" in html
+    labels = [topic["label"] for topic in figures["topics"]]
+    assert any("login" in label for label in labels) and any("paypal" in label for label in labels)
+    assert all(topic["size"] == 5 and len(topic["examples"]) == 3 for topic in figures["topics"])
+    assert all(topic["new"] for topic in figures["topics"])  # nothing was said in the three weeks before
+    assert {gap["count"] for gap in figures["gaps"]} == {5}
+    assert "b1" not in html and "a1" not in html  # aggregates only: no member appears
+
+
+def test_kb_gaps_groups_declined_and_handed_off_questions_with_counts(tmp_path: Path) -> None:
+    filled_database(tmp_path)
+    result = CliRunner().invoke(main, ["--config", str(config_file(tmp_path)), "kb", "gaps", "--json"])
+    assert result.exit_code == 0, result.output
+    gaps = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    by_label = {gap["label"]: gap for gap in gaps}
+    assert set(by_label) == {"do you ship parcels to Canada?", "can I pay with PayPal?"}
+    assert by_label["do you ship parcels to Canada?"]["declined"] == 5
+    assert by_label["can I pay with PayPal?"]["handoffs"] == 5
+    assert len(by_label["can I pay with PayPal?"]["message_ids"]) == 4

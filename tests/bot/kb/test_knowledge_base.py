@@ -1,0 +1,107 @@
+"""Ingesting, updating, removing and retrieving passages: only what changed is embedded again."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.kb import KbError
+from bot.kb.knowledge_base import KnowledgeBase
+from bot.store import Store
+from tests.bot.kb.conftest import HashingEncoder
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "kb.db")
+    yield opened
+    opened.close()
+
+
+def test_adding_a_folder_ingests_every_supported_format(
+    store: Store, fixtures_dir: Path, hashing_encoder: HashingEncoder
+) -> None:
+    kb = KnowledgeBase(store, hashing_encoder)
+    results = kb.add_paths([fixtures_dir])
+    assert sorted(Path(result.source).name for result in results) == [
+        "faq.csv",
+        "faq.json",
+        "hours.html",
+        "returns.md",
+        "shipping.txt",
+    ]
+    assert {document.kind for document in kb.documents()} == {"faq", "html", "markdown", "text"}
+    assert kb.passage_count() == sum(result.passages_added for result in results)
+    fts_rows = store.db.execute("select count(*) from kb_passages_fts").fetchone()[0]
+    assert fts_rows == kb.passage_count()
+
+
+def test_re_adding_an_unchanged_file_embeds_nothing(
+    store: Store, fixtures_dir: Path, hashing_encoder: HashingEncoder
+) -> None:
+    kb = KnowledgeBase(store, hashing_encoder)
+    kb.add_file(fixtures_dir / "returns.md")
+    embedded = len(hashing_encoder.embedded)
+    result = kb.add_file(fixtures_dir / "returns.md")
+    assert result.status == "unchanged"
+    assert len(hashing_encoder.embedded) == embedded
+
+
+def test_changing_one_section_re_embeds_only_that_passage(
+    store: Store, tmp_path: Path, fixtures_dir: Path, hashing_encoder: HashingEncoder
+) -> None:
+    path = tmp_path / "returns.md"
+    shutil.copy(fixtures_dir / "returns.md", path)
+    kb = KnowledgeBase(store, hashing_encoder)
+    kb.add_file(path)
+    assert kb.search("sale items returned", 1)[0].text == "Sale items can be returned within 14 days."
+    hashing_encoder.calls.clear()
+    path.write_text(path.read_text().replace("within 14 days", "within 21 days"), encoding="utf-8")
+    result = kb.add_file(path)
+    assert (result.status, result.passages_added, result.passages_kept, result.passages_removed) == ("updated", 1, 1, 1)
+    assert hashing_encoder.embedded == ["Returns > Sale items\nSale items can be returned within 21 days."]
+    assert kb.search("sale items returned", 1)[0].text == "Sale items can be returned within 21 days."
+    assert "14 days" not in " ".join(hit.text for hit in kb.search("sale items returned within 14 days", 5))
+
+
+def test_removing_a_document_removes_it_from_search(
+    store: Store, fixtures_dir: Path, hashing_encoder: HashingEncoder
+) -> None:
+    kb = KnowledgeBase(store, hashing_encoder)
+    kb.add_paths([fixtures_dir])
+    assert any(hit.title == "Shipping" for hit in kb.search("express delivery cost", 3))
+    removed = kb.remove(str(fixtures_dir / "shipping.txt"))
+    assert removed.title == "Shipping"
+    assert all(hit.title != "Shipping" for hit in kb.search("express delivery cost", 10))
+    with pytest.raises(KbError, match="no document"):
+        kb.remove("shipping.txt")
+
+
+def test_a_change_made_by_another_process_is_seen_on_the_next_search(
+    store: Store, fixtures_dir: Path, hashing_encoder: HashingEncoder
+) -> None:
+    bot_side = KnowledgeBase(store, hashing_encoder)
+    cli_side = KnowledgeBase(store, hashing_encoder)
+    assert bot_side.search("gift wrapping", 1) == []
+    cli_side.add_file(fixtures_dir / "faq.csv")
+    assert bot_side.search("gift wrapping", 1)[0].question == "Do you offer gift wrapping?"
+
+
+def test_retrieval_ranks_the_passage_that_answers_first(store: Store, fixtures_dir: Path) -> None:
+    kb = KnowledgeBase(store)  # the real bundled encoder
+    kb.add_paths([fixtures_dir])
+    expectations = {
+        "How long do I have to send something back?": "Returns > Standard returns",
+        "how much is next-day delivery": "Shipping",
+        "When are you open on Saturdays?": "Opening hours",
+        "Can I bring my dog?": "Are dogs allowed in the shop?",
+        "I forgot my password": "How do I reset my password?",
+    }
+    for question, heading in expectations.items():
+        hits = kb.search(question, 3)
+        assert hits[0].heading == heading, question
+        assert hits[0].score >= hits[1].score >= hits[2].score
+        assert 0.0 <= hits[0].score <= 1.0

@@ -1,0 +1,41 @@
+"""`socialbot moderate`: stdin judged in batches, in input order; `--bench` prints throughput and latency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli.main import main
+from bot.cli.moderate_cmd import batches
+
+RULES_ONLY = "[moderation]\nclassifier = 'none'\nharm_check = false\nblocklist = ['forbidden']\n"
+
+
+def test_batches_chunk_lines_without_losing_any() -> None:
+    assert list(batches(iter(["a", "b", "c", "d", "e"]), 2)) == [["a", "b"], ["c", "d"], ["e"]]
+    assert list(batches(iter([]), 3)) == []
+
+
+def test_stdin_in_small_batches_keeps_order_and_names_the_language(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(RULES_ONLY, encoding="utf-8")
+    stdin = "".join(f"line {index} is forbidden\n" if index % 2 else f"line {index} is fine\n" for index in range(7))
+    result = CliRunner().invoke(main, ["--config", str(config), "moderate", "--json", "--batch-size", "3"], input=stdin)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [row["decision"] for row in rows] == ["allow", "block"] * 3 + ["allow"]
+    assert all(row["language"] for row in rows)
+
+
+def test_bench_prints_throughput_and_single_message_latency(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(RULES_ONLY, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "moderate", "--bench", "--json", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["texts_per_second"] > 0 and figures["n_batched"] == 1000
+    assert figures["torch_threads"] == 1 and figures["texts_per_cpu_second"] > 0
+    assert figures["load_average_before"] >= 0
+    assert 0 < figures["latency_ms_p50"] <= figures["latency_ms_p95"]

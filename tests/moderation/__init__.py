@@ -1,1 +1,0 @@
-"""Tests of the moderation classifiers, harm check, evaluation and gate."""
