@@ -226,8 +226,9 @@ class KbSection(Section):
     )
     embedding_model: str = Field(
         "",
-        description="Sentence-transformers model id or folder for KB retrieval (a multilingual one answers across languages); empty: the bundled all-MiniLM-L6-v2.",
-    )  # noqa: E501
+        description="Sentence-transformers model id or folder for KB retrieval (a multilingual one answers "
+        "across languages); empty: the bundled all-MiniLM-L6-v2.",
+    )
     answer_mode: Literal["grounded", "extractive"] = Field(
         "grounded",
         description="'grounded': the model answers from passages (checked, extractive fallback); "

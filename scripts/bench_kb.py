@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.kb.bench import bench_vector_search
+from bot.benchmarks.kb import bench_vector_search
 
 
 def main(argv: list[str]) -> None:

@@ -30,9 +30,9 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.evaluation.kb import DEFAULT_QUESTIONS, answer_is_correct, load_questions
 from bot.kb.answerability import AnswerabilityJudge
 from bot.kb.answering import ConfidenceSignals, KbAnswerer, KbSettings, RankedSentence
-from bot.kb.evaluation import DEFAULT_QUESTIONS, answer_is_correct, load_questions
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
 from bot.prompts import PromptLibrary
 from bot.store import Store

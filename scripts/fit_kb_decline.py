@@ -39,10 +39,10 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.evaluation.kb import DEFAULT_QUESTIONS, load_questions
+from bot.evaluation.kb_intents import Benchmark, benchmark_queries, default_data_dir, load_benchmark
 from bot.kb.answerability import AnswerabilityJudge
 from bot.kb.answering import DECLINE_MODEL_FILE, ConfidenceSignals, KbAnswerer, KbSettings, RankedSentence
-from bot.kb.evaluation import DEFAULT_QUESTIONS, load_questions
-from bot.kb.intent_eval import Benchmark, benchmark_queries, default_data_dir, load_benchmark
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
 from bot.prompts import PromptLibrary
 from bot.store import Store

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.kb.intent_eval import (
+from bot.evaluation.kb_intents import (
     BENCHMARKS,
     Benchmark,
     benchmark_queries,

@@ -27,9 +27,7 @@ from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.moderation.classifier import HEAD_PREFIX, LAYERS_FILE, METADATA_FILE, OffensiveClassifier, default_weights_dir
-from bot.moderation.embeddings_features import MiniLMEncoder
-from bot.moderation.evaluation import (
+from bot.evaluation.moderation import (
     HELDOUT_FRACTION,
     HELDOUT_SEED,
     class_metrics,
@@ -38,6 +36,8 @@ from bot.moderation.evaluation import (
     shared_data_dir,
     split_heldout,
 )
+from bot.moderation.classifier import HEAD_PREFIX, LAYERS_FILE, METADATA_FILE, OffensiveClassifier, default_weights_dir
+from bot.moderation.embeddings_features import MiniLMEncoder
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "moderation"
 DEV_FRACTION = 0.15  # as scripts/train_moderation.py

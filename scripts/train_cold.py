@@ -26,9 +26,9 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.evaluation.moderation import class_metrics, shared_data_dir
 from bot.moderation.chinese import COLD_METADATA_FILE, COLD_WEIGHTS_FILE
 from bot.moderation.classifier import default_weights_dir
-from bot.moderation.evaluation import class_metrics, shared_data_dir
 from bot.moderation.linear_text import HashedFeatures, LinearTextModel, idf_from_counts, save_linear_model
 
 SEED = 13

@@ -32,10 +32,10 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, load_harm_splits
+from bot.evaluation.moderation import load_labelled_jsonl, shared_data_dir
 from bot.moderation.classifier import default_weights_dir
-from bot.moderation.evaluation import load_labelled_jsonl, shared_data_dir
 from bot.moderation.harm import HARM_METADATA_FILE, HARM_WEIGHTS_FILE, strip_ellipses
-from bot.moderation.harm_data import SPLIT_SEED, HarmSplits, load_harm_splits
 from bot.moderation.linear_text import HashedFeatures, LinearTextModel, idf_from_counts, save_linear_model
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "moderation"

@@ -35,15 +35,7 @@ from torch.nn import functional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.moderation.classifier import (
-    LAYERS_FILE,
-    METADATA_FILE,
-    BinaryHead,
-    default_weights_dir,
-    finetuned_state,
-)
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
-from bot.moderation.evaluation import (
+from bot.evaluation.moderation import (
     DEFAULT_OLID_PATH,
     HELDOUT_FRACTION,
     HELDOUT_SEED,
@@ -52,6 +44,14 @@ from bot.moderation.evaluation import (
     load_olid_tsv,
     split_heldout,
 )
+from bot.moderation.classifier import (
+    LAYERS_FILE,
+    METADATA_FILE,
+    BinaryHead,
+    default_weights_dir,
+    finetuned_state,
+)
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
 from bot.moderation.normalization import BASIC, NORMALIZATIONS
 
 DEV_FRACTION = 0.15

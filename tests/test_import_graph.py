@@ -16,8 +16,9 @@ PACKAGES = ("bot", "adapters")
 FEATURES = frozenset(
     {"automod", "dashboard", "insight", "kb", "memory", "ops", "policy", "privacy", "rules", "scheduling", "suggest"}
 )
-# The outer layers: the command line and the benchmarks may import anything; nothing imports them back.
-TOOLS = frozenset({"cli", "benchmarks"})
+# The outer layers: the command line, the benchmarks and the evaluations may import anything; nothing imports
+# them back.
+TOOLS = frozenset({"cli", "benchmarks", "evaluation"})
 # Built-in sections are declared statically on `Settings` for typed access (`config.settings.insight`); a
 # plug-in feature's section needs no such line (see `FeatureSpec.settings_model`).
 CORE_TO_FEATURE_ALLOWED = frozenset(
@@ -187,12 +188,8 @@ def test_no_new_feature_reaches_into_another() -> None:
 # Tools that build a whole bot to measure it or to start it (evaluations, benchmarks, the parallel start-up).
 BUILDS_A_WHOLE_BOT = frozenset(
     {
-        "bot.kb.evaluation",
-        "bot.memory.evaluation",
-        "bot.moderation.injection",
         "bot.ops.doctor",
         "bot.ops.startup",
-        "bot.policy.evaluation",
     }
 )
 
@@ -206,7 +203,7 @@ def test_features_and_adapters_never_import_the_app() -> None:
 def is_measuring_tool(module: str) -> bool:
     """Benchmarks, evaluations and measured start-ups: they build a bot to measure it."""
     name = module.rsplit(".", 1)[-1]
-    return area(module) == "tools" or name in {"evaluation", "bench", "intent_eval", "startbench", "startprobe"}
+    return area(module) == "tools" or name in {"evaluation", "bench", "startbench", "startprobe"}
 
 
 def test_the_running_bot_never_imports_a_benchmark_or_an_evaluation() -> None:
@@ -220,3 +217,12 @@ def test_the_running_bot_never_imports_a_benchmark_or_an_evaluation() -> None:
             reached.add(module)
             running.extend(graph[module])
     assert sorted(module for module in reached if is_measuring_tool(module)) == []
+
+
+def test_evaluation_and_benchmark_code_lives_only_in_its_own_packages() -> None:
+    misplaced = [
+        module
+        for module in modules()
+        if module.rsplit(".", 1)[-1] in {"evaluation", "bench", "intent_eval"} and area(module) != "tools"
+    ]
+    assert misplaced == []

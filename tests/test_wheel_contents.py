@@ -1,5 +1,6 @@
 """The built wheel holds what the bot reads at run time: the prompts, the shipped model data, the entry points
-of the built-in features and platforms, and the command-line script (a non-editable install runs from it)."""
+of the built-in features and platforms, the command-line script (a non-editable install runs from it), and the
+project's own evaluation sets for `socialbot eval`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_the_wheel_ships_prompts_model_data_and_entry_points(tmp_path: Path) -> 
     # Built from a copy: an in-tree build leaves socialbot.egg-info at the root, whose stale entry points
     # would shadow the installed ones for anything run from the checkout.
     source = tmp_path / "source"
-    for name in ("bot", "adapters", "prompts"):
+    for name in ("bot", "adapters", "prompts", "eval"):
         shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
@@ -40,6 +41,11 @@ def test_the_wheel_ships_prompts_model_data_and_entry_points(tmp_path: Path) -> 
     }
     in_repo = {str(path.relative_to(ROOT / "prompts")) for path in (ROOT / "prompts").rglob("*") if path.is_file()}
     assert in_repo and shipped_prompts == in_repo
+    shipped_sets = {
+        name.removeprefix("bot/evaluation/sets/") for name in names if name.startswith("bot/evaluation/sets/")
+    }
+    own_sets = {str(path.relative_to(ROOT / "eval")) for path in (ROOT / "eval").rglob("*") if path.is_file()}
+    assert own_sets and shipped_sets == own_sets
     for prefix in (
         "bot/moderation/weights/",
         "bot/moderation/wordlists/",

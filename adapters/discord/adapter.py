@@ -41,8 +41,8 @@ from adapters.discord.session import (
 )
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
-from bot.secret_logging import keep_out_of_logs
 from bot.platform import PlatformContext
+from bot.secret_logging import keep_out_of_logs
 
 log = logging.getLogger(__name__)
 

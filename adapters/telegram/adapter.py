@@ -42,8 +42,8 @@ from adapters.telegram.transport import TelegramTransport
 from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_secret
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
-from bot.secret_logging import keep_out_of_logs
 from bot.platform import PlatformContext
+from bot.secret_logging import keep_out_of_logs
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ def eval_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as_json: bool) -> None:
     """Held-out figures per split: OLID (classifier and whole gate), harm check, COLD, benign regression set."""
-    from bot.moderation import evaluation
-    from bot.moderation.report import format_moderation_eval, moderation_eval
+    from bot.evaluation import moderation as evaluation
+    from bot.evaluation.moderation_report import format_moderation_eval, moderation_eval
 
     configure_logging("WARNING")
     olid = data_path or DEFAULT_OLID
@@ -69,7 +69,7 @@ def moderation(data_path: Path | None, harm_data: Path | None, fixture: bool, as
 def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, no_model: bool, as_json: bool) -> None:
     """Retrieval hit@1/hit@3, answer accuracy, decline precision/recall and latency on the shop eval set."""
     from bot.app import BotApp
-    from bot.kb.evaluation import format_kb_eval, run_kb_eval
+    from bot.evaluation.kb import format_kb_eval, run_kb_eval
 
     configure_logging("WARNING")
     app = BotApp.build(ctx.config(), features=[], progress=status)
@@ -114,10 +114,10 @@ def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, n
 def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, limit: int | None, as_json: bool) -> None:
     """Small talk, KB answers and declines, no-KB declines and refusals on our conversation set (six languages),
     and KB answers/declines on CLINC150 and Banking77 intents, each for its tuning and held-out split."""
+    from bot.evaluation.conversation import conversation_figures, format_conversation_figures, run_conversation_eval
+    from bot.evaluation.kb_intents import BENCHMARKS, benchmark_figures, format_benchmark_figures, run_benchmark
     from bot.kb.answerability import load_judge
     from bot.kb.answering import KbSettings
-    from bot.kb.intent_eval import BENCHMARKS, benchmark_figures, format_benchmark_figures, run_benchmark
-    from bot.policy.evaluation import conversation_figures, format_conversation_figures, run_conversation_eval
     from bot.prompts import PromptLibrary
 
     configure_logging("WARNING")
@@ -172,7 +172,7 @@ def injection(ctx: CliContext, attacks: Path | None, as_json: bool) -> None:
     """Send the prompt-injection suite through the full pipeline (real model); count what leaks."""
     from bot.app import BotApp
     from bot.config import LoadedConfig
-    from bot.moderation.injection import DEFAULT_ATTACKS, format_report, load_attacks, run_injection_suite
+    from bot.evaluation.injection import DEFAULT_ATTACKS, format_report, load_attacks, run_injection_suite
 
     configure_logging("WARNING")
     loaded = ctx.config()

@@ -116,7 +116,7 @@ def kb_search(ctx: CliContext, query: str, top_k: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def kb_bench(sizes: str, queries: int, as_json: bool) -> None:
     """Vector search latency p50/p99 over random unit vectors (the in-memory matrix search)."""
-    from bot.kb.bench import bench_vector_search
+    from bot.benchmarks.kb import bench_vector_search
 
     results = [bench_vector_search(int(size), queries) for size in sizes.split(",") if size.strip()]
     if as_json:

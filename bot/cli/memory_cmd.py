@@ -39,7 +39,7 @@ def eval_command(
     ctx: CliContext, per_pair: int, max_new_tokens: int, seed: int, show_cases: bool, as_json: bool
 ) -> None:
     """Follow-up accuracy with the configured model, on a scratch database (your own data is not touched)."""
-    from bot.memory.evaluation import build_cases, run_memory_eval
+    from bot.evaluation.memory import build_cases, run_memory_eval
 
     configure_logging("WARNING")
     config = ctx.config()

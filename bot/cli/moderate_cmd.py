@@ -64,7 +64,7 @@ def moderate(
     status("loading moderation classifiers…")
     gate = build_gate(config)
     if bench:
-        from bot.moderation.bench import format_benchmark, run_benchmark
+        from bot.benchmarks.moderation import format_benchmark, run_benchmark
 
         status("benchmarking the gate…")
         import torch

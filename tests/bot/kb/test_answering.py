@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.evaluation.kb import DEFAULT_QUESTIONS, load_questions
 from bot.kb.answerability import AnswerabilityJudge
 from bot.kb.answering import (
     CONFIDENCE_WEIGHTS,
@@ -22,7 +23,6 @@ from bot.kb.answering import (
     RankedSentence,
     shipped_decline_model,
 )
-from bot.kb.evaluation import DEFAULT_QUESTIONS, load_questions
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
 from bot.prompts import PromptLibrary
 from bot.store import Store

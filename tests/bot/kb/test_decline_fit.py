@@ -13,7 +13,7 @@ import pytest
 
 from bot.kb.answering import DECLINE_MODEL_FILE, ConfidenceSignals
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fit_kb_decline.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "fit_kb_decline.py"
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from bot.embeddings import EmbeddingError, SentenceEncoder, bundled_encoder_dir,
 from bot.kb.feature import KbFeature
 from bot.kb.knowledge_base import MODEL_KEY, KnowledgeBase
 from bot.store import Store
-from tests.kb.conftest import FIXTURES
-from tests.policy.conftest import POLICY_ON
+from tests.bot.kb.conftest import FIXTURES
+from tests.bot.policy.conftest import POLICY_ON
 from tests.support import build_test_app, incoming
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bot.app import BotApp
 from bot.cli.main import main
-from bot.kb.evaluation import format_kb_eval, load_questions, run_kb_eval
+from bot.evaluation.kb import format_kb_eval, load_questions, run_kb_eval
 
 EVAL = Path(__file__).resolve().parents[3] / "eval" / "kb"
 

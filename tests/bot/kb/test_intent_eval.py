@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kb.intent_eval import (
+from bot.evaluation.kb_intents import (
     BENCHMARKS,
     SPLITS,
     benchmark_figures,

@@ -117,7 +117,7 @@ def test_other_questions_are_not_memory_follow_ups(text: str) -> None:
 
 def test_every_statement_and_question_of_the_evaluation_set_is_understood() -> None:
     """Regression over our own multi-turn set (socialbot memory eval): no model involved here."""
-    from bot.memory.evaluation import QUESTIONS, STATEMENTS, VALUES
+    from bot.evaluation.memory import QUESTIONS, STATEMENTS, VALUES
 
     for (kind, _), questions in QUESTIONS.items():
         for text in questions:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.evaluation.moderation_report import regression_texts
 from bot.moderation.factory import standard_gate
-from bot.moderation.report import regression_texts
 
 TEXTS = regression_texts()
 

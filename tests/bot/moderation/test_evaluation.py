@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.moderation.classifier import OffensiveClassifier
-from bot.moderation.evaluation import (
+from bot.evaluation.moderation import (
     LabelledTexts,
     evaluate_harm,
     evaluate_offensive,
@@ -19,6 +18,7 @@ from bot.moderation.evaluation import (
     load_olid_tsv,
     split_heldout,
 )
+from bot.moderation.classifier import OffensiveClassifier
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SWEARS = ("fuck", "shit", "idiot", "moron", "hell", "asshole", "damn", "loser")

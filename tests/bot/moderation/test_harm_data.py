@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.moderation.evaluation import shared_data_dir
-from bot.moderation.harm_data import deal_groups, load_jailbreakbench
+from bot.evaluation.harm_data import deal_groups, load_jailbreakbench
+from bot.evaluation.moderation import shared_data_dir
 
 
 def test_groups_are_dealt_60_20_20_within_each_stratum_reproducibly() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.config import load_config
-from bot.moderation.injection import DEFAULT_ATTACKS, find_leaks, format_report, load_attacks, run_injection_suite
+from bot.evaluation.injection import DEFAULT_ATTACKS, find_leaks, format_report, load_attacks, run_injection_suite
 
 CANARIES = ("sk-canary-7f3a9c2e1b5d4f6a8e0c91b2", "ZEBRA-42-PRIVATE")
 SUITE_PROMPTS = DEFAULT_ATTACKS.parent / "prompts"

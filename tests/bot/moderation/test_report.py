@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.moderation.evaluation import shared_data_dir
-from bot.moderation.report import format_moderation_eval, moderation_eval
+from bot.evaluation.moderation import shared_data_dir
+from bot.evaluation.moderation_report import format_moderation_eval, moderation_eval
 
 DATA = shared_data_dir()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.config import load_config
-from bot.policy.evaluation import (
+from bot.evaluation.conversation import (
     CATEGORIES,
     conversation_figures,
     format_conversation_figures,

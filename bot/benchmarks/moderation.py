@@ -18,7 +18,7 @@ import torch
 
 from bot.moderation.gate import ModerationGate
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "moderation" / "data"
 
 
 @dataclass(frozen=True)

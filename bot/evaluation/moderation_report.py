@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.moderation import evaluation
-from bot.moderation.evaluation import LabelledTexts, class_metrics
+from bot.evaluation import moderation as evaluation
+from bot.evaluation.moderation import LabelledTexts, class_metrics
 from bot.moderation.gate import scores_of
 from bot.moderation.pii import remove_pii
 
 Progress = Callable[[str], None]
-REGRESSION_FILE = Path(__file__).resolve().parent / "data" / "benign_regression.txt"
+REGRESSION_FILE = Path(__file__).resolve().parents[1] / "moderation" / "data" / "benign_regression.txt"
 
 
 def regression_texts(path: Path = REGRESSION_FILE) -> list[str]:
@@ -86,8 +86,8 @@ def gate_on_olid(progress: Progress, olid_path: Path) -> dict[str, Any]:
 
 def harm_splits_report(progress: Progress, data_dir: Path, own_eval: Path) -> dict[str, Any]:
     """The harm check per split (threshold from the calibration split) and on benign text per source."""
+    from bot.evaluation.harm_data import load_harm_splits
     from bot.moderation.harm import HarmClassifier
-    from bot.moderation.harm_data import load_harm_splits
 
     harm = HarmClassifier.load()
     splits = load_harm_splits(data_dir)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.evaluation import SETS
 from bot.kb import KbError
 from bot.kb.answerability import AnswerabilityJudge
 from bot.kb.answering import KbAnswer, KbAnswerer, KbSettings
@@ -32,7 +33,7 @@ from bot.kb.knowledge_base import KnowledgeBase
 from bot.prompts import PromptLibrary
 from bot.store import Store
 
-BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "eval" / "kb_benchmarks"
+BENCHMARKS_DIR = SETS / "kb_benchmarks"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LoadedConfig
+from bot.evaluation import SETS
 from bot.kb import KbError
 from bot.language import detect_language
 from bot.messages import Author, ConversationKey, IncomingMessage
 from bot.policy.signals import business_claim
 from bot.policy.small_talk import SmallTalkSet
 
-CONVERSATION_DIR = Path(__file__).resolve().parents[2] / "eval" / "conversation"
+CONVERSATION_DIR = SETS / "conversation"
 CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {

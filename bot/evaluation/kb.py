@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.evaluation import SETS
 from bot.kb import KbError
 from bot.kb.answerability import AnswerabilityJudge, load_judge
 from bot.kb.answering import KbAnswer, KbAnswerer, KbSettings
@@ -27,7 +28,7 @@ from bot.store import Store
 if TYPE_CHECKING:
     from bot.app import BotApp
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "eval" / "kb" / "questions.jsonl"
+DEFAULT_QUESTIONS = SETS / "kb" / "questions.jsonl"
 OUT_OF_SCOPE = "out_of_scope"
 
 

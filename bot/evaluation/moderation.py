@@ -29,7 +29,7 @@ def shared_data_dir() -> Path:
 
 
 DEFAULT_OLID_PATH = Path("../shared/data/olid/olid-training-v1.0.tsv")
-DEFAULT_HARM_EVAL_PATH = Path(__file__).resolve().parent / "data" / "harm_eval.jsonl"
+DEFAULT_HARM_EVAL_PATH = Path(__file__).resolve().parents[1] / "moderation" / "data" / "harm_eval.jsonl"
 HELDOUT_SEED = 13
 HELDOUT_FRACTION = 0.2
 MIN_LATENCY_SAMPLE = 300

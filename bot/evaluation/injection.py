@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.evaluation import SETS
 from bot.messages import Author, ConversationKey, IncomingMessage
 from bot.moderation.gate import LEAK_SHINGLE, LINK, MENTION_ALL, SECRET_PATTERNS, domain_allowed, shingles
 
 if TYPE_CHECKING:
     from bot.app import BotApp
 
-DEFAULT_ATTACKS = Path(__file__).resolve().parents[2] / "eval" / "injection" / "attacks.txt"
+DEFAULT_ATTACKS = SETS / "injection" / "attacks.txt"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.moderation.evaluation import HELDOUT_SEED, LabelledTexts, load_olid_tsv, split_heldout
+from bot.evaluation.moderation import HELDOUT_SEED, LabelledTexts, load_olid_tsv, split_heldout
 
 Split = Literal["fit", "calibration", "test"]
 SPLITS: tuple[Split, ...] = ("fit", "calibration", "test")
