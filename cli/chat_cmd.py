@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
+from concurrent.futures import Future
 from typing import Any
 
 import click
 
-from bot.app import BotApp
+from bot.ops.startup import BackgroundStart, start_failure
 from cli.main import CliContext, configure_logging, fail, status
 
 
@@ -21,21 +23,61 @@ def chat(ctx: CliContext, chat_id: str) -> None:
     """Chat with the bot in the terminal (same manager, store and gate as the platforms)."""
     config = ctx.config()
     configure_logging("WARNING", config.settings.logging.file)
-    app = ctx.build_app()
-    asyncio.run(_chat(app, chat_id))
+    first_line = read_first_line(config.settings.bot.name)
+    asyncio.run(_chat(ctx.start_in_background(), chat_id, first_line))
 
 
-async def _chat(app: BotApp, chat_id: str) -> None:
+def read_first_line(bot_name: str) -> Future[str]:
+    """Show the prompt now and read the first line on a thread while the bot builds and its model loads."""
+    if sys.stdin.isatty():
+        status(f"{bot_name}: type a message, /help for commands, /quit to leave.")
+        sys.stdout.write("you> ")
+        sys.stdout.flush()
+    line: Future[str] = Future()
+
+    def read() -> None:
+        try:
+            line.set_result(sys.stdin.readline())
+        except BaseException as exc:
+            line.set_exception(exc)
+
+    threading.Thread(target=read, name="socialbot-console-first-line", daemon=True).start()
+    return line
+
+
+async def _chat(start: BackgroundStart, chat_id: str, first_line: Future[str] | None = None) -> None:
     from adapters.console import ConsoleAdapter
 
-    await app.start(progress=status)
+    app = start.app
+    starting = start.begin(progress=status)
     console = ConsoleAdapter(app, chat_id=chat_id)
-    if sys.stdin.isatty():
-        status(f"{app.config.settings.bot.name} is ready. Type a message, /help for commands, /quit to leave.")
+    pending = [first_line] if first_line is not None else []
+    prompt = console.prompt
+
+    def read_line() -> str:
+        if pending:  # typed at the prompt shown before the bot was built
+            line = pending.pop().result()
+            console.prompt = prompt
+        else:
+            line = console.input_stream.readline()
+        if line.strip() and not start.ready:
+            status("(still starting: your message is stored and answered as soon as the model is up)")
+        return line
+
+    if pending:
+        console.prompt = ""  # already shown
     try:
         await console.start()
-        await console.run()
+        chatting = asyncio.ensure_future(console.run(read_line))
+        await asyncio.wait([chatting, starting], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.exception() is not None:
+            chatting.cancel()
+            fail(start_failure(starting.exception()))  # type: ignore[arg-type]
+        await chatting
     finally:
+        if not starting.done():
+            starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
         await console.stop()
         await app.stop()
 
@@ -50,16 +92,17 @@ def run(ctx: CliContext) -> None:
     if secrets.telegram_bot_token is None and secrets.discord_bot_token is None:
         status("no platform token configured (TELEGRAM_BOT_TOKEN / DISCORD_BOT_TOKEN): starting the console chat")
         configure_logging("WARNING", config.settings.logging.file)
-        app = ctx.build_app()
-        asyncio.run(_chat(app, "local"))
+        first_line = read_first_line(config.settings.bot.name)
+        asyncio.run(_chat(ctx.start_in_background(), "local", first_line))
         return
-    app = ctx.build_app()
-    asyncio.run(_run_platforms(app))
+    asyncio.run(_run_platforms(ctx.start_in_background()))
 
 
-async def _run_platforms(app: BotApp) -> None:
+async def _run_platforms(start: BackgroundStart) -> None:
+    """Connect the platforms as soon as the bot is built; the model and classifiers load meanwhile."""
+    app = start.app
     adapters: list[Any] = []
-    await app.start(progress=status)
+    starting = start.begin(progress=status)
     try:
         if app.config.secrets.telegram_bot_token is not None:
             from adapters.telegram import create_adapter as create_telegram
@@ -77,7 +120,14 @@ async def _run_platforms(app: BotApp) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, starting], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.exception() is not None:
+            stopping.cancel()
+            raise starting.exception()  # type: ignore[misc]
+        if not stop.is_set():
+            status("ready: model loaded, every feature started")
+            await stopping
         grace = app.config.settings.delivery.shutdown_grace_s
         status(f"shutting down: finishing replies in flight (up to {grace:.0f} s)…")
         for adapter in adapters:
@@ -86,8 +136,11 @@ async def _run_platforms(app: BotApp) -> None:
         if cut_off:
             status(f"{cut_off} conversations were cut off; they are answered on the next start")
     except Exception as exc:
-        fail(f"startup failed: {exc}")
+        fail(start_failure(exc))
     finally:
+        if not starting.done():
+            starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
         for adapter in reversed(adapters):
             try:
                 await adapter.stop()

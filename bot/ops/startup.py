@@ -1,13 +1,15 @@
-"""Starting the bot quickly: the model loads while the moderation classifiers load on another thread.
+"""Starting the bot quickly: nothing a person waits for waits for torch.
 
-The bot is ready (prompt shown, platforms connecting) once the model is loaded; the classifiers may still be
-loading then, and the first message that needs them waits for them (`BackgroundGate`). Both loads are
-largely torch work outside the GIL, so with two or more cores they overlap instead of adding up. Each
-part's wall and CPU seconds are recorded in `StartupTimings` for `socialbot bench start`.
+The model (`BackgroundEngine`) and the moderation classifiers (`BackgroundGate`) load on two threads from
+the moment the build begins; the build itself (store, features, commands) goes on meanwhile, and then the
+console prompt shows / the platforms connect (`BackgroundStart`). Messages are stored as they arrive; a
+turn that needs the model waits for it. Each part's wall and CPU seconds are recorded in `StartupTimings`
+for `socialbot bench start`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import LoadedConfig
+from bot.ops.background_gate import STARTING
 
 if TYPE_CHECKING:
     from bot.app import BotApp
@@ -45,8 +48,10 @@ class StartupTimings:
                 self.cpu[name] = self.cpu.get(name, 0.0) + cpu
 
 
-def load_gate_in_background(config: LoadedConfig, timings: StartupTimings) -> ModerationGate:
-    """A gate whose classifiers load on a daemon thread from now on."""
+def load_gate_in_background(
+    config: LoadedConfig, timings: StartupTimings, turns_open: Future[None] | None = None
+) -> ModerationGate:
+    """A gate whose classifiers load on a daemon thread from now on (turns also wait for `turns_open`)."""
     from bot.ops.background_gate import BackgroundGate
 
     future: Future[ModerationGate] = Future()
@@ -63,36 +68,102 @@ def load_gate_in_background(config: LoadedConfig, timings: StartupTimings) -> Mo
             future.set_result(gate)
 
     threading.Thread(target=build, name="socialbot-classifiers-load", daemon=True).start()
-    return BackgroundGate(future)
+    return BackgroundGate(future, turns_open)
 
 
 def build_app_in_parallel(
     config: LoadedConfig,
     progress: ProgressCallback = lambda line: None,
     timings: StartupTimings | None = None,
+    turns_open: Future[None] | None = None,
     **build_options: Any,
 ) -> BotApp:
-    """`BotApp.build` with the local model loaded now (on this thread) while the classifiers load on another.
+    """`BotApp.build` with the local model and the classifiers loading on two threads meanwhile.
 
-    Raises the engine's `ModelLoadError` (an `EngineError`) or `StoreError` like a plain build and start would.
-    `build_options` go to `BotApp.build` (features, ...); an `engine` or `gate` given there is used as is.
+    The model and classifiers are not waited for here: `app.start()` waits for the model, and the gate's
+    first check for the classifiers. Raises `StoreError` like a plain build; a model that cannot load is
+    raised by `app.start()` (`ModelLoadError`, an `EngineError`). `build_options` go to `BotApp.build`
+    (features, ...); an `engine` or `gate` given there is used as is.
     """
     timings = timings if timings is not None else StartupTimings()
     with timings.part("imports.app"):
         from bot.app import BotApp, engine_settings
 
-    if "gate" not in build_options:
-        progress("loading moderation classifiers (in the background)…")
-        build_options["gate"] = load_gate_in_background(config, timings)
     settings = engine_settings(config)
     if "engine" not in build_options and settings.backend == "transformers":
-        progress(f"loading model {settings.model}…")
-        with timings.part("model"):
-            from bot.engine.loader import load_model
-            from bot.engine.transformers_engine import TransformersEngine
+        from bot.ops.background_engine import BackgroundEngine
 
-            build_options["engine"] = TransformersEngine(
-                settings, progress=progress, loaded=load_model(settings, progress)
-            )
+        progress(f"loading model {settings.model} (in the background)…")
+        build_options["engine"] = BackgroundEngine(settings, progress, timings.part)
+    if "gate" not in build_options:
+        progress("loading moderation classifiers (in the background)…")
+        build_options["gate"] = load_gate_in_background(config, timings, turns_open)
     with timings.part("store+features"):
         return BotApp.build(config, progress=progress, **build_options)
+
+
+class BackgroundStart:
+    """The bot built now and started in the background, so platforms connect without waiting for torch.
+
+    Building opens the store and installs the features (routes, commands): adapters can connect and the
+    inbox stores every message as it arrives. `begin()` then starts the bot (model, classifiers, features)
+    as a task; a turn that arrives meanwhile waits in the gate until the start is over and is answered then,
+    never with an error text. Features with `serve_before_start(app)` (the /healthz server) are started
+    first, so a probe sees "not ready" instead of a refused connection.
+    """
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        progress: ProgressCallback = lambda line: None,
+        timings: StartupTimings | None = None,
+        **build_options: Any,
+    ) -> None:
+        self.timings = timings if timings is not None else StartupTimings()
+        self._turns_open: Future[None] = Future()
+        self.app = build_app_in_parallel(config, progress, self.timings, turns_open=self._turns_open, **build_options)
+        self._task: asyncio.Task[None] | None = None
+        self.ready_at: float | None = None  # time.time() when the start ended
+
+    def begin(self, progress: ProgressCallback = lambda line: None) -> asyncio.Task[None]:
+        """Start the bot in a task (once); the task raises why the start failed."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._start(progress), name="socialbot-start")
+        return self._task
+
+    @property
+    def ready(self) -> bool:
+        """The model is up and every feature started: turns are answered now."""
+        return self._turns_open.done() and self._turns_open.exception() is None
+
+    async def wait_ready(self) -> None:
+        """Until the start is over (raises why it failed)."""
+        await asyncio.shield(self.begin())
+
+    async def _start(self, progress: ProgressCallback) -> None:
+        STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
+        try:
+            for feature in self.app.features:
+                serve_early = getattr(feature, "serve_before_start", None)
+                if serve_early is not None:
+                    await serve_early(self.app)
+            with self.timings.part("engine+features start"):
+                await self.app.start(progress=progress)
+        except BaseException as exc:
+            if not self._turns_open.done():
+                self._turns_open.set_exception(exc if isinstance(exc, Exception) else RuntimeError("start cancelled"))
+            raise
+        self.ready_at = time.time()
+        self._turns_open.set_result(None)
+
+
+def start_failure(exc: BaseException) -> str:
+    """What to tell a person when the start failed (the model, the database, or something else)."""
+    from bot.engine.base import EngineError
+    from bot.store import StoreError
+
+    if isinstance(exc, EngineError):
+        return f"model error: {exc}"
+    if isinstance(exc, StoreError):
+        return f"database error: {exc}"
+    return f"startup failed: {exc}"
