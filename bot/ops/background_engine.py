@@ -53,7 +53,9 @@ class BackgroundEngine:
                 from bot.engine.transformers_engine import TransformersEngine
 
                 engine = TransformersEngine(
-                    self.settings, progress=self._progress, loaded=load_model(self.settings, self._progress)
+                    self.settings,
+                    progress=self._progress,
+                    loaded=load_model(self.settings, self._progress, direct=True),
                 )
         except BaseException as exc:
             self._loaded.set_exception(exc)

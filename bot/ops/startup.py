@@ -121,6 +121,13 @@ class BackgroundStart:
     ) -> None:
         self.timings = timings if timings is not None else StartupTimings()
         self._turns_open: Future[None] = Future()
+        given_gate = build_options.get("gate")
+        if given_gate is not None:  # a gate given as is: turns still wait for the start
+            from bot.ops.background_gate import BackgroundGate
+
+            built: Future[ModerationGate] = Future()
+            built.set_result(given_gate)
+            build_options["gate"] = BackgroundGate(built, self._turns_open)
         self.app = build_app_in_parallel(config, progress, self.timings, turns_open=self._turns_open, **build_options)
         self._task: asyncio.Task[None] | None = None
         self.ready_at: float | None = None  # time.time() when the start ended
