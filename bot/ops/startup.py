@@ -34,6 +34,7 @@ class StartupTimings:
 
     parts: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    ended_at: dict[str, float] = field(default_factory=dict)  # time.time() when each part last ended
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
@@ -46,6 +47,7 @@ class StartupTimings:
             with self._lock:
                 self.parts[name] = self.parts.get(name, 0.0) + wall
                 self.cpu[name] = self.cpu.get(name, 0.0) + cpu
+                self.ended_at[name] = time.time()
 
 
 def load_gate_in_background(
