@@ -28,8 +28,9 @@ TimedPart = Callable[[str], AbstractContextManager[None]]
 class BackgroundEngine:
     """Stands for the local `TransformersEngine` while its model loads; every call runs on the real one.
 
-    `start` waits for the load and starts the real engine; `generate` and `stream` wait for that start,
-    `count_tokens` for the load only. A failed load is raised by `start` (and by any call after it).
+    The load begins at once, or once `begin_after` is set. `start` waits for the load and starts the real
+    engine; `generate` and `stream` wait for that start, `count_tokens` for the load only. A failed load is
+    raised by `start` (and by any call after it).
     """
 
     def __init__(
@@ -37,16 +38,21 @@ class BackgroundEngine:
         settings: EngineSettings,
         progress: ProgressCallback = lambda line: None,
         timed: TimedPart | None = None,
+        begin_after: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self._progress = progress
         self._loaded: Future[TransformersEngine] = Future()
         self._started = threading.Event()
         self._start_lock: asyncio.Lock | None = None
-        thread = threading.Thread(target=self._load, args=(timed,), name="socialbot-model-load", daemon=True)
+        thread = threading.Thread(
+            target=self._load, args=(timed, begin_after), name="socialbot-model-load", daemon=True
+        )
         thread.start()
 
-    def _load(self, timed: TimedPart | None) -> None:
+    def _load(self, timed: TimedPart | None, begin_after: threading.Event | None) -> None:
+        if begin_after is not None:
+            begin_after.wait()
         try:
             with timed("model") if timed is not None else nullcontext():
                 from bot.engine.loader import load_model

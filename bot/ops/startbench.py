@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-# Parts in the order a start goes through them; model and classifiers load on their own threads from the
-# beginning of the build, so they overlap it and each other.
+# Parts in the order a start goes through them; model and classifiers load in parallel on their own threads
+# once the build is over, while the console connects and the start goes on.
 PART_ORDER = (
     "interpreter",
     "imports.cli",
@@ -191,5 +191,5 @@ def format_report(report: StartReport) -> str:
     lines.append(f"\nmodel loaded as: {', '.join(model_classes) or '-'} ({len(warm)} warm runs, median)")
     if report.load_average is not None:
         lines.append(f"machine load average while measuring: {', '.join(f'{v:.1f}' for v in report.load_average)}")
-    lines.append("model and classifiers load on their own threads during the build, so parts overlap.")
+    lines.append("model and classifiers load in parallel after the build, while the start goes on: parts overlap.")
     return "\n".join(lines)
