@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,8 @@ class StartRun:
     cpu: dict[str, float]
     model_source: str | None
     model_class: str | None
+    process_cpu_s: float | None = None  # CPU of every thread of the process, spawn to first reply
+    reply_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class StartReport:
 
     runs: list[StartRun] = field(default_factory=list)
     ask_cli_s: list[float] = field(default_factory=list)
+    ask_cli_cpu_s: list[float] = field(default_factory=list)
     help_cli_s: float | None = None
     load_average: tuple[float, float, float] | None = None
 
@@ -85,6 +89,7 @@ class StartReport:
             "warm_median": {key: self.median("warm", key) for _, key in MOMENTS},
             "ask_cli_s": self.ask_cli_s,
             "ask_cli_median_s": statistics.median(self.ask_cli_s) if self.ask_cli_s else None,
+            "ask_cli_cpu_s": self.ask_cli_cpu_s,
             "help_cli_s": self.help_cli_s,
             "load_average": self.load_average,
         }
@@ -111,11 +116,15 @@ def _probe(config_path: str | None, env: dict[str, str], kind: str, question: st
         cpu=data["cpu"],
         model_source=data["model_source"],
         model_class=data["model_class"],
+        process_cpu_s=data.get("process_cpu_s"),
+        reply_text=data.get("reply_text", ""),
     )
 
 
-def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> float:
+def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> tuple[float, float]:
+    """Wall and CPU (user + system, every thread) seconds of one `socialbot` process."""
     args = ["--config", config_path] if config_path else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", "from cli.main import main; main()", *args, *command],
@@ -126,7 +135,9 @@ def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> fl
     )
     if completed.returncode != 0:
         raise StartBenchError(f"`socialbot {' '.join(command)}` failed:\n{completed.stderr[-2000:]}")
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def run_start_benchmark(
@@ -153,9 +164,15 @@ def run_start_benchmark(
         for index in range(warm_runs):
             progress(f"`socialbot ask {question}` end to end (warm) {index + 1}/{warm_runs}…")
             asks.append(_time_cli(config_path, env, "ask", question))
-        help_s = _time_cli(config_path, env, "--help")
+        help_s, _ = _time_cli(config_path, env, "--help")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return StartReport(runs=runs, ask_cli_s=asks, help_cli_s=help_s, load_average=load)
+    return StartReport(
+        runs=runs,
+        ask_cli_s=[wall for wall, _ in asks],
+        ask_cli_cpu_s=[cpu for _, cpu in asks],
+        help_cli_s=help_s,
+        load_average=load,
+    )
 
 
 def format_report(report: StartReport) -> str:
@@ -179,16 +196,32 @@ def format_report(report: StartReport) -> str:
     for label, key in MOMENTS:
         cold_value = getattr(cold, key) if cold else None
         lines.append(f"{label:32s} {cell(cold_value):>7s} {cell(report.median('warm', key)):>7s}")
+    cold_cpu = cold.process_cpu_s if cold else None
+    warm_cpu = [run.process_cpu_s for run in warm if run.process_cpu_s is not None]
+    lines.append(
+        f"{'CPU to first reply (all threads)':32s} {cell(cold_cpu):>7s} "
+        f"{cell(statistics.median(warm_cpu) if warm_cpu else None):>7s}"
+    )
     if report.ask_cli_s:
         asks = ", ".join(f"{value:.2f}" for value in report.ask_cli_s)
         lines.append(
             f"{'`socialbot ask` (process)':32s} {'':>7s} {cell(statistics.median(report.ask_cli_s)):>7s}"
             f"   (runs: {asks})"
         )
+    if report.ask_cli_cpu_s:
+        lines.append(
+            f"{'`socialbot ask` CPU (process)':32s} {'':>7s} {cell(statistics.median(report.ask_cli_cpu_s)):>7s}"
+        )
     if report.help_cli_s is not None:
         lines.append(f"{'`socialbot --help` (process)':32s} {'':>7s} {cell(report.help_cli_s):>7s}")
+    replies = sorted({run.reply_text for run in report.runs if run.reply_text})
+    if replies:
+        lines.append(
+            f"\nthe first reply: {replies[0][:100]!r}"
+            + (f" (and {len(replies) - 1} others)" if len(replies) > 1 else "")
+        )
     model_classes = sorted({run.model_class for run in report.runs if run.model_class})
-    lines.append(f"\nmodel loaded as: {', '.join(model_classes) or '-'} ({len(warm)} warm runs, median)")
+    lines.append(f"model loaded as: {', '.join(model_classes) or '-'} ({len(warm)} warm runs, median)")
     if report.load_average is not None:
         lines.append(f"machine load average while measuring: {', '.join(f'{v:.1f}' for v in report.load_average)}")
     lines.append("model and classifiers load in parallel after the build, while the start goes on: parts overlap.")

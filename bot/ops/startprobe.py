@@ -60,6 +60,7 @@ async def _measure(config_path: str | None, question: str, spawned_at: float) ->
     await console.run()  # the line is stored now and answered once the start is over
     parts["first reply (after start)"] = since(mark)
     first_reply_s = at()
+    process_cpu_s = time.process_time()  # every thread's CPU so far: robust to what else the machine runs
     await starting
     await console.stop()
     await app.stop()
@@ -77,7 +78,8 @@ async def _measure(config_path: str | None, question: str, spawned_at: float) ->
         "first_reply_s": first_reply_s,
         "parts": parts,
         "cpu": timings.cpu,
-        "reply_text": output.getvalue()[:200],
+        "process_cpu_s": process_cpu_s,
+        "reply_text": output.getvalue().strip()[:200],
         "model_source": getattr(getattr(app.engine, "loaded", None), "source", None),
         "model_class": type(getattr(getattr(app.engine, "loaded", None), "model", None)).__name__,
     }
