@@ -52,7 +52,8 @@ async def _measure(config_path: str | None, question: str, spawned_at: float) ->
     from adapters.console import ConsoleAdapter
 
     output = io.StringIO()
-    console = ConsoleAdapter(app, input_stream=io.StringIO(question + "\n"), output_stream=output, chat_id="bench")
+    line = io.StringIO(question + "\n")
+    console = ConsoleAdapter(app, input_stream=line, output_stream=output, chat_id=f"bench-{time.time_ns()}")
     await console.start()
     parts["console adapter"] = since(mark)
     connected_s = at()
