@@ -75,9 +75,7 @@ async def _chat(start: BackgroundStart, chat_id: str, first_line: Future[str] | 
             fail(start_failure(starting.exception()))  # type: ignore[arg-type]
         await chatting
     finally:
-        if not starting.done():
-            starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
+        await start.settle()
         await console.stop()
         await app.stop()
 
@@ -138,9 +136,7 @@ async def _run_platforms(start: BackgroundStart) -> None:
     except Exception as exc:
         fail(start_failure(exc))
     finally:
-        if not starting.done():
-            starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
+        await start.settle()
         for adapter in reversed(adapters):
             try:
                 await adapter.stop()

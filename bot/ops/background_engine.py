@@ -7,6 +7,7 @@ as they arrive, and a turn that needs the model waits here until it is up — it
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
@@ -78,6 +79,10 @@ class BackgroundEngine:
     def ready(self) -> bool:
         """The real engine has started: replies are generated now."""
         return self._started.is_set()
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Until the load has ended, well or not (for a clean exit while it runs)."""
+        concurrent.futures.wait([self._loaded], timeout)
 
     def real(self, timeout: float | None = None) -> TransformersEngine:
         """The loaded engine, waiting (on this thread) for the load; raises what loading raised."""

@@ -11,6 +11,7 @@ work the start itself does (a feature's start) runs with `STARTING` set and wait
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -45,6 +46,10 @@ class BackgroundGate(ModerationGate):
                     self._pending_protected.clear()
                     self._real = gate
         return self._real
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Until the classifiers' load has ended, well or not (for a clean exit while it runs)."""
+        concurrent.futures.wait([self._future], timeout)
 
     def _for_turn(self) -> ModerationGate:
         """The real gate, once the bot has started too (unless called by the start itself)."""

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import LoadedConfig
-from bot.ops.background_gate import STARTING
+from bot.ops.background_engine import BackgroundEngine
+from bot.ops.background_gate import STARTING, BackgroundGate
 
 if TYPE_CHECKING:
     from bot.app import BotApp
@@ -58,8 +59,6 @@ def load_gate_in_background(
 ) -> ModerationGate:
     """A gate whose classifiers load on a daemon thread (from now on, or once `begin_after` is set); its turns
     also wait for `turns_open`."""
-    from bot.ops.background_gate import BackgroundGate
-
     future: Future[ModerationGate] = Future()
 
     def build() -> None:
@@ -103,8 +102,6 @@ def build_app_in_parallel(
     # 14.9-15.5 s overlapped; the first reply came no later).
     build_done = threading.Event()
     if "engine" not in build_options and settings.backend == "transformers":
-        from bot.ops.background_engine import BackgroundEngine
-
         progress(f"loading model {settings.model} (in the background)…")
         build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done)
     if "gate" not in build_options:
@@ -138,8 +135,6 @@ class BackgroundStart:
         self._turns_open: Future[None] = Future()
         given_gate = build_options.get("gate")
         if given_gate is not None:  # a gate given as is: turns still wait for the start
-            from bot.ops.background_gate import BackgroundGate
-
             built: Future[ModerationGate] = Future()
             built.set_result(given_gate)
             build_options["gate"] = BackgroundGate(built, self._turns_open)
@@ -162,6 +157,21 @@ class BackgroundStart:
         """Until the start is over (raises why it failed)."""
         await asyncio.shield(self.begin())
 
+    async def settle(self, timeout_s: float = 120.0) -> None:
+        """Let a start still in progress end (cancelled: its loads run on threads that cannot be stopped and
+        that must not be torn down mid-load at exit); called before stopping the bot."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        engine, gate = self.app.engine, self.app.gate
+        waits = []
+        if isinstance(engine, BackgroundEngine):
+            waits.append(asyncio.to_thread(engine.wait_loaded, timeout_s))
+        if isinstance(gate, BackgroundGate):
+            waits.append(asyncio.to_thread(gate.wait_loaded, timeout_s))
+        await asyncio.gather(*waits)
+
     async def _start(self, progress: ProgressCallback) -> None:
         STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
         try:
@@ -171,6 +181,9 @@ class BackgroundStart:
                     await serve_early(self.app)
             with self.timings.part("engine+features start"):
                 await self.app.start(progress=progress)
+            gate = self.app.gate
+            if isinstance(gate, BackgroundGate):  # ready means the classifiers are loaded too
+                await asyncio.to_thread(gate.resolve)
         except BaseException as exc:
             if not self._turns_open.done():
                 self._turns_open.set_exception(exc if isinstance(exc, Exception) else RuntimeError("start cancelled"))
