@@ -162,6 +162,8 @@ class BackgroundStart:
         that must not be torn down mid-load at exit); called before stopping the bot."""
         task = self._task
         if task is not None and not task.done():
+            # A turn waiting for the start is left stored for the next start, not answered with an error.
+            self.app.manager.shutting_down = True
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         engine, gate = self.app.engine, self.app.gate

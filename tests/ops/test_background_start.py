@@ -23,6 +23,7 @@ from bot.ops.background_engine import BackgroundEngine
 from bot.ops.feature import OpsFeature
 from bot.ops.settings import MetricsSection
 from bot.ops.startup import BackgroundStart
+from bot.store import Store
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.ops.test_http import FAST_TELEGRAM
 from tests.support import write_config
@@ -103,6 +104,35 @@ async def test_a_message_that_arrives_while_the_model_loads_is_stored_at_once_an
             await start.app.stop()
 
 
+async def test_stopping_during_the_start_leaves_a_waiting_message_stored_for_the_next_start(tmp_path: Path) -> None:
+    async with FakeTelegramServer() as telegram:
+        config = FAST_TELEGRAM.format(base=telegram.base_url, files=f"http://127.0.0.1:{telegram.port}/file/bot")
+        start = BackgroundStart(
+            load_config(write_config(tmp_path, config), environ={"TELEGRAM_BOT_TOKEN": telegram.token}),
+            engine=HeldEngine(["never sent"]),
+            gate=ModerationGate(GatePolicy()),
+            features=[],
+        )
+        start.begin()
+        adapter = create_adapter(start.app)
+        await adapter.start()
+        try:
+            await telegram.push_message("are you there?")
+            await wait_until(lambda: any(row["role"] == "user" for row in message_rows(start)))
+            await start.settle()  # what `socialbot run` does on SIGTERM before the model is up
+            await adapter.stop_receiving()
+            assert await start.app.drain() == 0
+        finally:
+            await adapter.stop()
+            await start.app.stop()
+        assert telegram.state.sent == []  # no error text
+        store = Store.open(tmp_path / "bot.db")
+        try:
+            assert [row["status"] for row in store.db.query("select status from messages")] == ["received"]
+        finally:
+            store.close()
+
+
 async def test_a_model_that_cannot_load_is_raised_by_start_and_by_the_start_task(tmp_path: Path) -> None:
     engine = BackgroundEngine(EngineSettings(model=str(tmp_path / "no-such-model"), device="cpu"))
     assert not engine.ready and engine.stats().alive is False
@@ -137,8 +167,6 @@ def test_the_console_answers_a_line_typed_before_the_model_was_up_with_the_real_
     assert "still starting" in completed.stderr  # typed before the model was up (it loads in the background)
     replies = [line for line in completed.stdout.splitlines() if line.startswith("socialbot> ")]
     assert len(replies) == 1 and len(replies[0]) > len("socialbot> ")
-    from bot.store import Store
-
     store = Store.open(tmp_path / "bot.db")
     try:
         rows = list(store.db.query("select role, status from messages order by id"))
