@@ -24,7 +24,9 @@ from bot.ops.background_gate import STARTING, BackgroundGate
 
 if TYPE_CHECKING:
     from bot.app import BotApp
+    from bot.messages import IncomingMessage, OutgoingMessage
     from bot.moderation.gate import ModerationGate
+    from bot.routing import ProgressSink
 
 ProgressCallback = Callable[[str], None]
 
@@ -140,7 +142,37 @@ class BackgroundStart:
             build_options["gate"] = BackgroundGate(built, self._turns_open)
         self.app = build_app_in_parallel(config, progress, self.timings, turns_open=self._turns_open, **build_options)
         self._task: asyncio.Task[None] | None = None
+        self._start_over: asyncio.Event | None = None
         self.ready_at: float | None = None  # time.time() when the start ended
+        self._hold_turns_until_started()
+
+    def _hold_turns_until_started(self) -> None:
+        """Turns wait for the start on the event loop, before the manager runs anything.
+
+        Waiting inside the gate instead would park one thread of the loop's default executor per waiting
+        conversation, and the start needs those threads itself: with more waiting conversations than
+        threads (six on two cores) it deadlocked (tests/test_delivery_end_to_end.py, 10 users). A turn of a
+        start that failed or was cancelled raises here and its message stays stored, unanswered, for the
+        next start; no error text is sent.
+        """
+        manager = self.app.manager
+        answer = manager.answer_stored
+
+        async def answer_once_started(
+            message: IncomingMessage, stored_id: int, progress: ProgressSink | None = None
+        ) -> list[OutgoingMessage]:
+            if not STARTING.get():
+                await self._wait_start_over()
+            return await answer(message, stored_id, progress)
+
+        manager.answer_stored = answer_once_started  # type: ignore[method-assign]
+
+    async def _wait_start_over(self) -> None:
+        if not self._turns_open.done():
+            if self._start_over is None:
+                self._start_over = asyncio.Event()
+            await self._start_over.wait()
+        self._turns_open.result()  # raises why the start failed
 
     def begin(self, progress: ProgressCallback = lambda line: None) -> asyncio.Task[None]:
         """Start the bot in a task (once); the task raises why the start failed."""
@@ -189,9 +221,13 @@ class BackgroundStart:
         except BaseException as exc:
             if not self._turns_open.done():
                 self._turns_open.set_exception(exc if isinstance(exc, Exception) else RuntimeError("start cancelled"))
+            if self._start_over is not None:
+                self._start_over.set()
             raise
         self.ready_at = time.time()
         self._turns_open.set_result(None)
+        if self._start_over is not None:
+            self._start_over.set()
 
 
 def start_failure(exc: BaseException) -> str:

@@ -40,6 +40,7 @@ class HeldEngine(ScriptedEngine):
 
     async def start(self) -> None:
         await self.release.wait()
+        await asyncio.to_thread(lambda: None)  # like a real start, it needs a thread of the loop's executor
         await super().start()
 
 
@@ -99,6 +100,33 @@ async def test_a_message_that_arrives_while_the_model_loads_is_stored_at_once_an
             assert status == 200 and report["ready"] is True
             await asyncio.sleep(0.3)
             assert len(telegram.state.sent) == 1  # answered once
+        finally:
+            await adapter.stop()
+            await start.app.stop()
+
+
+async def test_more_conversations_waiting_than_executor_threads_do_not_hold_up_the_start(tmp_path: Path) -> None:
+    conversations = 12  # the loop's default executor has min(32, cores + 4) threads: 6 on the CI box
+    async with FakeTelegramServer() as telegram:
+        config = FAST_TELEGRAM.format(base=telegram.base_url, files=f"http://127.0.0.1:{telegram.port}/file/bot")
+        engine = HeldEngine([f"reply {n}" for n in range(conversations)])
+        start = BackgroundStart(
+            load_config(write_config(tmp_path, config), environ={"TELEGRAM_BOT_TOKEN": telegram.token}),
+            engine=engine,
+            gate=ModerationGate(GatePolicy()),
+            features=[],
+        )
+        starting = start.begin()
+        adapter = create_adapter(start.app)
+        await adapter.start()
+        try:
+            for chat in range(conversations):
+                await telegram.push_message("hello?", chat_id=2000 + chat, user_id=2000 + chat)
+            await wait_until(lambda: sum(row["role"] == "user" for row in message_rows(start)) == conversations)
+            await asyncio.sleep(0.3)
+            engine.release.set()
+            await asyncio.wait_for(starting, 15)
+            await wait_until(lambda: len(telegram.state.sent) == conversations)
         finally:
             await adapter.stop()
             await start.app.stop()
