@@ -1,12 +1,12 @@
 """A moderation gate whose classifiers finish loading in the background, after the bot is ready.
 
-The bot can show its prompt (or connect to its platforms) once the model is loaded; the first message that
-needs the gate waits for the classifiers if they are still loading. Texts registered with `protect` before
-then are handed to the real gate when it arrives, so nothing is checked without them.
+The bot shows its prompt (or connects its platforms) before the classifiers are loaded; the first message
+that needs the gate waits for them. Texts registered with `protect` before then are handed to the real gate
+when it arrives, so nothing is checked without them.
 
-When the bot starts in the background (`bot.ops.startup.BackgroundStart`), a turn's checks also wait until the
-start is over (engine up, features started), so a message that arrived early is answered by the whole bot;
-work the start itself does (a feature's start) runs with `STARTING` set and waits for the classifiers only.
+When the bot starts in the background (`bot.ops.startup.BackgroundStart`), inbox turns wait for the start on
+the event loop before they reach the gate; other checks (a feature's background work) wait here until the
+start is over, except the start's own work, which runs with `STARTING` set and waits for the classifiers only.
 """
 
 from __future__ import annotations
