@@ -33,7 +33,7 @@ class CliContext:
     secrets_path: str | None
     # `socialbot run` serves /healthz and /metrics ([metrics]); one-shot commands never bind the port.
     serve_ops: bool = False
-    # The command will start the bot, so the model is loaded during the build (in parallel), not after it.
+    # The command will start the bot: the model and classifiers load on threads right after the build.
     preload_model: bool = False
     _config: LoadedConfig | None = None
 
