@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from pydantic import BaseModel
 
@@ -67,7 +67,10 @@ class Adapter(Protocol):
 class ChatSession(Adapter, Protocol):
     """An interactive platform (the terminal) that runs one conversation until its input ends."""
 
-    async def run(self) -> object: ...
+    prompt: str  # shown before each line it reads; the CLI shows the first one before the bot is built
+    input_stream: TextIO
+
+    async def run(self, read_line: Callable[[], str] | None = None) -> object: ...
 
 
 def _no_link(conversation: ConversationKey, message_id: str) -> str:
@@ -94,5 +97,6 @@ class PlatformSpec:
     dedupes_posts: bool = False
     # Started only on request (`socialbot chat`), never by `socialbot run`.
     interactive: bool = False
-    # For an interactive platform: a session on one conversation (`socialbot chat --chat-id`).
-    open_chat: Callable[[PlatformContext, str], ChatSession] | None = None
+    # For an interactive platform: a session on one conversation (`socialbot chat --chat-id`), reading and
+    # writing the given streams (standard input and output when None).
+    open_chat: Callable[[PlatformContext, str, TextIO | None, TextIO | None], ChatSession] | None = None

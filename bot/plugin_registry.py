@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.entry_points import FEATURE_GROUP, PLATFORM_GROUP, PluginError, load_declared
 from bot.plugin import FeatureSpec
@@ -81,11 +81,14 @@ def platform_spec(name: str) -> PlatformSpec | None:
     return next((spec for spec in platform_specs() if spec.name == name), None)
 
 
-def open_chat(context: PlatformContext, chat_id: str) -> ChatSession:
-    """A terminal session on one conversation, from the first installed interactive platform."""
+def open_chat(
+    context: PlatformContext, chat_id: str, input_stream: TextIO | None = None, output_stream: TextIO | None = None
+) -> ChatSession:
+    """A terminal session on one conversation, from the first installed interactive platform (standard input
+    and output unless streams are given)."""
     for spec in platform_specs():
         if spec.open_chat is not None:
-            return spec.open_chat(context, chat_id)
+            return spec.open_chat(context, chat_id, input_stream, output_stream)
     raise PluginError(f"no interactive platform is installed in '{PLATFORM_GROUP}' (the console)")
 
 

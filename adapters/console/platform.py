@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.platform import Adapter, ChatSession, PlatformContext, PlatformSpec
 
@@ -16,10 +16,12 @@ def create(context: PlatformContext) -> Adapter:
     return ConsoleAdapter(context)
 
 
-def open_chat(context: PlatformContext, chat_id: str) -> ChatSession:
+def open_chat(
+    context: PlatformContext, chat_id: str, input_stream: TextIO | None = None, output_stream: TextIO | None = None
+) -> ChatSession:
     from adapters.console.adapter import ConsoleAdapter
 
-    return ConsoleAdapter(context, chat_id=chat_id)
+    return ConsoleAdapter(context, input_stream=input_stream, output_stream=output_stream, chat_id=chat_id)
 
 
 def configured(config: LoadedConfig) -> bool:

@@ -17,6 +17,7 @@ import click
 
 from bot.app import BotApp
 from bot.cli.main import CliContext, configure_logging, fail, print_json, status
+from bot.engine.base import EngineError
 from bot.i18n import current_language
 from bot.language import detect_language
 from bot.messages import Author, ConversationKey, IncomingMessage
@@ -75,15 +76,18 @@ def ask(ctx: CliContext, text: str | None, as_json: bool, chat_id: str | None) -
         fail("give the message to answer, or use --json and send JSON lines on stdin")
     config = ctx.config()
     configure_logging("WARNING", config.settings.logging.file)
-    app = ctx.build_app()
-    if text is not None:
-        result = asyncio.run(_ask_all(app, iter([AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)])))[0]
-        if as_json:
-            print_json(result)
-        else:
-            click.echo(result["reply"])
-        return
-    asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
+    app = ctx.build_app()  # the model and classifiers load in the background from here; start waits for them
+    try:
+        if text is not None:
+            result = asyncio.run(_ask_all(app, iter([AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)])))[0]
+            if as_json:
+                print_json(result)
+            else:
+                click.echo(result["reply"])
+            return
+        asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
+    except EngineError as exc:
+        fail(f"model error: {exc}")
 
 
 async def _ask_stream(app: BotApp, requests: Iterator[AskRequest | str]) -> None:

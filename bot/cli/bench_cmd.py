@@ -89,21 +89,17 @@ def bench(
 
 @bench.command("start")
 @click.option("--json", "as_json", is_flag=True, help="Print every run and the medians as JSON.")
-@click.option("--runs", default=3, show_default=True, help="Warm starts to measure (the median is reported).")
+@click.option("--runs", default=3, show_default=True, help="Warm starts (and `ask` calls) to measure; medians shown.")
 @click.option("--no-cold", is_flag=True, help="Skip the cold start (it converts the model again, ~20 s).")
-@click.option("--compare-sequential", is_flag=True, help="Also time starts that load the classifiers before the model.")
+@click.option("--question", default="hi", show_default=True, help="The message typed at the prompt and asked.")
 @click.pass_obj
-def bench_start(ctx: CliContext, as_json: bool, runs: int, no_cold: bool, compare_sequential: bool) -> None:
-    """Seconds to ready and to a first reply, cold and warm, with imports, model, classifiers and store."""
+def bench_start(ctx: CliContext, as_json: bool, runs: int, no_cold: bool, question: str) -> None:
+    """Seconds to ready, engine ready and a first reply, cold and warm, with each part (imports, model, ...)."""
     from bot.ops.startbench import StartBenchError, format_report, run_start_benchmark
 
     try:
         report = run_start_benchmark(
-            ctx.config_path,
-            warm_runs=runs,
-            cold=not no_cold,
-            progress=status,
-            compare_sequential=compare_sequential,
+            ctx.config_path, warm_runs=runs, cold=not no_cold, question=question, progress=status
         )
     except StartBenchError as exc:
         fail(str(exc))

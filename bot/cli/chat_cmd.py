@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
+from concurrent.futures import Future
 
 import click
 
-from bot.app import BotApp
 from bot.cli.main import CliContext, configure_logging, fail, status
+from bot.ops.startup import BackgroundStart, start_failure
 from bot.platform import Adapter
 from bot.plugin_registry import platform_specs
 
@@ -22,21 +24,59 @@ def chat(ctx: CliContext, chat_id: str) -> None:
     """Chat with the bot in the terminal (same manager, store and gate as the platforms)."""
     config = ctx.config()
     configure_logging("WARNING", config.settings.logging.file)
-    app = ctx.build_app()
-    asyncio.run(_chat(app, chat_id))
+    first_line = read_first_line(config.settings.bot.name)
+    asyncio.run(_chat(ctx.start_in_background(), chat_id, first_line))
 
 
-async def _chat(app: BotApp, chat_id: str) -> None:
+def read_first_line(bot_name: str) -> Future[str]:
+    """Show the prompt now and read the first line on a thread while the bot builds and its model loads."""
+    if sys.stdin.isatty():
+        status(f"{bot_name}: type a message, /help for commands, /quit to leave.")
+        sys.stdout.write("you> ")
+        sys.stdout.flush()
+    line: Future[str] = Future()
+
+    def read() -> None:
+        try:
+            line.set_result(sys.stdin.readline())
+        except BaseException as exc:
+            line.set_exception(exc)
+
+    threading.Thread(target=read, name="socialbot-console-first-line", daemon=True).start()
+    return line
+
+
+async def _chat(start: BackgroundStart, chat_id: str, first_line: Future[str] | None = None) -> None:
     from bot.plugin_registry import open_chat
 
-    await app.start(progress=status)
+    app = start.app
+    starting = start.begin(progress=status)
     console = open_chat(app.platform_context(), chat_id)
-    if sys.stdin.isatty():
-        status(f"{app.config.settings.bot.name} is ready. Type a message, /help for commands, /quit to leave.")
+    pending = [first_line] if first_line is not None else []
+    prompt = console.prompt
+
+    def read_line() -> str:
+        if pending:  # typed at the prompt shown before the bot was built
+            line = pending.pop().result()
+            console.prompt = prompt
+        else:
+            line = console.input_stream.readline()
+        if line.strip() and not start.ready:
+            status("(still starting: your message is stored and answered as soon as the model is up)")
+        return line
+
+    if pending:
+        console.prompt = ""  # already shown
     try:
         await console.start()
-        await console.run()
+        chatting = asyncio.ensure_future(console.run(read_line))
+        await asyncio.wait([chatting, starting], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.exception() is not None:
+            chatting.cancel()
+            fail(start_failure(starting.exception()))  # type: ignore[arg-type]
+        await chatting
     finally:
+        await start.settle()
         await console.stop()
         await app.stop()
 
@@ -52,16 +92,17 @@ def run(ctx: CliContext) -> None:
         names = ", ".join(spec.name for spec in platforms) or "none installed"
         status(f"no platform token configured ({names}): starting the console chat")
         configure_logging("WARNING", config.settings.logging.file)
-        app = ctx.build_app()
-        asyncio.run(_chat(app, "local"))
+        first_line = read_first_line(config.settings.bot.name)
+        asyncio.run(_chat(ctx.start_in_background(), "local", first_line))
         return
-    app = ctx.build_app()
-    asyncio.run(_run_platforms(app))
+    asyncio.run(_run_platforms(ctx.start_in_background()))
 
 
-async def _run_platforms(app: BotApp) -> None:
+async def _run_platforms(start: BackgroundStart) -> None:
+    """Connect the platforms as soon as the bot is built; the model and classifiers load meanwhile."""
+    app = start.app
     adapters: list[Adapter] = []
-    await app.start(progress=status)
+    starting = start.begin(progress=status)
     try:
         for spec in platform_specs():
             if not spec.interactive and spec.configured(app.config):
@@ -74,7 +115,14 @@ async def _run_platforms(app: BotApp) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, starting], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.exception() is not None:
+            stopping.cancel()
+            raise starting.exception()  # type: ignore[misc]
+        if not stop.is_set():
+            status("ready: model loaded, every feature started")
+            await stopping
         grace = app.config.settings.delivery.shutdown_grace_s
         status(f"shutting down: finishing replies in flight (up to {grace:.0f} s)…")
         for adapter in adapters:
@@ -83,8 +131,9 @@ async def _run_platforms(app: BotApp) -> None:
         if cut_off:
             status(f"{cut_off} conversations were cut off; they are answered on the next start")
     except Exception as exc:
-        fail(f"startup failed: {exc}")
+        fail(start_failure(exc))
     finally:
+        await start.settle()
         for adapter in reversed(adapters):
             try:
                 await adapter.stop()

@@ -19,6 +19,7 @@ from bot.config import ConfigError, LoadedConfig, load_config
 
 if TYPE_CHECKING:
     from bot.app import BotApp
+    from bot.ops.startup import BackgroundStart
 
 # Commands that start the bot: their model loads while the classifiers load (bot/ops/startup.py).
 STARTING_COMMANDS = frozenset({"run", "chat", "ask"})
@@ -32,7 +33,7 @@ class CliContext:
     secrets_path: str | None
     # `socialbot run` serves /healthz and /metrics ([metrics]); one-shot commands never bind the port.
     serve_ops: bool = False
-    # The command will start the bot, so the model is loaded during the build (in parallel), not after it.
+    # The command will start the bot: the model and classifiers load on threads right after the build.
     preload_model: bool = False
     _config: LoadedConfig | None = None
 
@@ -45,13 +46,12 @@ class CliContext:
         return self._config
 
     def build_app(self, progress: Callable[[str], None] | None = None, **kwargs: Any) -> BotApp:
-        from bot.app import BotApp, default_features, feature_named
+        from bot.app import BotApp
         from bot.engine.base import EngineError
         from bot.store import StoreError
 
         config = self.config()
-        if self.serve_ops and "features" not in kwargs:
-            kwargs["features"] = [*default_features(config), feature_named("ops", config)]
+        self._add_ops_feature(kwargs)
         try:
             if self.preload_model:
                 from bot.ops.startup import build_app_in_parallel
@@ -62,6 +62,26 @@ class CliContext:
             fail(f"database error: {exc}")
         except EngineError as exc:
             fail(f"model error: {exc}")
+
+    def start_in_background(self, progress: Callable[[str], None] | None = None) -> BackgroundStart:
+        """The bot built (platforms may connect) with its model, classifiers and features starting in the
+        background (`bot.ops.startup.BackgroundStart`); call `.begin()` on the event loop."""
+        from bot.ops.startup import BackgroundStart, start_failure
+        from bot.store import StoreError
+
+        kwargs: dict[str, Any] = {}
+        self._add_ops_feature(kwargs)
+        try:
+            return BackgroundStart(self.config(), progress or status, **kwargs)
+        except StoreError as exc:
+            fail(start_failure(exc))
+
+    def _add_ops_feature(self, kwargs: dict[str, Any]) -> None:
+        if self.serve_ops and "features" not in kwargs:
+            from bot.app import default_features, feature_named
+
+            config = self.config()
+            kwargs["features"] = [*default_features(config), feature_named("ops", config)]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

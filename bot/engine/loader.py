@@ -75,11 +75,11 @@ def convert_bundled(settings: EngineSettings, progress: ProgressCallback) -> Pat
     The conversion is written into a temporary sibling directory and renamed into place, so a crash
     mid-write never leaves a cache that looks complete.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     target = model_cache_dir(settings)
     if _is_cache_complete(target):
         return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     gguf = bundled_gguf_path()
     progress(f"Converting {gguf.name} to a safetensors cache in {target} (once, ~20 s)...")
     started = time.monotonic()
@@ -117,10 +117,29 @@ def _detach_from_weight_file(model: Any) -> None:
     gc.collect()
 
 
-def load_model(settings: EngineSettings, progress: ProgressCallback | None = None) -> LoadedModel:
-    """Load model + tokenizer as `settings` say: dtype, int8 quantization, threads, device."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_direct(location: str, settings: EngineSettings) -> tuple[Any, Any] | None:
+    """Model and tokenizer without transformers (`bot.engine.direct_llama`), or None when the model in
+    `location` is not one it runs (then transformers loads it)."""
+    from bot.engine.chat_tokenizer import ChatTokenizer, ChatTokenizerUnavailable
+    from bot.engine.direct_llama import UnsupportedModel, load_direct_llama
 
+    directory = Path(location)
+    if not directory.is_dir():
+        return None
+    try:
+        return load_direct_llama(directory, _torch_dtype(settings)), ChatTokenizer.from_directory(directory)
+    except (UnsupportedModel, ChatTokenizerUnavailable) as exc:
+        logger.info("loading %s through transformers: %s", location, exc)
+        return None
+
+
+def load_model(settings: EngineSettings, progress: ProgressCallback | None = None, direct: bool = False) -> LoadedModel:
+    """Load model + tokenizer as `settings` say: dtype, int8 quantization, threads, device.
+
+    With `direct`, a plain Llama in a local directory (the bundled model's cache) is read without
+    transformers (`bot.engine.direct_llama`: faster to start, enough for the engine but without
+    `model.generate`); anything else, or `direct=False`, loads through transformers.
+    """
     report = progress or logger.info
     started = time.monotonic()
     if settings.threads > 0:
@@ -138,11 +157,19 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
         name = settings.model.rstrip("/").split("/")[-1]
     report(f"Loading model {name} from {location}...")
     model: Any
-    try:
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=_torch_dtype(settings))
-        tokenizer = AutoTokenizer.from_pretrained(location)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from exc
+    loaded = load_direct(location, settings) if direct else None
+    if loaded is not None:
+        model, tokenizer = loaded
+    else:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # the CLI prints its own progress lines
+        try:
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=_torch_dtype(settings))
+            tokenizer = AutoTokenizer.from_pretrained(location)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from exc
     model.eval()
     if settings.quantize_int8:
         if device.type != "cpu" or settings.dtype != "float32":

@@ -136,9 +136,10 @@ class TransformersEngine:
             if self._loaded is None:
                 self._loaded = await asyncio.to_thread(load_model, self.settings, self._progress)
             loaded = self._loaded
-            register_packed_attention()
             model = loaded.model
-            model.config._attn_implementation = ATTENTION_NAME
+            if not getattr(model, "packed_attention_builtin", False):  # a transformers model
+                register_packed_attention()
+                model.config._attn_implementation = ATTENTION_NAME
             config = model.config
             head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
             shape = KVShape(

@@ -19,13 +19,23 @@ class OpsFeature(BaseFeature):
     def __init__(self, section: MetricsSection) -> None:
         self.section = section
         self.server: OpsServer | None = None
+        self._listening = False
 
     def install(self, context: FeatureContext) -> None:
         if self.section.enabled:
             self.server = OpsServer(context, self.section.host, self.section.port)
 
+    async def serve_before_start(self) -> None:
+        """Listen already while the model loads (`BackgroundStart`): /healthz answers "not ready" meanwhile."""
+        await self._listen()
+
     async def start(self) -> None:
-        if self.server is None:
+        await self._listen()
+        if self.server is not None:
+            self.server.endpoints.ready = True
+
+    async def _listen(self) -> None:
+        if self.server is None or self._listening:
             return
         try:
             await self.server.start()
@@ -35,10 +45,11 @@ class OpsFeature(BaseFeature):
             )
             self.server = None
             return
-        self.server.endpoints.ready = True
+        self._listening = True
         log.info("health and metrics on %s/healthz and %s/metrics", self.server.url, self.server.url)
 
     async def stop(self) -> None:
         if self.server is not None:
             self.server.endpoints.ready = False
             await self.server.stop()
+            self._listening = False

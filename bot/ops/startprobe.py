@@ -1,8 +1,9 @@
 """One measured start of the bot, run in a fresh process by `socialbot bench start` (prints JSON on stdout).
 
-Parts: interpreter start, imports of the CLI, config, the parallel build (model, classifiers, store and
-features), the engine's and features' start, the console adapter (ready: the prompt would show), and one
-short reply through the full pipeline (what `socialbot ask` adds).
+It follows `socialbot chat`'s own path (bot/cli/chat_cmd.py): the config is read and the prompt would show; the
+bot is built (`BackgroundStart`: store, features, commands — platforms could connect now) while the model and
+classifiers load on their threads; the console connects; a line is "typed" at once, before the model is up,
+and goes through the inbox like a typed one; the start finishes in the background and the line is answered.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ STARTED_EPOCH = time.time()
 
 import argparse  # noqa: E402  (the clock starts before anything else is imported)
 import asyncio  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 
 
-async def _measure(config_path: str | None, question: str, spawned_at: float, sequential: bool) -> dict[str, object]:
+async def _measure(config_path: str | None, question: str, spawned_at: float) -> dict[str, object]:
     parts: dict[str, float] = {"interpreter": max(0.0, STARTED_EPOCH - spawned_at)}
 
     def since(mark: float) -> float:
         return time.perf_counter() - mark
+
+    def at() -> float:
+        return time.time() - spawned_at
 
     mark = time.perf_counter()
     import bot.cli.chat_cmd
@@ -34,59 +39,50 @@ async def _measure(config_path: str | None, question: str, spawned_at: float, se
 
     config = load_config(config_path)
     parts["config"] = since(mark)
-    from bot.ops.startup import StartupTimings, build_app_in_parallel
+    ready_s = at()  # `socialbot chat` shows its prompt here (bot/cli/chat_cmd.py read_first_line)
+    from bot.ops.startup import BackgroundStart
 
-    timings = StartupTimings()
     mark = time.perf_counter()
-    if sequential:  # the way before: classifiers first, then the model (for comparison)
-        from bot.moderation.factory import build_gate
-
-        with timings.part("classifiers"):
-            gate = build_gate(config)
-        app = build_app_in_parallel(config, timings=timings, gate=gate)
-    else:
-        app = build_app_in_parallel(config, timings=timings)
-    parts["build (parallel)"] = since(mark)
-    parts.update(timings.parts)
-    mark = time.perf_counter()
-    await app.start()
-    parts["engine+features start"] = since(mark)
+    start = BackgroundStart(config)
+    parts["build (store, features)"] = since(mark)
+    built_s = at()  # platforms connect from here (`socialbot run`)
+    app = start.app
+    starting = start.begin()
     mark = time.perf_counter()
     from bot.plugin_registry import open_chat
 
-    console = open_chat(app.platform_context(), "bench")
+    output = io.StringIO()
+    line = io.StringIO(question + "\n")
+    console = open_chat(app.platform_context(), f"bench-{time.time_ns()}", line, output)
     await console.start()
     parts["console adapter"] = since(mark)
-    ready_s = time.time() - spawned_at
-    gate = app.gate
-    resolve = getattr(gate, "resolve", None)
-    if resolve is not None:  # how long after ready the background classifiers were done
-        resolve()
-    classifiers_done_s = time.time() - spawned_at
-    from bot.messages import Author, ConversationKey, IncomingMessage
-
+    connected_s = at()
     mark = time.perf_counter()
-    message = IncomingMessage(
-        conversation=ConversationKey("cli", f"bench-{time.time_ns()}"),
-        author=Author("operator", display_name="operator"),
-        text=question,
-        is_direct=True,
-        author_is_admin=True,
-    )
-    replies = await app.manager.handle(message)
-    parts["reply"] = since(mark)
-    ask_s = time.time() - spawned_at
+    await console.run()  # the line is stored now and answered once the start is over
+    parts["first reply (after start)"] = since(mark)
+    first_reply_s = at()
+    process_cpu_s = time.process_time()  # every thread's CPU so far: robust to what else the machine runs
+    await starting
     await console.stop()
     await app.stop()
-    _ = bot.cli.main
+    _ = bot.cli.main, bot.cli.chat_cmd
+    timings = start.timings
+    parts.update(timings.parts)
+    ended = {name: end - spawned_at for name, end in timings.ended_at.items()}
     return {
         "ready_s": ready_s,
-        "classifiers_done_s": classifiers_done_s,
-        "ask_s": ask_s,
+        "built_s": built_s,
+        "connected_s": connected_s,
+        "model_loaded_s": ended.get("model"),
+        "classifiers_done_s": ended.get("classifiers"),
+        "engine_ready_s": (start.ready_at - spawned_at) if start.ready_at is not None else None,
+        "first_reply_s": first_reply_s,
         "parts": parts,
         "cpu": timings.cpu,
-        "reply_text": " ".join(reply.text for reply in replies)[:200],
+        "process_cpu_s": process_cpu_s,
+        "reply_text": output.getvalue().strip()[:200],
         "model_source": getattr(getattr(app.engine, "loaded", None), "source", None),
+        "model_class": type(getattr(getattr(app.engine, "loaded", None), "model", None)).__name__,
     }
 
 
@@ -95,9 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default=None)
     parser.add_argument("--question", default="hi")
     parser.add_argument("--spawned-at", type=float, default=STARTED_EPOCH)
-    parser.add_argument("--sequential", action="store_true", help="Load the classifiers before the model.")
     args = parser.parse_args(argv)
-    result = asyncio.run(_measure(args.config, args.question, args.spawned_at, args.sequential))
+    result = asyncio.run(_measure(args.config, args.question, args.spawned_at))
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -1,13 +1,15 @@
-"""Starting the bot quickly: the model loads while the moderation classifiers load on another thread.
+"""Starting the bot quickly: nothing a person waits for waits for torch.
 
-The bot is ready (prompt shown, platforms connecting) once the model is loaded; the classifiers may still be
-loading then, and the first message that needs them waits for them (`BackgroundGate`). Both loads are
-largely torch work outside the GIL, so with two or more cores they overlap instead of adding up. Each
-part's wall and CPU seconds are recorded in `StartupTimings` for `socialbot bench start`.
+The console prompt shows before the bot is built (bot/cli/chat_cmd.py); the build (store, features, commands)
+comes next and then the platforms connect (`BackgroundStart`), while the model (`BackgroundEngine`) and the
+moderation classifiers (`BackgroundGate`) load in parallel on two threads. Messages are stored as they arrive; a
+turn that needs the model waits for it. Each part's wall and CPU seconds are recorded in `StartupTimings`
+for `socialbot bench start`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,10 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import LoadedConfig
+from bot.ops.background_engine import BackgroundEngine
+from bot.ops.background_gate import STARTING, BackgroundGate
 
 if TYPE_CHECKING:
     from bot.app import BotApp
+    from bot.messages import IncomingMessage, OutgoingMessage
     from bot.moderation.gate import ModerationGate
+    from bot.routing import ProgressSink
 
 ProgressCallback = Callable[[str], None]
 
@@ -31,6 +37,7 @@ class StartupTimings:
 
     parts: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    ended_at: dict[str, float] = field(default_factory=dict)  # time.time() when each part last ended
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
@@ -43,15 +50,22 @@ class StartupTimings:
             with self._lock:
                 self.parts[name] = self.parts.get(name, 0.0) + wall
                 self.cpu[name] = self.cpu.get(name, 0.0) + cpu
+                self.ended_at[name] = time.time()
 
 
-def load_gate_in_background(config: LoadedConfig, timings: StartupTimings) -> ModerationGate:
-    """A gate whose classifiers load on a daemon thread from now on."""
-    from bot.ops.background_gate import BackgroundGate
-
+def load_gate_in_background(
+    config: LoadedConfig,
+    timings: StartupTimings,
+    turns_open: Future[None] | None = None,
+    begin_after: threading.Event | None = None,
+) -> ModerationGate:
+    """A gate whose classifiers load on a daemon thread (from now on, or once `begin_after` is set); its turns
+    also wait for `turns_open`."""
     future: Future[ModerationGate] = Future()
 
     def build() -> None:
+        if begin_after is not None:
+            begin_after.wait()
         try:
             with timings.part("classifiers"):
                 from bot.moderation.factory import build_gate
@@ -63,36 +77,166 @@ def load_gate_in_background(config: LoadedConfig, timings: StartupTimings) -> Mo
             future.set_result(gate)
 
     threading.Thread(target=build, name="socialbot-classifiers-load", daemon=True).start()
-    return BackgroundGate(future)
+    return BackgroundGate(future, turns_open)
 
 
 def build_app_in_parallel(
     config: LoadedConfig,
     progress: ProgressCallback = lambda line: None,
     timings: StartupTimings | None = None,
+    turns_open: Future[None] | None = None,
     **build_options: Any,
 ) -> BotApp:
-    """`BotApp.build` with the local model loaded now (on this thread) while the classifiers load on another.
+    """`BotApp.build`, then the local model and the classifiers loading on two threads in parallel.
 
-    Raises the engine's `ModelLoadError` (an `EngineError`) or `StoreError` like a plain build and start would.
-    `build_options` go to `BotApp.build` (features, ...); an `engine` or `gate` given there is used as is.
+    The model and classifiers are not waited for here: `app.start()` waits for the model, and the gate's
+    first check for the classifiers. Raises `StoreError` like a plain build; a model that cannot load is
+    raised by `app.start()` (`ModelLoadError`, an `EngineError`). `build_options` go to `BotApp.build`
+    (features, ...); an `engine` or `gate` given there is used as is.
     """
     timings = timings if timings is not None else StartupTimings()
     with timings.part("imports.app"):
         from bot.app import BotApp, engine_settings
 
+    settings = engine_settings(config)
+    # The loads begin once the build is over: they hold the GIL as much as the build does, so overlapping
+    # them only delays the build (measured at load 15: platforms could connect at 9.6-12.3 s this way,
+    # 14.9-15.5 s overlapped; the first reply came no later).
+    build_done = threading.Event()
+    if "engine" not in build_options and settings.backend == "transformers":
+        progress(f"loading model {settings.model} (in the background)…")
+        build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done)
     if "gate" not in build_options:
         progress("loading moderation classifiers (in the background)…")
-        build_options["gate"] = load_gate_in_background(config, timings)
-    settings = engine_settings(config)
-    if "engine" not in build_options and settings.backend == "transformers":
-        progress(f"loading model {settings.model}…")
-        with timings.part("model"):
-            from bot.engine.loader import load_model
-            from bot.engine.transformers_engine import TransformersEngine
+        build_options["gate"] = load_gate_in_background(config, timings, turns_open, build_done)
+    try:
+        with timings.part("build (store, features)"):
+            return BotApp.build(config, progress=progress, **build_options)
+    finally:
+        build_done.set()
 
-            build_options["engine"] = TransformersEngine(
-                settings, progress=progress, loaded=load_model(settings, progress)
-            )
-    with timings.part("store+features"):
-        return BotApp.build(config, progress=progress, **build_options)
+
+class BackgroundStart:
+    """The bot built now and started in the background, so platforms connect without waiting for torch.
+
+    Building opens the store and installs the features (routes, commands): adapters can connect and the
+    inbox stores every message as it arrives. `begin()` then starts the bot (model, classifiers, features)
+    as a task; a turn that arrives meanwhile waits in the gate until the start is over and is answered then,
+    never with an error text. Features with `serve_before_start()` (the /healthz server) are started
+    first, so a probe sees "not ready" instead of a refused connection.
+    """
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        progress: ProgressCallback = lambda line: None,
+        timings: StartupTimings | None = None,
+        **build_options: Any,
+    ) -> None:
+        self.timings = timings if timings is not None else StartupTimings()
+        self._turns_open: Future[None] = Future()
+        given_gate = build_options.get("gate")
+        if given_gate is not None:  # a gate given as is: turns still wait for the start
+            built: Future[ModerationGate] = Future()
+            built.set_result(given_gate)
+            build_options["gate"] = BackgroundGate(built, self._turns_open)
+        self.app = build_app_in_parallel(config, progress, self.timings, turns_open=self._turns_open, **build_options)
+        self._task: asyncio.Task[None] | None = None
+        self._start_over: asyncio.Event | None = None
+        self.ready_at: float | None = None  # time.time() when the start ended
+        self._hold_turns_until_started()
+
+    def _hold_turns_until_started(self) -> None:
+        """Turns wait for the start on the event loop, before the manager runs anything.
+
+        Waiting inside the gate instead would park one thread of the loop's default executor per waiting
+        conversation, and the start needs those threads itself: with more waiting conversations than
+        threads (six on two cores) it deadlocked (tests/test_delivery_end_to_end.py, 10 users). A turn of a
+        start that failed or was cancelled raises here and its message stays stored, unanswered, for the
+        next start; no error text is sent.
+        """
+        manager = self.app.manager
+        answer = manager.answer_stored
+
+        async def answer_once_started(
+            message: IncomingMessage, stored_id: int, progress: ProgressSink | None = None
+        ) -> list[OutgoingMessage]:
+            if not STARTING.get():
+                await self._wait_start_over()
+            return await answer(message, stored_id, progress)
+
+        manager.answer_stored = answer_once_started  # type: ignore[method-assign]
+
+    async def _wait_start_over(self) -> None:
+        if not self._turns_open.done():
+            if self._start_over is None:
+                self._start_over = asyncio.Event()
+            await self._start_over.wait()
+        self._turns_open.result()  # raises why the start failed
+
+    def begin(self, progress: ProgressCallback = lambda line: None) -> asyncio.Task[None]:
+        """Start the bot in a task (once); the task raises why the start failed."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._start(progress), name="socialbot-start")
+        return self._task
+
+    @property
+    def ready(self) -> bool:
+        """The model is up and every feature started: turns are answered now."""
+        return self._turns_open.done() and self._turns_open.exception() is None
+
+    async def wait_ready(self) -> None:
+        """Until the start is over (raises why it failed)."""
+        await asyncio.shield(self.begin())
+
+    async def settle(self, timeout_s: float = 120.0) -> None:
+        """Let a start still in progress end (cancelled: its loads run on threads that cannot be stopped and
+        that must not be torn down mid-load at exit); called before stopping the bot."""
+        task = self._task
+        if task is not None and not task.done():
+            # A turn waiting for the start is left stored for the next start, not answered with an error.
+            self.app.manager.shutting_down = True
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        engine, gate = self.app.engine, self.app.gate
+        waits = []
+        if isinstance(engine, BackgroundEngine):
+            waits.append(asyncio.to_thread(engine.wait_loaded, timeout_s))
+        if isinstance(gate, BackgroundGate):
+            waits.append(asyncio.to_thread(gate.wait_loaded, timeout_s))
+        await asyncio.gather(*waits)
+
+    async def _start(self, progress: ProgressCallback) -> None:
+        STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
+        try:
+            for feature in self.app.features:
+                serve_early = getattr(feature, "serve_before_start", None)
+                if serve_early is not None:
+                    await serve_early()
+            with self.timings.part("engine+features start"):
+                await self.app.start(progress=progress)
+            gate = self.app.gate
+            if isinstance(gate, BackgroundGate):  # ready means the classifiers are loaded too
+                await asyncio.to_thread(gate.resolve)
+        except BaseException as exc:
+            if not self._turns_open.done():
+                self._turns_open.set_exception(exc if isinstance(exc, Exception) else RuntimeError("start cancelled"))
+            if self._start_over is not None:
+                self._start_over.set()
+            raise
+        self.ready_at = time.time()
+        self._turns_open.set_result(None)
+        if self._start_over is not None:
+            self._start_over.set()
+
+
+def start_failure(exc: BaseException) -> str:
+    """What to tell a person when the start failed (the model, the database, or something else)."""
+    from bot.engine.base import EngineError
+    from bot.store import StoreError
+
+    if isinstance(exc, EngineError):
+        return f"model error: {exc}"
+    if isinstance(exc, StoreError):
+        return f"database error: {exc}"
+    return f"startup failed: {exc}"

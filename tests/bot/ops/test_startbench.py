@@ -13,15 +13,36 @@ from bot.cli.main import main
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_bench_start_reports_ready_and_ask_times_with_their_parts(tmp_path: Path) -> None:
+def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts(tmp_path: Path) -> None:
     config = tmp_path / "socialbot.toml"
     config.write_text("[generation]\nmax_new_tokens = 8\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(config), "bench", "start", "--runs", "1", "--no-cold", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     (run,) = report["runs"]
-    assert run["kind"] == "warm" and run["model_source"] == "cache"
-    assert 0 < run["ready_s"] <= run["ask_s"]
-    assert {"imports.cli", "model", "classifiers", "store+features", "reply"} <= set(run["parts"])
-    assert report["ask_cli_s"] > 0
+    assert run["kind"] == "warm" and run["model_source"] == "cache" and run["model_class"] == "DirectLlamaForCausalLM"
+    # The prompt shows before the bot is built, the bot is built before it has started, and the line typed at
+    # the prompt is answered once the start is over.
+    assert 0 < run["ready_s"] <= run["built_s"] <= run["engine_ready_s"] <= run["first_reply_s"]
+    assert run["model_loaded_s"] <= run["engine_ready_s"] and run["classifiers_done_s"] <= run["first_reply_s"]
+    assert {"imports.cli", "build (store, features)", "model", "classifiers", "engine+features start"} <= set(
+        run["parts"]
+    )
+    assert len(report["ask_cli_s"]) == 1 and report["ask_cli_s"][0] > 0 and report["help_cli_s"] > 0
+    assert report["warm_median"]["ready_s"] == run["ready_s"]
     assert not (tmp_path / "var").exists()  # the benchmark's database is a temporary one
+
+
+def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
+    from bot.ops.startbench import MOMENTS, PART_ORDER, StartReport, StartRun, format_report
+
+    run = StartRun(
+        "warm", 0.7, 2.5, 4.0, 3.5, 5.0, 6.0, {"model": 3.1, "imports.cli": 0.4}, {"model": 1.2}, "cache", "X"
+    )
+    text = format_report(StartReport(runs=[run], ask_cli_s=[6.5, 7.0], help_cli_s=0.3, load_average=(1.0, 2.0, 3.0)))
+    for name in PART_ORDER:
+        assert name in text
+    for label, _ in MOMENTS:
+        assert label in text
+    assert "6.75" in text and "(runs: 6.50, 7.00)" in text  # the median of the `ask` processes, and each
+    assert "machine load average while measuring: 1.0, 2.0, 3.0" in text

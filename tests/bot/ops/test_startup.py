@@ -59,7 +59,7 @@ async def test_the_parallel_build_answers_through_the_background_gate(tmp_path: 
     finally:
         await app.stop()
     assert [reply.text for reply in replies] == [app.config.settings.bot.fallback_reply]
-    assert {"classifiers", "store+features"} <= set(timings.parts)
+    assert {"classifiers", "build (store, features)"} <= set(timings.parts)
     assert "model" not in timings.parts  # an engine was given: nothing loaded
 
 
