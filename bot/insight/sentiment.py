@@ -167,8 +167,13 @@ class SentimentModel:
         ngram = self.ngram_log_probabilities(texts, languages)
         if self.encoder is None:
             return _softmax(ngram)
-        weight = np.asarray([self.blend.weight(language) for language in languages], dtype=np.float32)[:, None]
-        return _softmax((1.0 - weight) * ngram + weight * self.encoder.log_probabilities(texts))
+        weight = np.asarray([self.blend.weight(language) for language in languages], dtype=np.float32)
+        blended = np.flatnonzero(weight > 0)  # a language the encoder does not help skips its cost
+        if len(blended):
+            share = weight[blended, None]
+            encoder = self.encoder.log_probabilities([texts[int(index)] for index in blended])
+            ngram[blended] = (1.0 - share) * ngram[blended] + share * encoder
+        return _softmax(ngram)
 
     def score_batch(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in order; the language is detected per text."""
