@@ -41,4 +41,5 @@ train: setup
 	.venv/bin/python scripts/train_harm.py
 	.venv/bin/python scripts/train_answerability.py --cv 3
 	.venv/bin/python scripts/fit_kb_decline.py
+	.venv/bin/python scripts/train_sentiment.py --final
 	.venv/bin/python scripts/fit_kb_confidence.py --judge

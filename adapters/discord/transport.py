@@ -56,7 +56,7 @@ class DiscordTransport:
             options["reference"] = discord.MessageReference(
                 message_id=int(request.reply_to_message_id), channel_id=channel.id, fail_if_not_exists=False
             )
-        if request.document is not None:  # a member's data export, as an attachment
+        if request.document is not None:  # an attachment (a data export; a PNG chart shows inline as an image)
             options["file"] = discord.File(io.BytesIO(request.document.data), filename=request.document.filename)
         try:
             sent = await channel.send(

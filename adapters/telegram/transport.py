@@ -53,16 +53,18 @@ class TelegramTransport:
         reply = None
         if request.reply_to_message_id.isdigit():
             reply = ReplyParameters(int(request.reply_to_message_id), allow_sending_without_reply=True)
-        if request.document is not None:  # a file with its caption (a member's data export)
+        if request.document is not None:  # a file with its caption (a data export; a chart is sent as a photo)
             upload = InputFile(request.document.data, filename=request.document.filename)
+            caption = request.text[: MessageLimit.CAPTION_LENGTH] or None
             try:
-                sent = await self._bot().send_document(
-                    chat,
-                    upload,
-                    caption=request.text[: MessageLimit.CAPTION_LENGTH] or None,
-                    message_thread_id=thread,
-                    reply_parameters=reply,
-                )
+                if request.document.mime_type.startswith("image/"):
+                    sent = await self._bot().send_photo(
+                        chat, upload, caption=caption, message_thread_id=thread, reply_parameters=reply
+                    )
+                else:
+                    sent = await self._bot().send_document(
+                        chat, upload, caption=caption, message_thread_id=thread, reply_parameters=reply
+                    )
             except tg_error.TelegramError as exc:
                 raise to_delivery_error(exc, self._token) from None
             return str(sent.message_id)

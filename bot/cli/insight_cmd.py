@@ -89,6 +89,27 @@ def report(ctx: CliContext, days: int, out_dir: Path, topics: bool, as_json: boo
         click.echo(f"{total.messages} member messages; report written to {files.html} ({len(files.charts)} charts)")
 
 
+@insights.command("show")
+@click.argument("alert_id", type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="The alert as one JSON object.")
+@click.pass_obj
+def show(ctx: CliContext, alert_id: int, as_json: bool) -> None:
+    """The alert ALERT_ID (named in each alert the staff chat gets): its figures and example messages."""
+    from bot.insight.repository import InsightRepository
+
+    found = InsightRepository(_open_store(ctx)).alert(alert_id)
+    if found is None:
+        fail(f"no insight alert {alert_id} in this database")
+    if as_json:
+        print_json(found.as_json())
+        return
+    click.echo(f"alert {found.alert_id} ({found.kind}) in {found.chat or 'an unknown chat'} at {found.fired_at}")
+    click.echo(f"  {found.summary}")
+    for example in found.examples:
+        text = example.text if example.text is not None else "(deleted)"
+        click.echo(f"  #{example.message_id} {example.created_at or ''}: {text}")
+
+
 @insights.command("bench")
 @click.option("--messages", type=click.IntRange(1000), default=1_000_000, show_default=True)
 @click.option("--days", type=click.IntRange(1, 365), default=28, show_default=True, help="Span of the history.")
@@ -96,7 +117,7 @@ def report(ctx: CliContext, days: int, out_dir: Path, topics: bool, as_json: boo
 @click.option("--json", "as_json", is_flag=True)
 def bench(messages: int, days: int, workdir: Path, as_json: bool) -> None:
     """Time one report over a generated history of MESSAGES stored messages, and the memory it adds."""
-    from bot.insight.bench import run_benchmark
+    from bot.benchmarks.insight import run_benchmark
 
     status(f"generating {messages} messages in {workdir} (kept for the next run)…")
     result = run_benchmark(workdir, messages, days, days)

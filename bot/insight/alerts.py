@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -38,17 +38,24 @@ class ExampleMessage:
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert about one chat, with the figures that triggered it and example messages."""
+    """One alert about one chat, with the figures that triggered it and example messages.
+
+    `alert_id` is its row in `insight_alerts` once recorded: the staff look it up with
+    `socialbot insights show ALERT_ID` (the chat, the figures and each example message with its time).
+    """
 
     kind: str
     chat: str
     conversation_id: int
     summary: str
     examples: tuple[ExampleMessage, ...]
+    alert_id: int = 0
 
     def render(self) -> str:
         lines = [f"[insight] {self.chat}: {self.summary}"]
         lines.extend(f"  #{example.message_id}: {example.text[:160]}" for example in self.examples)
+        if self.alert_id:
+            lines.append(f"  details: alert {self.alert_id} (socialbot insights show {self.alert_id})")
         return "\n".join(lines)
 
 
@@ -85,14 +92,14 @@ class AlertMonitor:
             ]
             for alert in found:
                 if alert is not None and self._due(alert, now):
-                    self.repository.record_alert(
+                    alert_id = self.repository.record_alert(
                         alert.kind,
                         conversation_id,
                         now.isoformat(),
                         alert.summary,
                         [example.message_id for example in alert.examples],
                     )
-                    alerts.append(alert)
+                    alerts.append(replace(alert, alert_id=alert_id))
         return alerts
 
     # the checks ---------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ answers `/insights` for admins.
 
 A guard route that never answers only wakes the background worker when a message arrives; the worker reads
 unscored messages from the database (so nothing is missed across a restart), scores them in a thread, and
-every `check_interval_s` runs the alert checks and posts what they find to the staff chat.
+every `check_interval_s` runs the alert checks and posts what they find to the staff chat. The weekly report
+(text, then its charts as images) is posted by an APScheduler job (`bot.insight.weekly`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bot.insight.alerts import Alert, AlertMonitor
-from bot.insight.commands import InsightCommands, last_weekly_slot, weekly_summary
+from bot.insight.commands import InsightCommands, last_weekly_slot
 from bot.insight.repository import InsightRepository
 from bot.insight.scoring import SentimentScorer
 from bot.insight.sentiment import SentimentModel, shared_sentiment_model
 from bot.insight.settings import InsightSection
+from bot.insight.weekly import WEEKLY_GRACE, WeeklyReportJob, build_weekly_report
 from bot.messages import ConversationKey, OutgoingMessage
 from bot.plugin import GUARD_SCORING, BaseFeature, FeatureContext
 from bot.routing import RouteReply, TurnContext
@@ -33,7 +35,6 @@ log = logging.getLogger(__name__)
 SCORING_POLL_S = 5.0
 STOP_WAIT_S = 10.0
 WEEKLY_REPORT = "weekly_report"
-WEEKLY_GRACE = timedelta(hours=1)
 
 
 def _utc_now() -> datetime:
@@ -78,6 +79,7 @@ class InsightFeature(BaseFeature):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.weekly_job: WeeklyReportJob | None = None
 
     @property
     def staff(self) -> ConversationKey | None:
@@ -99,11 +101,17 @@ class InsightFeature(BaseFeature):
         if self.settings.enabled and self.run_worker:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run())
+        if self.settings.enabled and self.settings.weekly_report and self.staff is not None:
+            self.weekly_job = WeeklyReportJob(self.settings.weekly_report, self.post_weekly_report)
+            self.weekly_job.start()
 
     async def stop(self) -> None:
         """Let a scoring pass in progress finish (its thread uses the store, which closes next), then end."""
         self._stopping = True
         self._wake.set()
+        if self.weekly_job is not None:
+            self.weekly_job.stop()
+            self.weekly_job = None
         if self._task is not None:
             try:
                 async with asyncio.timeout(STOP_WAIT_S):
@@ -132,8 +140,9 @@ class InsightFeature(BaseFeature):
         return alerts
 
     async def post_weekly_report(self) -> bool:
-        """Post the weekly summary to the staff chat when its slot ('mon 09:00') passed in the last hour and it
-        was not posted for that slot yet (recorded like an alert, so a restart does not post it twice)."""
+        """Post the weekly summary, then each chart as an image, to the staff chat when its slot ('mon 09:00')
+        passed in the last hour and it was not posted for that slot yet (recorded like an alert, so a restart
+        does not post it twice; each post has its own idempotency key, so a retried delivery is not doubled)."""
         assert self.repository is not None and self._app is not None, "install() first"
         now = self.now()
         slot = last_weekly_slot(self.settings.weekly_report, now)
@@ -143,10 +152,16 @@ class InsightFeature(BaseFeature):
         last = self.repository.last_alert_at(WEEKLY_REPORT, 0)
         if last is not None and datetime.fromisoformat(last) >= slot:
             return False
-        text = await asyncio.to_thread(weekly_summary, self._app.store, self.settings, now)
-        self.repository.record_alert(WEEKLY_REPORT, 0, now.isoformat(), text.splitlines()[0], [])
+        weekly = await asyncio.to_thread(build_weekly_report, self._app.store, self.settings, now)
+        self.repository.record_alert(WEEKLY_REPORT, 0, now.isoformat(), weekly.text.splitlines()[0], [])
         key = f"insight-weekly-{slot.strftime('%Y%m%d%H%M')}"
-        await self._app.deliver(OutgoingMessage(staff, text, kind="staff", idempotency_key=key))
+        await self._app.deliver(OutgoingMessage(staff, weekly.text, kind="staff", idempotency_key=key))
+        for chart in weekly.charts:
+            chart_key = f"{key}-{chart.image.filename}"
+            message = OutgoingMessage(
+                staff, chart.caption, kind="staff", idempotency_key=chart_key, document=chart.image
+            )
+            await self._app.deliver(message)
         return True
 
     def forget_user(self, platform: str, user_id: str) -> int:
@@ -175,7 +190,6 @@ class InsightFeature(BaseFeature):
                 if loop.time() >= next_check:
                     next_check = loop.time() + self.settings.check_interval_s
                     await self.check_alerts()
-                    await self.post_weekly_report()
             except Exception:
                 log.exception("insight worker failed; retrying on the next message")
 

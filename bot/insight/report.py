@@ -17,6 +17,12 @@ from bot.insight.trends import ADDITIVE, TrendRow, Trends, compute_daily_and_wee
 from bot.store import Store
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+CHART_TITLES = {
+    "activity.png": "Messages and active members per day",
+    "sentiment.png": "Sentiment share per day",
+    "toxicity.png": "Toxic messages (share of member messages) per day",
+    "questions.png": "Questions per day by outcome",
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def render_charts(report: InsightReport, out_dir: Path) -> list[Path]:
         axis.grid(axis="y", alpha=0.3)
         return figure, axis
 
-    figure, axis = axes("Messages and active members per day")
+    figure, axis = axes(CHART_TITLES["activity.png"])
     axis.bar(positions, [row.messages for row in days], color="#4c78a8", label="messages")  # type: ignore[attr-defined]
     twin = axis.twinx()  # type: ignore[attr-defined]
     twin.plot(positions, [row.active_members for row in days], color="#f58518", marker="o", label="active members")
@@ -104,7 +110,7 @@ def render_charts(report: InsightReport, out_dir: Path) -> list[Path]:
     twin.legend(loc="upper right", fontsize=8)
     save(figure, "activity.png")
 
-    figure, axis = axes("Sentiment share per day")
+    figure, axis = axes(CHART_TITLES["sentiment.png"])
     bottom = [0.0] * len(days)
     for name, color in (("negative", "#e45756"), ("neutral", "#bab0ac"), ("positive", "#54a24b")):
         shares = [getattr(row, name) / row.scored if row.scored else 0.0 for row in days]
@@ -114,12 +120,12 @@ def render_charts(report: InsightReport, out_dir: Path) -> list[Path]:
     axis.legend(loc="upper left", fontsize=8, ncols=3)  # type: ignore[attr-defined]
     save(figure, "sentiment.png")
 
-    figure, axis = axes("Toxic messages (share of member messages) per day")
+    figure, axis = axes(CHART_TITLES["toxicity.png"])
     axis.plot(positions, [row.toxicity_rate for row in days], color="#b279a2", marker="o")  # type: ignore[attr-defined]
     axis.set_ylim(bottom=0)  # type: ignore[attr-defined]
     save(figure, "toxicity.png")
 
-    figure, axis = axes("Questions per day by outcome")
+    figure, axis = axes(CHART_TITLES["questions.png"])
     bottom_counts = [0] * len(days)
     for name, color in (("answered", "#54a24b"), ("declined", "#eeca3b"), ("handoffs", "#e45756")):
         counts = [getattr(row, name) for row in days]

@@ -27,6 +27,39 @@ class PendingMessage:
     moderated: bool
 
 
+@dataclass(frozen=True)
+class StoredExample:
+    """A message an alert pointed at, as stored now (`text` is None once it was deleted or forgotten)."""
+
+    message_id: int
+    created_at: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """One sent alert as recorded: what the staff look up from the id the alert named."""
+
+    alert_id: int
+    kind: str
+    chat: str
+    fired_at: str
+    summary: str
+    examples: tuple[StoredExample, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "alert_id": self.alert_id,
+            "kind": self.kind,
+            "chat": self.chat,
+            "fired_at": self.fired_at,
+            "summary": self.summary,
+            "examples": [
+                {"message_id": e.message_id, "created_at": e.created_at, "text": e.text} for e in self.examples
+            ],
+        }
+
+
 class InsightRepository:
     """The insight tables of one bot database."""
 
@@ -154,6 +187,32 @@ class InsightRepository:
                 }
             )
             return int(table.last_pk or 0)
+
+    def alert(self, alert_id: int) -> StoredAlert | None:
+        """The recorded alert `alert_id` with its example messages as they are stored now; None if unknown."""
+        rows = list(
+            self.store.db.query(
+                """select a.*, coalesce(c.platform || ':' || c.chat_id, '') as chat from insight_alerts a
+                   left join conversations c on c.id = a.conversation_id where a.id = ?""",
+                [alert_id],
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        examples = []
+        for message_id in json.loads(row["message_ids"] or "[]"):
+            found = list(self.store.db.query("select created_at, text from messages where id = ?", [int(message_id)]))
+            stored = found[0] if found else {"created_at": None, "text": None}
+            examples.append(StoredExample(int(message_id), stored["created_at"], stored["text"]))
+        return StoredAlert(
+            int(row["id"]),
+            str(row["kind"]),
+            str(row["chat"]),
+            str(row["fired_at"]),
+            str(row["summary"] or ""),
+            tuple(examples),
+        )
 
     def last_alert_at(self, kind: str, conversation_id: int) -> str | None:
         rows = list(

@@ -1,8 +1,11 @@
 """Sentiment of a chat message (negative / neutral / positive) in any of many languages, in a few milliseconds.
 
-The shipped model is a linear classifier over hashed word and character n-grams (`bot.insight.features`),
-trained on UMSAB tweets in eight languages by `scripts/train_sentiment.py`. Its weights are one `.npz` file
-of plain arrays (no pickle) and a JSON file with its recipe and measured figures.
+The shipped model blends two classifiers trained on UMSAB tweets in eight languages by
+`scripts/train_sentiment.py`: a linear model over hashed word and character n-grams (`bot.insight.features`,
+one `.npz` of plain arrays, no pickle) and the bundled MiniLM encoder with fine-tuned top layers
+(`bot.insight.encoder_sentiment`). Their log-probabilities are mixed with a weight per language chosen on the
+tuning split, recorded with the recipe and measured figures in a JSON file. Without the encoder file the
+n-gram model scores alone.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.insight import InsightError
+from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment
 from bot.insight.features import HASH_FEATURES, term_counts, tfidf
+from bot.insight.labels import LABELS
 from bot.language import LanguageDetector, default_detector
-
-LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 
 WEIGHTS_FILE = "sentiment_weights.npz"
 # Longer texts are scored on their start: the mood of a message shows early, and n-grams grow with length.
@@ -81,36 +84,96 @@ class LinearWeights:
         return weights
 
 
+@dataclass(frozen=True)
+class EncoderBlend:
+    """Weight of the encoder's log-probabilities (the n-gram model's get 1 - weight), per language code.
+
+    A language the tuning split did not cover uses `default`.
+    """
+
+    default: float
+    per_language: dict[str, float]
+
+    def weight(self, language: str) -> float:
+        return self.per_language.get(language, self.default)
+
+    def as_json(self) -> dict[str, object]:
+        return {"default": self.default, "per_language": self.per_language}
+
+    @classmethod
+    def from_json(cls, raw: object, source: Path) -> EncoderBlend:
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError("not an object")
+            per_language = {str(code): float(value) for code, value in dict(raw.get("per_language", {})).items()}
+            return cls(float(raw["default"]), per_language)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InsightError(f"{source}: key 'blend' must be {{default, per_language}}: {exc}") from exc
+
+
+def _softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: NDArray[np.float32] = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+    return result
+
+
 class SentimentModel:
     """Scores texts; thread-safe, so the bot scores messages in a worker thread while the loop goes on."""
 
-    def __init__(self, weights: LinearWeights, detector: LanguageDetector | None = None, name: str = "") -> None:
+    def __init__(
+        self,
+        weights: LinearWeights,
+        detector: LanguageDetector | None = None,
+        name: str = "",
+        encoder: EncoderSentiment | None = None,
+        blend: EncoderBlend | None = None,
+    ) -> None:
         self.weights = weights
         self.detector = detector or default_detector()
         self.name = name or "sentiment"
+        self.encoder = encoder
+        self.blend = blend or EncoderBlend(0.5, {})
         self._coef_t = np.ascontiguousarray(weights.coef.T)
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, detector: LanguageDetector | None = None) -> SentimentModel:
         directory = weights_dir or default_weights_dir()
         weights = LinearWeights.read(directory / WEIGHTS_FILE)
-        name = "sentiment"
+        metadata: dict[str, object] = {}
         metadata_path = directory / METADATA_FILE
         if metadata_path.is_file():
             try:
-                name = str(json.loads(metadata_path.read_text(encoding="utf-8")).get("name", name))
-            except (OSError, ValueError) as exc:
+                metadata = dict(json.loads(metadata_path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
                 raise InsightError(f"{metadata_path}: cannot read sentiment metadata: {exc}") from exc
-        return cls(weights, detector, name)
+        encoder = None
+        blend = None
+        if (directory / SENTIMENT_LAYERS_FILE).is_file():
+            encoder = EncoderSentiment.load(directory / SENTIMENT_LAYERS_FILE)
+            blend = EncoderBlend.from_json(metadata.get("blend"), metadata_path)
+        return cls(weights, detector, str(metadata.get("name", "sentiment")), encoder, blend)
+
+    def ngram_log_probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
+        """(len(texts), 3) log-probabilities of the n-gram model alone, given each text's language code."""
+        features = tfidf(term_counts(list(texts), list(languages)), self.weights.idf)
+        logits = np.asarray(features @ self._coef_t, dtype=np.float32) + self.weights.intercept[None, :]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        result: NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return result
 
     def probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) label probabilities, given each text's language code."""
-        features = tfidf(term_counts(list(texts), list(languages)), self.weights.idf)
-        logits = np.asarray(features @ self._coef_t) + self.weights.intercept[None, :]
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        result: NDArray[np.float32] = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
-        return result
+        ngram = self.ngram_log_probabilities(texts, languages)
+        if self.encoder is None:
+            return _softmax(ngram)
+        weight = np.asarray([self.blend.weight(language) for language in languages], dtype=np.float32)
+        blended = np.flatnonzero(weight > 0)  # a language the encoder does not help skips its cost
+        if len(blended):
+            share = weight[blended, None]
+            encoder = self.encoder.log_probabilities([texts[int(index)] for index in blended])
+            ngram[blended] = (1.0 - share) * ngram[blended] + share * encoder
+        return _softmax(ngram)
 
     def score_batch(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in order; the language is detected per text."""

@@ -2,9 +2,9 @@
 
 It speaks the HTTP protocol of https://core.telegram.org/bots/api for the methods the bot uses: getMe,
 getUpdates (with the real offset semantics: updates below the offset are confirmed and dropped), sendMessage,
-sendDocument, sendChatAction, setMyCommands, deleteWebhook, setWebhook, getChatAdministrators, deleteMessage and
-restrictChatMember. Tests push user messages with `push_message`, inject 429/5xx/4xx answers with `fail_next`,
-and read what the bot did from `sent`, `actions`, `commands` and `calls`.
+sendDocument, sendPhoto, sendChatAction, setMyCommands, deleteWebhook, setWebhook, getChatAdministrators,
+deleteMessage and restrictChatMember. Tests push user messages with `push_message`, inject 429/5xx/4xx answers
+with `fail_next`, and read what the bot did from `sent`, `actions`, `commands` and `calls`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class FakeTelegramState:
     administrators: dict[int, list[JSON]] = field(default_factory=dict)
     edits: list[tuple[int | str, int, str]] = field(default_factory=list)
     documents: list[tuple[int | str, str, bytes, str]] = field(default_factory=list)  # chat, name, data, caption
+    photos: list[tuple[int | str, str, bytes, str]] = field(default_factory=list)  # chat, name, data, caption
     confirmed_below: int = 0  # the highest offset the bot confirmed with
 
 
@@ -304,6 +305,25 @@ class FakeTelegramServer:
             "chat": chat,
             "from": BOT_USER,
             "document": document,
+            "caption": caption,
+        }
+
+    async def _api_sendPhoto(self, params: JSON) -> Any:
+        chat_id = _chat_id(params["chat_id"])
+        upload = params["photo"]
+        if not hasattr(upload, "file"):
+            raise ValueError("photo must be uploaded as a file")
+        caption = str(params.get("caption") or "")
+        self.state.photos.append((chat_id, upload.filename, upload.file.read(), caption))
+        message_id = next(self._message_ids[chat_id])
+        chat = {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"}
+        size = {"file_id": f"photo-{message_id}", "file_unique_id": f"u{message_id}", "width": 640, "height": 480}
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "photo": [size],
             "caption": caption,
         }
 

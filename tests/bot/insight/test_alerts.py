@@ -8,7 +8,11 @@ from pathlib import Path
 
 from bot.embeddings import shared_encoder
 from bot.insight.alerts import NEGATIVE_SPIKE, QUESTION_BURST, TOXICITY_SURGE, UNANSWERED, AlertMonitor
+from bot.insight.privacy import FORGOTTEN_SUMMARY
+from bot.insight.repository import InsightRepository
 from bot.insight.settings import InsightSection
+from bot.privacy.forget import forget_member
+from bot.privacy.member import Member
 from bot.store import Store
 from tests.bot.insight.conftest import History
 
@@ -107,3 +111,32 @@ def test_calm_days_fire_nothing(tmp_path: Path) -> None:
     replay_week(store)
     monitor = AlertMonitor(store, InsightSection(), embed=lambda texts: shared_encoder().encode(list(texts)))
     assert monitor.check(START + timedelta(days=5, hours=20)) == []
+
+
+def test_each_alert_names_its_id_which_shows_it_and_forget_removes_a_quoted_question(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    replay_week(store)
+    monitor = AlertMonitor(store, InsightSection(), embed=lambda texts: shared_encoder().encode(list(texts)))
+    alerts = {alert.kind: alert for alert in monitor.check(START + timedelta(days=6, hours=19))}
+    burst = alerts[QUESTION_BURST]
+    assert burst.alert_id > 0 and f"socialbot insights show {burst.alert_id}" in burst.render()
+    quoted = burst.summary.split('"')[1]
+    assert quoted in SAME_QUESTION
+
+    repository = InsightRepository(store)
+    shown = repository.alert(burst.alert_id)
+    assert shown is not None and shown.chat == burst.chat and shown.summary == burst.summary
+    assert [example.message_id for example in shown.examples] == [e.message_id for e in burst.examples]
+    assert all(example.text in SAME_QUESTION for example in shown.examples)
+    assert repository.alert(9999) is None
+
+    asker = store.db.execute(
+        "select u.platform, u.platform_user_id from messages m join users u on u.id = m.user_id where m.id = ?",
+        [burst.examples[0].message_id],
+    ).fetchone()
+    forget_member(store, Member(asker[0], asker[1]))
+    after = repository.alert(burst.alert_id)
+    assert after is not None and after.summary == FORGOTTEN_SUMMARY and quoted not in after.summary
+    assert after.examples[0].text is None  # the forgotten member's question is gone
+    negative = repository.alert(alerts[NEGATIVE_SPIKE].alert_id)
+    assert negative is not None and negative.summary == alerts[NEGATIVE_SPIKE].summary  # others' alerts unchanged

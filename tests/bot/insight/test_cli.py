@@ -87,3 +87,25 @@ def test_kb_gaps_groups_declined_and_handed_off_questions_with_counts(tmp_path: 
     assert by_label["do you ship parcels to Canada?"]["declined"] == 5
     assert by_label["can I pay with PayPal?"]["handoffs"] == 5
     assert len(by_label["can I pay with PayPal?"]["message_ids"]) == 4
+
+
+def test_insights_show_prints_an_alert_by_the_id_it_was_posted_with(tmp_path: Path) -> None:
+    from bot.insight.alerts import NEGATIVE_SPIKE, AlertMonitor
+    from bot.insight.settings import InsightSection
+    from tests.insight.test_alerts import START, replay_week
+
+    store = Store.open(tmp_path / "bot.db")
+    replay_week(store)
+    alerts = AlertMonitor(store, InsightSection(), embed=None).check(START + timedelta(days=6, hours=19))
+    spike = next(alert for alert in alerts if alert.kind == NEGATIVE_SPIKE)
+    store.close()
+    base = ["--config", str(config_file(tmp_path)), "insights", "show"]
+    result = CliRunner().invoke(main, [*base, str(spike.alert_id), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert (shown["alert_id"], shown["kind"], shown["summary"]) == (spike.alert_id, NEGATIVE_SPIKE, spike.summary)
+    assert [row["text"] for row in shown["examples"]] == [example.text for example in spike.examples]
+    text = CliRunner().invoke(main, [*base, str(spike.alert_id)])
+    assert text.exit_code == 0 and f"#{spike.examples[0].message_id}" in text.stdout
+    missing = CliRunner().invoke(main, [*base, "9999"])
+    assert missing.exit_code != 0 and "no insight alert 9999" in missing.output

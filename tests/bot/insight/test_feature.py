@@ -82,7 +82,9 @@ async def test_forget_and_export_cover_only_that_member(tmp_path: Path) -> None:
     feature.run_worker = False
     await app.start()
     try:
-        await app.manager.handle(incoming("thanks, that is great", user_id="ann", is_direct=False))
+        await app.manager.handle(
+            incoming("thank you so much, I love it, this is great!", user_id="ann", is_direct=False)
+        )
         await app.manager.handle(incoming("this is awful", user_id="bob", is_direct=False))
         assert await feature.score_now() == 2
         exported = feature.export_user("console", "ann")

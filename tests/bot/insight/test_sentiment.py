@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.insight import InsightError
-from bot.insight.sentiment import WEIGHTS_FILE, SentimentModel, shared_sentiment_model
+from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE
+from bot.insight.sentiment import (
+    METADATA_FILE,
+    WEIGHTS_FILE,
+    SentimentModel,
+    default_weights_dir,
+    shared_sentiment_model,
+)
 
 
 def test_clear_messages_in_several_languages_get_their_label_and_language() -> None:
@@ -40,3 +49,31 @@ def test_weights_of_the_wrong_shape_are_an_error_naming_the_file(tmp_path: Path)
     (tmp_path / WEIGHTS_FILE).write_bytes(b"not a zip file")
     with pytest.raises(InsightError, match="cannot read sentiment weights"):
         SentimentModel.load(tmp_path)
+
+
+def test_the_shipped_model_blends_the_encoder_with_the_ngram_model_per_language() -> None:
+    model = shared_sentiment_model()
+    assert model.encoder is not None
+    texts = ["I love this community, thank you so much!", "Que asco, es horrible"]
+    languages = ["en", "es"]
+    blended = model.probabilities(texts, languages)
+    ngram_only = np.exp(model.ngram_log_probabilities(texts, languages))
+    encoder_only = np.exp(model.encoder.log_probabilities(texts))
+    assert np.allclose(blended.sum(axis=1), 1.0, atol=1e-4)
+    assert np.allclose(encoder_only.sum(axis=1), 1.0, atol=1e-4)
+    weighted = [language for language in languages if 0 < model.blend.weight(language) < 1]
+    if weighted:  # a blended language sits between its two models, not on either
+        row = languages.index(weighted[0])
+        assert not np.allclose(blended[row], ngram_only[row]) and not np.allclose(blended[row], encoder_only[row])
+
+
+def test_an_encoder_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path: Path) -> None:
+    source = default_weights_dir()
+    for name in (WEIGHTS_FILE, SENTIMENT_LAYERS_FILE):
+        shutil.copy(source / name, tmp_path / name)
+    (tmp_path / METADATA_FILE).write_text(json.dumps({"name": "x"}), encoding="utf-8")
+    with pytest.raises(InsightError, match=rf"{METADATA_FILE}: key 'blend'"):
+        SentimentModel.load(tmp_path)
+    (tmp_path / METADATA_FILE).write_text(json.dumps({"blend": {"default": 0.3, "per_language": {"en": 0.6}}}))
+    model = SentimentModel.load(tmp_path)
+    assert (model.blend.weight("en"), model.blend.weight("xx")) == (0.6, 0.3)

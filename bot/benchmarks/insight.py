@@ -77,7 +77,7 @@ def run_benchmark(workdir: Path, messages: int = 1_000_000, days: int = 28, repo
     database = workdir / "insight-bench.db"
     stored, generate_s = prepare(database, messages, days)
     code = (
-        "import json, sys; from pathlib import Path; from bot.insight.bench import measure_report; "
+        "import json, sys; from pathlib import Path; from bot.benchmarks.insight import measure_report; "
         f"print(json.dumps(measure_report(Path({str(database)!r}), {report_days}, Path({str(workdir / 'report')!r}))))"
     )
     root = Path(__file__).resolve().parents[2]

@@ -1,0 +1,100 @@
+"""The neural half of the sentiment model: the bundled MiniLM encoder with its top layers fine-tuned on UMSAB.
+
+Only the fine-tuned top layers and the 3-class head ship (`SENTIMENT_LAYERS_FILE`, fp16); the word embeddings
+and the frozen lower layers come from the bundled all-MiniLM-L6-v2 package, run by the fast torch runtime in
+`bot.moderation.embeddings_features`. `scripts/train_sentiment.py` trains it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from safetensors.torch import load_file
+from torch import nn
+
+from bot.insight import InsightError
+from bot.insight.labels import LABELS
+from bot.moderation.embeddings_features import EncoderNotFoundError, EncoderTokenizer, MiniLMEncoder
+
+SENTIMENT_LAYERS_FILE = "sentiment_minilm_layers.safetensors"
+HEAD_PREFIX = "head."
+MAX_TOKENS = 64
+_BATCH_SIZE = 64
+
+
+class SentimentHead(nn.Module):
+    """Dropout and one linear layer from the mean-pooled sentence vector to the three sentiment logits."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(0.1)
+        self.linear = nn.Linear(hidden_size, len(LABELS))
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.linear(self.dropout(pooled))
+        return logits
+
+
+@functools.cache
+def bundled_encoder() -> MiniLMEncoder:
+    """The bundled encoder, loaded once per process (its embeddings and frozen layers are only read)."""
+    try:
+        return MiniLMEncoder.from_pretrained().eval()
+    except EncoderNotFoundError as exc:
+        raise InsightError(f"the sentiment model needs the bundled sentence encoder: {exc}") from exc
+
+
+def trained_state(encoder: MiniLMEncoder, head: SentimentHead, first_trained_layer: int) -> dict[str, torch.Tensor]:
+    """What the trainer ships: the fine-tuned layers in fp16 and the head in fp32."""
+    state = {
+        f"layers.{name}": tensor.detach().clone().half().contiguous()
+        for name, tensor in encoder.layers.state_dict().items()
+        if int(name.split(".")[0]) >= first_trained_layer
+    }
+    state.update(
+        {f"{HEAD_PREFIX}{name}": tensor.detach().clone().float() for name, tensor in head.state_dict().items()}
+    )
+    return state
+
+
+class EncoderSentiment:
+    """Label log-probabilities of texts from the fine-tuned encoder; inference only, safe from several threads."""
+
+    def __init__(self, encoder: MiniLMEncoder, head: SentimentHead, tokenizer: EncoderTokenizer) -> None:
+        self.encoder = encoder.eval()
+        self.head = head.eval()
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def load(cls, path: Path) -> EncoderSentiment:
+        try:
+            state = load_file(str(path))
+        except (OSError, ValueError) as exc:
+            raise InsightError(f"{path}: cannot read the sentiment encoder layers: {exc}") from exc
+        base = bundled_encoder()
+        head = SentimentHead(base.config.hidden_size)
+        try:
+            encoder = base.with_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
+            head.load_state_dict(
+                {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+            )
+        except (KeyError, RuntimeError) as exc:
+            raise InsightError(f"{path}: the sentiment encoder layers do not fit the bundled encoder: {exc}") from exc
+        return cls(encoder, head, EncoderTokenizer(max_tokens=MAX_TOKENS))
+
+    def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """(len(texts), 3) natural-log label probabilities, batched by similar length, rows in input order."""
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        result = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), _BATCH_SIZE):
+                indices = order[start : start + _BATCH_SIZE]
+                input_ids, attention_mask = self.tokenizer([texts[index] for index in indices])
+                logits = self.head(self.encoder(input_ids, attention_mask))
+                result[indices] = logits.log_softmax(-1).numpy()
+        return result
