@@ -92,7 +92,7 @@ def test_kb_gaps_groups_declined_and_handed_off_questions_with_counts(tmp_path: 
 def test_insights_show_prints_an_alert_by_the_id_it_was_posted_with(tmp_path: Path) -> None:
     from bot.insight.alerts import NEGATIVE_SPIKE, AlertMonitor
     from bot.insight.settings import InsightSection
-    from tests.insight.test_alerts import START, replay_week
+    from tests.bot.insight.test_alerts import START, replay_week
 
     store = Store.open(tmp_path / "bot.db")
     replay_week(store)
