@@ -34,21 +34,7 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         not_null={"trigger_kind", "patterns", "response_kind", "response"},
         defaults={"platform": "", "chats": "[]", "priority": 0, "enabled": 1, "match_mode": "any"},
     )
-    if not db.table("chat_settings").exists():  # the core creates it now (core m004)
-        db.table("chat_settings").create(
-            {
-                "platform": str,
-                "chat_id": str,
-                "thread_id": str,
-                "reply_mode": str,
-                "persona": str,
-                "language": str,
-                "strictness": str,
-                "updated_by": str,
-                "updated_at": str,
-            },
-            pk=("platform", "chat_id", "thread_id"),
-        )
+    # chat_settings and audit_log: created by the core (core m004), which runs before every feature's set.
     db.table("mutes").create(
         {
             "platform": str,
@@ -60,19 +46,3 @@ def m001_rules_settings_mutes_audit(db: sqlite_utils.Database) -> None:
         },
         pk=("platform", "chat_id", "user_id"),
     )
-    if not db.table("audit_log").exists():  # the core creates it now (core m004)
-        db.table("audit_log").create(
-            {
-                "id": int,
-                "actor": str,
-                "action": str,
-                "target": str,
-                "before": str,
-                "after": str,
-                "created_at": str,
-            },
-            pk="id",
-            not_null={"actor", "action", "created_at"},
-        )
-        db.table("audit_log").create_index(["action", "id"])
-        db.table("audit_log").create_index(["actor"])
