@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -110,6 +110,9 @@ class ConversationManager:
         # Set while the bot stops: a turn the engine cannot finish is left unanswered, never answered
         # with the error text.
         self.shutting_down = False
+        # Awaited before each turn, outside the conversation's lock: a start in the background holds turns
+        # here until the model is up (`bot.ops.startup.BackgroundStart`).
+        self.before_turn: Callable[[], Awaitable[None]] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._protected_prompts: set[str] = set()
         # Features that store user data register `forget(platform, user_id) -> rows changed` here.
@@ -188,6 +191,8 @@ class ConversationManager:
         Nothing when it was handled meanwhile. `TurnAbandoned` when the engine is stopping under it: the
         message stays unanswered, to be answered on the next start, and no error text is sent.
         """
+        if self.before_turn is not None:
+            await self.before_turn()
         session = message.conversation.session_id
         lock = self._locks.setdefault(session, asyncio.Lock())
         async with lock:

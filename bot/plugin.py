@@ -168,7 +168,8 @@ class Feature(Protocol):
     `install` registers routes, commands and hooks on the context (once, before the bot starts);
     `start`/`stop` begin and end background work; `forget_user` and `export_user` are the per-person
     data hooks (a feature that stores nothing about people returns 0 / []); `platform_connected` tells
-    the feature a platform it may post through is now connected.
+    the feature a platform it may post through is now connected; `serve_before_start` runs before the model
+    has loaded, for what must answer meanwhile (the /healthz server says "not ready").
     """
 
     name: str
@@ -184,6 +185,8 @@ class Feature(Protocol):
     def export_user(self, platform: str, user_id: str) -> list[dict[str, Any]]: ...
 
     async def platform_connected(self, platform: str) -> None: ...
+
+    async def serve_before_start(self) -> None: ...
 
 
 class BaseFeature:
@@ -207,6 +210,9 @@ class BaseFeature:
         return []
 
     async def platform_connected(self, platform: str) -> None:
+        return None
+
+    async def serve_before_start(self) -> None:
         return None
 
 

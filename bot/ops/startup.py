@@ -24,9 +24,7 @@ from bot.ops.background_gate import STARTING, BackgroundGate
 
 if TYPE_CHECKING:
     from bot.app import BotApp
-    from bot.messages import IncomingMessage, OutgoingMessage
     from bot.moderation.gate import ModerationGate
-    from bot.routing import ProgressSink
 
 ProgressCallback = Callable[[str], None]
 
@@ -121,7 +119,7 @@ class BackgroundStart:
 
     Building opens the store and installs the features (routes, commands): adapters can connect and the
     inbox stores every message as it arrives. `begin()` then starts the bot (model, classifiers, features)
-    as a task; a turn that arrives meanwhile waits in the gate until the start is over and is answered then,
+    as a task; a turn that arrives meanwhile waits (`Manager.before_turn`) until the start is over and is answered then,
     never with an error text. Features with `serve_before_start()` (the /healthz server) are started
     first, so a probe sees "not ready" instead of a refused connection.
     """
@@ -155,17 +153,12 @@ class BackgroundStart:
         start that failed or was cancelled raises here and its message stays stored, unanswered, for the
         next start; no error text is sent.
         """
-        manager = self.app.manager
-        answer = manager.answer_stored
 
-        async def answer_once_started(
-            message: IncomingMessage, stored_id: int, progress: ProgressSink | None = None
-        ) -> list[OutgoingMessage]:
-            if not STARTING.get():
+        async def unless_starting() -> None:
+            if not STARTING.get():  # the start's own checks do not wait for the start
                 await self._wait_start_over()
-            return await answer(message, stored_id, progress)
 
-        manager.answer_stored = answer_once_started  # type: ignore[method-assign]
+        self.app.manager.before_turn = unless_starting
 
     async def _wait_start_over(self) -> None:
         if not self._turns_open.done():
@@ -210,9 +203,7 @@ class BackgroundStart:
         STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
         try:
             for feature in self.app.features:
-                serve_early = getattr(feature, "serve_before_start", None)
-                if serve_early is not None:
-                    await serve_early()
+                await feature.serve_before_start()
             with self.timings.part("engine+features start"):
                 await self.app.start(progress=progress)
             gate = self.app.gate
