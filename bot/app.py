@@ -26,7 +26,7 @@ from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationGate
 from bot.platform import PlatformContext
 from bot.plugin import Feature, FeatureContext, ordered_routes
-from bot.plugin_registry import feature_specs, platform_specs
+from bot.plugin_registry import feature_specs, platform_spec, platform_specs
 from bot.prompts import PromptLibrary
 from bot.routing import CommandRegistry, Route
 from bot.store import Store
@@ -164,8 +164,8 @@ class BotApp:
             log.exception("%s: could not catch up on owed replies and unanswered messages", platform)
 
     def _shows_progress(self, platform: str) -> bool:
-        section = self.context.plugin_sections.get(platform) or getattr(self.config.settings, platform, None)
-        return bool(getattr(section, "show_progress", False))
+        spec = platform_spec(platform)
+        return spec is not None and spec.shows_progress(self.config)
 
     @property
     def manager(self) -> ConversationManager:
@@ -235,7 +235,6 @@ class BotApp:
             senders,
             deliver,
             manager,
-            plugin_sections=dict(config.plugin_sections),
         )
         app = cls(config, store, engine, gate, prompts, CommandRegistry(), chat_settings, context, senders=senders)
         app.features = default_features(config) if features is None else list(features)

@@ -9,8 +9,8 @@ dispatcher registration (the one way out), the commands to offer and the config,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from pydantic import BaseModel
@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from bot.messages import ConversationKey
 
 if TYPE_CHECKING:
-    from bot.config import LoadedConfig
+    from bot.config import LoadedConfig, SecretSpec
     from bot.dispatch.dispatcher import Dispatcher
     from bot.dispatch.transport import Transport
     from bot.inbox import Inbox
+    from bot.reachability import ProbeOptions, Reachability
     from bot.routing import CommandRegistry
 
 
@@ -86,11 +87,21 @@ class PlatformSpec:
     create: Callable[[PlatformContext], Adapter]
     # Whether `socialbot run` should start it (its token is set).
     configured: Callable[[LoadedConfig], bool]
-    # A plug-in platform's own config section and its model (validated by the same loader).
+    # The platform's own config section and its model (the loader validates it with the core's sections;
+    # read it with `config.section(Model)`).
     settings_section: str = ""
     settings_model: type[BaseModel] | None = None
+    # Its secrets (the bot token): key in the secrets file and environment variable. `config check` and
+    # `socialbot doctor` report which are set (never their values); every value is kept out of logs.
+    secrets: tuple[SecretSpec, ...] = ()
+    # `section.key` -> why a release stopped reading it (a config that still sets it fails saying so).
+    retired_keys: Mapping[str, str] = field(default_factory=dict)
+    # `socialbot doctor`: is the platform reachable with the configured token? (None: nothing to check.)
+    check_reachable: Callable[[LoadedConfig, ProbeOptions], Awaitable[Reachability]] | None = None
     # How group chats are answered when no per-chat setting says: 'mention', 'always' or 'silent'.
     group_reply_mode: Callable[[LoadedConfig], str] = lambda config: "mention"
+    # Whether a growing reply is shown while it is generated (edited in place) on this platform.
+    shows_progress: Callable[[LoadedConfig], bool] = lambda config: False
     # A link staff can open to the message (empty when the platform has none).
     message_link: Callable[[ConversationKey, str], str] = _no_link
     # True when the platform drops a repeated post with the same key, so a scheduled post may be retried.
@@ -100,3 +111,7 @@ class PlatformSpec:
     # For an interactive platform: a session on one conversation (`socialbot chat --chat-id`), reading and
     # writing the given streams (standard input and output when None).
     open_chat: Callable[[PlatformContext, str, TextIO | None, TextIO | None], ChatSession] | None = None
+
+    def secrets_set(self, config: LoadedConfig) -> bool:
+        """Whether the platform declares secrets and every one is set (their values are not read out)."""
+        return bool(self.secrets) and all(config.secrets.value(secret.key) is not None for secret in self.secrets)

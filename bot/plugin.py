@@ -12,7 +12,7 @@ before commands; answer routes run after commands; the first route with an answe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from bot.chat_settings import ChatSettingsStore
-    from bot.config import LoadedConfig
+    from bot.config import LoadedConfig, SecretSpec
     from bot.delivery import Sender
     from bot.engine.base import Engine, GenerationSettings
     from bot.manager import ConversationManager
@@ -50,6 +50,7 @@ ANSWER_POLICY = 90  # policy: answers what no feature took, by the kind of messa
 ForgetHook = Callable[[str, str], int]
 PromptHook = Callable[["TurnContext"], str]
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,6 @@ class FeatureContext:
     prompt_hooks: list[PromptHook] = field(default_factory=list)
     # Every installed feature (the dashboard shows and acts on them); filled in before `start`.
     features: list[Feature] = field(default_factory=list)
-    plugin_sections: dict[str, BaseModel] = field(default_factory=dict)
 
     def add_route(self, route: Route, priority: int, stage: Stage = "answer", stops: bool = True) -> None:
         self.placements.append(RoutePlacement(route, priority, stage, stops))
@@ -151,14 +151,9 @@ class FeatureContext:
         """`hook(turn) -> text` adds context for the model (remembered facts) after the persona prompt."""
         self.prompt_hooks.append(hook)
 
-    def section(self, name: str, model: type[T]) -> T:
-        """This feature's own settings section, validated by the config loader against `model`."""
-        section = self.plugin_sections.get(name)
-        if section is None:
-            section = getattr(self.config.settings, name, None)
-        if not isinstance(section, model):
-            raise LookupError(f"no [{name}] settings of type {model.__name__}")
-        return section
+    def section(self, model: type[M]) -> M:
+        """This feature's own settings section (the one its spec declares), validated by the config loader."""
+        return self.config.section(model)
 
 
 @runtime_checkable
@@ -225,10 +220,14 @@ class FeatureSpec:
 
     name: str
     create: Callable[[LoadedConfig], Feature]
-    # The config table this feature reads (`[name]`), and the pydantic model that validates it. A section
-    # that the core `Settings` does not declare is validated from here, with the same one-line errors.
+    # The config table this feature reads (`[name]`), and the pydantic model that validates it (the loader
+    # adds it to the core's sections, with the same one-line errors; read it with `config.section(Model)`).
     settings_section: str = ""
     settings_model: type[BaseModel] | None = None
+    # Secrets it reads (`config.secrets.value(key)`), from the environment variable or the secrets file.
+    secrets: tuple[SecretSpec, ...] = ()
+    # `section.key` -> why a release stopped reading it (a config that still sets it fails saying so).
+    retired_keys: Mapping[str, str] = field(default_factory=dict)
     migrations: MigrationSet | None = None
     # Modules under which `COMMANDS` (click commands or groups) are found for the `socialbot` CLI.
     cli_modules: tuple[str, ...] = ()

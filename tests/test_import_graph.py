@@ -19,17 +19,6 @@ FEATURES = frozenset(
 # The outer layers: the command line, the benchmarks and the evaluations may import anything; nothing imports
 # them back.
 TOOLS = frozenset({"cli", "benchmarks", "evaluation"})
-# Built-in sections are declared statically on `Settings` for typed access (`config.settings.insight`); a
-# plug-in feature's section needs no such line (see `FeatureSpec.settings_model`).
-CORE_TO_FEATURE_ALLOWED = frozenset(
-    {
-        ("bot.config", "bot.dashboard.settings"),
-        ("bot.config", "bot.insight.settings"),
-        ("bot.config", "bot.ops.settings"),
-        ("bot.config", "bot.policy.settings"),
-        ("bot.config", "bot.privacy.settings"),
-    }
-)
 # Features that still use another feature's modules (the dashboard is a UI over the others). This list may
 # only shrink: a new entry means a feature reaching into another instead of using a core service.
 FEATURE_TO_FEATURE_KNOWN = frozenset(
@@ -161,7 +150,7 @@ def test_the_core_imports_no_feature_and_no_adapter() -> None:
         for target in targets
         if area(module) == "core" and area(target) != "core"
     }
-    assert reaching_out <= CORE_TO_FEATURE_ALLOWED, sorted(reaching_out - CORE_TO_FEATURE_ALLOWED)
+    assert sorted(reaching_out) == []
 
 
 def test_nothing_in_bot_imports_an_adapter() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.errors import DiscordAdapterError
+from adapters.discord.settings import TOKEN
 from bot.platform import PlatformContext
 
 __all__ = ["DiscordAdapter", "DiscordAdapterError", "create_adapter"]
@@ -14,7 +15,7 @@ def create_adapter(app: PlatformContext) -> DiscordAdapter:
 
     Raises `DiscordAdapterError` when no token is configured; the token itself never appears in errors or logs.
     """
-    token = app.config.secrets.discord_bot_token
+    token = app.config.secrets.value(TOKEN.key)
     if token is None or not token.get_secret_value().strip():
         raise DiscordAdapterError(
             "no Discord bot token: set DISCORD_BOT_TOKEN (or discord_bot_token in the secrets file)",

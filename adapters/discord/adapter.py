@@ -39,6 +39,7 @@ from adapters.discord.session import (
     replay_session,
     track_live_sequences,
 )
+from adapters.discord.settings import DiscordSection
 from adapters.discord.transport import DiscordTransport, InteractionSurface, allowed_mentions
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.platform import PlatformContext
@@ -102,7 +103,7 @@ class DiscordAdapter:
         self.app = app
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         keep_out_of_logs(self._token.get_secret_value())
-        self.settings = app.config.settings.discord
+        self.settings = app.config.section(DiscordSection)
         self.access = DiscordAccess.from_config(app.config)
         self.ready_timeout_s = ready_timeout_s
         self.client = _GatewayClient(self, self.settings.guild_ready_timeout_s)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from adapters.discord.settings import DiscordSection
 from bot.config import LoadedConfig
 from bot.messages import Attachment, Author, ConversationKey, IncomingMessage
 
@@ -36,7 +37,7 @@ class DiscordAccess:
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> DiscordAccess:
-        discord_settings = config.settings.discord
+        discord_settings = config.section(DiscordSection)
         prefix = f"{PLATFORM}:"
         admins = frozenset(
             entry[len(prefix) :] for entry in config.settings.bot.admin_user_ids if entry.startswith(prefix)

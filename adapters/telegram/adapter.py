@@ -38,6 +38,7 @@ from adapters.telegram.convert import (
 )
 from adapters.telegram.errors import MalformedUpdate, TelegramAdapterError, redact
 from adapters.telegram.flood import FloodControl, FloodLimits, retry_after_seconds
+from adapters.telegram.settings import TOKEN, TelegramSection
 from adapters.telegram.transport import TelegramTransport
 from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_secret
 from bot.delivery import DeliveryError
@@ -66,7 +67,7 @@ class TelegramAdapter:
 
     def __init__(self, app: PlatformContext, token: str) -> None:
         self.app = app
-        self.settings = app.config.settings.telegram
+        self.settings = app.config.section(TelegramSection)
         self._token = token
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._updates_request: HTTPXRequest | None = None
@@ -324,14 +325,14 @@ class TelegramAdapter:
 
 def create_adapter(app: PlatformContext) -> TelegramAdapter:
     """The Telegram adapter for `app`; raises `TelegramAdapterError` saying what to set when it cannot run."""
-    token = app.config.secrets.telegram_bot_token
+    token = app.config.secrets.value(TOKEN.key)
     if token is None or not token.get_secret_value().strip():
         raise TelegramAdapterError(
             "no Telegram bot token: set TELEGRAM_BOT_TOKEN (or telegram_bot_token in the secrets file) "
             "to the token @BotFather gave you",
             retryable=False,
         )
-    settings = app.config.settings.telegram
+    settings = app.config.section(TelegramSection)
     if settings.mode == "webhook" and not settings.webhook_url:
         raise TelegramAdapterError(
             "telegram.webhook_url is required in webhook mode: the public https URL Telegram posts updates to",

@@ -8,7 +8,8 @@ import logging
 
 from bot.automod.modlog import ModerationLog
 from bot.automod.policy import AutomodPolicy, AutomodVerdict, decide
-from bot.config import AutomodSection, section_values
+from bot.automod.settings import AutomodSection
+from bot.config import section_values
 from bot.delivery import DeliveryError
 from bot.messages import ConversationKey, OutgoingMessage, PlatformAction
 from bot.plugin import GUARD_AUTOMOD, BaseFeature, FeatureContext
@@ -54,6 +55,8 @@ class AutomodFeature(BaseFeature):
     def install(self, context: FeatureContext) -> None:
         self._context = context
         self._modlog = ModerationLog(context.store)
+        # Found by type by what manages it (the dashboard), never by its name.
+        context.services.provide(self)
         context.add_route(AutomodRoute(self), GUARD_AUTOMOD, stage="guard")
         context.add_command(
             Command(

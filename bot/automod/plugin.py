@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.automod.schema import migrations
-from bot.config import AutomodSection
+from bot.automod.settings import AutomodSection
 from bot.plugin import FeatureSpec
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def create(config: LoadedConfig) -> Feature:
     from bot.automod.feature import automod_feature
 
-    return automod_feature(config.settings.automod)
+    return automod_feature(config.section(AutomodSection))
 
 
 spec = FeatureSpec(

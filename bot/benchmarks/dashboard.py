@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.dashboard.settings import DashboardSection
+
 TARGET_MS = 300.0
 WORDS = [
     "order",
@@ -191,7 +193,7 @@ async def run_bench(
         fill_content(app)
         progress(f"generated in {time.perf_counter() - started:.1f} s; timing pages ({repeat} requests each)…")
         services = DashboardServices(app.context, engine_ready=False)
-        web_app = create_app(services, config.settings.dashboard, Path(folder) / "uploads")
+        web_app = create_app(services, config.section(DashboardSection), Path(folder) / "uploads")
         client = TestClient(TestServer(web_app, host="127.0.0.1"))
         await client.start_server()
         try:

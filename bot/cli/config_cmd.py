@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.main import CliContext, print_json
+from bot.plugin_registry import platform_specs
 
 
 @click.group("config")
@@ -18,13 +19,12 @@ def config_group() -> None:
 def check(ctx: CliContext, as_json: bool) -> None:
     """Validate the config file, environment overrides and secrets; exit 2 with file, key and reason."""
     loaded = ctx.config()
-    tokens = {
-        "telegram": loaded.secrets.telegram_bot_token is not None,
-        "discord": loaded.secrets.discord_bot_token is not None,
-    }
+    # Each installed platform declares its token; only whether it is set is shown, never the value.
+    tokens = {spec.name: spec.secrets_set(loaded) for spec in platform_specs() if spec.secrets}
+    from bot.kb.settings import KbSection
     from bot.kb.staff import handoff_warnings
 
-    warnings = handoff_warnings(loaded.settings.kb)
+    warnings = handoff_warnings(loaded.section(KbSection))
     if as_json:
         print_json(
             {

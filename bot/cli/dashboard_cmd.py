@@ -10,6 +10,7 @@ import sys
 import click
 
 from bot.cli.main import CliContext, configure_logging, fail, print_json, status
+from bot.dashboard.settings import PASSWORD, DashboardSection
 
 
 @click.group("dashboard", invoke_without_command=True)
@@ -25,8 +26,7 @@ def dashboard_group(ctx: click.Context, host: str | None, port: int | None) -> N
     configure_logging(config.settings.logging.level, config.settings.logging.file)
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     if changes:
-        section = config.settings.dashboard.model_copy(update=changes)
-        config = config.model_copy(update={"settings": config.settings.model_copy(update={"dashboard": section})})
+        config = config.with_section(config.section(DashboardSection).model_copy(update=changes))
         cli._config = config
     app = cli.build_app()
     asyncio.run(_serve(app))
@@ -86,7 +86,7 @@ def set_password(ctx: CliContext, from_stdin: bool) -> None:
         fail(f"password not set: {exc}")
     finally:
         store.close()
-    if config.secrets.dashboard_password is not None:
+    if config.secrets.value(PASSWORD.key) is not None:
         status("note: a dashboard_password secret is configured and takes precedence over the stored one")
     click.echo(f"dashboard password stored (hashed) in {config.database_path}")
 

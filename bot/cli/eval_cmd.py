@@ -9,6 +9,7 @@ import click
 
 from bot.cli.main import CliContext, configure_logging, fail, print_json, status
 from bot.kb import KbError
+from bot.kb.settings import KbSection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OLID = REPO_ROOT.parent / "shared" / "data" / "olid" / "olid-training-v1.0.tsv"
@@ -131,8 +132,8 @@ def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, lim
             name: conversation_figures([r for r in results if r.item.split == name], name) for name in splits
         }
         if kb_sets:
-            judge = await asyncio.to_thread(load_judge, loaded.settings.kb.answerability_judge)
-            section = loaded.settings.kb
+            judge = await asyncio.to_thread(load_judge, loaded.section(KbSection).answerability_judge)
+            section = loaded.section(KbSection)
             sets: dict[str, object] = {}
             for name in BENCHMARKS:
                 for part in splits:

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from bot.cli.kb_cmd import kb_group
 from bot.cli.main import CliContext, fail, print_json, status
 from bot.insight import InsightError
+from bot.insight.settings import InsightSection
 from bot.store import Store, StoreError
 
 
@@ -72,7 +73,7 @@ def report(ctx: CliContext, days: int, out_dir: Path, topics: bool, as_json: boo
     from bot.insight.topics import find_topics
 
     store = _open_store(ctx)
-    settings = ctx.config().settings.insight
+    settings = ctx.config().section(InsightSection)
     now = datetime.now(UTC)
     status(f"computing trends for the last {days} day(s)…")
     built = build_report(store, days, now, settings.toxic_threshold)

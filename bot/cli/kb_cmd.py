@@ -12,6 +12,7 @@ from bot.cli.main import CliContext, fail, print_json
 from bot.kb import KbError
 from bot.kb.knowledge_base import IngestResult, KnowledgeBase, expand_paths, knowledge_base_for
 from bot.kb.poison import FlaggedText
+from bot.kb.settings import KbSection
 from bot.kb.tickets import TicketDesk
 
 
@@ -23,7 +24,7 @@ def _knowledge_base(ctx: CliContext) -> KnowledgeBase:
         store = Store.open(config.database_path)
     except StoreError as exc:
         fail(f"database error: {exc}")
-    section = config.settings.kb
+    section = config.section(KbSection)
     return knowledge_base_for(store, section)
 
 

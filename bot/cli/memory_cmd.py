@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.cli.main import CliContext, configure_logging, print_json, status
+from bot.rules.settings import RulesSection
 
 
 @click.group("memory")
@@ -48,11 +49,11 @@ def eval_command(
             update={
                 "bot": config.settings.bot.model_copy(update={"database": str(Path(scratch) / "memory-eval.db")}),
                 "generation": config.settings.generation.model_copy(update={"max_new_tokens": max_new_tokens}),
-                # The harness types far faster than a person: rate limits would answer its turns instead.
-                "rules": config.settings.rules.model_copy(update={"user_capacity": 0, "chat_capacity": 0}),
             }
         )
-        scratch_config = config.model_copy(update={"settings": settings})
+        # The harness types far faster than a person: rate limits would answer its turns instead.
+        unlimited = config.section(RulesSection).model_copy(update={"user_capacity": 0, "chat_capacity": 0})
+        scratch_config = config.model_copy(update={"settings": settings}).with_section(unlimited)
         cases = build_cases(seed=seed, per_pair=per_pair)
         status(f"{len(cases)} conversations, {sum(case.gap for case in cases)} filler turns through the model…")
         result = asyncio.run(run_memory_eval(scratch_config, cases, progress=status, seed=seed))

@@ -67,13 +67,16 @@ def restore(ctx: CliContext, backup_file: Path, yes: bool, as_json: bool) -> Non
 @click.option("--full", is_flag=True, help="Run the full integrity_check instead of quick_check.")
 @click.option("--offline", is_flag=True, help="Skip the network checks (platforms, model server).")
 @click.option(
-    "--discord-api-base",
-    default="https://discord.com/api/v10",
-    show_default=True,
-    help="Discord REST API base URL (for a proxy or a test server).",
+    "--api-base",
+    "api_bases",
+    multiple=True,
+    metavar="PLATFORM=URL",
+    help="Ask a platform's API at URL instead (a proxy or a test server), e.g. discord=http://127.0.0.1:8080/api/v10.",
 )
 @click.pass_obj
-def doctor(ctx: CliContext, as_json: bool, timeout_s: float, full: bool, offline: bool, discord_api_base: str) -> None:
+def doctor(
+    ctx: CliContext, as_json: bool, timeout_s: float, full: bool, offline: bool, api_bases: tuple[str, ...]
+) -> None:
     """Check config, secrets, database, disk, model and platforms, and say what to fix (exit 1 on a failure)."""
     from bot.config import ConfigError, load_config
     from bot.ops.doctor import Check, DoctorOptions, run_checks, worst
@@ -85,9 +88,8 @@ def doctor(ctx: CliContext, as_json: bool, timeout_s: float, full: bool, offline
     else:
         if not as_json:
             status("checking…")
-        options = DoctorOptions(
-            timeout_s=timeout_s, full_integrity=full, discord_api_base=discord_api_base, check_network=not offline
-        )
+        bases = dict(entry.partition("=")[::2] for entry in api_bases)
+        options = DoctorOptions(timeout_s=timeout_s, full_integrity=full, api_bases=bases, check_network=not offline)
         checks = run_checks(config, options)
     verdict = worst(checks)
     if as_json:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot import audit
 from bot.cli.main import CliContext, fail, print_json, status
 from bot.privacy.export import export_member
+from bot.privacy.feature_data import ForgetIncomplete, forget_in_features
 from bot.privacy.forget import forget_member
 from bot.privacy.member import Member, MemberError
 from bot.privacy.retention import apply_retention
+from bot.privacy.settings import PrivacySection
 from bot.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
 
 
 @click.group("privacy")
@@ -25,6 +31,18 @@ def privacy_group() -> None:
 def _open(ctx: CliContext) -> Store:
     try:
         return Store.open(ctx.config().database_path)
+    except StoreError as exc:
+        fail(f"database error: {exc}")
+
+
+def _installed(ctx: CliContext) -> BotApp:
+    """The installed features, installed on the database (not started: no model, no classifiers, no
+    platform), so their export and forget hooks can run."""
+    from bot.app import BotApp
+    from bot.moderation.gate import GatePolicy, ModerationGate
+
+    try:
+        return BotApp.build(ctx.config(), gate=ModerationGate(GatePolicy()))
     except StoreError as exc:
         fail(f"database error: {exc}")
 
@@ -42,25 +60,34 @@ def _member(reference: str) -> Member:
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.pass_obj
 def export_command(ctx: CliContext, member: str, out: Path, as_json: bool) -> None:
-    """Write everything stored about MEMBER (PLATFORM:USER, e.g. telegram:123456) to --out."""
+    """Write everything stored about MEMBER (PLATFORM:USER, e.g. telegram:123456) to --out: every table's
+    rows, and what each installed feature's export hook gives (a plug-in's own data included)."""
     who = _member(member)
-    store = _open(ctx)
+    if not as_json:
+        status("reading the installed features…")
+    app = _installed(ctx)
+    store = app.store
     try:
-        document = export_member(store, who)
+        document = export_member(store, who, app.features)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         counts = {table: len(rows) for table, rows in document["tables"].items()}
-        audit.record(store, "cli", "privacy.export", who.actor, after={"file": str(out), "rows": counts})
+        by_feature = {name: len(rows) for name, rows in document["features"].items()}
+        audit.record(
+            store, "cli", "privacy.export", who.actor, after={"file": str(out), "rows": counts, "features": by_feature}
+        )
     except OSError as exc:
         fail(f"cannot write {out}: {exc}")
     finally:
         store.close()
     if as_json:
-        print_json({"member": who.actor, "file": str(out), "rows": counts})
+        print_json({"member": who.actor, "file": str(out), "rows": counts, "features": by_feature})
     else:
-        click.echo(f"exported {sum(counts.values())} rows about {who.actor} to {out}")
+        click.echo(f"exported {sum(counts.values()) + sum(by_feature.values())} rows about {who.actor} to {out}")
         for table, count in counts.items():
             click.echo(f"  {table}: {count}")
+        for name, count in by_feature.items():
+            click.echo(f"  {name} (feature): {count}")
 
 
 @privacy_group.command("forget")
@@ -77,18 +104,31 @@ def forget_command(ctx: CliContext, member: str, yes: bool, as_json: bool) -> No
     who = _member(member)
     if not yes and not as_json and not click.confirm(f"Forget everything about {who.actor}?"):
         fail("nothing changed", code=1)
-    store = _open(ctx)
+    from bot.privacy.feature import PrivacyFeature
+
+    app = _installed(ctx)
+    store = app.store
     try:
         changed = forget_member(store, who)
-        audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed})
+        # Then every installed feature's own hook (a plug-in's data); the privacy feature's hook is the
+        # registry pass just done.
+        hooks = [feature for feature in app.features if not isinstance(feature, PrivacyFeature)]
+        try:
+            by_feature = forget_in_features(hooks, who)
+        except ForgetIncomplete as exc:
+            audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed, "error": str(exc)})
+            fail(f"forgot {who.actor} in every table, but {exc} (see the log); run it again once fixed")
+        audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed, "features": by_feature})
     finally:
         store.close()
     if as_json:
-        print_json({"member": who.actor, "changed": changed})
-    elif not changed:
+        print_json({"member": who.actor, "changed": changed, "features": by_feature})
+    elif not changed and not by_feature:
         click.echo(f"nothing was stored about {who.actor}")
     else:
-        click.echo(f"forgot {who.actor}: " + ", ".join(f"{count} {table}" for table, count in changed.items()))
+        parts = [f"{count} {table}" for table, count in changed.items()]
+        parts += [f"{count} in {name}" for name, count in by_feature.items()]
+        click.echo(f"forgot {who.actor}: " + ", ".join(parts))
 
 
 @privacy_group.command("retention")
@@ -97,7 +137,7 @@ def forget_command(ctx: CliContext, member: str, yes: bool, as_json: bool) -> No
 @click.pass_obj
 def retention_command(ctx: CliContext, dry_run: bool, as_json: bool) -> None:
     """Apply the [privacy] retention limits now (the bot also does this daily)."""
-    section = ctx.config().settings.privacy
+    section = ctx.config().section(PrivacySection)
     store = _open(ctx)
     try:
         status("applying retention limits…")

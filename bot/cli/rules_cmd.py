@@ -20,6 +20,7 @@ from bot.rules.model import RuleError
 from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier, template_values
 from bot.rules.repository import RuleRepository
+from bot.rules.settings import RulesSection
 from bot.rules.syntax import parse_rule_spec
 from bot.store import Store
 
@@ -35,7 +36,7 @@ def _open_store(ctx: CliContext) -> Store:
 
 def _repository(ctx: CliContext) -> tuple[Store, RuleRepository]:
     store = _open_store(ctx)
-    return store, RuleRepository(store, ctx.config().settings.rules.max_rules)
+    return store, RuleRepository(store, ctx.config().section(RulesSection).max_rules)
 
 
 def _scope(platform: str, chats: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -117,7 +118,7 @@ def show(ctx: CliContext, rule_id: int, as_json: bool) -> None:
         rule = _get_rule(repository, rule_id)
     finally:
         store.close()
-    cooldown = ctx.config().settings.rules.default_cooldown_s if rule.cooldown_s is None else rule.cooldown_s
+    cooldown = ctx.config().section(RulesSection).default_cooldown_s if rule.cooldown_s is None else rule.cooldown_s
     print_json({"id": rule.id, **rule.to_dict()}) if as_json else click.echo(details(rule, cooldown))
 
 
@@ -194,7 +195,7 @@ def test(ctx: CliContext, text: tuple[str, ...], platform: str, chat: str, as_js
     from bot.rules.feature import shared_encode
 
     message_text = " ".join(text)
-    settings = ctx.config().settings.rules
+    settings = ctx.config().section(RulesSection)
     store, repository = _repository(ctx)
     try:
         replier = AutoReplier(repository, shared_encode, settings.semantic_threshold, settings.default_cooldown_s)

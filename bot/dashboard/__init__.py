@@ -1,6 +1,6 @@
 """The owner's web dashboard: server-rendered pages over the bot's own library APIs (no JavaScript).
 
-Importing this package is cheap (no aiohttp, no Jinja): `bot.config` reads `DashboardSection` from it.
+Importing this package is cheap (no aiohttp, no Jinja): the dashboard's spec reads `DashboardSection` from it.
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.dashboard.server import DashboardServer
+from bot.dashboard.settings import DashboardSection
 from bot.plugin import BaseFeature, FeatureContext
 
 
@@ -19,7 +20,7 @@ class DashboardFeature(BaseFeature):
         self._context = context
 
     async def start(self) -> None:
-        if self._context is None or not self._context.config.settings.dashboard.enabled:
+        if self._context is None or not self._context.section(DashboardSection).enabled:
             return
         self.server = DashboardServer(self._context, engine_ready=True)
         await self.server.start()

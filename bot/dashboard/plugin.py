@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.dashboard.schema import dashboard_migrations
-from bot.dashboard.settings import DashboardSection
+from bot.dashboard.settings import PASSWORD, DashboardSection
 from bot.plugin import FeatureSpec
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ spec = FeatureSpec(
     create,
     settings_section="dashboard",
     settings_model=DashboardSection,
+    secrets=(PASSWORD,),
     migrations=dashboard_migrations,
     cli_modules=("bot.cli.dashboard_cmd",),
     # Serves pages over the other features, so it starts after them.

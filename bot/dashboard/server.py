@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.dashboard.services import DashboardServices
+from bot.dashboard.settings import DashboardSection
 from bot.dashboard.site import create_app
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ class DashboardServer:
     """The dashboard's HTTP listener over one bot's features (the running bot's, or a standalone one)."""
 
     def __init__(self, app: FeatureContext, engine_ready: bool) -> None:
-        self.settings = app.config.settings.dashboard
+        self.settings = app.config.section(DashboardSection)
         self.services = DashboardServices(app, engine_ready)
         self.web_app = create_app(self.services, self.settings, app.config.resolve_path(self.settings.uploads_dir))
         self._runner: web.AppRunner | None = None

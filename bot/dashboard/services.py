@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from bot import audit
 from bot.messages import OutgoingMessage
@@ -68,20 +68,26 @@ class DashboardServices:
     def store(self) -> Store:
         return self.app.store
 
-    def feature(self, name: str) -> Any:
-        return next((feature for feature in self.app.features if getattr(feature, "name", "") == name), None)
+    # The features whose pages are shown, found by type among the services they offer (None when one is not
+    # installed: its pages say so).
 
     @property
     def kb(self) -> KbFeature | None:
-        return cast("KbFeature | None", self.feature("kb"))
+        from bot.kb.feature import KbFeature
+
+        return self.app.services.get(KbFeature)
 
     @property
     def rules(self) -> RulesFeature | None:
-        return cast("RulesFeature | None", self.feature("rules"))
+        from bot.rules.feature import RulesFeature
+
+        return self.app.services.get(RulesFeature)
 
     @property
     def scheduling(self) -> SchedulingFeature | None:
-        return cast("SchedulingFeature | None", self.feature("scheduling"))
+        from bot.scheduling.feature import SchedulingFeature
+
+        return self.app.services.get(SchedulingFeature)
 
     @property
     def suggestions(self) -> SuggestionService | None:
@@ -90,7 +96,9 @@ class DashboardServices:
 
     @property
     def automod(self) -> AutomodFeature | None:
-        return cast("AutomodFeature | None", self.feature("automod"))
+        from bot.automod.feature import AutomodFeature
+
+        return self.app.services.get(AutomodFeature)
 
     def record(self, action: str, target: str, before: Any = None, after: Any = None) -> None:
         """One audit entry per change the owner makes here."""

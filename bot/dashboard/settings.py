@@ -1,8 +1,13 @@
-"""The `[dashboard]` config section (its own model, referenced by one field in `bot.config.Settings`)."""
+"""The `[dashboard]` config section and the dashboard's password secret (declared in the dashboard's spec)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bot.config import SecretSpec
+
+# Plain, or a `socialbot dashboard hash-password` value.
+PASSWORD = SecretSpec("dashboard_password", "SOCIALBOT_DASHBOARD_PASSWORD", "the dashboard login password")
 
 
 class DashboardSection(BaseModel):

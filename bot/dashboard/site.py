@@ -17,7 +17,7 @@ from bot.dashboard.security import (
     security_headers,
 )
 from bot.dashboard.services import DashboardServices
-from bot.dashboard.settings import DashboardSection
+from bot.dashboard.settings import PASSWORD, DashboardSection
 from bot.dashboard.web import (
     LIMITER_KEY,
     PASSWORD_KEY,
@@ -34,7 +34,7 @@ from bot.dashboard.web import (
 
 def create_app(services: DashboardServices, settings: DashboardSection, uploads: Path) -> web.Application:
     """The dashboard as an aiohttp application (run it with `DashboardServer` or a test client)."""
-    secret = services.app.config.secrets.dashboard_password
+    secret = services.app.config.secrets.value(PASSWORD.key)
     # A password from the secrets is hashed once now; without one, logins read the stored hash each time
     # (so `set-password` takes effect without a restart).
     password_hash = owner_password_hash(services.store, secret.get_secret_value()) if secret else None

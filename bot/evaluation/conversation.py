@@ -20,8 +20,10 @@ from typing import Any
 from bot.config import LoadedConfig
 from bot.evaluation import SETS
 from bot.kb import KbError
+from bot.kb.settings import KbSection
 from bot.language import detect_language
 from bot.messages import Author, ConversationKey, IncomingMessage
+from bot.policy.settings import PolicySection
 from bot.policy.signals import business_claim
 from bot.policy.small_talk import SmallTalkSet
 
@@ -99,18 +101,20 @@ def load_conversations(path: Path | None = None) -> list[ConversationItem]:
 def _config_for(config: LoadedConfig, database: Path, use_model: bool) -> LoadedConfig:
     settings = config.settings
     bot = settings.bot.model_copy(update={"database": str(database)})
-    policy = settings.policy.model_copy(
+    policy = config.section(PolicySection).model_copy(
         update={"enabled": True, "model_small_talk": use_model, "model_other": use_model}
     )
-    kb = settings.kb.model_copy(
-        update={"enabled": True, "answer_mode": settings.kb.answer_mode if use_model else "extractive"}
+    kb_section = config.section(KbSection)
+    kb = kb_section.model_copy(
+        update={"enabled": True, "answer_mode": kb_section.answer_mode if use_model else "extractive"}
     )
-    return LoadedConfig(
-        settings=settings.model_copy(update={"bot": bot, "policy": policy, "kb": kb}),
+    adjusted = LoadedConfig(
+        settings=settings.model_copy(update={"bot": bot}),
         secrets=config.secrets,
         source=config.source,
         base_dir=config.base_dir,
     )
+    return adjusted.with_section(policy).with_section(kb)
 
 
 async def run_conversation_eval(

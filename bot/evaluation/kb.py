@@ -23,6 +23,7 @@ from bot.kb import KbError
 from bot.kb.answerability import AnswerabilityJudge, load_judge
 from bot.kb.answering import KbAnswer, KbAnswerer, KbSettings
 from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.settings import KbSection
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ async def run_kb_eval(
     """The evaluation figures as a dict (hit_at_1, hit_at_3, answer_accuracy, decline_precision,
     decline_recall, latency_ms_p50, ...). With `use_model` the app must be started (its engine loaded);
     `split` is "test", "calibration" or "all"."""
-    kb_settings = settings or KbSettings.from_section(app.config.settings.kb)
-    judge = await asyncio.to_thread(load_judge, app.config.settings.kb.answerability_judge)
+    kb_settings = settings or KbSettings.from_section(app.config.section(KbSection))
+    judge = await asyncio.to_thread(load_judge, app.config.section(KbSection).answerability_judge)
     rows = await _answer_all(app, questions_path, limit, use_model, split, kb_dir, kb_settings, progress, judge)
     figures = _figures(rows, use_model, kb_settings, split, app.engine.model_name if use_model else "none")
     figures["thresholds"]["answerability_judge"] = judge is not None
@@ -127,8 +128,8 @@ async def _answer_all(
         try:
             kb = KnowledgeBase(
                 store,
-                passage_chars=app.config.settings.kb.passage_chars,
-                lexical_weight=app.config.settings.kb.lexical_weight,
+                passage_chars=app.config.section(KbSection).passage_chars,
+                lexical_weight=app.config.section(KbSection).lexical_weight,
             )
             await asyncio.to_thread(kb.add_paths, [kb_dir or path.parent / "shop"])
             answerer = KbAnswerer(kb, app.engine if use_model else None, app.prompts, kb_settings, judge=judge)

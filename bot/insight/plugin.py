@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def create(config: LoadedConfig) -> Feature:
     from bot.insight.feature import InsightFeature
 
-    return InsightFeature(config.settings.insight)
+    return InsightFeature(config.section(InsightSection))
 
 
 spec = FeatureSpec(

@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot.config import KbSection
 from bot.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, GenerationSettings
 from bot.kb import KbError
 from bot.kb.actions import missing_actions
@@ -30,6 +29,7 @@ from bot.kb.answerability import AnswerabilityJudge, default_weights_dir, passag
 from bot.kb.documents import split_sentences
 from bot.kb.knowledge_base import STOPWORDS, VERSION_KEY, KbHit, KnowledgeBase
 from bot.kb.poison import instruction_phrase, without_instructions
+from bot.kb.settings import KbSection
 from bot.prompts import PromptLibrary
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bot.config import KbSection
 from bot.kb import KbError
 from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
 from bot.kb.knowledge_base import KnowledgeBase, knowledge_base_for
+from bot.kb.settings import KbSection
 from bot.kb.staff import staff_conversation
 from bot.kb.tickets import Ticket, TicketDesk, wants_human
 from bot.messages import ConversationKey, OutgoingMessage
@@ -165,7 +165,7 @@ class KbFeature(BaseFeature):
         self._enabled = False
 
     def install(self, context: FeatureContext) -> None:
-        section = context.config.settings.kb
+        section = context.section(KbSection)
         self._enabled = section.enabled
         self.kb = knowledge_base_for(context.store, section)
         self.desk = TicketDesk(context.store)
@@ -180,13 +180,17 @@ class KbFeature(BaseFeature):
         self.handoff = HandoffRoute(
             self.desk, context.store, context.prompts, staff_conversation(section), message_link
         )
+        # Found by type by what manages it (the dashboard), never by its name.
+        context.services.provide(self)
         if section.enabled:
             context.services.provide(self.kb)
             context.services.provide(self.answerer)
         # Moderation (automod, mutes, rate limits) still sees every message; then an open ticket silences
         # the bot before auto-replies or anything else could answer.
         context.add_route(self.handoff, ANSWER_HANDOFF)
-        if not context.config.settings.policy.enabled:  # with the turn policy, it asks the knowledge base itself
+        # With the turn policy on, the policy asks the knowledge base itself (its section, read without
+        # importing the policy feature).
+        if not getattr(context.config.section_named("policy"), "enabled", False):
             context.add_route(KbRoute(self.kb, self.answerer, section), ANSWER_KB)
         context.add_command(Command("human", "ask for a person from the team", self._cmd_human, usage="[reason]"))
         context.add_command(

@@ -21,11 +21,11 @@ import numpy as np
 import sqlite_utils
 from numpy.typing import NDArray
 
-from bot.config import KbSection
 from bot.embeddings import EMBEDDING_DIM
 from bot.kb import KbError
 from bot.kb.documents import SUPPORTED_SUFFIXES, ParsedDocument, ParsedPassage, read_document
 from bot.kb.poison import FlaggedText, flagged_sentences
+from bot.kb.settings import KbSection
 from bot.kb.vectors import VectorIndex, blob_to_vector, vector_to_blob
 from bot.store import Store, utc_now
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import KbSection
 from bot.kb.schema import kb_migrations
+from bot.kb.settings import KbSection
 from bot.plugin import FeatureSpec
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.config import KbSection
+from bot.kb.settings import KbSection
 from bot.messages import ConversationKey
 
 

@@ -142,7 +142,7 @@ class MemoryFeature(BaseFeature):
         self.store: Store | None = None
 
     def install(self, context: FeatureContext) -> None:
-        section = self.section or context.config.settings.privacy
+        section = self.section or context.section(PrivacySection)
         self.section = section
         self.store = context.store
         self.facts = FactStore(context.store)

@@ -2,7 +2,8 @@
 
 Checks: the config loads, which secrets are present (never their values), the database opens and passes
 SQLite's integrity check, the disk has room, the model is cached (or the model server answers), and each
-configured platform is reachable with its token accepted, every network call under a timeout.
+configured platform is reachable with its token accepted (each platform's spec says how to ask it), every
+network call under a timeout.
 """
 
 from __future__ import annotations
@@ -11,22 +12,20 @@ import asyncio
 import os
 import shutil
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import aiohttp
-from yarl import URL
 
 from bot.config import LoadedConfig
 from bot.engine.model_cache import is_cache_complete, model_cache_dir
 from bot.engine.settings import BUNDLED_SMOLLM2, EngineSettings
 from bot.ops.backup import integrity
+from bot.platform import PlatformSpec
+from bot.plugin_registry import platform_specs
+from bot.reachability import CheckStatus, ProbeOptions, http_status, unreachable
 
-CheckStatus = Literal["ok", "warn", "fail", "skip"]
-
-DISCORD_API_BASE = "https://discord.com/api/v10"
 DISK_FAIL_BYTES = 200 * 1024**2
 DISK_WARN_BYTES = 2 * 1024**3
 
@@ -50,31 +49,32 @@ class DoctorOptions:
 
     timeout_s: float = 5.0
     full_integrity: bool = False
-    discord_api_base: str = DISCORD_API_BASE
+    # Platform name -> API base URL to ask instead of the platform's own (a proxy or a test server).
+    api_bases: Mapping[str, str] = field(default_factory=dict)
     check_network: bool = True
 
 
 def check_secrets(config: LoadedConfig) -> list[Check]:
-    """Which tokens are configured; the values are never read out."""
-    secrets = config.secrets
+    """Which platform tokens are configured (each installed platform declares its own); values never read out."""
+    platforms = [spec for spec in platform_specs() if spec.secrets]
     present = {
-        "telegram": secrets.telegram_bot_token is not None,
-        "discord": secrets.discord_bot_token is not None,
+        spec.name: any(config.secrets.value(secret.key) is not None for secret in spec.secrets) for spec in platforms
     }
     checks = []
     if not any(present.values()):
+        names = " and/or ".join(secret.env for spec in platforms for secret in spec.secrets)
         checks.append(
             Check(
                 "secrets",
                 "warn",
                 "no platform token configured: `socialbot run` starts only the console chat",
-                "set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN in the environment or the secrets file",
+                f"set {names or 'a platform token'} in the environment or the secrets file",
             )
         )
     else:
         names = ", ".join(platform for platform, is_set in present.items() if is_set)
         checks.append(Check("secrets", "ok", f"tokens configured for: {names} (values not shown)"))
-    if config.settings.model.backend == "openai" and secrets.openai_api_key is None:
+    if config.settings.model.backend == "openai" and config.secrets.openai_api_key is None:
         checks.append(
             Check(
                 "secrets.openai",
@@ -204,56 +204,11 @@ def check_model_cache(settings: EngineSettings) -> Check:
     )
 
 
-async def _get(session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None) -> int:
-    async with session.get(url, headers=headers) as response:
-        await response.read()
-        return response.status
-
-
-def _unreachable(name: str, where: str, exc: BaseException, timeout_s: float) -> Check:
-    reason = f"no answer within {timeout_s:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__
-    return Check(name, "fail", f"cannot reach {where}: {reason}", f"check the network, DNS and any proxy to {where}")
-
-
-async def check_telegram(config: LoadedConfig, session: aiohttp.ClientSession, timeout_s: float) -> Check:
-    """getMe with the configured token: reachable and token accepted. The URL (it holds the token) is never shown."""
-    token = config.secrets.telegram_bot_token
-    if token is None:
-        return Check("telegram", "skip", "no TELEGRAM_BOT_TOKEN")
-    base = config.settings.telegram.base_url
-    where = str(URL(base).with_path("/").with_query(None)).rstrip("/")
-    try:
-        status = await _get(session, f"{base}{token.get_secret_value()}/getMe")
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return _unreachable("telegram", where, exc, timeout_s)
-    if status == 200:
-        return Check("telegram", "ok", f"{where} reachable, token accepted")
-    if status in (401, 404):
-        return Check(
-            "telegram", "fail", f"{where} rejected the token (HTTP {status})", "get a new token from @BotFather"
-        )
-    return Check("telegram", "warn", f"{where} answered HTTP {status}", "try again later; see Telegram's status")
-
-
-async def check_discord(config: LoadedConfig, session: aiohttp.ClientSession, api_base: str, timeout_s: float) -> Check:
-    """GET /users/@me with the bot token: reachable and token accepted."""
-    token = config.secrets.discord_bot_token
-    if token is None:
-        return Check("discord", "skip", "no DISCORD_BOT_TOKEN")
-    where = str(URL(api_base).with_path("/")).rstrip("/")
-    try:
-        status = await _get(
-            session, api_base.rstrip("/") + "/users/@me", {"Authorization": f"Bot {token.get_secret_value()}"}
-        )
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return _unreachable("discord", where, exc, timeout_s)
-    if status == 200:
-        return Check("discord", "ok", f"{where} reachable, token accepted")
-    if status == 401:
-        return Check(
-            "discord", "fail", f"{where} rejected the token (HTTP 401)", "reset the bot token in the Developer Portal"
-        )
-    return Check("discord", "warn", f"{where} answered HTTP {status}", "try again later; see Discord's status")
+async def check_platform(config: LoadedConfig, spec: PlatformSpec, probe: ProbeOptions) -> Check:
+    """The platform's own reachability check (`PlatformSpec.check_reachable`), as a doctor finding."""
+    assert spec.check_reachable is not None
+    found = await spec.check_reachable(config, probe)
+    return Check(spec.name, found.status, found.detail, found.fix)
 
 
 async def check_model_server(settings: EngineSettings, session: aiohttp.ClientSession, timeout_s: float) -> Check:
@@ -263,9 +218,10 @@ async def check_model_server(settings: EngineSettings, session: aiohttp.ClientSe
     base = settings.openai_base_url.rstrip("/")
     headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else None
     try:
-        status = await _get(session, base + "/models", headers)
+        status = await http_status(session, base + "/models", headers)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return _unreachable("model.server", base, exc, timeout_s)
+        found = unreachable(base, exc, timeout_s)
+        return Check("model.server", found.status, found.detail, found.fix)
     if status in (401, 403):
         return Check(
             "model.server", "fail", f"{base} refused the API key (HTTP {status})", "fix SOCIALBOT_OPENAI_API_KEY"
@@ -279,11 +235,12 @@ async def check_network(config: LoadedConfig, engine: EngineSettings, options: D
     """The platform and model-server checks, run together, each bounded by `options.timeout_s`."""
     timeout = aiohttp.ClientTimeout(total=options.timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        results = await asyncio.gather(
-            check_telegram(config, session, options.timeout_s),
-            check_discord(config, session, options.discord_api_base, options.timeout_s),
-            check_model_server(engine, session, options.timeout_s),
-        )
+        platforms = [
+            check_platform(config, spec, ProbeOptions(session, options.timeout_s, options.api_bases.get(spec.name, "")))
+            for spec in platform_specs()
+            if spec.check_reachable is not None
+        ]
+        results = await asyncio.gather(*platforms, check_model_server(engine, session, options.timeout_s))
     return list(results)
 
 

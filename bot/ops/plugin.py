@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def create(config: LoadedConfig) -> Feature:
     from bot.ops.feature import OpsFeature
 
-    return OpsFeature(config.settings.metrics)
+    return OpsFeature(config.section(MetricsSection))
 
 
 spec = FeatureSpec(

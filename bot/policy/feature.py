@@ -12,6 +12,7 @@ from bot.language import default_detector
 from bot.plugin import ANSWER_POLICY, GUARD_LANGUAGE, BaseFeature, FeatureContext
 from bot.policy.languages import ConversationLanguages
 from bot.policy.route import LanguageRoute, PersonaText, TurnPolicyRoute
+from bot.policy.settings import PolicySection
 from bot.policy.small_talk import SmallTalkSet
 
 
@@ -26,7 +27,8 @@ class PolicyFeature(BaseFeature):
 
     def install(self, context: FeatureContext) -> None:
         settings = context.config.settings
-        if not settings.policy.enabled:
+        policy = context.section(PolicySection)
+        if not policy.enabled:
             return
         bot = settings.bot
         folders = [context.config.resolve_path(bot.prompts_dir)] if bot.prompts_dir else []
@@ -46,7 +48,7 @@ class PolicyFeature(BaseFeature):
             )
 
         self.route = TurnPolicyRoute(
-            settings.policy,
+            policy,
             self.small_talk,
             context.prompts,
             context.engine,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from bot.privacy.feature_data import feature_exports
 from bot.privacy.member import Member
 from bot.privacy.registry import policies_for
 from bot.store import Store, utc_now
+
+if TYPE_CHECKING:
+    from bot.plugin import Feature
 
 EXPORT_FORMAT = "socialbot-export/1"
 
@@ -19,8 +24,9 @@ def _plain(value: object) -> object:
     return value
 
 
-def export_member(store: Store, member: Member) -> dict[str, Any]:
-    """Every row any table holds about `member`, table by table, with what forgetting would do to each table."""
+def export_member(store: Store, member: Member, features: Sequence[Feature] = ()) -> dict[str, Any]:
+    """Every row any table holds about `member`, table by table, with what forgetting would do to each table,
+    and what each of `features` exports about them through its `export_user` hook (under "features")."""
     member = member.resolved(store)
     params = member.parameters()
     tables: dict[str, list[dict[str, object]]] = {}
@@ -49,8 +55,10 @@ def export_member(store: Store, member: Member) -> dict[str, Any]:
         "member": {"platform": member.platform, "user": member.platform_user_id},
         "tables": {name: rows for name, rows in sorted(tables.items()) if rows},
         "on_forget": dict(sorted(on_forget.items())),
+        "features": feature_exports(features, member),
     }
 
 
-def export_json(store: Store, member: Member) -> bytes:
-    return json.dumps(export_member(store, member), ensure_ascii=False, indent=2, default=str).encode("utf-8")
+def export_json(store: Store, member: Member, features: Sequence[Feature] = ()) -> bytes:
+    document = export_member(store, member, features)
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")

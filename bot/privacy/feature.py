@@ -44,11 +44,13 @@ class PrivacyFeature(BaseFeature):
         self.engine: Engine | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self.last_report: RetentionReport | None = None
+        self._context: FeatureContext | None = None
 
     def install(self, context: FeatureContext) -> None:
-        self.section = context.config.settings.privacy
+        self.section = context.section(PrivacySection)
         self.store = context.store
         self.engine = context.engine
+        self._context = context
         context.add_command(Command("export", "get everything stored about you as a file", self._cmd_export))
 
     async def start(self) -> None:
@@ -109,7 +111,8 @@ class PrivacyFeature(BaseFeature):
         if not message.is_direct:
             return texts.text("export_private_only")
         member = Member(message.platform, message.author.user_id)
-        data = await asyncio.to_thread(export_json, self.store, member)
+        features = self._context.features if self._context is not None else []
+        data = await asyncio.to_thread(export_json, self.store, member, features)
         audit.record(self.store, member.actor, "privacy.export", member.actor, after={"bytes": len(data)})
         document = OutgoingDocument(f"socialbot-export-{message.platform}-{message.author.user_id}.json", data)
         side = OutgoingMessage(message.conversation, texts.text("export_caption"), document=document, kind="notice")

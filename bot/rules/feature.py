@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from bot.chat_settings import ChatSettingsStore
-from bot.config import RulesSection
 from bot.plugin import ANSWER_RULES, GUARD_ABUSE, BaseFeature, FeatureContext
 from bot.ratelimit import BucketPolicy, RateLimiter
 from bot.rules.commands import AdminCommands
@@ -19,6 +18,7 @@ from bot.rules.mutes import MuteList
 from bot.rules.replier import AutoReplier
 from bot.rules.repository import RuleRepository
 from bot.rules.routes import AbuseRoute, RulesRoute
+from bot.rules.settings import RulesSection
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ class RulesFeature(BaseFeature):
         return forget_actor(self.repository.store, f"{platform}:{user_id}")
 
     def install(self, context: FeatureContext) -> None:
-        section = self.section or context.config.settings.rules
+        section = self.section or context.section(RulesSection)
+        # Found by type by what manages it (the dashboard), never by its name.
+        context.services.provide(self)
         bot = context.config.settings.bot
         self.repository = RuleRepository(context.store, section.max_rules)
         encoder = self._encoder

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import RulesSection
 from bot.plugin import FeatureSpec
 from bot.rules.schema import rules_migrations
+from bot.rules.settings import RulesSection
 
 if TYPE_CHECKING:
     from bot.config import LoadedConfig
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def create(config: LoadedConfig) -> Feature:
     from bot.rules.feature import RulesFeature
 
-    return RulesFeature(config.settings.rules)
+    return RulesFeature(config.section(RulesSection))
 
 
 spec = FeatureSpec(

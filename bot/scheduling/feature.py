@@ -16,6 +16,7 @@ from bot.scheduling.commands import ScheduleCommands
 from bot.scheduling.outbox import Outbox
 from bot.scheduling.runner import SchedulerRunner
 from bot.scheduling.service import PostingService, SchedulerSettings
+from bot.scheduling.settings import SchedulerSection
 from bot.scheduling.timing import zone
 from bot.suggest.drafts import DraftStore
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def scheduler_settings(config: LoadedConfig) -> SchedulerSettings:
-    section = config.settings.scheduler
+    section = config.section(SchedulerSection)
     try:
         zone(section.timezone)
     except SchedulingError as exc:
@@ -58,6 +59,8 @@ class SchedulingFeature(BaseFeature):
         self.runner: SchedulerRunner | None = None
 
     def install(self, context: FeatureContext) -> None:
+        # Found by type by what manages it (the dashboard), never by its name.
+        context.services.provide(self)
         self.service = PostingService(
             Outbox(context.store),
             DraftStore(context.store),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import SchedulerSection
 from bot.plugin import FeatureSpec
 from bot.scheduling.schema import scheduling_migrations
+from bot.scheduling.settings import SchedulerSection
 
 if TYPE_CHECKING:
     from bot.config import LoadedConfig

@@ -10,10 +10,11 @@ from bot.plugin import BaseFeature, FeatureContext
 from bot.suggest.commands import SuggestCommands
 from bot.suggest.drafts import DraftStore
 from bot.suggest.generator import SuggestionService, SuggestSettings, Voice
+from bot.suggest.settings import SuggestSection
 
 
 def suggest_settings(config: LoadedConfig) -> SuggestSettings:
-    return SuggestSettings(**config.settings.suggest.model_dump())
+    return SuggestSettings(**config.section(SuggestSection).model_dump())
 
 
 def voice(config: LoadedConfig) -> Voice:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import SuggestSection
 from bot.plugin import FeatureSpec
+from bot.suggest.settings import SuggestSection
 
 if TYPE_CHECKING:
     from bot.config import LoadedConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, Secrets, Settings, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -85,9 +85,9 @@ def test_secrets_come_from_env_or_secrets_file_and_never_print(tmp_path: Path) -
     loaded = load_config(
         write(tmp_path, ""), secrets_path=secrets, environ={"TELEGRAM_BOT_TOKEN": "123456:env-token-value"}
     )
-    assert loaded.secrets.telegram_bot_token is not None
-    assert loaded.secrets.telegram_bot_token.get_secret_value() == "123456:env-token-value"
-    assert loaded.secrets.discord_bot_token is not None
+    assert loaded.secrets.value("telegram_bot_token") is not None
+    assert loaded.secrets.value("telegram_bot_token").get_secret_value() == "123456:env-token-value"
+    assert loaded.secrets.value("discord_bot_token") is not None
     assert "file-token-value" not in repr(loaded) and "env-token-value" not in str(loaded.secrets)
 
 
@@ -102,3 +102,51 @@ def test_unknown_key_in_secrets_file_is_named(tmp_path: Path) -> None:
 def test_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "socialbot.example.toml"
     assert load_config(example, environ={}).settings.bot.name
+
+
+def test_the_core_declares_only_its_own_sections_and_secret() -> None:
+    assert set(Settings.model_fields) == {"bot", "model", "generation", "moderation", "logging", "delivery"}
+    assert set(Secrets.model_fields) == {"openai_api_key"}
+
+
+def test_a_feature_section_is_validated_with_the_same_one_line_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[kb]\ntop_k = 99\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert (error.value.source, error.value.key) == (str(path), "kb.top_k")
+    assert "less than or equal to 5" in error.value.reason
+
+
+def test_a_typo_in_a_platform_section_and_an_unknown_section_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "[discord]\nguild_reply_mod = 'always'\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert str(error.value) == f"{path}: discord.guild_reply_mod: unknown key"
+    path = write(tmp_path, "[nosuchfeature]\nenabled = true\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert str(error.value) == f"{path}: nosuchfeature: unknown key"
+
+
+def test_feature_and_platform_sections_are_read_by_their_own_models(tmp_path: Path) -> None:
+    from adapters.telegram.settings import TelegramSection
+    from bot.kb.settings import KbSection
+
+    path = write(tmp_path, "[kb]\ntop_k = 3\n[telegram]\nmode = 'webhook'\n")
+    loaded = load_config(path, environ={"SOCIALBOT__KB__ANSWER_THRESHOLD": "0.5"})
+    assert (loaded.section(KbSection).top_k, loaded.section(KbSection).answer_threshold) == (3, 0.5)
+    assert loaded.section(TelegramSection).mode == "webhook"
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, ""), environ={"SOCIALBOT__KB__TOP_K": "9"})
+    assert (error.value.source, error.value.key) == ("environment SOCIALBOT__KB__TOP_K", "kb.top_k")
+
+
+def test_platform_tokens_are_the_secrets_the_platforms_declare(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("dashboard_password = 'owner-password'\n", encoding="utf-8")
+    loaded = load_config(write(tmp_path, ""), secrets_path=secrets, environ={"DISCORD_BOT_TOKEN": "discord-value"})
+    assert loaded.secrets.value("telegram_bot_token") is None
+    token = loaded.secrets.value("discord_bot_token")
+    assert token is not None and token.get_secret_value() == "discord-value"
+    assert "discord-value" not in repr(loaded.secrets) and "owner-password" not in str(loaded.secrets)
+    assert loaded.secrets.value("no_such_secret") is None

@@ -5,11 +5,15 @@ is configured, its own config section decides how group chats are answered, and 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bot.app import BotApp
+from bot.cli.main import main
 from bot.config import load_config
 from bot.plugin_registry import platform_spec, platform_specs
 from tests.distributions import installed, write_distribution
@@ -22,9 +26,11 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.config import SecretSpec
 from bot.dispatch.transport import PostRequest, TransportCapabilities
 from bot.messages import Author, ConversationKey, IncomingMessage
 from bot.platform import PlatformContext, PlatformSpec
+from bot.reachability import Reachability
 
 
 class MemchatSection(BaseModel):
@@ -88,7 +94,16 @@ class MemchatAdapter:
 
 
 def section(config) -> MemchatSection:
-    return config.plugin_sections["memchat"]
+    return config.section(MemchatSection)
+
+
+TOKEN = SecretSpec("memchat_token", "MEMCHAT_TOKEN", "the memchat bot token")
+
+
+async def check_reachable(config, probe) -> Reachability:
+    if config.secrets.value(TOKEN.key) is None:
+        return Reachability("skip", "no MEMCHAT_TOKEN")
+    return Reachability("ok", "memchat (in memory) reachable, token accepted")
 
 
 spec = PlatformSpec(
@@ -97,6 +112,8 @@ spec = PlatformSpec(
     configured=lambda config: section(config).enabled,
     settings_section="memchat",
     settings_model=MemchatSection,
+    secrets=(TOKEN,),
+    check_reachable=check_reachable,
     group_reply_mode=lambda config: section(config).group_reply_mode,
     message_link=lambda conversation, message_id: f"memchat://{conversation.chat_id}/{message_id}",
 )
@@ -161,6 +178,35 @@ async def test_an_installed_platform_is_started_and_answers_through_its_own_tran
         finally:
             await adapter.stop()
             await app.stop()
+
+
+async def test_config_check_and_doctor_ask_an_installed_platform_for_its_token_and_reachability(
+    tmp_path: Path, memchat_site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import engine_settings
+    from bot.ops.doctor import DoctorOptions, check_network, check_secrets
+
+    secret = "memchat-secret-value"
+    with installed(memchat_site):
+        path = write_config(tmp_path)
+        result = CliRunner().invoke(
+            main, ["--config", str(path), "config", "check", "--json"], env={"MEMCHAT_TOKEN": secret}
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["tokens_configured"]["memchat"] is True
+        assert secret not in result.output
+        config = load_config(path, environ={"MEMCHAT_TOKEN": secret})
+        [secrets] = check_secrets(config)
+        assert secrets.status == "ok" and "memchat" in secrets.detail and secret not in secrets.detail
+        checks = await check_network(config, engine_settings(config), DoctorOptions(timeout_s=5))
+        by_name = {check.name: check for check in checks}
+        assert by_name["memchat"].status == "ok"
+        assert (by_name["telegram"].status, by_name["discord"].status) == ("skip", "skip")
+        without = load_config(path, environ={})
+        [missing] = check_secrets(without)
+        assert missing.status == "warn" and "MEMCHAT_TOKEN" in missing.fix and "TELEGRAM_BOT_TOKEN" in missing.fix
+    logging.getLogger("memchat").warning("connecting with %s", secret)
+    assert secret not in caplog.text and "<secret>" in caplog.text
 
 
 def test_the_core_asks_the_platform_for_its_links(memchat_site: Path) -> None:

@@ -190,7 +190,7 @@ async def start_bot(tmp_path: Path, fake_discord: FakeDiscord) -> AsyncIterator[
             prepare(bot_app)
         if app is None:
             await bot_app.start()
-        adapter = DiscordAdapter(bot_app, TOKEN, ready_timeout_s=10)
+        adapter = DiscordAdapter(bot_app.platform_context(), TOKEN, ready_timeout_s=10)
         await adapter.start()
         bot = RunningBot(bot_app, adapter, fake_discord)
         bot._stops.append(adapter.stop)

@@ -146,13 +146,13 @@ async def test_platform_actions_delete_timeout_and_lift_timeout(start_bot: Start
 async def test_create_adapter_without_a_token_says_how_to_set_it(tmp_path: Path) -> None:
     app = build_test_app(tmp_path)
     with pytest.raises(DiscordAdapterError, match="DISCORD_BOT_TOKEN"):
-        create_adapter(app)
+        create_adapter(app.platform_context())
     app.store.close()
 
 
 async def test_rejected_token_fails_start_without_echoing_the_token(tmp_path: Path, fake_discord: FakeDiscord) -> None:
     app = build_test_app(tmp_path, environ={"DISCORD_BOT_TOKEN": "wrong-secret-token"})
-    adapter = create_adapter(app)
+    adapter = create_adapter(app.platform_context())
     with pytest.raises(DiscordAdapterError) as raised:
         await adapter.start()
     assert "wrong-secret-token" not in str(raised.value)

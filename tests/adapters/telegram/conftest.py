@@ -92,7 +92,7 @@ async def bot_app(
 @pytest.fixture
 async def adapter(bot_app: BotApp) -> AsyncIterator[TelegramAdapter]:
     """A polling adapter connected to the fake server."""
-    telegram = create_adapter(bot_app)
+    telegram = create_adapter(bot_app.platform_context())
     await telegram.start()
     yield telegram
     await telegram.stop()

@@ -92,7 +92,7 @@ async def test_long_reply_is_sent_as_ordered_chunks_under_the_limit(
     long_reply = " ".join(sentences)[:10_000]
     engine = ScriptedEngine([long_reply])
     app = build_bot(tmp_path, telegram_server, engine, extra="[generation]\nmax_new_tokens = 4096")
-    async with app, create_adapter(app):
+    async with app, create_adapter(app.platform_context()):
         _, message_id = await telegram_server.push_message("tell me everything")
         await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "sent")
     chunks = telegram_server.state.sent
@@ -139,7 +139,7 @@ async def test_restart_mid_stream_answers_every_message_exactly_once(
     ]
     engine = HoldingEngine()
     async with build_bot(tmp_path, server, engine, settings={"shutdown_grace_s": 0.1}) as first_run:
-        adapter = create_adapter(first_run)
+        adapter = create_adapter(first_run.platform_context())
         await adapter.start()
         # a1, b1 and b2 are answered; a2 hangs in generation and a3 waits behind it in Alice's chat.
         await server.wait_for(lambda: len(server.state.sent) == 3)
@@ -152,7 +152,7 @@ async def test_restart_mid_stream_answers_every_message_exactly_once(
             "received",
         ]
 
-    async with build_bot(tmp_path, server) as second_run, create_adapter(second_run):
+    async with build_bot(tmp_path, server) as second_run, create_adapter(second_run.platform_context()):
         await server.wait_for(lambda: len(server.state.sent) == 5)
         await asyncio.sleep(0.2)
         assert second_run.store.get_state(OFFSET_STATE_KEY) == "5"
@@ -275,7 +275,7 @@ async def test_configured_admin_id_is_an_admin_in_private_chats(
 ) -> None:
     app = build_bot(tmp_path, telegram_server, bot_extra='admin_user_ids = ["telegram:555"]')
     app.commands.add(Command("secret", "admins only", secret_command, admin_only=True))
-    async with app, create_adapter(app):
+    async with app, create_adapter(app.platform_context()):
         await telegram_server.push_message("/secret", chat_id=555, user_id=555)
         await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert telegram_server.state.sent[0].text == "the secret is flour"
@@ -286,7 +286,7 @@ async def test_commands_are_registered_with_admin_only_ones_for_administrators(
 ) -> None:
     app = build_bot(tmp_path, telegram_server)
     app.commands.add(Command("secret", "admins only", secret_command, admin_only=True))
-    async with app, create_adapter(app):
+    async with app, create_adapter(app.platform_context()):
         pass
     public, admins = telegram_server.state.commands
     assert public["scope"] is None and admins["scope"] == {"type": "all_chat_administrators"}
@@ -339,11 +339,11 @@ async def test_reply_that_could_not_be_sent_is_delivered_on_the_next_start(
 ) -> None:
     telegram_server.fail_next("sendMessage", 500, times=4)  # more than network_retries
     async with build_bot(tmp_path, telegram_server) as app:
-        async with create_adapter(app):
+        async with create_adapter(app.platform_context()):
             await telegram_server.push_message("hello?")
             await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "failed")
         assert telegram_server.state.sent == []
-        async with create_adapter(app):
+        async with create_adapter(app.platform_context()):
             await telegram_server.wait_for(lambda: stored(app, 111)[-1].status == "sent")
     assert len(telegram_server.state.sent) == 1
 
@@ -358,11 +358,11 @@ async def test_a_long_reply_cut_off_mid_delivery_resumes_without_posting_a_chunk
         tmp_path, telegram_server, ScriptedEngine([long_reply]), extra="[generation]\nmax_new_tokens = 4096"
     )
     async with app:
-        async with create_adapter(app):
+        async with create_adapter(app.platform_context()):
             await telegram_server.push_message("tell me everything")
             await telegram_server.wait_for(lambda: stored(app, 111)[-1:] and stored(app, 111)[-1].status == "failed")
         assert len(telegram_server.state.sent) == 1
-        async with create_adapter(app):
+        async with create_adapter(app.platform_context()):
             await telegram_server.wait_for(lambda: stored(app, 111)[-1].status == "sent")
     chunks = [chunk.text for chunk in telegram_server.state.sent]
     assert len(chunks) == 3 and len(set(chunks)) == 3
@@ -373,7 +373,7 @@ async def test_the_token_never_appears_in_logs(
     tmp_path: Path, telegram_server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    async with build_bot(tmp_path, telegram_server) as app, create_adapter(app):
+    async with build_bot(tmp_path, telegram_server) as app, create_adapter(app.platform_context()):
         await telegram_server.push_message("hi")
         await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert "getUpdates" in caplog.text
@@ -386,7 +386,7 @@ async def test_missing_token_is_a_clear_error(tmp_path: Path, telegram_server: F
         update={"secrets": app.config.secrets.model_copy(update={"telegram_bot_token": None})}
     )
     with pytest.raises(TelegramAdapterError, match="TELEGRAM_BOT_TOKEN"):
-        create_adapter(app)
+        create_adapter(app.platform_context())
     app.store.close()
 
 
@@ -394,7 +394,7 @@ async def test_rejected_token_fails_start_with_an_actionable_error(
     tmp_path: Path, telegram_server: FakeTelegramServer
 ) -> None:
     async with build_bot(tmp_path, telegram_server) as app:
-        adapter = TelegramAdapter(app, "999:WRONG")
+        adapter = TelegramAdapter(app.platform_context(), "999:WRONG")
         with pytest.raises(TelegramAdapterError, match="cannot connect") as caught:
             await adapter.start()
         assert "WRONG" not in str(caught.value) and not caught.value.retryable
@@ -405,7 +405,7 @@ async def test_typing_is_refreshed_while_generating_and_stops_with_the_reply(
 ) -> None:
     engine = HoldingEngine()
     app = build_bot(tmp_path, telegram_server, engine, settings={"typing_interval_s": 0.05})
-    async with app, create_adapter(app):
+    async with app, create_adapter(app.platform_context()):
         await telegram_server.push_message("slow question")
         await telegram_server.wait_for(lambda: len(telegram_server.state.chat_actions) >= 3)
         assert telegram_server.state.sent == []

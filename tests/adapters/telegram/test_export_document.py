@@ -23,7 +23,7 @@ async def test_export_is_sent_as_a_json_document_in_the_private_chat(
         environ={"TELEGRAM_BOT_TOKEN": telegram_server.token},
     )
     await app.start()
-    adapter = create_adapter(app)
+    adapter = create_adapter(app.platform_context())
     await adapter.start()
     try:
         await telegram_server.push_message("My order number is A-48213", chat_id=555, user_id=555)

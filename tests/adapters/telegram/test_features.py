@@ -35,7 +35,7 @@ async def running(
         environ={"TELEGRAM_BOT_TOKEN": telegram_server.token},
     )
     await app.start()
-    adapter = create_adapter(app)
+    adapter = create_adapter(app.platform_context())
     await adapter.start()
     telegram_server.set_administrators(GROUP, [ADMIN])
     telegram_server.set_administrators(STAFF, [ADMIN])

@@ -22,7 +22,7 @@ async def test_growing_reply_is_sent_once_and_edited_into_the_final_text(
         bot_extra="progress_interval_s = 0.2",
     )
     await app.start()
-    adapter = create_adapter(app)
+    adapter = create_adapter(app.platform_context())
     await adapter.start()
     try:
         await telegram_server.push_message("when are you open?")

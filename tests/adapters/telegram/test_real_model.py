@@ -24,7 +24,7 @@ async def test_direct_message_gets_a_non_empty_model_reply_that_is_stored(
     text = telegram_config(telegram_server, extra="[generation]\nmax_new_tokens = 24")
     config = load_config(write_config(tmp_path, text), environ={"TELEGRAM_BOT_TOKEN": telegram_server.token})
     app = BotApp.build(config, gate=ModerationGate(GatePolicy()), features=[])
-    async with app, create_adapter(app):
+    async with app, create_adapter(app.platform_context()):
         _, message_id = await telegram_server.push_message("Hello! What can you do for me?")
         conversation = app.store.conversation_id(ConversationKey("telegram", "111"))
         # Sent on the wire first, recorded as sent just after: wait for the record.

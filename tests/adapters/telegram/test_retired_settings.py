@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.telegram.settings import TelegramSection
 from bot.config import ConfigError, load_config
 
 
@@ -34,4 +35,4 @@ def test_a_config_without_the_retired_keys_loads_and_delivery_holds_the_grace_pe
     config.write_text("[telegram]\npoll_timeout_s = 5\n[delivery]\nshutdown_grace_s = 3\n", encoding="utf-8")
     loaded = load_config(config, environ={})
     assert loaded.settings.delivery.shutdown_grace_s == 3
-    assert not hasattr(loaded.settings.telegram, "shutdown_grace_s")
+    assert not hasattr(loaded.section(TelegramSection), "shutdown_grace_s")

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.telegram import TelegramAdapter, create_adapter
 from adapters.telegram.webhook import SECRET_HEADER, webhook_secret
+from bot.app import BotApp
 from tests.adapters.telegram.conftest import HoldingEngine, build_bot
 from tests.fakes.telegram_api import FakeTelegramServer
 
@@ -38,8 +39,15 @@ def update(update_id: int, text: str) -> dict[str, object]:
 
 
 @pytest.fixture
-async def webhook_adapter(tmp_path: Path, telegram_server: FakeTelegramServer) -> AsyncIterator[TelegramAdapter]:
-    async with build_bot(tmp_path, telegram_server, settings=WEBHOOK) as app, create_adapter(app) as adapter:
+async def webhook_app(tmp_path: Path, telegram_server: FakeTelegramServer) -> AsyncIterator[BotApp]:
+    async with build_bot(tmp_path, telegram_server, settings=WEBHOOK) as app:
+        yield app
+
+
+@pytest.fixture
+async def webhook_adapter(webhook_app: BotApp) -> AsyncIterator[TelegramAdapter]:
+    """The adapter as `socialbot run` builds it: given only the bot's platform context."""
+    async with create_adapter(webhook_app.platform_context()) as adapter:
         yield adapter
 
 
@@ -69,11 +77,11 @@ async def test_request_without_the_secret_is_refused_and_not_handled(
 
 
 async def test_update_with_the_secret_is_stored_before_the_request_returns_and_answered_only_once(
-    webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
+    webhook_app: BotApp, webhook_adapter: TelegramAdapter, telegram_server: FakeTelegramServer
 ) -> None:
     secret = webhook_secret(telegram_server.token)
     assert await post(webhook_adapter, update(7, "hello"), secret) == 200
-    stored = webhook_adapter.app.store.db.query("select text from messages where role = 'user'")
+    stored = webhook_app.store.db.query("select text from messages where role = 'user'")
     assert [row["text"] for row in stored] == ["hello"]
     await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert [message.reply_to_message_id for message in telegram_server.state.sent] == [7]
@@ -98,14 +106,17 @@ async def test_update_stored_before_a_shutdown_is_answered_after_the_restart_wit
     engine = HoldingEngine()
     app = build_bot(tmp_path, telegram_server, engine, settings={**WEBHOOK, "shutdown_grace_s": 0.1})
     async with app:
-        adapter = create_adapter(app)
+        adapter = create_adapter(app.platform_context())
         await adapter.start()
         secret = webhook_secret(telegram_server.token)
         assert await post(adapter, update(9, "slow question"), secret) == 200  # stored: Telegram may forget it
         await telegram_server.wait_for(lambda: telegram_server.state.chat_actions)  # it is being generated
         await adapter.stop()
     assert telegram_server.state.sent == []
-    async with build_bot(tmp_path, telegram_server, settings=WEBHOOK) as restarted, create_adapter(restarted):
+    async with (
+        build_bot(tmp_path, telegram_server, settings=WEBHOOK) as restarted,
+        create_adapter(restarted.platform_context()),
+    ):
         await telegram_server.wait_for(lambda: telegram_server.state.sent)
     assert [(m.reply_to_message_id, m.text) for m in telegram_server.state.sent] == [(9, "ok")]
 
@@ -114,7 +125,7 @@ async def test_update_arriving_while_the_bot_stops_is_answered_503_so_telegram_s
     tmp_path: Path, telegram_server: FakeTelegramServer
 ) -> None:
     async with build_bot(tmp_path, telegram_server, settings=WEBHOOK) as app:
-        adapter = create_adapter(app)
+        adapter = create_adapter(app.platform_context())
         await adapter.start()
         await adapter.stop_receiving()
         assert await post(adapter, update(10, "late"), webhook_secret(telegram_server.token)) == 503

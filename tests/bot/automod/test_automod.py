@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.automod.feature import automod_feature
-from bot.config import AutomodSection
+from bot.automod.settings import AutomodSection
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.moderation.gate import GatePolicy, ModerationGate

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import BotApp
 from bot.dashboard.services import DashboardServices
+from bot.dashboard.settings import DashboardSection
 from bot.dashboard.site import create_app
 from bot.engine.fake import ScriptedEngine
 from tests.support import build_test_app
@@ -76,7 +77,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     app = dashboard_app(tmp_path)
     await app.start()
     services = DashboardServices(app.context, engine_ready=True)
-    web_app = create_app(services, app.config.settings.dashboard, app.config.resolve_path("uploads"))
+    web_app = create_app(services, app.config.section(DashboardSection), app.config.resolve_path("uploads"))
     client = TestClient(TestServer(web_app, host="127.0.0.1"))
     await client.start_server()
     try:

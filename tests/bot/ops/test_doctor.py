@@ -71,7 +71,9 @@ async def test_platforms_answer_and_accept_their_tokens(tmp_path: Path, fake_dis
             TELEGRAM_BOT_TOKEN=telegram.token,
             DISCORD_BOT_TOKEN=DISCORD_TOKEN,
         )
-        checks = await check_network(config, engine_settings(config), DoctorOptions(discord_api_base=fake_discord_api))
+        checks = await check_network(
+            config, engine_settings(config), DoctorOptions(api_bases={"discord": fake_discord_api})
+        )
     by_name = {check.name: check for check in checks}
     assert by_name["telegram"].status == "ok"
     assert by_name["discord"].status == "ok"
@@ -89,7 +91,9 @@ async def test_rejected_tokens_are_failures_that_say_where_to_get_a_new_one(
             TELEGRAM_BOT_TOKEN="999:wrong-telegram-token",
             DISCORD_BOT_TOKEN="wrong-discord-token",
         )
-        checks = await check_network(config, engine_settings(config), DoctorOptions(discord_api_base=fake_discord_api))
+        checks = await check_network(
+            config, engine_settings(config), DoctorOptions(api_bases={"discord": fake_discord_api})
+        )
     by_name = {check.name: check for check in checks}
     assert (by_name["telegram"].status, by_name["discord"].status) == ("fail", "fail")
     assert "BotFather" in by_name["telegram"].fix
@@ -106,7 +110,7 @@ async def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path: Pa
     )
     started = time.monotonic()
     checks = await check_network(
-        config, engine_settings(config), DoctorOptions(timeout_s=0.3, discord_api_base=silent_server + "/api/v10")
+        config, engine_settings(config), DoctorOptions(timeout_s=0.3, api_bases={"discord": silent_server + "/api/v10"})
     )
     assert time.monotonic() - started < 3
     by_name = {check.name: check for check in checks}
