@@ -88,7 +88,11 @@ def doctor(
     else:
         if not as_json:
             status("checking…")
-        bases = dict(entry.partition("=")[::2] for entry in api_bases)
+        bases = {name: url for name, _, url in (entry.partition("=") for entry in api_bases)}
+        if any(not name or not url for name, url in bases.items()):
+            raise click.BadParameter(
+                "give it as PLATFORM=URL, e.g. discord=http://127.0.0.1:8080/api/v10", param_hint="--api-base"
+            )
         options = DoctorOptions(timeout_s=timeout_s, full_integrity=full, api_bases=bases, check_network=not offline)
         checks = run_checks(config, options)
     verdict = worst(checks)
