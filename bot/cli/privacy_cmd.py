@@ -96,7 +96,8 @@ def export_command(ctx: CliContext, member: str, out: Path, as_json: bool) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the rows changed per table as JSON.")
 @click.pass_obj
 def forget_command(ctx: CliContext, member: str, yes: bool, as_json: bool) -> None:
-    """Delete or anonymise everything stored about MEMBER (PLATFORM:USER), in every table.
+    """Delete or anonymise everything stored about MEMBER (PLATFORM:USER), in every table and in every
+    installed feature (its forget hook: a plug-in's own data too).
 
     A running bot keeps the conversation's cached keys/values until it restarts or the member writes again;
     the person's own /forgetme clears those too.
@@ -109,18 +110,24 @@ def forget_command(ctx: CliContext, member: str, yes: bool, as_json: bool) -> No
     app = _installed(ctx)
     store = app.store
     try:
-        changed = forget_member(store, who)
-        # Then every installed feature's own hook (a plug-in's data); the privacy feature's hook is the
-        # registry pass just done.
+        # As /forgetme does: every installed feature's own hook first (a plug-in's data; a hook may still look
+        # the member up), then every table the privacy registry covers, the core's included. The privacy
+        # feature's hook is that registry pass, so it runs once, here, with its per-table report.
         hooks = [feature for feature in app.features if not isinstance(feature, PrivacyFeature)]
         try:
             by_feature = forget_in_features(hooks, who)
         except ForgetIncomplete as exc:
-            audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed, "error": str(exc)})
-            fail(f"forgot {who.actor} in every table, but {exc} (see the log); run it again once fixed")
-        audit.record(store, "cli", "privacy.forget", "deleted-user", after={"tables": changed, "features": by_feature})
+            by_feature = {}
+            failed = str(exc)
+        else:
+            failed = ""
+        changed = forget_member(store, who)
+        outcome = {"tables": changed, "features": by_feature} | ({"error": failed} if failed else {})
+        audit.record(store, "cli", "privacy.forget", "deleted-user", after=outcome)
     finally:
         store.close()
+    if failed:
+        fail(f"forgot {who.actor} in every table, but {failed} (see the log); run it again once fixed")
     if as_json:
         print_json({"member": who.actor, "changed": changed, "features": by_feature})
     elif not changed and not by_feature:

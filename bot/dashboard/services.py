@@ -157,7 +157,19 @@ class DashboardServices:
         )
         for row in automod:
             row["actions"], row["reasons"] = json.loads(row["actions"]), json.loads(row["reasons"])
-        return {"profile": profile, "messages": messages, "tickets": tickets, "automod_actions": automod}
+        # What each installed feature exports about them through its hook (a plug-in's own data included).
+        by_feature = {
+            feature.name: rows
+            for feature in self.app.features
+            if (rows := feature.export_user(member.platform, member.platform_user_id))
+        }
+        return {
+            "profile": profile,
+            "messages": messages,
+            "tickets": tickets,
+            "automod_actions": automod,
+            "features": by_feature,
+        }
 
     def forget_member(self, member: MemberRef) -> int:
         """Delete a member's data exactly as their own /forgetme does: every feature's hook, then the store."""

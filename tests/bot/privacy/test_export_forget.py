@@ -103,8 +103,9 @@ async def test_the_owner_exports_and_forgets_a_member_from_the_command_line(tmp_
 
     forgot = runner.invoke(main, ["--config", config, "privacy", "forget", "telegram:100", "--json"])
     assert forgot.exit_code == 0, forgot.output
-    changed = json.loads(forgot.output)["changed"]
-    assert changed["users"] == 1 and changed["memory_facts"] == 3
+    report = json.loads(forgot.output)
+    # The features' hooks run first (memory forgets the facts), then the registry (the user row, messages...).
+    assert report["changed"]["users"] == 1 and report["features"]["memory"] >= 3
 
     again = runner.invoke(main, ["--config", config, "privacy", "export", "telegram:100", "--out", str(out), "--json"])
     assert json.loads(again.output)["rows"] == {}
