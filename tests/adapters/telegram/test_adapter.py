@@ -373,6 +373,9 @@ async def test_the_token_never_appears_in_logs(
     tmp_path: Path, telegram_server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # httpx logs each request URL (the token is part of it); an earlier in-process CLI run may have raised
+    # this logger to WARNING, which would make the check below pass without looking at a single URL.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     async with build_bot(tmp_path, telegram_server) as app, create_adapter(app.platform_context()):
         await telegram_server.push_message("hi")
         await telegram_server.wait_for(lambda: telegram_server.state.sent)
