@@ -47,12 +47,12 @@ def measure_sentiment_speed(model: SentimentModel, texts: Sequence[str], single:
     single_wall = (time.perf_counter() - wall) * 1000 / len(one_by_one)
     single_cpu = (time.process_time() - cpu) * 1000 / len(one_by_one)
     wall, cpu = time.perf_counter(), time.process_time()
-    languages = []
+    languages: list[str] = []
     for start in range(0, len(texts), BATCH_SIZE):
         languages.extend(result.language for result in model.score_batch(list(texts[start : start + BATCH_SIZE])))
     batched_wall = (time.perf_counter() - wall) * 1000 / len(texts)
     batched_cpu = (time.process_time() - cpu) * 1000 / len(texts)
-    encoded = sum(1 for language in languages if model.encoder is not None and model.blend.weight(language) > 0)
+    encoded = sum(model.encoder is not None and model.blend.weight(language) > 0 for language in languages)
     return SentimentSpeed(
         messages=len(texts),
         torch_threads=torch.get_num_threads(),
