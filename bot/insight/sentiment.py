@@ -4,8 +4,8 @@ The shipped model blends two classifiers trained on UMSAB tweets in eight langua
 `scripts/train_sentiment.py`: a linear model over hashed word and character n-grams (`bot.insight.features`,
 one `.npz` of plain arrays, no pickle) and the bundled MiniLM encoder with fine-tuned top layers
 (`bot.insight.encoder_sentiment`). Their log-probabilities are mixed with a weight per language chosen on the
-tuning split, recorded with the recipe and measured figures in a JSON file. Without the encoder file the
-n-gram model scores alone.
+tuning split (the shipped one: one weight for English, one for all others), recorded with the recipe and
+measured figures in a JSON file. Without the encoder file the n-gram model scores alone.
 """
 
 from __future__ import annotations
