@@ -132,6 +132,41 @@ def bench(messages: int, days: int, workdir: Path, as_json: bool) -> None:
     )
 
 
+@insights.command("sentiment-speed")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None, help="UMSAB folder.")
+@click.option("--messages", type=click.IntRange(1), default=1024, show_default=True, help="UMSAB val tweets timed.")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads.")
+@click.option("--json", "as_json", is_flag=True)
+def sentiment_speed(data: Path | None, messages: int, threads: int, as_json: bool) -> None:
+    """Milliseconds per message of the sentiment model (CPU and wall clock), one at a time and batched."""
+    import torch
+
+    from bot.benchmarks.sentiment import measure_sentiment_speed
+    from bot.evaluation.sentiment import SentimentDataError, default_umsab_dir, read_split
+    from bot.insight.sentiment import SentimentModel
+
+    torch.set_num_threads(threads)
+    try:
+        texts = list(read_split(data or default_umsab_dir(), "val").texts)
+        model = SentimentModel.load()
+    except (SentimentDataError, InsightError) as exc:
+        fail(f"sentiment speed: {exc}")
+    # Every language in turn, as a community's stream mixes them.
+    texts = [texts[(index * 7919) % len(texts)] for index in range(min(messages, len(texts)))]
+    status(f"timing the sentiment model on {len(texts)} UMSAB val tweets…")
+    result = measure_sentiment_speed(model, texts)
+    if as_json:
+        print_json(result.as_json())
+        return
+    load = " ".join(f"{value:.2f}" for value in result.load_average)
+    click.echo(
+        f"{result.messages} messages, {result.torch_threads} torch thread(s), load average {load}: "
+        f"batched ({result.encoder_share:.0%} through the encoder) {result.batched_cpu_ms} CPU-ms/msg, "
+        f"{result.batched_wall_ms} wall-ms/msg; one at a time {result.single_cpu_ms} CPU-ms/msg, "
+        f"{result.single_wall_ms} wall-ms/msg"
+    )
+
+
 @click.command("gaps")
 @click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True, help="Period covered.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per gap.")

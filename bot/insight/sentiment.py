@@ -4,8 +4,8 @@ The shipped model blends two classifiers trained on UMSAB tweets in eight langua
 `scripts/train_sentiment.py`: a linear model over hashed word and character n-grams (`bot.insight.features`,
 one `.npz` of plain arrays, no pickle) and the bundled MiniLM encoder with fine-tuned top layers
 (`bot.insight.encoder_sentiment`). Their log-probabilities are mixed with a weight per language chosen on the
-tuning split, recorded with the recipe and measured figures in a JSON file. Without the encoder file the
-n-gram model scores alone.
+tuning split (the shipped one: one weight for English, one for all others), recorded with the recipe and
+measured figures in a JSON file. Without the encoder file the n-gram model scores alone.
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bot.insight import InsightError
-from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment
 from bot.insight.features import HASH_FEATURES, term_counts, tfidf
 from bot.insight.labels import LABELS
 from bot.language import LanguageDetector, default_detector
+
+if TYPE_CHECKING:
+    from bot.insight.encoder_sentiment import EncoderSentiment
 
 WEIGHTS_FILE = "sentiment_weights.npz"
 # Longer texts are scored on their start: the mood of a message shows early, and n-grams grow with length.
@@ -147,6 +150,8 @@ class SentimentModel:
                 metadata = dict(json.loads(metadata_path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as exc:
                 raise InsightError(f"{metadata_path}: cannot read sentiment metadata: {exc}") from exc
+        from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment  # torch: only when loading
+
         encoder = None
         blend = None
         if (directory / SENTIMENT_LAYERS_FILE).is_file():

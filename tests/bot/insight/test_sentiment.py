@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.benchmarks.sentiment import measure_sentiment_speed
 from bot.insight import InsightError
 from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE
 from bot.insight.sentiment import (
@@ -65,6 +66,19 @@ def test_the_shipped_model_blends_the_encoder_with_the_ngram_model_per_language(
     if weighted:  # a blended language sits between its two models, not on either
         row = languages.index(weighted[0])
         assert not np.allclose(blended[row], ngram_only[row]) and not np.allclose(blended[row], encoder_only[row])
+    for row, language in enumerate(languages):
+        if model.blend.weight(language) == 0:  # a language the encoder does not help is the n-gram model's alone
+            assert np.allclose(blended[row], ngram_only[row], atol=1e-5)
+
+
+def test_the_speed_benchmark_times_single_and_batched_scoring_of_every_text() -> None:
+    model = shared_sentiment_model()
+    texts = ["I love this community, thank you so much!", "Que asco, es horrible, odio este servicio"] * 10
+    speed = measure_sentiment_speed(model, texts, single=4)
+    assert speed.messages == len(texts)
+    assert speed.batched_cpu_ms > 0 and speed.single_cpu_ms > 0 and speed.single_wall_ms > 0
+    assert speed.encoder_share == 0.5  # only the English texts go through the encoder
+    assert set(speed.as_json()) >= {"batched_cpu_ms", "single_cpu_ms", "load_average"}
 
 
 def test_an_encoder_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path: Path) -> None:
