@@ -58,6 +58,11 @@ def _bundled_encoder() -> MiniLMEncoder:
     return MiniLMEncoder.from_pretrained().eval()
 
 
+def bundled_encoder() -> MiniLMEncoder:
+    """The frozen bundled encoder shared by every classifier in the process (never fine-tuned in place)."""
+    return _bundled_encoder()
+
+
 def load_finetuned_minilm(layers_path: Path) -> tuple[MiniLMEncoder, BinaryHead]:
     """The bundled encoder with the fine-tuned layers from ``layers_path`` and the trained head (for inference:
     the embeddings and untouched layers are shared with every other classifier loaded this way)."""
