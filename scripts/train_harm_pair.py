@@ -1,6 +1,9 @@
 """Train the pair mode of the harm check: is this (user request, bot reply) harmful compliance?
 
-Harmful compliance is a harmful request answered by a reply that complies. Two models, multiplied:
+Harmful compliance is a harmful request answered by a reply that complies. Two models; the pair score is
+P(complies) x min(1, ``--request-scale`` x P(harmful request)), so every request the request model calls
+harmful (P >= 1/scale) leaves the compliance score as it is, and an ordinary request scales it down to near 0
+(a plain product lost recall on the calibration behaviours: AUC 0.949 against the compliance model's 0.969):
 - the request model: a logistic regression on the frozen bundled MiniLM's mean-pooled embedding of the request,
   fitted on the goals of the fit behaviours (harmful) against the fit split's benign text (support queries,
   tweets in six languages) and the project's own harmless instructions (``harm_benign_requests.jsonl``, which
@@ -109,6 +112,10 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/moderation"), help="where embeddings are cached")
     parser.add_argument("--request-c", type=float, default=1.0)
     parser.add_argument("--own-request-weight", type=float, default=3.0)
+    parser.add_argument("--request-scale", type=float, default=2.0)
+    parser.add_argument(
+        "--compliance-c", type=float, default=None, help="fix the compliance model's C instead of group CV"
+    )
     parser.add_argument("--max-false-block", type=float, default=0.03)
     parser.add_argument("--max-benign-block", type=float, default=0.005)
     args = parser.parse_args()
@@ -130,7 +137,12 @@ def main() -> None:
     def request_scores(texts: list[str]) -> np.ndarray:
         return np.asarray(request_model.predict_proba(cached_embeddings(texts, args.cache, encoder, tokenizer))[:, 1])
 
-    c_value, grid = choose_compliance_c(splits)
+    if args.compliance_c is None:
+        c_value, grid = choose_compliance_c(splits)
+    else:
+        previous = args.out / PAIR_METADATA_FILE
+        grid = json.loads(previous.read_text())["recipe"]["compliance_c_grid"] if previous.is_file() else []
+        c_value = args.compliance_c
     fit = splits.jailbreak["fit"]
     compliance = fit_compliance(list(fit.texts), list(fit.labels), c_value)
 
@@ -140,9 +152,13 @@ def main() -> None:
     cal_request = request_scores(sorted(set(cal_goals)))
     goal_score = dict(zip(sorted(set(cal_goals)), cal_request, strict=True))
     cal_compliance = np.array(compliance.score_batch([strip_ellipses(text) for text in calibration.texts]))
-    cal_scores = np.array([goal_score[goal] for goal in cal_goals]) * cal_compliance
+
+    def gated(request: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, args.request_scale * request)
+
+    cal_scores = gated(np.array([goal_score[goal] for goal in cal_goals])) * cal_compliance
     benign_requests, benign_replies = pair_benign(splits.benign["calibration"])
-    benign_scores = request_scores(benign_requests) * np.array(
+    benign_scores = gated(request_scores(benign_requests)) * np.array(
         compliance.score_batch([strip_ellipses(text) for text in benign_replies])
     )
     threshold = 0.99
@@ -152,8 +168,9 @@ def main() -> None:
             threshold = round(float(candidate), 3)
             break
     metadata: dict[str, object] = {
-        "model": "pair mode: P(harmful request | MiniLM embedding) x P(reply complies | word+char TF-IDF)",
+        "model": "pair mode: P(reply complies | word+char TF-IDF) x min(1, scale x P(harmful request | MiniLM))",
         "pair_threshold": threshold,
+        "request_scale": args.request_scale,
         "request_head": {
             "coef": [round(float(value), 6) for value in request_model.coef_[0]],
             "intercept": float(request_model.intercept_[0]),
@@ -163,6 +180,7 @@ def main() -> None:
         "recipe": {
             "seed": SPLIT_SEED,
             "request_C": args.request_c,
+            "request_scale": args.request_scale,
             "own_request_weight": args.own_request_weight,
             "compliance_C": c_value,
             "compliance_c_grid": grid,

@@ -91,6 +91,7 @@ def moderate(
     interactive = not texts and sys.stdin.isatty()
     lines: Iterable[str] = texts if texts else (line.rstrip("\n") for line in sys.stdin)
     limit = config.settings.bot.max_input_chars
+    gate.set_bulk(not interactive and not texts)
     for chunk in batches(lines, 1 if interactive else batch_size):
         cleaned = [clean_text(raw, limit)[0] for raw in chunk]
         for decision in judge(gate, cleaned, direction, strictness, request):

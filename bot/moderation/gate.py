@@ -195,6 +195,13 @@ class ModerationGate:
         self._protected_shingles: set[str] = set().union(*(shingles(text) for text in self._protected))
         self._protected_codes: set[str] = {code for text in protected_texts for code in CODE.findall(text)}
 
+    def set_bulk(self, enabled: bool) -> None:
+        """Bulk moderation: classifiers that can trade a little precision for speed on big batches do so
+        (the OLID model runs batches in bfloat16 on AMX CPUs); the bot's one-reply checks never need it."""
+        for scorer in (self.offensive, self.extra_offensive):
+            if scorer is not None and hasattr(scorer, "bfloat16_batches"):
+                scorer.bfloat16_batches = enabled
+
     def protect(self, text: str) -> None:
         """Register a text (system prompt, config) whose verbatim leak blocks a reply."""
         if len(text) >= 40:

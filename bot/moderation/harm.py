@@ -1,7 +1,7 @@
 """Harm check on the bot's own replies: does a reply comply with a harmful request?
 
 Two modes. Pair mode (the gate knows the user message that prompted the reply): harmful compliance is a harmful
-request answered by a reply that complies, so the score is P(harmful request) x P(reply complies), from
+request answered by a reply that complies, so the score is P(reply complies) x min(1, 2 x P(harmful request)), from
 ``bot.moderation.request_harm`` and a compliance model trained on JailbreakBench replies only
 (``scripts/train_harm_pair.py``). Reply-only mode (``socialbot moderate`` on single texts, replies with no
 request) is the model below.
@@ -61,6 +61,8 @@ class PairModels:
     request: RequestHarmClassifier
     compliance: LinearTextModel
     threshold: float
+    # min(1, request_scale x P(harmful request)) multiplies P(complies): a request judged harmful leaves it whole.
+    request_scale: float = 1.0
 
 
 class HarmClassifier:
@@ -134,7 +136,7 @@ class HarmClassifier:
         complies = self.pair.compliance.score_batch([strip_ellipses(replies[index]) for index in judged])
         harmful = self.pair.request.score_batch([requests[index] for index in judged])
         for index, comply, request in zip(judged, complies, harmful, strict=True):
-            scores[index] = comply * request
+            scores[index] = comply * min(1.0, self.pair.request_scale * request)
         return scores
 
     def is_harmful(self, text: str) -> bool:
@@ -157,7 +159,10 @@ def load_pair_models(directory: Path) -> PairModels | None:
             directory / COMPLIANCE_WEIGHTS_FILE, directory / COMPLIANCE_METADATA_FILE, "scripts/train_harm_pair.py"
         )
         return PairModels(
-            RequestHarmClassifier.from_metadata(raw["request_head"]), compliance, float(raw["pair_threshold"])
+            RequestHarmClassifier.from_metadata(raw["request_head"]),
+            compliance,
+            float(raw["pair_threshold"]),
+            float(raw.get("request_scale", 1.0)),
         )
     except (LinearModelLoadError, RequestHeadError, KeyError, TypeError, ValueError) as error:
         raise HarmLoadError(f"{pair_path}: {error}") from error
