@@ -38,6 +38,7 @@ class GateBenchmark:
     load_average_before: float
     load_average: float
     bulk: bool = True
+    latency_with_request_ms_p50: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -77,6 +78,11 @@ def run_benchmark(
         timings.append((time.perf_counter() - one) * 1000.0)
         cpu_timings.append((time.process_time() - cpu_one) * 1000.0)
     timings.sort()
+    pair_timings = []
+    for index, text in enumerate(texts[: n_latency // 2]):
+        one = time.perf_counter()
+        gate.check_output(text, request=texts[index + 1])  # with the user message: the harm check's pair mode
+        pair_timings.append((time.perf_counter() - one) * 1000.0)
     return GateBenchmark(
         texts_per_second=round(n_batched / elapsed, 1),
         batch_size=batch_size,
@@ -91,6 +97,7 @@ def run_benchmark(
         load_average_before=round(load_before, 2),
         load_average=round(os.getloadavg()[0], 2),
         bulk=bulk,
+        latency_with_request_ms_p50=round(statistics.median(pair_timings), 2) if pair_timings else 0.0,
     )
 
 
@@ -101,7 +108,8 @@ def format_benchmark(result: GateBenchmark) -> str:
         f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars"
         f"{', bulk mode' if result.bulk else ''})\n"
         f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
-        f"(n={result.n_latency})\n"
+        f"(n={result.n_latency}); with the user message that prompted it (pair harm check): "
+        f"p50 {result.latency_with_request_ms_p50:.2f} ms\n"
         f"  CPU time of this process (less swayed by other load; trust it at --threads 1, as waiting torch "
         f"threads spin and count): {result.texts_per_cpu_second:.1f} texts per CPU-second batched, "
         f"p50 {result.latency_cpu_ms_p50:.2f} "
