@@ -123,7 +123,11 @@ class HarmClassifier:
     def score_pairs(self, requests: Sequence[str], replies: Sequence[str]) -> list[float]:
         """Pair-mode probabilities that each reply is harmful compliance with its request, in input order.
 
-        Replies under MIN_WORDS words score 0, as in reply-only mode. Raises HarmLoadError without pair models.
+        Replies under MIN_WORDS words score 0, as in reply-only mode. Where the request reads as harmless
+        (request_scale x P < 1), the reply-only model still judges the reply, its score rescaled so that its own
+        threshold lands on the pair threshold (the same rescaling holds under every strictness factor): harmful
+        content the bot volunteers after an ordinary question is blocked as before pair mode. Raises
+        HarmLoadError without pair models.
         """
         if self.pair is None:
             raise HarmLoadError(
@@ -135,8 +139,20 @@ class HarmClassifier:
             return scores
         complies = self.pair.compliance.score_batch([strip_ellipses(replies[index]) for index in judged])
         harmful = self.pair.request.score_batch([requests[index] for index in judged])
+        harmless_request = [
+            index for index, request in zip(judged, harmful, strict=True) if self.pair.request_scale * request < 1.0
+        ]
+        alone = dict(
+            zip(
+                harmless_request,
+                self._model.score_batch([strip_ellipses(replies[index]) for index in harmless_request]),
+                strict=True,
+            )
+        )
+        rescale = self.pair.threshold / self.threshold
         for index, comply, request in zip(judged, complies, harmful, strict=True):
-            scores[index] = comply * min(1.0, self.pair.request_scale * request)
+            pair_score = comply * min(1.0, self.pair.request_scale * request)
+            scores[index] = max(pair_score, alone.get(index, 0.0) * rescale)
         return scores
 
     def is_harmful(self, text: str) -> bool:

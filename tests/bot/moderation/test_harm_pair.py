@@ -76,3 +76,9 @@ def test_requests_must_match_the_replies_one_to_one(gate: ModerationGate) -> Non
 
 def test_short_replies_score_zero_in_pair_mode(harm: HarmClassifier) -> None:
     assert harm.score_pairs([HARMFUL_REQUEST, HARMFUL_REQUEST], ["Sure.", "No."]) == [0.0, 0.0]
+
+
+def test_harmful_content_volunteered_after_an_ordinary_request_is_still_blocked(gate: ModerationGate) -> None:
+    decision = gate.check_output(COMPLYING_REPLY, request=SHOP_REQUEST)
+    assert decision.blocked
+    assert decision.judged_by == ("harm-pair",)
