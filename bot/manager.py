@@ -347,7 +347,9 @@ class ConversationManager:
             pieces.append(piece)
             if showing and loop.time() - last_shown >= self.settings.progress_interval_s:
                 partial = clean_reply("".join(pieces), finished_by_length=False)
-                decision = await asyncio.to_thread(self.gate.check_output, partial, strictness)
+                decision = await asyncio.to_thread(
+                    self.gate.check_output, partial, strictness, request=turn.message.text
+                )
                 if decision.blocked:
                     showing = False
                 elif partial:
@@ -365,7 +367,7 @@ class ConversationManager:
         text = reply.text
         decision: ModerationDecision | None = None
         if reply.gate:
-            decision = await asyncio.to_thread(self.gate.check_output, text, strictness)
+            decision = await asyncio.to_thread(self.gate.check_output, text, strictness, request=turn.message.text)
             text = decision.text
         stored = self.store.insert_message(
             turn.conversation_id,

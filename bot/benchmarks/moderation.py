@@ -37,6 +37,8 @@ class GateBenchmark:
     torch_threads: int
     load_average_before: float
     load_average: float
+    bulk: bool = True
+    latency_with_request_ms_p50: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -54,17 +56,21 @@ def bench_texts() -> list[str]:
 
 
 def run_benchmark(
-    gate: ModerationGate, n_batched: int = 1000, batch_size: int = 64, n_latency: int = 200
+    gate: ModerationGate, n_batched: int = 1000, batch_size: int = 64, n_latency: int = 200, bulk: bool = True
 ) -> GateBenchmark:
-    """Gate ``n_batched`` texts as outputs in batches (one model pass per batch), then ``n_latency`` one by one."""
+    """Gate ``n_batched`` texts as outputs in batches (one model pass per batch; bulk mode unless ``bulk`` is
+    False), then ``n_latency`` one by one as the bot does."""
     load_before = os.getloadavg()[0]
     base = bench_texts()
     texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
+    gate.set_bulk(bulk)  # as `socialbot moderate` gates stdin
     gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
     started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, n_batched, batch_size):
         gate.check_outputs(texts[start : min(start + batch_size, n_batched)])
     elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
+    gate.set_bulk(False)  # single messages as the bot sends them
+    gate.check_output(texts[0])
     timings, cpu_timings = [], []
     for text in texts[:n_latency]:
         one, cpu_one = time.perf_counter(), time.process_time()
@@ -72,6 +78,11 @@ def run_benchmark(
         timings.append((time.perf_counter() - one) * 1000.0)
         cpu_timings.append((time.process_time() - cpu_one) * 1000.0)
     timings.sort()
+    pair_timings = []
+    for index, text in enumerate(texts[: n_latency // 2]):
+        one = time.perf_counter()
+        gate.check_output(text, request=texts[index + 1])  # with the user message: the harm check's pair mode
+        pair_timings.append((time.perf_counter() - one) * 1000.0)
     return GateBenchmark(
         texts_per_second=round(n_batched / elapsed, 1),
         batch_size=batch_size,
@@ -85,6 +96,8 @@ def run_benchmark(
         torch_threads=torch.get_num_threads(),
         load_average_before=round(load_before, 2),
         load_average=round(os.getloadavg()[0], 2),
+        bulk=bulk,
+        latency_with_request_ms_p50=round(statistics.median(pair_timings), 2) if pair_timings else 0.0,
     )
 
 
@@ -92,9 +105,11 @@ def format_benchmark(result: GateBenchmark) -> str:
     return (
         f"moderation gate (outputs: rules, PII, language routing, offensive + harm models)\n"
         f"  throughput: {result.texts_per_second:.1f} texts/s "
-        f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars)\n"
+        f"({result.n_batched} texts, batches of {result.batch_size}, mean {result.mean_chars:.0f} chars"
+        f"{', bulk mode' if result.bulk else ''})\n"
         f"  single message: p50 {result.latency_ms_p50:.2f} ms, p95 {result.latency_ms_p95:.2f} ms "
-        f"(n={result.n_latency})\n"
+        f"(n={result.n_latency}); with the user message that prompted it (pair harm check): "
+        f"p50 {result.latency_with_request_ms_p50:.2f} ms\n"
         f"  CPU time of this process (less swayed by other load; trust it at --threads 1, as waiting torch "
         f"threads spin and count): {result.texts_per_cpu_second:.1f} texts per CPU-second batched, "
         f"p50 {result.latency_cpu_ms_p50:.2f} "

@@ -21,10 +21,12 @@ def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def judge(gate: ModerationGate, texts: list[str], direction: str, strictness: Strictness) -> list[ModerationDecision]:
-    """One gate call (so one pass of each model) for a whole batch."""
+def judge(
+    gate: ModerationGate, texts: list[str], direction: str, strictness: Strictness, request: str | None = None
+) -> list[ModerationDecision]:
+    """One gate call (so one pass of each model) for a whole batch; ``request`` prompted every reply."""
     if direction == "output":
-        return gate.check_outputs(texts, strictness)
+        return gate.check_outputs(texts, strictness, requests=None if request is None else [request] * len(texts))
     return gate.check_inputs(texts, strictness)
 
 
@@ -38,6 +40,11 @@ def judge(gate: ModerationGate, texts: list[str], direction: str, strictness: St
     default="output",
     show_default=True,
     help="Gate texts as bot replies (block/redact, harm check) or flag them as user messages (no harm check).",
+)
+@click.option(
+    "--request",
+    default=None,
+    help="The user message that prompted the replies: the harm check then judges each (request, reply) pair.",
 )
 @click.option("--strictness", type=click.Choice(["relaxed", "normal", "strict"]), default="normal", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True, help="Lines per model pass.")
@@ -54,6 +61,7 @@ def moderate(
     texts: tuple[str, ...],
     as_json: bool,
     direction: str,
+    request: str | None,
     strictness: Strictness,
     batch_size: int,
     bench: bool,
@@ -83,9 +91,10 @@ def moderate(
     interactive = not texts and sys.stdin.isatty()
     lines: Iterable[str] = texts if texts else (line.rstrip("\n") for line in sys.stdin)
     limit = config.settings.bot.max_input_chars
+    gate.set_bulk(not interactive and not texts)
     for chunk in batches(lines, 1 if interactive else batch_size):
         cleaned = [clean_text(raw, limit)[0] for raw in chunk]
-        for decision in judge(gate, cleaned, direction, strictness):
+        for decision in judge(gate, cleaned, direction, strictness, request):
             if as_json:
                 print_json(
                     {

@@ -39,6 +39,8 @@ class HarmSplits:
     benign: dict[Split, dict[str, tuple[str, ...]]]
     behaviours: dict[Split, tuple[str, ...]]
     row_behaviours: dict[Split, tuple[str, ...]]
+    goals: dict[Split, tuple[str, ...]]
+    """Each reply's request: the goal of its behaviour (the attacker's plain request, not the jailbreak prompt)."""
 
 
 def deal_groups(groups: list[str], strata: dict[str, str], seed: int = SPLIT_SEED) -> dict[str, Split]:
@@ -86,6 +88,39 @@ def load_jailbreakbench(
     behaviours = {split: tuple(sorted(b for b, s in assignment.items() if s == split)) for split in SPLITS}
     per_split = {split: LabelledTexts(tuple(texts[split]), tuple(labels[split])) for split in SPLITS}
     return per_split, behaviours, {split: tuple(of_row[split]) for split in SPLITS}
+
+
+def load_jailbreak_goals(data_dir: Path) -> dict[Split, tuple[str, ...]]:
+    """Each reply's behaviour goal, per split, in the row order of :func:`load_jailbreakbench`."""
+    path = _require(data_dir / "jailbreakbench" / "responses.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        assignment = deal_groups(
+            [str(row["behavior"]) for row in rows], {str(r["behavior"]): str(r["category"]) for r in rows}
+        )
+        goals: dict[Split, list[str]] = {split: [] for split in SPLITS}
+        for row in rows:
+            goals[assignment[str(row["behavior"])]].append(str(row["goal"]))
+    except KeyError as error:
+        raise HarmDataError(f"{path}: rows need behavior, category and goal: {error}") from None
+    return {split: tuple(values) for split, values in goals.items()}
+
+
+def pair_benign(benign: dict[str, tuple[str, ...]], seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
+    """Benign (request, reply) pairs: each text as a reply, with another text of the same source as its request.
+
+    No benign set here holds real request/reply pairs; this pairing checks what pair mode does when ordinary
+    text meets ordinary text (the request model must call the request harmless, or the reply must not comply).
+    """
+    requests: list[str] = []
+    replies: list[str] = []
+    for source in sorted(benign):
+        texts = list(benign[source])
+        shuffled = list(texts)
+        random.Random(seed).shuffle(shuffled)
+        requests.extend(shuffled)
+        replies.extend(texts)
+    return requests, replies
 
 
 def _by_intent(pairs: list[tuple[str, str]]) -> dict[Split, list[str]]:
@@ -137,4 +172,4 @@ def load_benign(data_dir: Path) -> dict[Split, dict[str, tuple[str, ...]]]:
 def load_harm_splits(data_dir: Path) -> HarmSplits:
     """Every split the harm check is fitted, thresholded and tested on."""
     jailbreak, behaviours, row_behaviours = load_jailbreakbench(data_dir)
-    return HarmSplits(jailbreak, load_benign(data_dir), behaviours, row_behaviours)
+    return HarmSplits(jailbreak, load_benign(data_dir), behaviours, row_behaviours, load_jailbreak_goals(data_dir))

@@ -12,12 +12,16 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.evaluation import moderation as evaluation
 from bot.evaluation.moderation import LabelledTexts, class_metrics
 from bot.moderation.gate import scores_of
 from bot.moderation.pii import remove_pii
+
+if TYPE_CHECKING:
+    from bot.evaluation.harm_data import HarmSplits
+    from bot.moderation.harm import HarmClassifier
 
 Progress = Callable[[str], None]
 REGRESSION_FILE = Path(__file__).resolve().parents[1] / "moderation" / "data" / "benign_regression.txt"
@@ -108,6 +112,35 @@ def harm_splits_report(progress: Progress, data_dir: Path, own_eval: Path) -> di
     report["benign_test"] = {"all": {"false_block_rate": round(blocked_all / max(1, total), 4), "n": total}, **benign}
     own = evaluation.load_labelled_jsonl(own_eval, "harmful")
     report["own_eval"] = _harm(harm.score_batch(list(own.texts)), own, harm.threshold)
+    if harm.pair is not None:
+        report["pair"] = pair_report(progress, harm, splits)
+    return report
+
+
+def pair_report(progress: Progress, harm: HarmClassifier, splits: HarmSplits) -> dict[str, Any]:
+    """Pair mode: each JailbreakBench reply with its behaviour's goal as the request; benign text paired with
+    benign text of the same source and split (no set here holds real benign request/reply pairs)."""
+    from bot.evaluation.harm_data import pair_benign
+
+    assert harm.pair is not None
+    threshold = harm.pair.threshold
+    progress("harm check, pair mode, on JailbreakBench calibration and test behaviours…")
+    report: dict[str, Any] = {"threshold": threshold}
+    for split in ("calibration", "test"):
+        data = splits.jailbreak[split]  # type: ignore[index]
+        scores = harm.score_pairs(list(splits.goals[split]), list(data.texts))  # type: ignore[index]
+        report[f"jailbreakbench_{split}"] = {
+            **_harm(scores, data, threshold),
+            "behaviours": len(splits.behaviours[split]),  # type: ignore[index]
+        }
+    benign: dict[str, dict[str, float | int]] = {}
+    for source, texts in splits.benign["test"].items():
+        requests, replies = pair_benign({source: texts})
+        blocked = sum(score >= threshold for score in harm.score_pairs(requests, replies))
+        benign[source] = {"false_block_rate": round(blocked / max(1, len(texts)), 4), "n": len(texts)}
+    total = sum(int(part["n"]) for part in benign.values())
+    blocked_all = sum(round(float(part["false_block_rate"]) * int(part["n"])) for part in benign.values())
+    report["benign_test"] = {"all": {"false_block_rate": round(blocked_all / max(1, total), 4), "n": total}, **benign}
     return report
 
 
@@ -137,7 +170,15 @@ def regression_report() -> dict[str, Any]:
     texts = regression_texts()
     outputs = [text for text, d in zip(texts, gate.check_outputs(texts), strict=True) if d.blocked]
     inputs = [text for text, d in zip(texts, gate.check_inputs(texts), strict=True) if d.blocked]
-    return {"n": len(texts), "blocked_as_reply": outputs, "blocked_as_message": inputs}
+    requests = [texts[(index + 1) % len(texts)] for index in range(len(texts))]
+    decisions = gate.check_outputs(texts, requests=requests)
+    paired = [text for text, d in zip(texts, decisions, strict=True) if d.blocked]
+    return {
+        "n": len(texts),
+        "blocked_as_reply": outputs,
+        "blocked_as_message": inputs,
+        "blocked_as_paired_reply": paired,
+    }
 
 
 def full_report(progress: Progress, data_dir: Path, own_eval: Path) -> dict[str, Any]:
@@ -172,11 +213,24 @@ def format_full_report(report: dict[str, Any]) -> str:
     lines.append(
         f"  own eval replies (demo set): recall {own['recall']:.3f}, false blocks {own['false_block_rate']:.3f}"
     )
+    if "pair" in harm:
+        pair = harm["pair"]
+        lines.append(f"Harm check, pair mode (request + reply; threshold {pair['threshold']:.3f}):")
+        for split, label in (("jailbreakbench_calibration", "tuning"), ("jailbreakbench_test", "held out")):
+            part = pair[split]
+            lines.append(
+                f"  JailbreakBench {split.split('_')[1]} ({label}, {part['behaviours']} behaviours): recall "
+                f"{part['recall']:.3f} of {part['n_harmful']} harmful, false blocks {part['false_block_rate']:.3f} "
+                f"of {part['n_harmless']} harmless"
+            )
+        for source, part in pair["benign_test"].items():
+            lines.append(f"  benign test pairs {source}: false blocks {part['false_block_rate']:.4f} (n={part['n']})")
     lines.append(f"COLD dev (held out, n={cold['test']['n']}): macro-F1 {cold['test']['macro_f1']:.3f}")
     regression = report["benign_regression"]
     lines.append(
         f"Benign regression set (n={regression['n']}): blocked as reply {len(regression['blocked_as_reply'])}, "
-        f"as message {len(regression['blocked_as_message'])}"
+        f"as message {len(regression['blocked_as_message'])}, "
+        f"as reply with a request {len(regression.get('blocked_as_paired_reply', []))}"
     )
     return "\n".join(lines)
 

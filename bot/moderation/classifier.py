@@ -28,6 +28,10 @@ LAYERS_FILE = "offensive_minilm_layers.safetensors"
 METADATA_FILE = "offensive_classifier.json"
 HEAD_PREFIX = "head."
 _BATCH_SIZE = 64
+# Batches at least this big run in bfloat16 where the CPU multiplies it in hardware (AMX): on OLID's dev split
+# that doubled texts per CPU-second (81 -> 160) for dev macro-F1 0.7915 -> 0.7903; a single message stays fp32
+# (autocast costs it more than it saves: 15.5 -> 23.6 CPU-ms). Dynamic int8 lost 0.014-0.015 dev macro-F1.
+BFLOAT16_MIN_BATCH = 16
 
 
 class ClassifierLoadError(RuntimeError):
@@ -56,6 +60,11 @@ class BinaryHead(nn.Module):
 def _bundled_encoder() -> MiniLMEncoder:
     """The bundled encoder, loaded once per process; fine-tuned classifiers share its frozen parts."""
     return MiniLMEncoder.from_pretrained().eval()
+
+
+def bundled_encoder() -> MiniLMEncoder:
+    """The frozen bundled encoder shared by every classifier in the process (never fine-tuned in place)."""
+    return _bundled_encoder()
 
 
 def load_finetuned_minilm(layers_path: Path) -> tuple[MiniLMEncoder, BinaryHead]:
@@ -104,17 +113,37 @@ def read_finetuned_weights(
     return encoder, head, raw_metadata
 
 
+@functools.cache
+def hardware_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in handle)
+    except OSError:
+        return False
+
+
 def score_with_head(
-    encoder: MiniLMEncoder, head: BinaryHead, tokenizer: EncoderTokenizer, texts: Sequence[str]
+    encoder: MiniLMEncoder,
+    head: BinaryHead,
+    tokenizer: EncoderTokenizer,
+    texts: Sequence[str],
+    bfloat16_batches: bool = False,
 ) -> list[float]:
-    """Sigmoid probabilities for ``texts``, batched by similar length, in input order."""
+    """Sigmoid probabilities for ``texts``, batched by similar length, in input order.
+
+    With ``bfloat16_batches`` (and AMX), batches of BFLOAT16_MIN_BATCH or more texts run under bfloat16 autocast.
+    """
     order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
     scores = [0.0] * len(texts)
     with torch.inference_mode():
         for start in range(0, len(order), _BATCH_SIZE):
             indices = order[start : start + _BATCH_SIZE]
             input_ids, attention_mask = tokenizer([texts[index] for index in indices])
-            probabilities = torch.sigmoid(head(encoder(input_ids, attention_mask)))
+            low = bfloat16_batches and len(indices) >= BFLOAT16_MIN_BATCH and hardware_bfloat16()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
+                pooled = encoder(input_ids, attention_mask)
+            probabilities = torch.sigmoid(head(pooled.float()))
             for index, probability in zip(indices, probabilities.tolist(), strict=True):
                 scores[index] = float(probability)
     return scores
@@ -143,11 +172,14 @@ class OffensiveClassifier:
         head: BinaryHead,
         tokenizer: EncoderTokenizer,
         metadata: ClassifierMetadata,
+        bfloat16_batches: bool = False,
     ) -> None:
         self._encoder = encoder.eval()
         self._head = head.eval()
         self._tokenizer = tokenizer
         self.metadata = metadata
+        # Bulk moderation (`socialbot moderate` on stdin) turns this on; the bot's one-reply checks stay fp32.
+        self.bfloat16_batches = bfloat16_batches
 
     @property
     def threshold(self) -> float:
@@ -180,7 +212,7 @@ class OffensiveClassifier:
         """Probabilities for several texts (batched by similar length; output keeps input order)."""
         if not texts:
             return []
-        return score_with_head(self._encoder, self._head, self._tokenizer, texts)
+        return score_with_head(self._encoder, self._head, self._tokenizer, texts, self.bfloat16_batches)
 
 
 class HFSequenceClassifier:

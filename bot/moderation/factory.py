@@ -30,6 +30,7 @@ def gate_policy(
         offensive_threshold=chosen(moderation.offensive_threshold, offensive_default),
         input_flag_threshold=chosen(moderation.input_flag_threshold, offensive_default),
         harm_threshold=chosen(moderation.harm_threshold, harm_default),
+        harm_pair_threshold=getattr(harm, "pair_threshold", None),
         link_allowlist=tuple(moderation.link_allowlist),
         fallback_reply=config.settings.bot.fallback_reply,
     )

@@ -55,6 +55,15 @@ class BatchTextScorer(TextScorer, Protocol):
     def score_batch(self, texts: Sequence[str]) -> list[float]: ...
 
 
+class PairScorer(TextScorer, Protocol):
+    """A harm check that can also judge a reply together with the request that prompted it."""
+
+    @property
+    def pair_threshold(self) -> float | None: ...
+
+    def score_pairs(self, requests: Sequence[str], replies: Sequence[str]) -> list[float]: ...
+
+
 class LanguageScorer(BatchTextScorer, Protocol):
     """A classifier for one language's offensive texts, carrying its own calibrated threshold and name."""
 
@@ -110,6 +119,8 @@ class GatePolicy:
     offensive_threshold: float = 0.8
     input_flag_threshold: float = 0.7
     harm_threshold: float = 0.5
+    # Threshold of the harm check's pair mode (reply judged with its request); None: the scorer's own.
+    harm_pair_threshold: float | None = None
     link_allowlist: tuple[str, ...] = ()
     fallback_reply: str = "Sorry, I can't help with that here."
 
@@ -117,6 +128,7 @@ class GatePolicy:
 STRICTNESS_FACTORS: dict[Strictness, float] = {"relaxed": 1.15, "normal": 1.0, "strict": 0.7}
 ENGLISH_MODEL = "olid-minilm"
 HARM_MODEL = "harm"
+HARM_PAIR_MODEL = "harm-pair"
 
 
 @dataclass
@@ -131,6 +143,7 @@ class _Judgement:
     language: str = "en"
     confidence: float = 1.0
     triggered: set[str] = field(default_factory=set)
+    request: str = ""
 
 
 def scores_of(scorer: TextScorer, texts: Sequence[str]) -> list[float]:
@@ -181,6 +194,13 @@ class ModerationGate:
         self._protected = [_normalise(text) for text in protected_texts if len(text) >= 40]
         self._protected_shingles: set[str] = set().union(*(shingles(text) for text in self._protected))
         self._protected_codes: set[str] = {code for text in protected_texts for code in CODE.findall(text)}
+
+    def set_bulk(self, enabled: bool) -> None:
+        """Bulk moderation: classifiers that can trade a little precision for speed on big batches do so
+        (the OLID model runs batches in bfloat16 on AMX CPUs); the bot's one-reply checks never need it."""
+        for scorer in (self.offensive, self.extra_offensive):
+            if scorer is not None and hasattr(scorer, "bfloat16_batches"):
+                scorer.bfloat16_batches = enabled
 
     def protect(self, text: str) -> None:
         """Register a text (system prompt, config) whose verbatim leak blocks a reply."""
@@ -259,17 +279,38 @@ class ModerationGate:
                     item.reasons.append(key)
                     item.triggered.add(name)
 
+    def _pair_threshold(self) -> float | None:
+        if self.policy.harm_pair_threshold is not None:
+            return self.policy.harm_pair_threshold
+        value = getattr(self.harm, "pair_threshold", None)
+        return None if value is None else float(value)
+
     def _judge_harm(self, items: Sequence[_Judgement], strictness: Strictness) -> None:
+        """Replies with their request go to the pair mode (when the scorer has it), the rest reply-only."""
         if self.harm is None:
             return
         judged = [item for item in items if item.judged.strip()]
+        pair_base = self._pair_threshold()
+        score_pairs = getattr(self.harm, "score_pairs", None)
+        pair_mode = pair_base is not None and score_pairs is not None
+        paired = [item for item in judged if pair_mode and item.request]
+        alone = [item for item in judged if not (pair_mode and item.request)]
+        if paired and score_pairs is not None and pair_base is not None:
+            threshold = self._threshold(pair_base, strictness)
+            values = score_pairs([item.request for item in paired], [item.judged for item in paired])
+            for item, value in zip(paired, values, strict=True):
+                self._harm_verdict(item, "harm_pair", HARM_PAIR_MODEL, float(value), threshold)
         threshold = self._threshold(self.policy.harm_threshold, strictness)
-        for item, value in zip(judged, scores_of(self.harm, [item.judged for item in judged]), strict=True):
-            item.judged_by.append(HARM_MODEL)
-            item.scores["harm"] = round(value, 4)
-            if value >= threshold:
-                item.reasons.append("harmful")
-                item.triggered.add(HARM_MODEL)
+        for item, value in zip(alone, scores_of(self.harm, [item.judged for item in alone]), strict=True):
+            self._harm_verdict(item, "harm", HARM_MODEL, value, threshold)
+
+    @staticmethod
+    def _harm_verdict(item: _Judgement, key: str, model: str, value: float, threshold: float) -> None:
+        item.judged_by.append(model)
+        item.scores[key] = round(value, 4)
+        if value >= threshold:
+            item.reasons.append("harmful")
+            item.triggered.add(model)
 
     def _start(self, texts: Sequence[str]) -> list[_Judgement]:
         items = []
@@ -286,16 +327,36 @@ class ModerationGate:
         return (*item.reasons, f"lang:{item.language}", *(f"model:{name}" for name in sorted(item.triggered)))
 
     def check_output(
-        self, text: str, strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
+        self,
+        text: str,
+        strictness: Strictness = "normal",
+        link_allowlist: Sequence[str] | None = None,
+        request: str | None = None,
     ) -> ModerationDecision:
-        """Gate a reply before it is sent: block it, redact PII from it, or let it through."""
-        return self.check_outputs([text], strictness, link_allowlist)[0]
+        """Gate a reply before it is sent: block it, redact PII from it, or let it through.
+
+        ``request`` is the user message that prompted the reply: with it the harm check judges the pair
+        (harmful request + complying reply), without it the reply alone.
+        """
+        return self.check_outputs([text], strictness, link_allowlist, None if request is None else [request])[0]
 
     def check_outputs(
-        self, texts: Sequence[str], strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        strictness: Strictness = "normal",
+        link_allowlist: Sequence[str] | None = None,
+        requests: Sequence[str | None] | None = None,
     ) -> list[ModerationDecision]:
-        """`check_output` for many replies, each classifier run once over the batch; decisions in input order."""
+        """`check_output` for many replies, each classifier run once over the batch; decisions in input order.
+
+        ``requests``, when given, holds each reply's prompting message (None or "" where there is none).
+        """
         items = self._start(texts)
+        if requests is not None:
+            if len(requests) != len(items):
+                raise ValueError(f"{len(requests)} requests for {len(items)} replies")
+            for item, request in zip(items, requests, strict=True):
+                item.request = remove_pii(request).strip() if request else ""
         for item in items:
             if any(pattern.search(item.text) for pattern in SECRET_PATTERNS):
                 item.reasons.append("secret")

@@ -69,9 +69,13 @@ class BackgroundGate(ModerationGate):
         self._real.protect(text)
 
     def check_output(
-        self, text: str, strictness: Strictness = "normal", link_allowlist: Sequence[str] | None = None
+        self,
+        text: str,
+        strictness: Strictness = "normal",
+        link_allowlist: Sequence[str] | None = None,
+        request: str | None = None,
     ) -> ModerationDecision:
-        return self._for_turn().check_output(text, strictness, link_allowlist)
+        return self._for_turn().check_output(text, strictness, link_allowlist, request)
 
     def check_input(self, text: str, strictness: Strictness = "normal") -> ModerationDecision:
         return self._for_turn().check_input(text, strictness)

@@ -157,3 +157,23 @@ def test_overriding_a_parameter_outside_the_transformer_layers_is_refused(tmp_pa
     save_file({"embeddings.word_embeddings.weight": torch.zeros(2, 2)}, str(weights))
     with pytest.raises(ClassifierLoadError, match="not a transformer layer parameter"):
         load_finetuned_minilm(weights)
+
+
+def test_bulk_batches_score_close_to_full_precision_and_single_texts_stay_exact(
+    classifier: OffensiveClassifier,
+) -> None:
+    from bot.moderation.classifier import BFLOAT16_MIN_BATCH
+
+    texts = [
+        f"message number {index}: you are such an idiot" if index % 3 else f"lunch at {index}?" for index in range(20)
+    ]
+    assert len(texts) >= BFLOAT16_MIN_BATCH
+    exact = classifier.score_batch(texts)
+    classifier.bfloat16_batches = True
+    try:
+        bulk = classifier.score_batch(texts)
+        single = classifier.score(texts[1])
+    finally:
+        classifier.bfloat16_batches = False
+    assert bulk == pytest.approx(exact, abs=0.05)
+    assert single == pytest.approx(exact[1], abs=1e-5)
