@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from bot.kb import KbError
 from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.vectors import blob_to_vector
 from bot.store import Store
 from tests.bot.kb.conftest import HashingEncoder
 
@@ -144,3 +147,26 @@ def test_changing_or_removing_a_document_drops_its_old_questions(
     kb.remove(str(path.resolve()))
     assert store.db.execute("select count(*) from kb_passage_questions").fetchone()[0] == 0
     assert kb.search("the cash machine ate it", 1) == []
+
+
+class _SaltedEncoder(HashingEncoder):
+    """A hashing encoder with a model name; another salt makes other vectors, as another model would."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> NDArray[np.float32]:
+        return super().encode([f"{text} {self.name}" for text in texts], show_progress)
+
+
+def test_after_an_encoder_change_the_owners_questions_are_embedded_again_too(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "cards.md"
+    path.write_text(ASKED, encoding="utf-8")
+    KnowledgeBase(store, _SaltedEncoder("first"), lexical_weight=0.0).add_file(path)
+    second = _SaltedEncoder("second")
+    kb = KnowledgeBase(store, second, lexical_weight=0.0)
+    assert kb.search("the cash machine ate it", 1)[0].heading == "Cards > Swallowed"
+    assert "the cash machine ate it second" in second.embedded  # what the salted encoder saw
+    row = next(store.db.query("select vector from kb_passage_questions where question = 'the cash machine ate it'"))
+    assert np.allclose(blob_to_vector(row["vector"]), second.encode(["the cash machine ate it"])[0])
