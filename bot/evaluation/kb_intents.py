@@ -57,16 +57,20 @@ SEED = 16
 
 @dataclass(frozen=True)
 class AnswerDocument:
-    """One intent's answer document: its title, the sentence that answers the intent's question, and context."""
+    """One intent's answer document: its title, the sentence that answers the intent's question, context, and
+    the questions its owner expects for it (written from the intent's meaning, never from the dataset's queries).
+    """
 
     intent: str
     title: str
     answer: str
     text: str
+    questions: tuple[str, ...] = ()
 
-    def markdown(self, answer_last: bool) -> str:
+    def markdown(self, answer_last: bool, with_questions: bool = True) -> str:
         body = f"{self.text} {self.answer}" if answer_last else f"{self.answer} {self.text}"
-        return f"# {self.title}\n\n{body}\n"
+        asked = f"Questions: {' | '.join(self.questions)}\n\n" if with_questions and self.questions else ""
+        return f"# {self.title}\n\n{asked}{body}\n"
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,9 @@ def load_benchmark(name: str, folder: Path = BENCHMARKS_DIR) -> Benchmark:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         documents = {
-            intent: AnswerDocument(intent, row["title"], row["answer"], row["text"])
+            intent: AnswerDocument(
+                intent, row["title"], row["answer"], row["text"], tuple(map(str, row.get("questions", ())))
+            )
             for intent, row in data["documents"].items()
         }
         intents = {key: list(value) for key, value in data["intents"].items()}

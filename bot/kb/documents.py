@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ ANSWER_COLUMNS = ("answer", "a", "answers", "response")
 LINK_COLUMNS = ("link", "url", "source")
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# "Questions: How do I ...? | Can I ...?" inside a section: phrasings the owner expects for it (see
+# `ParsedPassage.questions`); the line is not part of the passage's text.
+_QUESTIONS_LINE = re.compile(r"^\s*questions\s*:\s*(.+)$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -42,6 +45,9 @@ class ParsedPassage:
     question: str = ""
     answer: str = ""
     link: str = ""
+    # Questions the owner wrote for this passage ("Questions:" lines of its section): each is embedded on its
+    # own and the passage is found by the closest of them or its text, so one way of asking is not the only one.
+    questions: tuple[str, ...] = ()
 
     @property
     def is_faq(self) -> bool:
@@ -51,7 +57,7 @@ class ParsedPassage:
     def content_hash(self) -> str:
         """Identity of the passage's content, so re-adding a file re-embeds only what changed."""
         digest = hashlib.sha256()
-        for part in (self.heading, self.text, self.question, self.answer, self.link):
+        for part in (self.heading, self.text, self.question, self.answer, self.link, *self.questions):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x00")
         return digest.hexdigest()
@@ -113,7 +119,11 @@ def read_document(path: Path, max_chars: int = 700) -> ParsedDocument:
 
 
 def parse_markdown(text: str, source: str, fallback_title: str, max_chars: int = 700) -> ParsedDocument:
-    """Sections split at headings; each passage carries its heading path ("Returns > Sale items")."""
+    """Sections split at headings; each passage carries its heading path ("Returns > Sale items").
+
+    A section's "Questions: first? | second?" lines name questions it answers; every passage of the section
+    carries them (`ParsedPassage.questions`).
+    """
     title = ""
     stack: list[str] = []
     sections: list[tuple[str, list[str]]] = [("", [])]
@@ -133,11 +143,32 @@ def parse_markdown(text: str, source: str, fallback_title: str, max_chars: int =
         else:
             sections[-1][1].append(line)
     title = title or fallback_title
-    passages = []
+    passages: list[ParsedPassage] = []
     for heading, lines in sections:
-        body = _strip_markdown("\n".join(lines))
-        passages.extend(_chunk(heading or title, body, max_chars))
+        questions, kept = _questions_of(lines)
+        body = _strip_markdown("\n".join(kept))
+        chunks = _chunk(heading or title, body, max_chars)
+        passages.extend(replace(chunk, questions=questions) for chunk in chunks)
     return ParsedDocument(source, title, "markdown", tuple(passages))
+
+
+def _questions_of(lines: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """The questions named on a section's "Questions:" lines, and the section's other lines."""
+    in_code = False
+    questions: list[str] = []
+    kept: list[str] = []
+    for line in lines:
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        match = None if in_code else _QUESTIONS_LINE.match(line)
+        if match is None:
+            kept.append(line)
+            continue
+        for question in match.group(1).split("|"):
+            question = " ".join(_strip_markdown(question).split())
+            if question and question not in questions:
+                questions.append(question)
+    return tuple(questions), kept
 
 
 def parse_text(text: str, source: str, fallback_title: str, max_chars: int = 700) -> ParsedDocument:

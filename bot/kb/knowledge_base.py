@@ -136,6 +136,10 @@ class KnowledgeBase:
         self.lexical_weight = lexical_weight
         self._encoder = encoder
         self._index = VectorIndex()
+        # The owner's questions for passages (`ParsedPassage.questions`), keyed by question row id.
+        self._questions = VectorIndex()
+        self._question_passage: dict[int, int] = {}
+        self._passage_questions: dict[int, list[int]] = {}
         self._loaded_version: str | None = None
         self._load_lock = threading.Lock()
 
@@ -189,9 +193,12 @@ class KnowledgeBase:
         fresh = [passage for passage in _unique(document.passages) if passage.content_hash not in kept]
         with self._load_lock:
             self._reembed_if_model_changed()  # new vectors join stored ones of the same model only
-        vectors = self.encoder.encode([passage.embedding_text for passage in fresh])
+        questions = [question for passage in fresh for question in passage.questions]
+        encoded = self.encoder.encode([passage.embedding_text for passage in fresh] + questions)
+        vectors, question_vectors = encoded[: len(fresh)], encoded[len(fresh) :]
         now = utc_now()
         added_ids: list[int] = []
+        added_questions: list[tuple[int, int]] = []  # (question row id, passage id)
         with self.store.transaction() as db:
             if existing is None:
                 documents = db.table("kb_documents")
@@ -230,8 +237,18 @@ class KnowledgeBase:
                 added_ids.append(passage_id)
                 db.execute(
                     "insert into kb_passages_fts (rowid, heading, text) values (?, ?, ?)",
-                    [passage_id, passage.heading, passage.text],
+                    [passage_id, passage.heading, "\n".join([passage.text, *passage.questions])],
                 )
+                question_rows = db.table("kb_passage_questions")
+                for question in passage.questions:
+                    question_rows.insert(
+                        {
+                            "passage_id": passage_id,
+                            "question": question,
+                            "vector": vector_to_blob(question_vectors[len(added_questions)]),
+                        }
+                    )
+                    added_questions.append((_last_id(question_rows), passage_id))
             for content_hash, passage_id in kept.items():
                 if content_hash in wanted:
                     db.execute(
@@ -244,7 +261,14 @@ class KnowledgeBase:
                 [document.title, document.kind, document.content_hash, count, now, document_id],
             )
             version = self._bump_version(db)
-        self._apply_change(version, remove=stale, add_ids=added_ids, add_vectors=vectors)
+        self._apply_change(
+            version,
+            remove=stale,
+            add_ids=added_ids,
+            add_vectors=vectors,
+            add_questions=added_questions,
+            question_vectors=question_vectors,
+        )
         kept_count = sum(1 for content_hash in kept if content_hash in wanted)
         return IngestResult(
             document.source,
@@ -321,8 +345,10 @@ class KnowledgeBase:
         vector = self.embed_query(text) if query_vector is None else query_vector
         vector_scores = dict(self._index.search(vector, CANDIDATES))
         lexical_scores = self._lexical(text, CANDIDATES)
-        missing = [passage_id for passage_id in lexical_scores if passage_id not in vector_scores]
+        asked = [self._question_passage[question_id] for question_id, _ in self._questions.search(vector, CANDIDATES)]
+        missing = [passage_id for passage_id in {*lexical_scores, *asked} if passage_id not in vector_scores]
         vector_scores.update(self._index.scores_for(vector, missing))
+        self._closest_question_scores(vector, vector_scores)
         weight = self.lexical_weight
         blended = {
             passage_id: (1 - weight) * max(score, 0.0) + weight * lexical_scores.get(passage_id, 0.0)
@@ -348,6 +374,13 @@ class KnowledgeBase:
             for passage_id in best
             if passage_id in rows
         ]
+
+    def _closest_question_scores(self, vector: NDArray[np.float32], vector_scores: dict[int, float]) -> None:
+        """Raise each candidate passage's vector score to that of its closest owner-written question."""
+        ids = [qid for passage_id in vector_scores for qid in self._passage_questions.get(passage_id, ())]
+        for question_id, score in self._questions.scores_for(vector, ids).items():
+            passage_id = self._question_passage[question_id]
+            vector_scores[passage_id] = max(vector_scores[passage_id], score)
 
     def _lexical(self, text: str, limit: int) -> dict[int, float]:
         terms = query_terms(text)
@@ -400,8 +433,32 @@ class KnowledgeBase:
             if ids:
                 index.add(ids, np.stack(vectors))
             self._index = index
+            self._load_questions(index.dim)
             self._loaded_version = version
             log.info("knowledge base loaded: %d passages", len(ids))
+
+    def _load_questions(self, dim: int) -> None:
+        rows = list(self.store.db.query("select id, passage_id, vector from kb_passage_questions"))
+        self._questions = VectorIndex(dim=dim, capacity=max(1024, len(rows)))
+        self._question_passage = {}
+        self._passage_questions = {}
+        if rows:
+            self._questions.add(
+                [row["id"] for row in rows], np.stack([blob_to_vector(row["vector"], dim) for row in rows])
+            )
+        self._link_questions([(row["id"], row["passage_id"]) for row in rows])
+
+    def _link_questions(self, pairs: Sequence[tuple[int, int]]) -> None:
+        for question_id, passage_id in pairs:
+            self._question_passage[question_id] = passage_id
+            self._passage_questions.setdefault(passage_id, []).append(question_id)
+
+    def _unlink_passages(self, passage_ids: Sequence[int]) -> None:
+        for passage_id in passage_ids:
+            question_ids = self._passage_questions.pop(passage_id, [])
+            self._questions.remove(question_ids)
+            for question_id in question_ids:
+                self._question_passage.pop(question_id, None)
 
     def _reembed_if_model_changed(self) -> None:
         """Vectors of one model cannot be searched with another's: when the configured encoder is not the one
@@ -417,11 +474,16 @@ class KnowledgeBase:
             log.warning(
                 "knowledge base vectors were made by %s; embedding %d passages with %s", stored, len(rows), current
             )
-            texts = [_embedding_text(row) for row in rows]
+            questions = list(self.store.db.query("select id, question from kb_passage_questions"))
+            texts = [_embedding_text(row) for row in rows] + [row["question"] for row in questions]
             vectors = self.encoder.encode(texts)
             with self.store.transaction() as db:
-                for row, vector in zip(rows, vectors, strict=True):
+                for row, vector in zip(rows, vectors[: len(rows)], strict=True):
                     db.execute("update kb_passages set vector = ? where id = ?", [vector_to_blob(vector), row["id"]])
+                for row, vector in zip(questions, vectors[len(rows) :], strict=True):
+                    db.execute(
+                        "update kb_passage_questions set vector = ? where id = ?", [vector_to_blob(vector), row["id"]]
+                    )
                 db.table("state").upsert({"key": MODEL_KEY, "value": current, "updated_at": utc_now()}, pk="key")
                 self._bump_version(db)
         else:
@@ -433,6 +495,8 @@ class KnowledgeBase:
         remove: Sequence[int] = (),
         add_ids: Sequence[int] = (),
         add_vectors: NDArray[np.float32] | None = None,
+        add_questions: Sequence[tuple[int, int]] = (),
+        question_vectors: NDArray[np.float32] | None = None,
     ) -> None:
         with self._load_lock:
             if self._loaded_version is None:
@@ -441,8 +505,12 @@ class KnowledgeBase:
                 self._loaded_version = None  # someone else changed it too: reload on next search
                 return
             self._index.remove(remove)
+            self._unlink_passages(remove)
             if add_ids and add_vectors is not None:
                 self._index.add(add_ids, add_vectors)
+            if add_questions and question_vectors is not None:
+                self._questions.add([question_id for question_id, _ in add_questions], question_vectors)
+                self._link_questions(add_questions)
             self._loaded_version = version
 
     def _bump_version(self, db: Any) -> str:
@@ -453,6 +521,7 @@ class KnowledgeBase:
 
     def _delete_passages(self, db: Any, ids: Sequence[int]) -> None:
         for passage_id in ids:
+            db.execute("delete from kb_passage_questions where passage_id = ?", [passage_id])
             db.execute("delete from kb_passages_fts where rowid = ?", [passage_id])
             db.execute("delete from kb_passages where id = ?", [passage_id])
 

@@ -71,3 +71,15 @@ def m001_documents_passages_tickets(db: sqlite_utils.Database) -> None:
     db.execute(
         "create trigger tickets_forget_user after delete on users begin delete from tickets where user_id = old.id; end"
     )
+
+
+@kb_migrations
+def m002_passage_questions(db: sqlite_utils.Database) -> None:
+    """Questions the owner wrote for a passage, each with its own vector (a passage is found by the closest)."""
+    db.table("kb_passage_questions").create(
+        {"id": int, "passage_id": int, "question": str, "vector": bytes},
+        pk="id",
+        foreign_keys=[("passage_id", "kb_passages", "id")],
+        not_null={"passage_id", "question", "vector"},
+    )
+    db.table("kb_passage_questions").create_index(["passage_id"])

@@ -39,6 +39,13 @@ class Fact:
 
 # The value group is always named `v`. Patterns are matched case-insensitively inside one clause.
 _NAME_WORDS = r"(?P<v>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
+# What may open or close a bare self-introduction ("Oh, I'm Marcus, by the way."): greetings, and asides that
+# say nothing more about the person.
+_LEAD = r"^(?:(?:hi|hello|hey|oh|ah|btw|by the way|hola|buenas|salut|bonjour|hallo|oi|olá|ola)[,!\s]+)*"
+_ASIDE = (
+    r"(?:[,\s]+(?:by the way|btw|here|for the record|nice to meet you|pleased to meet you|por cierto|"
+    r"encantad[oa]|au fait|enchanté|enchantée|übrigens|freut mich|aliás|a propósito|por sinal|prazer))?\s*$"
+)
 _CJK_NAME = r"(?P<v>[\u4e00-\u9fff]{1,4}|[A-Za-z][A-Za-z'-]*(?:\s[A-Za-z][A-Za-z'-]*)?)"
 _ORDER_VALUE = r"[#№]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"
 _REST = r"(?P<v>[^,;]+)"
@@ -46,14 +53,14 @@ _REST = r"(?P<v>[^,;]+)"
 _PATTERNS: list[tuple[str, str, str]] = [
     # names
     (NAME, "en", rf"\bmy name(?:'s| is)\s+{_NAME_WORDS}"),
-    (NAME, "en", rf"^(?:hi|hello|hey)?[,!\s]*(?:i'm|i am)\s+{_NAME_WORDS}\s*$"),  # strict: capitalised only
-    (NAME, "en", rf"^(?:hi|hello|hey)[,!\s]+(?:this is|it's)\s+{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "en", rf"{_LEAD}(?:i'm|i am)\s+{_NAME_WORDS}{_ASIDE}"),  # strict: capitalised only
+    (NAME, "en", rf"^(?:hi|hello|hey)[,!\s]+(?:this is|it's)\s+{_NAME_WORDS}{_ASIDE}"),  # strict
     (NAME, "en", rf"\b(?:the )?name's\s+{_NAME_WORDS}"),
     (NAME, "es", rf"\b(?:me llamo|mi nombre es)\s+{_NAME_WORDS}"),
-    (NAME, "es", rf"^(?:hola|buenas)?[,!\s]*soy\s+{_NAME_WORDS}\s*$"),  # strict
-    (NAME, "fr", rf"^(?:salut|bonjour)?[,!\s]*moi,?\s+c'est\s+{_NAME_WORDS}\s*$"),  # strict
-    (NAME, "de", rf"^(?:hallo|hi)?[,!\s]*ich bin\s+(?:der |die )?{_NAME_WORDS}\s*$"),  # strict
-    (NAME, "pt", rf"^(?:oi|olá|ola)?[,!\s]*(?:eu )?sou\s+(?:o |a )?{_NAME_WORDS}\s*$"),  # strict
+    (NAME, "es", rf"{_LEAD}soy\s+{_NAME_WORDS}{_ASIDE}"),  # strict
+    (NAME, "fr", rf"{_LEAD}moi,?\s+c'est\s+{_NAME_WORDS}{_ASIDE}"),  # strict
+    (NAME, "de", rf"{_LEAD}ich bin\s+(?:der |die )?{_NAME_WORDS}{_ASIDE}"),  # strict
+    (NAME, "pt", rf"{_LEAD}(?:eu )?sou\s+(?:o |a )?{_NAME_WORDS}{_ASIDE}"),  # strict
     (NAME, "fr", rf"\b(?:je m'appelle|je m’appelle|mon nom est|mon prénom est)\s+{_NAME_WORDS}"),
     (NAME, "de", rf"\b(?:ich heiße|ich heisse|mein name ist)\s+{_NAME_WORDS}"),
     (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
@@ -79,7 +86,7 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "de", rf"\bbestellnummer\s*(?:ist|war|lautet|:)?\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "de", rf"\bmeine bestellung\s*(?:ist|war|hat die nummer|:)?\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "de", rf"\bbestellung\s*(?:nr\.?|#)\s*{_ORDER_VALUE}"),
-    (ORDER_NUMBER, "pt", rf"\bn[úu]mero do(?: meu)? pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bn[úu]mero d[oe](?: meu)? pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bmeu pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "zh", r"订单(?:号|编号)(?:是|为|:|：)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
@@ -276,8 +283,7 @@ def _tidy(value: str) -> str:
 
 
 _LOOSE_INTRO = re.compile(
-    r"^(?:hi|hello|hey|hola|buenas|salut|bonjour|hallo|oi|olá|ola)?[,!\s]*"
-    r"(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou)\s",
+    rf"{_LEAD}(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou)\s",
     re.IGNORECASE,
 )
 _RESCHEDULED = re.compile(r"^(?:moved|changed|rescheduled|postponed)\s+(?:to|for)\s+", re.IGNORECASE)

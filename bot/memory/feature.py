@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 
+from bot.language import detect_language
 from bot.memory import texts
 from bot.memory.block import memory_block
 from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
@@ -89,12 +90,12 @@ class MemoryRoute:
         scope = MemoryScope.of(turn.message)
         question = memory_question(turn.text)
         if question is not None:
-            return self._answer(scope, question.kind, question.language)
+            return self._answer(scope, question.kind, reply_language(turn.text, question.language))
         clauses = extract_by_clause(turn.text)
         if is_plain_statement(turn.text, clauses):
             facts = [fact for _, found in clauses for fact in found]
             names = [fact for fact in facts if fact.kind == NAME]
-            language = facts[0].language
+            language = reply_language(turn.text, facts[0].language)
             text = texts.text("ack_name", language, value=names[0].value) if names else texts.text("ack", language)
             return RouteReply(text, "memory:noted", gate=False, details={"outcome": "memory", "facts": len(facts)})
         return None
@@ -114,6 +115,14 @@ class MemoryRoute:
         else:
             text = fact_sentence_in(known[0], language)
         return RouteReply(text, "memory:recall", gate=False, details={"outcome": "memory", "kind": kind})
+
+
+def reply_language(text: str, matched: str) -> str:
+    """The language a memory reply is written in: the message's own when the detector is sure of it, else the
+    language of the phrasing that matched. Spanish and Portuguese share phrasings ("número de pedido"), so the
+    phrasing alone can name the wrong one of the two."""
+    guess = detect_language(text)
+    return guess.code if guess.reliable and guess.code in texts.languages() else matched
 
 
 def fact_sentence_in(fact: StoredFact, language: str) -> str:

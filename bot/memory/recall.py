@@ -103,7 +103,8 @@ _QUESTIONS: list[tuple[str, str, str]] = [
     (
         ORDER_NUMBER,
         "pt",
-        r"\bqual (?:é|era) o (?:n[úu]mero do )?(?:meu )?pedido\b|\b(?:lembra|sabe) o (?:n[úu]mero do )?meu pedido\b",
+        r"\bqual (?:é|era) o (?:meu )?(?:n[úu]mero d[oe] )?(?:meu )?pedido\b"
+        r"|\b(?:lembra|sabe) o (?:meu )?(?:n[úu]mero d[oe] )?(?:meu )?pedido\b",
     ),
     (ORDER_NUMBER, "zh", r"我的订单(?:号|编号)?(?:是)?(?:什么|多少)|你(?:记得|知道)我的订单"),
     # appointment
@@ -189,7 +190,7 @@ _OWN_FACT: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "es", r"\bn[úu]mero de(?: mi)? pedido\b|\bmi n[úu]mero de pedido\b"),
     (ORDER_NUMBER, "fr", r"\bnum[ée]ro de(?: ma)? commande\b"),
     (ORDER_NUMBER, "de", r"\bbestellnummer\b"),
-    (ORDER_NUMBER, "pt", r"\bn[úu]mero do(?: meu)? pedido\b"),
+    (ORDER_NUMBER, "pt", r"\bn[úu]mero do(?: meu)? pedido\b|\bmeu n[úu]mero de pedido\b"),
     (ORDER_NUMBER, "zh", r"订单号|订单编号"),
     (APPOINTMENT, "en", r"\bmy (?:appointment|booking|reservation)\b|\bi (?:booked|have an appointment)\b"),
     (APPOINTMENT, "es", r"\bmi (?:cita|reserva)\b"),

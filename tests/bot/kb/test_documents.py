@@ -87,3 +87,22 @@ def test_passage_hash_changes_with_content_only() -> None:
     again = parse_markdown("# A\n\n## B\n\nsame text", "other-source", "t").passages[0]
     changed = parse_markdown("# A\n\n## B\n\nnew text", "s", "t").passages[0]
     assert first.content_hash == again.content_hash != changed.content_hash
+
+
+def test_questions_lines_name_the_sections_questions_and_stay_out_of_its_text() -> None:
+    text = (
+        "# Cards\n\n## Lost cards\n\nQuestions: I lost my card | What if my card is **stolen**?\n"
+        "Report it in the app under Card > Report lost.\n\n## Fees\n\nCards are free.\n"
+    )
+    document = parse_markdown(text, "cards.md", "Cards")
+    lost, fees = document.passages
+    assert lost.questions == ("I lost my card", "What if my card is stolen?")
+    assert "Questions" not in lost.text and lost.text == "Report it in the app under Card > Report lost."
+    assert fees.questions == ()
+
+
+def test_a_changed_question_changes_the_passage_hash() -> None:
+    first = parse_markdown("# A\n\nQuestions: Where is it?\nHere.\n", "a.md", "A").passages[0]
+    second = parse_markdown("# A\n\nQuestions: Where can I find it?\nHere.\n", "a.md", "A").passages[0]
+    assert first.text == second.text
+    assert first.content_hash != second.content_hash

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import json
+
 import pytest
 
 from bot.evaluation.kb_intents import (
@@ -40,3 +43,26 @@ def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(
     tuning_texts = {query.text for query in benchmark_queries(benchmark, "tuning")}
     assert not tuning_texts & {query.text for query in benchmark_queries(benchmark, "heldout")}
     assert benchmark_figures(name, "tuning", [])["queries"] == 0
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is not beside the repository")
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_the_documents_questions_are_our_own_words_not_the_datasets_queries(name: str) -> None:
+    def normal(text: str) -> str:
+        return " ".join(text.lower().strip(" ?.!").split())
+
+    benchmark = load_benchmark(name)
+    assert all(len(document.questions) >= 5 for document in benchmark.documents.values())
+    ours = {normal(question) for document in benchmark.documents.values() for question in document.questions}
+    data = default_data_dir()
+    if name == "clinc150":
+        full = json.loads((data / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+        theirs = {normal(query) for rows in full.values() for query, _ in rows}
+    else:
+        theirs = set()
+        for file in ("train.csv", "test.csv"):
+            with (data / "banking77" / file).open(encoding="utf-8", newline="") as handle:
+                theirs |= {normal(row["text"]) for row in csv.DictReader(handle)}
+    assert not ours & theirs  # not one of them is a query of the dataset, in any of its files
+    markdown = next(iter(benchmark.documents.values())).markdown(answer_last=False)
+    assert "\nQuestions: " in markdown

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from bot.kb import KbError
 from bot.kb.knowledge_base import KnowledgeBase
+from bot.kb.vectors import blob_to_vector
 from bot.store import Store
 from tests.bot.kb.conftest import HashingEncoder
 
@@ -105,3 +108,65 @@ def test_retrieval_ranks_the_passage_that_answers_first(store: Store, fixtures_d
         assert hits[0].heading == heading, question
         assert hits[0].score >= hits[1].score >= hits[2].score
         assert 0.0 <= hits[0].score <= 1.0
+
+
+ASKED = (
+    "# Cards\n\n## Swallowed\n\nQuestions: the cash machine ate it | atm kept my plastic\n"
+    "Freeze it in the app and order another one.\n\n## Fees\n\nOrdering another one costs nothing.\n"
+)
+
+
+def test_a_passage_is_found_by_the_question_its_owner_wrote_for_it(
+    store: Store, tmp_path: Path, hashing_encoder: HashingEncoder
+) -> None:
+    path = tmp_path / "cards.md"
+    path.write_text(ASKED, encoding="utf-8")
+    kb = KnowledgeBase(store, hashing_encoder, lexical_weight=0.0)
+    kb.add_file(path)
+    hit = kb.search("the cash machine ate it", 1)[0]
+    assert hit.heading == "Cards > Swallowed"
+    assert hit.vector_score == pytest.approx(1.0, abs=1e-5)  # the question itself, not the passage text
+    # A fresh instance loads the question vectors from the database.
+    reloaded = KnowledgeBase(store, hashing_encoder, lexical_weight=0.0)
+    assert reloaded.search("atm kept my plastic", 1)[0].heading == "Cards > Swallowed"
+
+
+def test_changing_or_removing_a_document_drops_its_old_questions(
+    store: Store, tmp_path: Path, hashing_encoder: HashingEncoder
+) -> None:
+    path = tmp_path / "cards.md"
+    path.write_text(ASKED, encoding="utf-8")
+    kb = KnowledgeBase(store, hashing_encoder, lexical_weight=0.0)
+    kb.add_file(path)
+    kb.search("warm up", 1)
+    path.write_text(ASKED.replace("atm kept my plastic", "my card got stuck"), encoding="utf-8")
+    kb.add_file(path)
+    questions = [row["question"] for row in store.db.query("select question from kb_passage_questions")]
+    assert sorted(questions) == ["my card got stuck", "the cash machine ate it"]
+    assert kb.search("atm kept my plastic", 1)[0].vector_score < 0.9
+    kb.remove(str(path.resolve()))
+    assert store.db.execute("select count(*) from kb_passage_questions").fetchone()[0] == 0
+    assert kb.search("the cash machine ate it", 1) == []
+
+
+class _SaltedEncoder(HashingEncoder):
+    """A hashing encoder with a model name; another salt makes other vectors, as another model would."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> NDArray[np.float32]:
+        return super().encode([f"{text} {self.name}" for text in texts], show_progress)
+
+
+def test_after_an_encoder_change_the_owners_questions_are_embedded_again_too(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "cards.md"
+    path.write_text(ASKED, encoding="utf-8")
+    KnowledgeBase(store, _SaltedEncoder("first"), lexical_weight=0.0).add_file(path)
+    second = _SaltedEncoder("second")
+    kb = KnowledgeBase(store, second, lexical_weight=0.0)
+    assert kb.search("the cash machine ate it", 1)[0].heading == "Cards > Swallowed"
+    assert "the cash machine ate it second" in second.embedded  # what the salted encoder saw
+    row = next(store.db.query("select vector from kb_passage_questions where question = 'the cash machine ate it'"))
+    assert np.allclose(blob_to_vector(row["vector"]), second.encode(["the cash machine ate it"])[0])

@@ -30,6 +30,11 @@ from bot.memory.recall import memory_question
         ("I prefer email over phone calls", [Fact("preference", "email over phone calls", "en")]),
         ("I prefer Spanish", [Fact("language", "Spanish", "en")]),
         ("My birthday is March 3", [Fact("birthday", "March 3", "en")]),
+        ("I'm Marcus, by the way.", [Fact("name", "Marcus", "en")]),
+        ("Oh, I'm Priya btw", [Fact("name", "Priya", "en")]),
+        ("Hola, soy Lucía, encantada.", [Fact("name", "Lucía", "es")]),
+        ("Ich bin Jonas, übrigens.", [Fact("name", "Jonas", "de")]),
+        ("Meu número de pedido é 31877.", [Fact("order_number", "31877", "pt")]),
     ],
 )
 def test_stated_facts_are_extracted_with_their_kind_value_and_language(text: str, expected: list[Fact]) -> None:
@@ -40,6 +45,9 @@ def test_stated_facts_are_extracted_with_their_kind_value_and_language(text: str
     "text",
     [
         "I'm tired",
+        "I'm tired, by the way.",
+        "I'm new here",
+        "i'm fine btw",
         "I'm looking for the price list",
         "Is my name Anna?",
         "My name is not Anna",
@@ -85,6 +93,8 @@ def test_a_huge_or_binary_message_is_scanned_without_error() -> None:
         ("我的订单号是多少？", "order_number", "zh"),
         ("When is my appointment?", "appointment", "en"),
         ("Quando é minha consulta?", "appointment", "pt"),
+        ("Qual era o meu número de pedido?", "order_number", "pt"),
+        ("Você lembra o meu número de pedido?", "order_number", "pt"),
         ("What do I prefer?", "preference", "en"),
         ("What am I allergic to?", "allergy", "en"),
         ("What do you remember about me?", "everything", "en"),

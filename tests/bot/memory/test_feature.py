@@ -36,6 +36,29 @@ async def test_a_stated_name_and_order_number_answer_later_follow_ups_from_memor
         await app.stop()
 
 
+async def test_an_introduction_with_an_aside_is_remembered_as_the_name(tmp_path: Path) -> None:
+    app = await started(tmp_path)
+    try:
+        await say(app, "I'm Marcus, by the way.")
+        assert "Marcus" in await say(app, "Do you remember my name?")
+    finally:
+        await app.stop()
+
+
+async def test_a_portuguese_order_number_is_recalled_in_portuguese_not_spanish(tmp_path: Path) -> None:
+    app = await started(tmp_path)
+    try:
+        await say(app, "Meu número de pedido é 31877.")
+        assert await say(app, "Qual era o meu número de pedido?") == (
+            f"O número do seu pedido é 31877 (você me disse em {_today(app)})."
+        )
+        # A phrasing Spanish and Portuguese share is answered in the language the message is written in.
+        assert (await say(app, "Mi número de pedido es 7731.")).strip()
+        assert "Tu número de pedido es 7731" in await say(app, "¿Cuál era mi número de pedido?")
+    finally:
+        await app.stop()
+
+
 async def test_how_someone_asked_to_be_called_answers_what_their_name_is(tmp_path: Path) -> None:
     app = await started(tmp_path)
     try:
