@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -107,8 +107,9 @@ def exit_without_teardown(code: int = 0) -> None:
     if not (_RUN_STANDALONE and sys.stdout is sys.__stdout__):
         return
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.flush()
     logging.shutdown()
     os._exit(code)
 
@@ -179,10 +180,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands)
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         global _RUN_STANDALONE
         _RUN_STANDALONE = standalone_mode
-        return super().main(*args, standalone_mode=standalone_mode, **kwargs)
+        return super().main(args, prog_name, standalone_mode=standalone_mode, **extra)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
