@@ -95,7 +95,7 @@ async def _chat(
         await chatting
     finally:
         if asks is not None:
-            await asks.stop()
+            await asks.stop(grace_s=app.config.settings.delivery.shutdown_grace_s)
         await start.settle()
         await console.stop()
         await app.stop()
@@ -160,7 +160,7 @@ async def _run_platforms(start: BackgroundStart) -> None:
     except Exception as exc:
         fail(start_failure(exc))
     finally:
-        await asks.stop()
+        await asks.stop(grace_s=app.config.settings.delivery.shutdown_grace_s)
         await start.settle()
         for adapter in reversed(adapters):
             try:

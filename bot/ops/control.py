@@ -78,6 +78,8 @@ class ControlServer:
         self._handle = handle
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self._answering: set[asyncio.Task[None]] = set()  # those of `_clients` answering a request now
+        self._closing = False
 
     @property
     def listening(self) -> bool:
@@ -112,11 +114,18 @@ class ControlServer:
         log.info("control socket on %s (`socialbot ask` answers through this bot)", self.path)
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Take no new connections; answers in flight get `grace_s` to finish, then they are cut off (their
+        messages stay stored, unanswered, like any turn cut off by a stop)."""
         server, self._server = self._server, None
         if server is None:
             return
         server.close()
+        self._closing = True
+        for task in self._clients - self._answering:  # waiting for a request: nothing to finish
+            task.cancel()
+        if self._answering and grace_s > 0:
+            await asyncio.wait(list(self._answering), timeout=grace_s)
         for task in list(self._clients):
             task.cancel()
         await asyncio.gather(*self._clients, return_exceptions=True)
@@ -143,7 +152,15 @@ class ControlServer:
                     return
                 if not line:
                     return
-                await self._reply(writer, await self._answer(line))
+                if task is not None:
+                    self._answering.add(task)
+                try:
+                    await self._reply(writer, await self._answer(line))
+                finally:
+                    if task is not None:
+                        self._answering.discard(task)
+                if self._closing:
+                    return
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; its answer (if any) is stored like every other
         finally:
@@ -152,6 +169,7 @@ class ControlServer:
                 await writer.wait_closed()
             if task is not None:
                 self._clients.discard(task)
+                self._answering.discard(task)
 
     async def _answer(self, line: bytes) -> dict[str, object]:
         try:

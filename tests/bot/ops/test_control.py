@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 from bot.ops.control import (
@@ -111,3 +112,25 @@ async def test_a_file_that_is_not_a_socket_is_never_replaced(tmp_path: Path) -> 
     path.write_text("someone's file")
     assert not await ControlServer(path, echo).start()
     assert path.read_text() == "someone's file"
+
+
+async def test_stopping_lets_an_answer_in_flight_finish_within_the_grace(tmp_path: Path) -> None:
+    answering = asyncio.Event()
+
+    async def slow(request: dict[str, object]) -> dict[str, object]:
+        answering.set()
+        await asyncio.sleep(0.3)
+        return {"reply": "done"}
+
+    server = ControlServer(tmp_path / "bot.db.sock", slow)
+    assert await server.start()
+    client = await asyncio.to_thread(connect_to_running_bot, server.path)
+    assert client is not None
+    with client:
+        asked = asyncio.ensure_future(asyncio.to_thread(client.ask, {"text": "hi"}))
+        await asyncio.wait_for(answering.wait(), 10)
+        started = time.monotonic()
+        await server.stop(grace_s=10)
+        assert (await asked) == {"reply": "done"}
+        assert time.monotonic() - started < 5  # it waited for the answer, not for the whole grace
+    assert connect_to_running_bot(server.path) is None
