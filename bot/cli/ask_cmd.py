@@ -94,7 +94,10 @@ def ask(ctx: CliContext, text: str | None, as_json: bool, chat_id: str | None) -
             asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
     except EngineError as exc:
         fail(f"model error: {exc}")
-    exit_without_teardown(0)  # the store is closed (app.stop): skip unloading torch and the models
+    # The event loop's worker threads have ended now: closing again closes their connections too (app.stop
+    # could close only its own), so the WAL is checkpointed before the teardown is skipped.
+    app.store.close()
+    exit_without_teardown(0)
 
 
 def _print_answer(result: dict[str, Any], as_json: bool) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sqlite3
 import stat
 import sys
@@ -115,3 +116,24 @@ async def test_socialbot_ask_is_answered_by_the_running_bot_and_never_loads_a_mo
                 await bot.wait()
         assert bot.returncode == 0, (await bot.stderr.read()).decode() if bot.stderr else ""
         assert not control.exists()  # removed on a clean stop
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_with_no_bot_running_ask_answers_in_its_own_process_and_leaves_the_database_closed(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, "[generation]\nmax_new_tokens = 8\n[metrics]\nenabled = false\n")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(tmp_path / "bot.db.sock"))  # left by a bot that was killed: nobody answers there
+    stale.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")}
+    env["PYTHONPATH"] = str(ROOT)
+    code, out, err = await socialbot(env, "--config", str(config), "ask", "--json", "hi")
+    assert code == 0, err
+    assert json.loads(out)["reply"] and "loading model" in err  # answered here: this process loaded the model
+    # It skipped the interpreter's teardown only after closing every connection: the WAL was checkpointed.
+    assert not (tmp_path / "bot.db-wal").exists()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("select count(*) from messages").fetchone() == (2,)
