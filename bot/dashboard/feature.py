@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.dashboard.server import DashboardServer
+from typing import TYPE_CHECKING
+
 from bot.plugin import BaseFeature, FeatureContext
+
+if TYPE_CHECKING:
+    from bot.dashboard.server import DashboardServer
 
 
 class DashboardFeature(BaseFeature):
@@ -21,6 +25,8 @@ class DashboardFeature(BaseFeature):
     async def start(self) -> None:
         if self._context is None or not self._context.config.settings.dashboard.enabled:
             return
+        from bot.dashboard.server import DashboardServer
+
         self.server = DashboardServer(self._context, engine_ready=True)
         await self.server.start()
 
