@@ -125,7 +125,8 @@ class BackgroundStart:
     inbox stores every message as it arrives. `begin()` then starts the bot (model, classifiers, features)
     as a task; a turn that arrives meanwhile waits (`Manager.before_turn`) until the start is over and is answered then,
     never with an error text. Features with `serve_before_start()` (the /healthz server) are started
-    first, so a probe sees "not ready" instead of a refused connection.
+    before the model and classifiers load (once the platforms are connected, with `hold_loads_s`), so a
+    probe sees "not ready" instead of a refused connection.
     """
 
     def __init__(
@@ -234,9 +235,9 @@ class BackgroundStart:
     async def _start(self, progress: ProgressCallback) -> None:
         STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
         try:
-            for feature in self.app.features:
-                await feature.serve_before_start()
             await self._hold_loads()
+            for feature in self.app.features:  # after the platforms connected: aiohttp is imported here
+                await feature.serve_before_start()
             with self.timings.part("engine+features start"):
                 await self.app.start(progress=progress)
             gate = self.app.gate
