@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from telegram import (
@@ -40,11 +40,13 @@ from adapters.telegram.errors import MalformedUpdate, TelegramAdapterError, reda
 from adapters.telegram.flood import FloodControl, FloodLimits, retry_after_seconds
 from adapters.telegram.settings import TOKEN, TelegramSection
 from adapters.telegram.transport import TelegramTransport
-from adapters.telegram.webhook import UpdateNotHandled, WebhookServer, webhook_secret
 from bot.delivery import DeliveryError
 from bot.messages import IncomingMessage, OutgoingMessage, PlatformAction
 from bot.platform import PlatformContext
 from bot.secret_logging import keep_out_of_logs
+
+if TYPE_CHECKING:
+    from adapters.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ class TelegramAdapter:
         Raises `UpdateNotHandled` when the adapter is stopping, so Telegram delivers it again later.
         """
         if self._stopping:
+            from adapters.telegram.webhook import UpdateNotHandled
+
             raise UpdateNotHandled("the bot is stopping")
         await self._hand_over(raw)
 
@@ -305,6 +309,8 @@ class TelegramAdapter:
             log.warning("Telegram: could not register the command menu: %s", redact(str(exc), self._token))
 
     async def _start_webhook(self) -> None:
+        from adapters.telegram.webhook import WebhookServer, webhook_secret
+
         settings = self.settings
         secret = webhook_secret(self._token)
         self._webhook = WebhookServer(

@@ -11,16 +11,19 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.app import BotApp
-from bot.cli.main import CliContext, configure_logging, fail, print_json, status
+from bot.cli.main import CliContext, configure_logging, exit_without_teardown, fail, print_json, status
 from bot.engine.base import EngineError
 from bot.i18n import current_language
 from bot.language import detect_language
 from bot.messages import Author, ConversationKey, IncomingMessage
+from bot.ops.control import ControlClient, ControlError, ControlHandler, connect_to_running_bot, control_socket_path
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
 
 OPERATOR = "operator"
 
@@ -76,18 +79,71 @@ def ask(ctx: CliContext, text: str | None, as_json: bool, chat_id: str | None) -
         fail("give the message to answer, or use --json and send JSON lines on stdin")
     config = ctx.config()
     configure_logging("WARNING", config.settings.logging.file)
+    running_bot = connect_to_running_bot(control_socket_path(config.database_path))
+    if running_bot is not None:  # a `socialbot run` owns this database: it answers, nothing is loaded here
+        with running_bot:
+            _ask_running_bot(running_bot, text, as_json, chat_id)
+        exit_without_teardown(0)
+        return
     app = ctx.build_app()  # the model and classifiers load in the background from here; start waits for them
     try:
         if text is not None:
             result = asyncio.run(_ask_all(app, iter([AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)])))[0]
-            if as_json:
-                print_json(result)
-            else:
-                click.echo(result["reply"])
-            return
-        asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
+            _print_answer(result, as_json)
+        else:
+            asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
     except EngineError as exc:
         fail(f"model error: {exc}")
+    # The event loop's worker threads have ended now: closing again closes their connections too (app.stop
+    # could close only its own), so the WAL is checkpointed before the teardown is skipped.
+    app.store.close()
+    exit_without_teardown(0)
+
+
+def _print_answer(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(result["reply"])
+
+
+def _ask_running_bot(bot: ControlClient, text: str | None, as_json: bool, chat_id: str | None) -> None:
+    """The same requests and output as in-process, answered by the running bot over its control socket."""
+    try:
+        if text is not None:
+            result = bot.ask(_request_row(AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)))
+            if "error" in result:
+                fail(f"the running bot could not answer: {result['error']}")
+            _print_answer(result, as_json)
+            return
+        for request in read_requests(iter(sys.stdin), chat_id):
+            print_json({"error": request} if isinstance(request, str) else bot.ask(_request_row(request)))
+            sys.stdout.flush()
+    except ControlError as exc:
+        fail(f"{exc} ({bot.path})")
+
+
+def _request_row(request: AskRequest) -> dict[str, object]:
+    """A request as the control socket takes it: the same keys as a JSON line on stdin."""
+    return {"chat": request.chat_id, "user": request.user, "text": request.text}
+
+
+def control_handler(app: BotApp) -> ControlHandler:
+    """How a running bot answers `socialbot ask` over its control socket: exactly like an in-process ask."""
+
+    async def handle(row: dict[str, object]) -> dict[str, object]:
+        chat, user = row.get("chat"), row.get("user")
+        request = AskRequest(
+            str(chat) if chat not in (None, "") else fresh_chat_id(),
+            str(user) if user not in (None, "") else OPERATOR,
+            str(row["text"]),
+        )
+        try:
+            return await answer(app, request)
+        except EngineError as exc:
+            return {"error": f"model error: {exc}"}
+
+    return handle
 
 
 async def _ask_stream(app: BotApp, requests: Iterator[AskRequest | str]) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -63,16 +65,19 @@ class CliContext:
         except EngineError as exc:
             fail(f"model error: {exc}")
 
-    def start_in_background(self, progress: Callable[[str], None] | None = None) -> BackgroundStart:
+    def start_in_background(
+        self, progress: Callable[[str], None] | None = None, hold_loads_s: float = 0.0
+    ) -> BackgroundStart:
         """The bot built (platforms may connect) with its model, classifiers and features starting in the
-        background (`bot.ops.startup.BackgroundStart`); call `.begin()` on the event loop."""
+        background (`bot.ops.startup.BackgroundStart`, which says what `hold_loads_s` does); call `.begin()`
+        on the event loop."""
         from bot.ops.startup import BackgroundStart, start_failure
         from bot.store import StoreError
 
         kwargs: dict[str, Any] = {}
         self._add_ops_feature(kwargs)
         try:
-            return BackgroundStart(self.config(), progress or status, **kwargs)
+            return BackgroundStart(self.config(), progress or status, hold_loads_s=hold_loads_s, **kwargs)
         except StoreError as exc:
             fail(start_failure(exc))
 
@@ -92,6 +97,24 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def status(line: str) -> None:
     """Progress for people, on stderr so stdout stays clean for `--json`."""
     click.echo(line, err=True)
+
+
+def exit_without_teardown(code: int = 0) -> None:
+    """End the `socialbot` process now, skipping the interpreter's teardown (about 1 s once torch and the models
+    are loaded). Only for a command that has closed its store and stopped its threads' work, and only when this
+    process is the command line itself (run standalone, printing to its own stdout); otherwise (a test's
+    `CliRunner`, `main(..., standalone_mode=False)`) it returns and the command ends normally."""
+    if not (_RUN_STANDALONE and sys.stdout is sys.__stdout__):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+_RUN_STANDALONE = False
 
 
 def print_json(value: Any) -> None:
@@ -156,6 +179,17 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        global _RUN_STANDALONE
+        _RUN_STANDALONE = standalone_mode
+        return super().main(args, prog_name, standalone_mode=standalone_mode, **extra)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from bot.dashboard.server import DashboardServer
+from typing import TYPE_CHECKING
+
 from bot.dashboard.settings import DashboardSection
 from bot.plugin import BaseFeature, FeatureContext
+
+if TYPE_CHECKING:
+    from bot.dashboard.server import DashboardServer
 
 
 class DashboardFeature(BaseFeature):
@@ -22,6 +26,8 @@ class DashboardFeature(BaseFeature):
     async def start(self) -> None:
         if self._context is None or not self._context.section(DashboardSection).enabled:
             return
+        from bot.dashboard.server import DashboardServer
+
         self.server = DashboardServer(self._context, engine_ready=True)
         await self.server.start()
 

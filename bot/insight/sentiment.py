@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.insight import InsightError
-from bot.insight.features import HASH_FEATURES, term_counts, tfidf
 from bot.insight.labels import LABELS
 from bot.language import LanguageDetector, default_detector
 
@@ -71,6 +70,8 @@ class LinearWeights:
 
     @classmethod
     def read(cls, path: Path) -> LinearWeights:
+        from bot.insight.features import HASH_FEATURES
+
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 weights = cls(
@@ -141,6 +142,8 @@ class SentimentModel:
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, detector: LanguageDetector | None = None) -> SentimentModel:
+        from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment
+
         directory = weights_dir or default_weights_dir()
         weights = LinearWeights.read(directory / WEIGHTS_FILE)
         metadata: dict[str, object] = {}
@@ -161,6 +164,8 @@ class SentimentModel:
 
     def ngram_log_probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) log-probabilities of the n-gram model alone, given each text's language code."""
+        from bot.insight.features import term_counts, tfidf
+
         features = tfidf(term_counts(list(texts), list(languages)), self.weights.idf)
         logits = np.asarray(features @ self._coef_t, dtype=np.float32) + self.weights.intercept[None, :]
         shifted = logits - logits.max(axis=1, keepdims=True)

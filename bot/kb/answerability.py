@@ -15,13 +15,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from tokenizers import Tokenizer
 
-from bot.moderation.classifier import BinaryHead, ClassifierLoadError, read_finetuned_weights
-from bot.moderation.embeddings_features import MiniLMEncoder, bundled_encoder_dir
+if TYPE_CHECKING:
+    import torch
+
+    from bot.moderation.classifier import BinaryHead
+    from bot.moderation.embeddings_features import MiniLMEncoder
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class PairTokenizer:
     """WordPiece tokenizer of the bundled encoder for (question, passage) pairs, truncating the longer side."""
 
     def __init__(self, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+        from bot.moderation.embeddings_features import bundled_encoder_dir
+
         model_dir = model_dir or bundled_encoder_dir()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_tokens)
@@ -62,6 +66,8 @@ class PairTokenizer:
         self.max_tokens = max_tokens
 
     def __call__(self, pairs: Sequence[tuple[str, str]]) -> PairBatch:
+        import torch
+
         encodings = self._tokenizer.encode_batch([(question, passage) for question, passage in pairs])
         length = max(len(encoding.ids) for encoding in encodings)
         input_ids = torch.zeros((len(pairs), length), dtype=torch.long)
@@ -90,6 +96,8 @@ class AnswerabilityJudge:
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> AnswerabilityJudge:
         """The shipped judge (or one in ``weights_dir``); ClassifierLoadError names what is missing or wrong."""
+        from bot.moderation.classifier import ClassifierLoadError, read_finetuned_weights
+
         weights_dir = weights_dir or default_weights_dir()
         encoder, head, metadata = read_finetuned_weights(
             weights_dir, LAYERS_FILE, METADATA_FILE, "scripts/train_answerability.py"
@@ -104,6 +112,8 @@ class AnswerabilityJudge:
         """One logit per passage (positive: it answers the question). Thread-safe."""
         if not passages:
             return []
+        import torch
+
         batch = self.tokenizer([(question, passage) for passage in passages])
         with self._lock, torch.inference_mode():
             pooled = self.encoder(batch.input_ids, batch.attention_mask, batch.token_type_ids)
@@ -113,6 +123,8 @@ class AnswerabilityJudge:
 def load_judge(enabled: bool = True, weights_dir: Path | None = None) -> AnswerabilityJudge | None:
     """The judge when ``enabled`` and loadable; None otherwise, and the answerer then falls back to retrieval
     signals alone (a warning says why, since declines get less precise without it)."""
+    from bot.moderation.classifier import ClassifierLoadError
+
     if not enabled:
         return None
     try:

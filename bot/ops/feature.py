@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from bot.ops.http import OpsServer
 from bot.ops.settings import MetricsSection
 from bot.plugin import BaseFeature, FeatureContext
+
+if TYPE_CHECKING:
+    from bot.ops.http import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +21,13 @@ class OpsFeature(BaseFeature):
 
     def __init__(self, section: MetricsSection) -> None:
         self.section = section
-        self.server: OpsServer | None = None
+        self.server: OpsServer | None = None  # made when it first listens: aiohttp is imported then
+        self._context: FeatureContext | None = None
         self._listening = False
+        self._gave_up = False  # its port was busy: logged once, the bot runs without it
 
     def install(self, context: FeatureContext) -> None:
-        if self.section.enabled:
-            self.server = OpsServer(context, self.section.host, self.section.port)
+        self._context = context
 
     async def serve_before_start(self) -> None:
         """Listen already while the model loads (`BackgroundStart`): /healthz answers "not ready" meanwhile."""
@@ -35,8 +39,12 @@ class OpsFeature(BaseFeature):
             self.server.endpoints.ready = True
 
     async def _listen(self) -> None:
-        if self.server is None or self._listening:
+        if self._listening or self._gave_up or self._context is None or not self.section.enabled:
             return
+        if self.server is None:
+            from bot.ops.http import OpsServer
+
+            self.server = OpsServer(self._context, self.section.host, self.section.port)
         try:
             await self.server.start()
         except OSError as exc:
@@ -44,6 +52,7 @@ class OpsFeature(BaseFeature):
                 "metrics: cannot listen on %s:%d: %s (set [metrics] port)", self.section.host, self.section.port, exc
             )
             self.server = None
+            self._gave_up = True
             return
         self._listening = True
         log.info("health and metrics on %s/healthz and %s/metrics", self.server.url, self.server.url)

@@ -4,6 +4,10 @@ Each start runs in a fresh Python process (`bot.ops.startprobe`), so imports cou
 Cold: the model cache is empty (the bundled model is converted first, as on a first install). Warm: the
 converted model is cached (and its files are likely in the OS page cache). The database is a temporary one.
 `socialbot ask` and `socialbot --help` are timed as whole processes, as a person would see them.
+
+Platforms connected is measured on a real `socialbot run` with Telegram pointed at a loopback Bot API
+(`bot.ops.bench_telegram`): from the spawn to its first getUpdates, then its reply to a message handed over
+then; `socialbot ask` is timed while that bot runs (answered through its control socket) and with none running.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +51,12 @@ MOMENTS = (
 )
 
 
+# How the benchmark runs the command line: like the `socialbot` script does.
+CLI_ENTRY = "from bot.cli.main import main; main()"
+SERVICE_TIMEOUT_S = 300.0
+SERVICE_MOMENTS = ("connected_s", "first_reply_s", "ready_s", "connected_cpu_s")
+
+
 class StartBenchError(Exception):
     """A measured start failed; carries the child's error output."""
 
@@ -69,6 +81,22 @@ class StartRun:
 
 
 @dataclass(frozen=True)
+class ServiceRun:
+    """One real `socialbot run` against the loopback Bot API (`bench_telegram`): seconds from spawn to Telegram
+    connected (its first getUpdates), to its reply to a message handed over then, and to ready (model and
+    every feature started); the process's CPU (every thread) when it connected; and `socialbot ask` processes
+    answered by it over the control socket."""
+
+    connected_s: float
+    first_reply_s: float | None
+    ready_s: float | None
+    connected_cpu_s: float | None
+    ask_s: list[float] = field(default_factory=list)
+    ask_cpu_s: list[float] = field(default_factory=list)
+    reply_text: str = ""
+
+
+@dataclass(frozen=True)
 class StartReport:
     """Every run, and the figures a person reads: cold, and the median of the warm runs."""
 
@@ -77,6 +105,20 @@ class StartReport:
     ask_cli_cpu_s: list[float] = field(default_factory=list)
     help_cli_s: float | None = None
     load_average: tuple[float, float, float] | None = None
+    services: list[ServiceRun] = field(default_factory=list)
+    load_average_before: tuple[float, float, float] | None = None
+
+    def service_median(self, name: str) -> float | None:
+        values = [v for v in (getattr(run, name) for run in self.services) if v is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def ask_via_bot_s(self) -> list[float]:
+        return [value for run in self.services for value in run.ask_s]
+
+    @property
+    def ask_via_bot_cpu_s(self) -> list[float]:
+        return [value for run in self.services for value in run.ask_cpu_s]
 
     def median(self, kind: str, moment: str) -> float | None:
         """The median over runs of `kind` of one moment (a `StartRun` field such as "ready_s")."""
@@ -92,6 +134,15 @@ class StartReport:
             "ask_cli_cpu_s": self.ask_cli_cpu_s,
             "help_cli_s": self.help_cli_s,
             "load_average": self.load_average,
+            "load_average_before": self.load_average_before,
+            "services": [asdict(run) for run in self.services],
+            "service_median": {
+                name: self.service_median(name)
+                for name in ("connected_s", "first_reply_s", "ready_s", "connected_cpu_s")
+            },
+            "ask_via_bot_s": self.ask_via_bot_s,
+            "ask_via_bot_median_s": statistics.median(self.ask_via_bot_s) if self.ask_via_bot_s else None,
+            "ask_via_bot_cpu_s": self.ask_via_bot_cpu_s,
         }
 
 
@@ -121,13 +172,93 @@ def _probe(config_path: str | None, env: dict[str, str], kind: str, question: st
     )
 
 
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a running process, every thread (Linux /proc); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _time_service(config_path: str | None, env: dict[str, str], question: str, asks: int, database: Path) -> ServiceRun:
+    """Spawn `socialbot run` with Telegram pointed at the loopback Bot API; time it connecting, replying and
+    getting ready, then `asks` `socialbot ask` processes it answers; stop it with SIGTERM."""
+    from bot.ops.bench_telegram import TOKEN, LoopbackTelegram
+
+    args = ["--config", config_path] if config_path else []
+    with LoopbackTelegram(question) as api:
+        run_env = {
+            **env,
+            "SOCIALBOT__BOT__DATABASE": str(database),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "SOCIALBOT__TELEGRAM__BASE_URL": api.base_url,
+            "SOCIALBOT__TELEGRAM__MODE": "polling",
+            "SOCIALBOT__TELEGRAM__POLL_TIMEOUT_S": "1",
+            "SOCIALBOT__METRICS__PORT": "0",  # served, as by default, on any free port
+        }
+        spawned = time.time()
+        bot = subprocess.Popen(
+            [sys.executable, "-c", CLI_ENTRY, *args, "run"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=run_env,
+        )
+        ready_at: list[float] = []
+        errors: list[str] = []
+
+        def read_status() -> None:
+            assert bot.stderr is not None
+            for line in bot.stderr:
+                errors.append(line)
+                if line.startswith("ready:") and not ready_at:
+                    ready_at.append(time.time())
+
+        reader = threading.Thread(target=read_status, name="bench-run-stderr", daemon=True)
+        reader.start()
+        try:
+            while not api.wait_connected(0.2):
+                if bot.poll() is not None or time.time() - spawned > SERVICE_TIMEOUT_S:
+                    raise StartBenchError("`socialbot run` never connected to Telegram:\n" + "".join(errors)[-2000:])
+            connected_cpu = _process_cpu_s(bot.pid)
+            api.wait_replied(SERVICE_TIMEOUT_S)
+            deadline = time.time() + SERVICE_TIMEOUT_S
+            while not ready_at and bot.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            timed = [_time_cli(config_path, {**env, "SOCIALBOT__BOT__DATABASE": str(database)}, "ask", question)]
+            for _ in range(asks - 1):
+                timed.append(
+                    _time_cli(config_path, {**env, "SOCIALBOT__BOT__DATABASE": str(database)}, "ask", question)
+                )
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            try:
+                bot.wait(60)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.wait(10)
+            reader.join(5)
+    assert api.connected_at is not None
+    return ServiceRun(
+        connected_s=api.connected_at - spawned,
+        first_reply_s=api.replied_at - spawned if api.replied_at is not None else None,
+        ready_s=ready_at[0] - spawned if ready_at else None,
+        connected_cpu_s=connected_cpu,
+        ask_s=[wall for wall, _ in timed],
+        ask_cpu_s=[cpu for _, cpu in timed],
+        reply_text=api.reply_text,
+    )
+
+
 def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> tuple[float, float]:
     """Wall and CPU (user + system, every thread) seconds of one `socialbot` process."""
     args = ["--config", config_path] if config_path else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", "from bot.cli.main import main; main()", *args, *command],
+        [sys.executable, "-c", CLI_ENTRY, *args, *command],
         capture_output=True,
         text=True,
         env=env,
@@ -147,10 +278,17 @@ def run_start_benchmark(
     question: str = "hi",
     progress: Callable[[str], None] = lambda line: None,
 ) -> StartReport:
-    """Measure `cold` (once) and `warm_runs` warm starts, then `warm_runs` real `socialbot ask` processes."""
+    """Measure `cold` (once) and `warm_runs` warm starts; `warm_runs` real `socialbot run` services connecting
+    to Telegram (the loopback Bot API), each answering `socialbot ask` processes; then `warm_runs` `socialbot
+    ask` processes with no bot running (answered in their own process)."""
     runs: list[StartRun] = []
+    services: list[ServiceRun] = []
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory(prefix="socialbot-bench-start-") as scratch:
         env = {**os.environ, "SOCIALBOT__BOT__DATABASE": str(Path(scratch) / "bench.db")}
+        # Python writes and reuses its bytecode as it does on a user's machine (a first run writes it); with
+        # PYTHONDONTWRITEBYTECODE every start would compile the sources again (about 0.5 s).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("TELEGRAM_BOT_TOKEN", None)
         env.pop("DISCORD_BOT_TOKEN", None)
         if cold:
@@ -160,9 +298,13 @@ def run_start_benchmark(
         for index in range(warm_runs):
             progress(f"warm start {index + 1}/{warm_runs}…")
             runs.append(_probe(config_path, env, "warm", question))
+        for index in range(warm_runs):
+            progress(f"`socialbot run` on Telegram (loopback), `socialbot ask` through it {index + 1}/{warm_runs}…")
+            database = Path(scratch) / f"service-{index}.db"
+            services.append(_time_service(config_path, env, question, max(1, warm_runs), database))
         asks = []
         for index in range(warm_runs):
-            progress(f"`socialbot ask {question}` end to end (warm) {index + 1}/{warm_runs}…")
+            progress(f"`socialbot ask {question}` with no bot running (warm) {index + 1}/{warm_runs}…")
             asks.append(_time_cli(config_path, env, "ask", question))
         help_s, _ = _time_cli(config_path, env, "--help")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -172,6 +314,8 @@ def run_start_benchmark(
         ask_cli_cpu_s=[cpu for _, cpu in asks],
         help_cli_s=help_s,
         load_average=load,
+        services=services,
+        load_average_before=load_before,
     )
 
 
@@ -202,16 +346,30 @@ def format_report(report: StartReport) -> str:
         f"{'CPU to first reply (all threads)':32s} {cell(cold_cpu):>7s} "
         f"{cell(statistics.median(warm_cpu) if warm_cpu else None):>7s}"
     )
-    if report.ask_cli_s:
-        asks = ", ".join(f"{value:.2f}" for value in report.ask_cli_s)
-        lines.append(
-            f"{'`socialbot ask` (process)':32s} {'':>7s} {cell(statistics.median(report.ask_cli_s)):>7s}"
-            f"   (runs: {asks})"
-        )
-    if report.ask_cli_cpu_s:
-        lines.append(
-            f"{'`socialbot ask` CPU (process)':32s} {'':>7s} {cell(statistics.median(report.ask_cli_cpu_s)):>7s}"
-        )
+    if report.services:
+        lines.append("")
+        lines.append(f"`socialbot run` on Telegram (loopback Bot API), {len(report.services)} runs, median:")
+
+        def runs_of(name: str) -> str:
+            values = [getattr(run, name) for run in report.services]
+            return ", ".join("-" if value is None else f"{value:.2f}" for value in values)
+
+        for label, name in (
+            ("platforms connected (getUpdates)", "connected_s"),
+            ("CPU when connected (all threads)", "connected_cpu_s"),
+            ("first Telegram reply", "first_reply_s"),
+            ("ready (everything started)", "ready_s"),
+        ):
+            lines.append(f"{label:32s} {'':>7s} {cell(report.service_median(name)):>7s}   (runs: {runs_of(name)})")
+    for label, walls, cpus in (
+        ("`socialbot ask`, bot running", report.ask_via_bot_s, report.ask_via_bot_cpu_s),
+        ("`socialbot ask`, no bot running", report.ask_cli_s, report.ask_cli_cpu_s),
+    ):
+        if walls:
+            runs = ", ".join(f"{value:.2f}" for value in walls)
+            lines.append(f"{label:32s} {'':>7s} {cell(statistics.median(walls)):>7s}   (runs: {runs})")
+        if cpus:
+            lines.append(f"{'  CPU of that process':32s} {'':>7s} {cell(statistics.median(cpus)):>7s}")
     if report.help_cli_s is not None:
         lines.append(f"{'`socialbot --help` (process)':32s} {'':>7s} {cell(report.help_cli_s):>7s}")
     replies = sorted({run.reply_text for run in report.runs if run.reply_text})
@@ -222,7 +380,8 @@ def format_report(report: StartReport) -> str:
         )
     model_classes = sorted({run.model_class for run in report.runs if run.model_class})
     lines.append(f"model loaded as: {', '.join(model_classes) or '-'} ({len(warm)} warm runs, median)")
-    if report.load_average is not None:
-        lines.append(f"machine load average while measuring: {', '.join(f'{v:.1f}' for v in report.load_average)}")
+    for when, load in (("before", report.load_average_before), ("after", report.load_average)):
+        if load is not None:
+            lines.append(f"machine load average (1, 5, 15 min) {when} measuring: {', '.join(f'{v:.1f}' for v in load)}")
     lines.append("model and classifiers load in parallel after the build, while the start goes on: parts overlap.")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ for `socialbot bench start`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -83,6 +84,7 @@ def build_app_in_parallel(
     progress: ProgressCallback = lambda line: None,
     timings: StartupTimings | None = None,
     turns_open: Future[None] | None = None,
+    begin_loads: threading.Event | None = None,
     **build_options: Any,
 ) -> BotApp:
     """`BotApp.build`, then the local model and the classifiers loading on two threads in parallel.
@@ -90,7 +92,8 @@ def build_app_in_parallel(
     The model and classifiers are not waited for here: `app.start()` waits for the model, and the gate's
     first check for the classifiers. Raises `StoreError` like a plain build; a model that cannot load is
     raised by `app.start()` (`ModelLoadError`, an `EngineError`). `build_options` go to `BotApp.build`
-    (features, ...); an `engine` or `gate` given there is used as is.
+    (features, ...); an `engine` or `gate` given there is used as is. The loads begin when the build is over,
+    or, given `begin_loads`, once the caller sets it.
     """
     timings = timings if timings is not None else StartupTimings()
     with timings.part("imports.app"):
@@ -100,7 +103,7 @@ def build_app_in_parallel(
     # The loads begin once the build is over: they hold the GIL as much as the build does, so overlapping
     # them only delays the build (measured at load 15: platforms could connect at 9.6-12.3 s this way,
     # 14.9-15.5 s overlapped; the first reply came no later).
-    build_done = threading.Event()
+    build_done = begin_loads if begin_loads is not None else threading.Event()
     if "engine" not in build_options and settings.backend == "transformers":
         progress(f"loading model {settings.model} (in the background)…")
         build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done)
@@ -111,7 +114,8 @@ def build_app_in_parallel(
         with timings.part("build (store, features)"):
             return BotApp.build(config, progress=progress, **build_options)
     finally:
-        build_done.set()
+        if begin_loads is None:
+            build_done.set()
 
 
 class BackgroundStart:
@@ -121,7 +125,8 @@ class BackgroundStart:
     inbox stores every message as it arrives. `begin()` then starts the bot (model, classifiers, features)
     as a task; a turn that arrives meanwhile waits (`Manager.before_turn`) until the start is over and is answered then,
     never with an error text. Features with `serve_before_start()` (the /healthz server) are started
-    first, so a probe sees "not ready" instead of a refused connection.
+    before the model and classifiers load (once the platforms are connected, with `hold_loads_s`), so a
+    probe sees "not ready" instead of a refused connection.
     """
 
     def __init__(
@@ -129,16 +134,29 @@ class BackgroundStart:
         config: LoadedConfig,
         progress: ProgressCallback = lambda line: None,
         timings: StartupTimings | None = None,
+        hold_loads_s: float = 0.0,
         **build_options: Any,
     ) -> None:
+        """`hold_loads_s` > 0: the model and classifiers begin to load only once `release_loads()` is called
+        (when the platforms are connected), or that many seconds after the start began, whichever is first:
+        torch's import and the loads hold the GIL, and connecting beside them takes twice as long."""
         self.timings = timings if timings is not None else StartupTimings()
         self._turns_open: Future[None] = Future()
+        self._loads_may_begin = threading.Event()
+        self._hold_loads_s = hold_loads_s
+        self._loads_released: asyncio.Event | None = None
         given_gate = build_options.get("gate")
         if given_gate is not None:  # a gate given as is: turns still wait for the start
             built: Future[ModerationGate] = Future()
             built.set_result(given_gate)
             build_options["gate"] = BackgroundGate(built, self._turns_open)
-        self.app = build_app_in_parallel(config, progress, self.timings, turns_open=self._turns_open, **build_options)
+        try:
+            self.app = build_app_in_parallel(
+                config, progress, self.timings, self._turns_open, self._loads_may_begin, **build_options
+            )
+        finally:
+            if hold_loads_s <= 0:  # the loads begin once the build is over
+                self._loads_may_begin.set()
         self._task: asyncio.Task[None] | None = None
         self._start_over: asyncio.Event | None = None
         self.ready_at: float | None = None  # time.time() when the start ended
@@ -173,6 +191,20 @@ class BackgroundStart:
             self._task = asyncio.get_running_loop().create_task(self._start(progress), name="socialbot-start")
         return self._task
 
+    def release_loads(self) -> None:
+        """The platforms are connected: the model and classifiers may load now (see `hold_loads_s`)."""
+        self._loads_may_begin.set()
+        if self._loads_released is not None:
+            self._loads_released.set()
+
+    async def _hold_loads(self) -> None:
+        if self._loads_may_begin.is_set():
+            return
+        self._loads_released = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loads_released.wait(), self._hold_loads_s)
+        self._loads_may_begin.set()
+
     @property
     def ready(self) -> bool:
         """The model is up and every feature started: turns are answered now."""
@@ -191,6 +223,7 @@ class BackgroundStart:
             self.app.manager.shutting_down = True
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        self._loads_may_begin.set()  # loads still held run now, so their threads end before the process does
         engine, gate = self.app.engine, self.app.gate
         waits = []
         if isinstance(engine, BackgroundEngine):
@@ -202,7 +235,8 @@ class BackgroundStart:
     async def _start(self, progress: ProgressCallback) -> None:
         STARTING.set(True)  # this task's own context: the start's own checks do not wait for the start
         try:
-            for feature in self.app.features:
+            await self._hold_loads()
+            for feature in self.app.features:  # after the platforms connected: aiohttp is imported here
                 await feature.serve_before_start()
             with self.timings.part("engine+features start"):
                 await self.app.start(progress=progress)

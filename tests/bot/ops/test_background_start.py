@@ -201,3 +201,50 @@ def test_the_console_answers_a_line_typed_before_the_model_was_up_with_the_real_
     finally:
         store.close()
     assert [row["role"] for row in rows] == ["user", "assistant"] and rows[0]["status"] == "answered"
+
+
+async def test_held_loads_begin_once_the_platforms_are_connected_and_an_early_message_is_answered_then(
+    tmp_path: Path,
+) -> None:
+    async with FakeTelegramServer() as telegram:
+        config = FAST_TELEGRAM.format(base=telegram.base_url, files=f"http://127.0.0.1:{telegram.port}/file/bot")
+        config += '[moderation]\nclassifier = "none"\nharm_check = false\n'
+        engine = ScriptedEngine(["We open at nine."])
+        start = BackgroundStart(
+            load_config(write_config(tmp_path, config), environ={"TELEGRAM_BOT_TOKEN": telegram.token}),
+            engine=engine,
+            features=[],
+            hold_loads_s=60.0,
+        )
+        starting = start.begin()
+        adapter = create_adapter(start.app)
+        await adapter.start()
+        try:
+            await telegram.push_message("when do you open?")
+            await wait_until(lambda: any(row["role"] == "user" for row in message_rows(start)))
+            await asyncio.sleep(0.3)
+            # Connected and the message stored, but the classifiers have not begun to load: nothing answered.
+            assert "classifiers" not in start.timings.parts and not start.ready and telegram.state.sent == []
+
+            start.release_loads()  # what `socialbot run` does once its adapters have started
+            await asyncio.wait_for(starting, 30)
+            assert "classifiers" in start.timings.parts
+            await wait_until(lambda: len(telegram.state.sent) == 1)
+            assert telegram.state.sent[0].text == "We open at nine."
+        finally:
+            await adapter.stop()
+            await start.app.stop()
+
+
+async def test_held_loads_begin_anyway_when_connecting_takes_too_long(tmp_path: Path) -> None:
+    start = BackgroundStart(
+        load_config(write_config(tmp_path, '[moderation]\nclassifier = "none"\nharm_check = false\n'), environ={}),
+        engine=ScriptedEngine(["hi"]),
+        features=[],
+        hold_loads_s=0.2,
+    )
+    try:
+        await asyncio.wait_for(start.wait_ready(), 30)  # never released: the hold ran out
+        assert start.ready and "classifiers" in start.timings.parts
+    finally:
+        await start.app.stop()

@@ -29,20 +29,40 @@ def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts
         run["parts"]
     )
     assert len(report["ask_cli_s"]) == 1 and report["ask_cli_s"][0] > 0 and report["help_cli_s"] > 0
+    # A real `socialbot run` connected to the loopback Bot API, answered the message handed to it, got ready,
+    # and answered a `socialbot ask` process through its control socket.
+    (service,) = report["services"]
+    assert 0 < service["connected_s"] < service["first_reply_s"] and service["ready_s"] > service["connected_s"]
+    assert service["reply_text"] and service["connected_cpu_s"] > 0
+    assert len(service["ask_s"]) == 1 and report["ask_via_bot_median_s"] == service["ask_s"][0]
     assert report["warm_median"]["ready_s"] == run["ready_s"]
     assert not (tmp_path / "var").exists()  # the benchmark's database is a temporary one
 
 
 def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
-    from bot.ops.startbench import MOMENTS, PART_ORDER, StartReport, StartRun, format_report
+    from bot.ops.startbench import MOMENTS, PART_ORDER, ServiceRun, StartReport, StartRun, format_report
 
     run = StartRun(
         "warm", 0.7, 2.5, 4.0, 3.5, 5.0, 6.0, {"model": 3.1, "imports.cli": 0.4}, {"model": 1.2}, "cache", "X"
     )
-    text = format_report(StartReport(runs=[run], ask_cli_s=[6.5, 7.0], help_cli_s=0.3, load_average=(1.0, 2.0, 3.0)))
+    services = [
+        ServiceRun(1.25, 6.5, 6.25, 1.1, ask_s=[0.55, 0.65], ask_cpu_s=[0.4, 0.5]),
+        ServiceRun(1.75, 7.5, 7.25, 1.3, ask_s=[0.75], ask_cpu_s=[0.45]),
+    ]
+    report = StartReport(
+        runs=[run],
+        ask_cli_s=[6.5, 7.0],
+        help_cli_s=0.3,
+        load_average=(1.0, 2.0, 3.0),
+        services=services,
+        load_average_before=(0.5, 1.5, 2.5),
+    )
+    text = format_report(report)
     for name in PART_ORDER:
         assert name in text
     for label, _ in MOMENTS:
         assert label in text
     assert "6.75" in text and "(runs: 6.50, 7.00)" in text  # the median of the `ask` processes, and each
-    assert "machine load average while measuring: 1.0, 2.0, 3.0" in text
+    assert "platforms connected (getUpdates)" in text and "1.50   (runs: 1.25, 1.75)" in text
+    assert "`socialbot ask`, bot running" in text and "0.65   (runs: 0.55, 0.65, 0.75)" in text
+    assert "before measuring: 0.5, 1.5, 2.5" in text and "after measuring: 1.0, 2.0, 3.0" in text

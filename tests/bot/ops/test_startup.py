@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -83,3 +84,29 @@ def test_every_command_is_still_listed(tmp_path: Path) -> None:
     from bot.cli.main import main
 
     assert {"ask", "run", "chat", "backup", "restore", "doctor", "config", "bench"} <= set(main.commands)
+
+
+def test_building_the_bot_as_socialbot_run_does_imports_nothing_heavy(tmp_path: Path) -> None:
+    """Platforms connect right after the build: torch, scikit-learn, SciPy, lingua, transformers, aiohttp and
+    the platforms' client libraries are imported later (loads, adapters, web servers), not by the build."""
+    config_file = tmp_path / "socialbot.toml"
+    config_file.write_text('[bot]\ndatabase = "bot.db"\n')
+    script = (
+        "import sys\n"
+        "from bot.cli.main import CliContext\n"
+        f"context = CliContext({str(config_file)!r}, None, serve_ops=True, preload_model=True)\n"
+        "start = context.start_in_background(hold_loads_s=600)\n"  # loads held: what the build alone imports
+        "assert any(feature.name == 'ops' for feature in start.app.features)\n"
+        "heavy = ('torch', 'sklearn', 'scipy', 'lingua', 'transformers', 'aiohttp', 'telegram', 'discord')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+        "start.app.store.close()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={name: value for name, value in os.environ.items() if not name.endswith("_BOT_TOKEN")},
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
