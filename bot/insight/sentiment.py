@@ -142,8 +142,6 @@ class SentimentModel:
 
     @classmethod
     def load(cls, weights_dir: Path | None = None, detector: LanguageDetector | None = None) -> SentimentModel:
-        from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment
-
         directory = weights_dir or default_weights_dir()
         weights = LinearWeights.read(directory / WEIGHTS_FILE)
         metadata: dict[str, object] = {}
