@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, load_harm_splits
+from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, behaviour_folds, load_harm_splits
 from bot.evaluation.moderation import load_labelled_jsonl, shared_data_dir
 from bot.moderation.classifier import default_weights_dir
 from bot.moderation.harm import HARM_METADATA_FILE, HARM_WEIGHTS_FILE, strip_ellipses
@@ -90,10 +89,7 @@ def choose_c(
 ) -> tuple[float, list[dict[str, float]]]:
     """C by 5-fold cross-validation over the fit behaviours (grouped by behaviour), benign text always in fit."""
     fit = splits.jailbreak["fit"]
-    behaviours = list(splits.behaviours["fit"])
-    random.Random(SPLIT_SEED).shuffle(behaviours)
-    folds = {behaviour: index % 5 for index, behaviour in enumerate(behaviours)}
-    fold_of = np.array([folds[behaviour] for behaviour in splits.row_behaviours["fit"]])
+    fold_of = np.array(behaviour_folds(splits))
     labels = np.array(fit.labels)
     report = []
     best = (-1.0, C_GRID[0])

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, load_harm_splits, pair_benign
+from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, behaviour_folds, load_harm_splits, pair_benign
 from bot.evaluation.moderation import load_labelled_jsonl, shared_data_dir
 from bot.moderation.classifier import default_weights_dir
 from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder, embed_texts
@@ -85,10 +84,7 @@ def recall_at(labels: np.ndarray, scores: np.ndarray, rate: float) -> float:
 def choose_compliance_c(splits: HarmSplits) -> tuple[float, list[dict[str, float]]]:
     """C by 5-fold cross-validation over the fit behaviours, grouped by behaviour."""
     fit = splits.jailbreak["fit"]
-    behaviours = list(splits.behaviours["fit"])
-    random.Random(SPLIT_SEED).shuffle(behaviours)
-    folds = {behaviour: index % 5 for index, behaviour in enumerate(behaviours)}
-    fold_of = np.array([folds[behaviour] for behaviour in splits.row_behaviours["fit"]])
+    fold_of = np.array(behaviour_folds(splits))
     labels = np.array(fit.labels)
     report, best = [], (-1.0, C_GRID[0])
     for c_value in C_GRID:

@@ -43,6 +43,14 @@ class HarmSplits:
     """Each reply's request: the goal of its behaviour (the attacker's plain request, not the jailbreak prompt)."""
 
 
+def behaviour_folds(splits: HarmSplits, folds: int = 5) -> list[int]:
+    """The cross-validation fold of each fit reply, dealt by behaviour so a behaviour never straddles folds."""
+    behaviours = list(splits.behaviours["fit"])
+    random.Random(SPLIT_SEED).shuffle(behaviours)
+    fold_of = {behaviour: index % folds for index, behaviour in enumerate(behaviours)}
+    return [fold_of[behaviour] for behaviour in splits.row_behaviours["fit"]]
+
+
 def deal_groups(groups: list[str], strata: dict[str, str], seed: int = SPLIT_SEED) -> dict[str, Split]:
     """Assign each group to a split: shuffled within its stratum, then dealt 60/20/20 (same input, same split)."""
     by_stratum: dict[str, list[str]] = defaultdict(list)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
+from bot.kb.answerability import AnswerabilityJudge
+from bot.kb.answering import KbAnswerer, KbSettings
+from bot.kb.knowledge_base import KnowledgeBase
+from bot.prompts import PromptLibrary
+from bot.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,3 +53,18 @@ def fixtures_dir() -> Path:
 @pytest.fixture
 def hashing_encoder() -> HashingEncoder:
     return HashingEncoder()
+
+
+@contextmanager
+def shipped_answerer(folder: Path, documents: Mapping[str, str]) -> Iterator[KbAnswerer]:
+    """An extractive answerer over `documents` written to `folder`: the real encoder, the shipped judge and the
+    shipped decline model, as a bot with no model configured answers."""
+    for name, text in documents.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    store = Store.open(folder / "kb.db")
+    kb = KnowledgeBase(store, lexical_weight=0.2)
+    kb.add_paths([folder])
+    try:
+        yield KbAnswerer(kb, None, PromptLibrary(), KbSettings(), judge=AnswerabilityJudge.load())
+    finally:
+        store.close()

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.answerability import AnswerabilityJudge
-from bot.kb.answering import KbAnswerer, KbSettings
-from bot.kb.knowledge_base import KnowledgeBase
-from bot.prompts import PromptLibrary
-from bot.store import Store
+from bot.kb.answering import KbAnswerer
+from tests.bot.kb.conftest import shipped_answerer
 
 DOCUMENTS = {
     "hours.md": "# Opening hours\n\n## Weekdays\n\nThe bakery is open Tuesday to Friday from 7:00 to 18:00. On "
@@ -25,14 +22,8 @@ DOCUMENTS = {
 
 @pytest.fixture(scope="module")
 def answerer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KbAnswerer]:
-    folder = tmp_path_factory.mktemp("answer-choice")
-    for name, text in DOCUMENTS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    store = Store.open(folder / "kb.db")
-    kb = KnowledgeBase(store, lexical_weight=0.2)
-    kb.add_paths([folder])
-    yield KbAnswerer(kb, None, PromptLibrary(), KbSettings(), judge=AnswerabilityJudge.load())
-    store.close()
+    with shipped_answerer(tmp_path_factory.mktemp("answer-choice"), DOCUMENTS) as built:
+        yield built
 
 
 async def test_a_question_about_mondays_is_answered_from_the_section_that_names_mondays(

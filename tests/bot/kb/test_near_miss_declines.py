@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.answerability import AnswerabilityJudge
-from bot.kb.answering import KbAnswerer, KbSettings
-from bot.kb.knowledge_base import KnowledgeBase
-from bot.prompts import PromptLibrary
-from bot.store import Store
+from bot.kb.answering import KbAnswerer
+from tests.bot.kb.conftest import shipped_answerer
 
 DOCUMENTS = {
     "limit.md": "# Your credit limit\n\nYour credit limit is shown in the app under Card details, next to your "
@@ -26,14 +23,8 @@ DOCUMENTS = {
 
 @pytest.fixture(scope="module")
 def answerer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KbAnswerer]:
-    folder = tmp_path_factory.mktemp("near-miss")
-    for name, text in DOCUMENTS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    store = Store.open(folder / "kb.db")
-    kb = KnowledgeBase(store, lexical_weight=0.2)
-    kb.add_paths([folder])
-    yield KbAnswerer(kb, None, PromptLibrary(), KbSettings(), judge=AnswerabilityJudge.load())
-    store.close()
+    with shipped_answerer(tmp_path_factory.mktemp("near-miss"), DOCUMENTS) as built:
+        yield built
 
 
 @pytest.mark.parametrize(
