@@ -1,0 +1,133 @@
+"""The quality check that decides the int8 default: the conversation and KB evaluations, float32 and int8.
+
+Runs `bot.evaluation.conversation` (every split) and the KB evaluation (every split) once with float32
+weights and once with int8 weights, same config otherwise, and writes both sets of figures side by side
+with how many replies differ (greedy decoding, so a difference is the weights' doing).
+
+Usage: .venv/bin/python scripts/int8_quality.py [--out /tmp/engine/int8_quality.json] [--config FILE]
+A measurement script, not part of the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.app import BotApp
+from bot.config import LoadedConfig, load_config
+from bot.evaluation.conversation import MODEL_SOURCES, conversation_figures, run_conversation_eval
+from bot.evaluation.kb import DEFAULT_QUESTIONS, _answer_all, _figures
+from bot.kb.answerability import load_judge
+from bot.kb.answering import KbSettings
+
+CONVERSATION_KEYS = (
+    "small_talk_handled",
+    "greetings_blocked",
+    "kb_answer_accuracy",
+    "kb_unanswerable_declined",
+    "no_kb_declined",
+    "harmful_refused",
+    "memory_follow_ups",
+    "invented_business_claims",
+    "fixed_texts_in_language",
+)
+KB_KEYS = ("answer_accuracy", "answer_accuracy_paraphrase", "decline_precision", "decline_recall", "hit_at_1")
+
+
+def with_weights(config: LoadedConfig, int8: bool) -> LoadedConfig:
+    model = config.settings.model.model_copy(update={"quantize_int8": int8})
+    return config.model_copy(update={"settings": config.settings.model_copy(update={"model": model})})
+
+
+async def conversation_side(config: LoadedConfig) -> dict[str, Any]:
+    results = await run_conversation_eval(config, "all", use_model=True)
+    return {
+        "figures": {
+            split: conversation_figures([r for r in results if r.item.split == split], split)
+            for split in ("tuning", "heldout")
+        },
+        "replies": {str(r.item.id): {"reply": r.reply, "source": r.source, "split": r.item.split} for r in results},
+    }
+
+
+async def kb_side(config: LoadedConfig) -> dict[str, Any]:
+    app = BotApp.build(config, features=[])
+    await app.start()
+    try:
+        settings = KbSettings.from_section(config.settings.kb)
+        judge = await asyncio.to_thread(load_judge, config.settings.kb.answerability_judge)
+        rows = await _answer_all(app, DEFAULT_QUESTIONS, None, True, "all", None, settings, lambda d, t: None, judge)
+    finally:
+        await app.stop()
+    figures = {}
+    for split in ("calibration", "test"):
+        part = [row for row in rows if row[0].split == split]
+        figures[split] = _figures(part, True, settings, split, "int8/float32")
+        figures[split].pop("failures", None)
+    return {
+        "figures": figures,
+        "replies": {q.id: {"reply": a.text, "mode": a.mode, "split": q.split} for q, a, _ in rows},
+    }
+
+
+def differing(a: dict[str, dict[str, str]], b: dict[str, dict[str, str]], split: str) -> tuple[int, int]:
+    keys = [key for key in a if a[key]["split"] == split]
+    return sum(1 for key in keys if a[key]["reply"] != b.get(key, {}).get("reply")), len(keys)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/engine/int8_quality.json"))
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--only", choices=["conversation", "kb"], default=None)
+    args = parser.parse_args()
+    base = load_config(args.config)
+    report: dict[str, Any] = {}
+    for name in ("float32", "int8"):
+        config = with_weights(base, name == "int8")
+        report[name] = {}
+        if args.only in (None, "conversation"):
+            started = time.perf_counter()
+            report[name]["conversation"] = asyncio.run(conversation_side(config))
+            print(f"{name} conversation: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        if args.only in (None, "kb"):
+            started = time.perf_counter()
+            report[name]["kb"] = asyncio.run(kb_side(config))
+            print(f"{name} kb: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print_table(report)
+    return 0
+
+
+def print_table(report: dict[str, Any]) -> None:
+    float32, int8 = report["float32"], report["int8"]
+    if "conversation" in float32:
+        for split in ("tuning", "heldout"):
+            changed, total = differing(float32["conversation"]["replies"], int8["conversation"]["replies"], split)
+            model_made = sum(
+                1
+                for reply in float32["conversation"]["replies"].values()
+                if reply["split"] == split and reply["source"] in MODEL_SOURCES
+            )
+            print(f"conversation/{split}: {changed}/{total} replies differ ({model_made} model-written in float32)")
+            for key in CONVERSATION_KEYS:
+                a = float32["conversation"]["figures"][split].get(key)
+                b = int8["conversation"]["figures"][split].get(key)
+                print(f"  {key:<28} float32 {a!s:>8}  int8 {b!s:>8}")
+    if "kb" in float32:
+        for split in ("calibration", "test"):
+            changed, total = differing(float32["kb"]["replies"], int8["kb"]["replies"], split)
+            print(f"kb/{split}: {changed}/{total} answers differ")
+            for key in KB_KEYS:
+                a = float32["kb"]["figures"][split].get(key)
+                b = int8["kb"]["figures"][split].get(key)
+                print(f"  {key:<28} float32 {a!s:>8}  int8 {b!s:>8}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
