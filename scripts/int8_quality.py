@@ -4,6 +4,13 @@ Runs `bot.evaluation.conversation` (every split) and the KB evaluation (every sp
 weights and once with int8 weights, same config otherwise, and writes both sets of figures side by side
 with how many replies differ (greedy decoding, so a difference is the weights' doing).
 
+The shipped evaluations rarely let the model write (fixed texts, extractive KB answers), so two variants
+make the check sensitive to the weights: `kb_grounded`, the KB evaluation with `generate_min_chars = 0`
+(the model writes every answer it can; checked answers kept, else the extractive fallback), and
+`model_replies`, each conversation-set message sent straight to the engine with the persona prompt
+(greedy, 48 tokens, the policy's limit). Every generation the engine runs is recorded, so "outputs differ"
+counts the model's own greedy outputs, not only the final replies.
+
 Usage: .venv/bin/python scripts/int8_quality.py [--out /tmp/engine/int8_quality.json] [--config FILE]
 A measurement script, not part of the product.
 """
@@ -18,12 +25,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.app import BotApp
+from bot.app import BotApp, engine_settings
 from bot.config import LoadedConfig, load_config
-from bot.evaluation.conversation import MODEL_SOURCES, conversation_figures, run_conversation_eval
+from bot.engine.base import ChatTurn, GenerationRequest, GenerationResult, GenerationSettings
+from bot.engine.transformers_engine import TransformersEngine
+from bot.evaluation.conversation import MODEL_SOURCES, conversation_figures, load_conversations, run_conversation_eval
 from bot.evaluation.kb import DEFAULT_QUESTIONS, _answer_all, _figures
 from bot.kb.answerability import load_judge
 from bot.kb.answering import KbSettings
+from bot.prompts import PromptLibrary
 
 CONVERSATION_KEYS = (
     "small_talk_handled",
@@ -37,6 +47,19 @@ CONVERSATION_KEYS = (
     "fixed_texts_in_language",
 )
 KB_KEYS = ("answer_accuracy", "answer_accuracy_paraphrase", "decline_precision", "decline_recall", "hit_at_1")
+
+
+RECORDED: dict[str, str] = {}
+_generate = TransformersEngine.generate
+
+
+async def _recording_generate(self: TransformersEngine, request: GenerationRequest) -> GenerationResult:
+    result = await _generate(self, request)
+    RECORDED[json.dumps([(turn.role, turn.content) for turn in request.messages])] = result.text
+    return result
+
+
+TransformersEngine.generate = _recording_generate  # type: ignore[method-assign]
 
 
 def with_weights(config: LoadedConfig, int8: bool) -> LoadedConfig:
@@ -55,7 +78,26 @@ async def conversation_side(config: LoadedConfig) -> dict[str, Any]:
     }
 
 
-async def kb_side(config: LoadedConfig) -> dict[str, Any]:
+async def model_replies(config: LoadedConfig) -> dict[str, Any]:
+    engine = TransformersEngine(engine_settings(config))
+    await engine.start()
+    persona = PromptLibrary().render("persona")
+    replies = {}
+    try:
+        for item in load_conversations():
+            request = GenerationRequest(
+                (ChatTurn("system", persona), ChatTurn("user", item.text)), GenerationSettings(max_new_tokens=48)
+            )
+            replies[str(item.id)] = {"reply": (await engine.generate(request)).text, "split": item.split}
+    finally:
+        await engine.stop()
+    return {"replies": replies}
+
+
+async def kb_side(config: LoadedConfig, grounded: bool = False) -> dict[str, Any]:
+    if grounded:
+        kb_section = config.settings.kb.model_copy(update={"generate_min_chars": 0, "answer_mode": "grounded"})
+        config = config.model_copy(update={"settings": config.settings.model_copy(update={"kb": kb_section})})
     app = BotApp.build(config, features=[])
     await app.start()
     try:
@@ -84,21 +126,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/engine/int8_quality.json"))
     parser.add_argument("--config", default=None)
-    parser.add_argument("--only", choices=["conversation", "kb"], default=None)
+    parser.add_argument(
+        "--only", choices=["conversation", "kb", "kb_grounded", "model_replies"], action="append", default=None
+    )
     args = parser.parse_args()
     base = load_config(args.config)
     report: dict[str, Any] = {}
+    parts = args.only or ["conversation", "kb", "kb_grounded", "model_replies"]
     for name in ("float32", "int8"):
         config = with_weights(base, name == "int8")
         report[name] = {}
-        if args.only in (None, "conversation"):
+        for part in parts:
+            RECORDED.clear()
             started = time.perf_counter()
-            report[name]["conversation"] = asyncio.run(conversation_side(config))
-            print(f"{name} conversation: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        if args.only in (None, "kb"):
-            started = time.perf_counter()
-            report[name]["kb"] = asyncio.run(kb_side(config))
-            print(f"{name} kb: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            if part == "conversation":
+                report[name][part] = asyncio.run(conversation_side(config))
+            elif part == "model_replies":
+                report[name][part] = asyncio.run(model_replies(config))
+            else:
+                report[name][part] = asyncio.run(kb_side(config, grounded=part == "kb_grounded"))
+            report[name][part]["generations"] = dict(RECORDED)
+            print(f"{name} {part}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print_table(report)
     return 0
@@ -119,14 +167,28 @@ def print_table(report: dict[str, Any]) -> None:
                 a = float32["conversation"]["figures"][split].get(key)
                 b = int8["conversation"]["figures"][split].get(key)
                 print(f"  {key:<28} float32 {a!s:>8}  int8 {b!s:>8}")
-    if "kb" in float32:
+    for part in ("kb", "kb_grounded"):
+        if part not in float32:
+            continue
         for split in ("calibration", "test"):
-            changed, total = differing(float32["kb"]["replies"], int8["kb"]["replies"], split)
-            print(f"kb/{split}: {changed}/{total} answers differ")
+            changed, total = differing(float32[part]["replies"], int8[part]["replies"], split)
+            modes = float32[part]["figures"][split]["modes"], int8[part]["figures"][split]["modes"]
+            print(f"{part}/{split}: {changed}/{total} answers differ; modes float32 {modes[0]} int8 {modes[1]}")
             for key in KB_KEYS:
-                a = float32["kb"]["figures"][split].get(key)
-                b = int8["kb"]["figures"][split].get(key)
+                a = float32[part]["figures"][split].get(key)
+                b = int8[part]["figures"][split].get(key)
                 print(f"  {key:<28} float32 {a!s:>8}  int8 {b!s:>8}")
+    if "model_replies" in float32:
+        for split in ("tuning", "heldout"):
+            changed, total = differing(float32["model_replies"]["replies"], int8["model_replies"]["replies"], split)
+            print(f"model_replies/{split}: {changed}/{total} greedy replies differ")
+    for part in float32:
+        a, b = float32[part]["generations"], int8[part].get("generations", {})
+        shared = [key for key in a if key in b]
+        print(
+            f"{part}: {len(a)} model generations (float32), {len(b)} (int8); "
+            f"{sum(a[key] != b[key] for key in shared)}/{len(shared)} of the same prompts differ"
+        )
 
 
 if __name__ == "__main__":

@@ -143,12 +143,22 @@ class Attention(nn.Module):
         self.k_proj = Linear(config.hidden_size, config.num_key_value_heads * config.head_dim)
         self.v_proj = Linear(config.hidden_size, config.num_key_value_heads * config.head_dim)
         self.o_proj = Linear(config.num_attention_heads * config.head_dim, config.hidden_size)
+        # After `fuse`: q, k and v as one layer, and the widths to split its output into.
+        self.qkv_proj: nn.Module | None = None
+        self.qkv_sizes = (self.q_proj.out_features, self.k_proj.out_features, self.v_proj.out_features)
+
+    def fuse(self) -> None:
+        """Replace q/k/v with one layer of their stacked weights (one matmul call instead of three)."""
+        self.qkv_proj = _stacked(self.q_proj, self.k_proj, self.v_proj)
+        del self.q_proj, self.k_proj, self.v_proj
 
     def forward(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, batch: PackedBatch | None) -> Any:
         shape = (*hidden.shape[:-1], -1, self.head_dim)
-        query = self.q_proj(hidden).view(shape).transpose(1, 2)
-        key = self.k_proj(hidden).view(shape).transpose(1, 2)
-        value = self.v_proj(hidden).view(shape).transpose(1, 2)
+        if self.qkv_proj is not None:
+            projected = self.qkv_proj(hidden).split(self.qkv_sizes, dim=-1)
+        else:
+            projected = (self.q_proj(hidden), self.k_proj(hidden), self.v_proj(hidden))
+        query, key, value = (part.view(shape).transpose(1, 2) for part in projected)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         query = query * cos + _rotate_half(query) * sin
         key = key * cos + _rotate_half(key) * sin
@@ -185,9 +195,25 @@ class MLP(nn.Module):
         self.gate_proj = Linear(config.hidden_size, config.intermediate_size)
         self.up_proj = Linear(config.hidden_size, config.intermediate_size)
         self.down_proj = Linear(config.intermediate_size, config.hidden_size)
+        self.gate_up_proj: nn.Module | None = None  # after `fuse`: gate and up as one layer
+
+    def fuse(self) -> None:
+        """Replace gate/up with one layer of their stacked weights (one matmul call instead of two)."""
+        self.gate_up_proj = _stacked(self.gate_proj, self.up_proj)
+        del self.gate_proj, self.up_proj
 
     def forward(self, hidden: torch.Tensor) -> Any:
+        if self.gate_up_proj is not None:
+            gate, up = self.gate_up_proj(hidden).chunk(2, dim=-1)
+            return self.down_proj(functional.silu(gate) * up)
         return self.down_proj(functional.silu(self.gate_proj(hidden)) * self.up_proj(hidden))
+
+
+def _stacked(*layers: nn.Linear) -> Linear:
+    """One bias-free Linear whose output is the given layers' outputs side by side."""
+    stacked = Linear(layers[0].in_features, sum(layer.out_features for layer in layers))
+    stacked.weight = nn.Parameter(torch.cat([layer.weight.detach() for layer in layers]), requires_grad=False)
+    return stacked
 
 
 @dataclass(frozen=True)
@@ -238,6 +264,18 @@ class DirectLlamaForCausalLM(nn.Module):
         self.generation_config = generation_config
         self.model = DirectLlamaModel(config)
         self.lm_head = Linear(config.hidden_size, config.vocab_size)
+
+    def fuse_projections(self) -> None:
+        """Per layer, q/k/v as one Linear and gate/up as one: three fewer matmul calls per layer and step.
+
+        Each output row keeps its own weights, so a per-output-channel quantization of the stacked layer
+        (``bot.engine.int8_linear``) equals that of the separate ones. The stacked weights are copies, no
+        longer views of the weight file.
+        """
+        for layer in self.model.layers:
+            assert isinstance(layer, DecoderLayer)
+            layer.self_attn.fuse()
+            layer.mlp.fuse()
 
     @property
     def device(self) -> torch.device:

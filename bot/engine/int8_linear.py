@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from bot.engine.direct_llama import DirectLlamaForCausalLM
 from bot.engine.native_attention import COMMON_FLAGS, _build_key, _compile, kernel_cache_dir
 from bot.engine.step_profile import region
 
@@ -138,11 +139,16 @@ class Int8Linear(torch.nn.Module):
 def quantize_model(model: Any, kernel: Int8Kernel | None = None) -> int:
     """Replace every Linear of ``model`` (in place) with an ``Int8Linear``; how many were replaced.
 
+    A model with ``fuse_projections`` (``DirectLlamaForCausalLM``) has its projections stacked first, so
+    fewer, bigger kernel calls run per step.
+
     0 when the kernel is unavailable (no compiler, no AVX2/AVX-512, failed self-check).
     """
     kernel = kernel or load_int8_kernel()
     if kernel is None:
         return 0
+    if isinstance(model, DirectLlamaForCausalLM):
+        model.fuse_projections()
     targets = [
         (parent, name, child)
         for parent in model.modules()
