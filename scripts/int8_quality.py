@@ -81,7 +81,9 @@ async def conversation_side(config: LoadedConfig) -> dict[str, Any]:
 async def model_replies(config: LoadedConfig) -> dict[str, Any]:
     engine = TransformersEngine(engine_settings(config))
     await engine.start()
-    persona = PromptLibrary().render("persona")
+    persona = PromptLibrary().render(
+        "persona", bot_name="Robin", community_name="the café", tone="friendly and brief", today="2026-12-01"
+    )
     replies = {}
     try:
         for item in load_conversations():
@@ -129,11 +131,20 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=["conversation", "kb", "kb_grounded", "model_replies"], action="append", default=None
     )
+    parser.add_argument(
+        "--weights", choices=["float32", "int8"], action="append", default=None, help="Only these sides."
+    )
+    parser.add_argument("--merge", type=Path, nargs="*", default=None, help="Only print the table of these files.")
     args = parser.parse_args()
-    base = load_config(args.config)
     report: dict[str, Any] = {}
+    if args.merge is not None:
+        for path in args.merge:
+            report.update(json.loads(path.read_text(encoding="utf-8")))
+        print_table(report)
+        return 0
+    base = load_config(args.config)
     parts = args.only or ["conversation", "kb", "kb_grounded", "model_replies"]
-    for name in ("float32", "int8"):
+    for name in args.weights or ["float32", "int8"]:
         config = with_weights(base, name == "int8")
         report[name] = {}
         for part in parts:
@@ -148,7 +159,8 @@ def main() -> int:
             report[name][part]["generations"] = dict(RECORDED)
             print(f"{name} {part}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print_table(report)
+    if len(report) == 2:
+        print_table(report)
     return 0
 
 
