@@ -7,8 +7,8 @@
 # Then:  WORK_DIR/llama-server -m "$(cat WORK_DIR/model_path)" --port 8091 -np 16 -t 2 -c 40960 --no-repack
 #        socialbot bench --against http://127.0.0.1:8091/v1 --server-pid PID --json against.json
 # --no-repack: on the development VM the CPU reports AMX but using it faults (SIGILL in ggml's AMX
-# kernel, `tilezero`); without repacked buffers llama-server does not take the AMX path. (Q4_1 weights
-# have no AVX repacked layout, so this costs it nothing measurable there.)
+# kernel, `tilezero`); without extra buffer types llama-server does not take the AMX path. ggml's CPU
+# repack code has no Q4_1 layout, so Q4_1 then runs as on a CPU without AMX.
 set -euo pipefail
 
 work_dir="${1:-/tmp/llama-server-ref}"

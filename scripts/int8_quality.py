@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import BotApp, engine_settings
+from bot.benchmarks.int8 import shared_prefix_fraction
 from bot.config import LoadedConfig, load_config
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationResult, GenerationSettings
 from bot.engine.transformers_engine import TransformersEngine
@@ -119,6 +120,37 @@ async def kb_side(config: LoadedConfig, grounded: bool = False) -> dict[str, Any
     }
 
 
+async def paired_model_replies(base: LoadedConfig, limit: int, out: Path) -> None:
+    """Both weights loaded at once, each message answered by one then the other (same load on both), the
+    file rewritten after every message so an interrupted run keeps what it measured."""
+    engines = {name: TransformersEngine(engine_settings(with_weights(base, name == "int8"))) for name in WEIGHTS}
+    for engine in engines.values():
+        await engine.start()
+    persona = PromptLibrary().render(
+        "persona", bot_name="Robin", community_name="the café", tone="friendly and brief", today="2026-12-01"
+    )
+    items = load_conversations()
+    chosen = [i for i in items if i.split == "tuning"][: limit // 2] + [i for i in items if i.split == "heldout"][
+        : limit - limit // 2
+    ]
+    report: dict[str, Any] = {name: {"model_replies": {"replies": {}}} for name in WEIGHTS}
+    try:
+        for item in chosen:
+            for name, engine in engines.items():
+                request = GenerationRequest(
+                    (ChatTurn("system", persona), ChatTurn("user", item.text)), GenerationSettings(max_new_tokens=48)
+                )
+                text = (await engine.generate(request)).text
+                report[name]["model_replies"]["replies"][str(item.id)] = {"reply": text, "split": item.split}
+            out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    finally:
+        for engine in engines.values():
+            await engine.stop()
+
+
+WEIGHTS = ("float32", "int8")
+
+
 def differing(a: dict[str, dict[str, str]], b: dict[str, dict[str, str]], split: str) -> tuple[int, int]:
     keys = [key for key in a if a[key]["split"] == split]
     return sum(1 for key in keys if a[key]["reply"] != b.get(key, {}).get("reply")), len(keys)
@@ -134,6 +166,9 @@ def main() -> int:
     parser.add_argument(
         "--weights", choices=["float32", "int8"], action="append", default=None, help="Only these sides."
     )
+    parser.add_argument(
+        "--paired-replies", type=int, default=0, metavar="N", help="Only greedy replies to N messages, both weights."
+    )
     parser.add_argument("--merge", type=Path, nargs="*", default=None, help="Only print the table of these files.")
     args = parser.parse_args()
     report: dict[str, Any] = {}
@@ -143,6 +178,10 @@ def main() -> int:
         print_table(report)
         return 0
     base = load_config(args.config)
+    if args.paired_replies:
+        asyncio.run(paired_model_replies(base, args.paired_replies, args.out))
+        print_table(json.loads(args.out.read_text(encoding="utf-8")))
+        return 0
     parts = args.only or ["conversation", "kb", "kb_grounded", "model_replies"]
     for name in args.weights or ["float32", "int8"]:
         config = with_weights(base, name == "int8")
@@ -193,9 +232,16 @@ def print_table(report: dict[str, Any]) -> None:
     if "model_replies" in float32:
         for split in ("tuning", "heldout"):
             changed, total = differing(float32["model_replies"]["replies"], int8["model_replies"]["replies"], split)
-            print(f"model_replies/{split}: {changed}/{total} greedy replies differ")
+            replies = float32["model_replies"]["replies"], int8["model_replies"]["replies"]
+            shared = [key for key in replies[0] if replies[0][key]["split"] == split and key in replies[1]]
+            prefix = [shared_prefix_fraction(replies[0][key]["reply"], replies[1][key]["reply"]) for key in shared]
+            mean_prefix = sum(prefix) / len(prefix) if prefix else 0.0
+            print(
+                f"model_replies/{split}: {changed}/{total} greedy replies differ; "
+                f"mean shared prefix {mean_prefix:.2f} of the float32 reply"
+            )
     for part in float32:
-        a, b = float32[part]["generations"], int8[part].get("generations", {})
+        a, b = float32[part].get("generations", {}), int8[part].get("generations", {})
         shared = [key for key in a if key in b]
         print(
             f"{part}: {len(a)} model generations (float32), {len(b)} (int8); "
