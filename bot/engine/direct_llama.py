@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import mmap
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from torch.nn import functional
 from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, packed_attention_forward
 
 WEIGHTS_FILE = "model.safetensors"
+# Builds one layer computing the given layers' outputs side by side (see `fuse_projections`).
+Stacker = Callable[[Sequence[nn.Module]], nn.Module]
 SAFETENSORS_DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
 
 
@@ -154,9 +157,9 @@ class Attention(nn.Module):
         self.qkv_proj: nn.Module | None = None
         self.qkv_sizes = (self.q_proj.out_features, self.k_proj.out_features, self.v_proj.out_features)
 
-    def fuse(self) -> None:
+    def fuse(self, stack: Stacker) -> None:
         """Replace q/k/v with one layer of their stacked weights (one matmul call instead of three)."""
-        self.qkv_proj = _stacked(self.q_proj, self.k_proj, self.v_proj)
+        self.qkv_proj = stack((self.q_proj, self.k_proj, self.v_proj))
         del self.q_proj, self.k_proj, self.v_proj
 
     def forward(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, batch: PackedBatch | None) -> Any:
@@ -208,9 +211,9 @@ class MLP(nn.Module):
         self.down_proj = Linear(config.intermediate_size, config.hidden_size)
         self.gate_up_proj: nn.Module | None = None  # after `fuse`: gate and up as one layer
 
-    def fuse(self) -> None:
+    def fuse(self, stack: Stacker) -> None:
         """Replace gate/up with one layer of their stacked weights (one matmul call instead of two)."""
-        self.gate_up_proj = _stacked(self.gate_proj, self.up_proj)
+        self.gate_up_proj = stack((self.gate_proj, self.up_proj))
         del self.gate_proj, self.up_proj
 
     def forward(self, hidden: torch.Tensor) -> Any:
@@ -220,10 +223,12 @@ class MLP(nn.Module):
         return self.down_proj(functional.silu(self.gate_proj(hidden)) * self.up_proj(hidden))
 
 
-def _stacked(*layers: nn.Linear) -> Linear:
-    """One bias-free Linear whose output is the given layers' outputs side by side."""
-    stacked = Linear(layers[0].in_features, sum(layer.out_features for layer in layers))
-    stacked.weight = nn.Parameter(torch.cat([layer.weight.detach() for layer in layers]), requires_grad=False)
+def stack_linear(layers: Sequence[nn.Module]) -> nn.Module:
+    """One bias-free Linear whose output is the given Linear layers' outputs side by side."""
+    assert all(isinstance(layer, nn.Linear) for layer in layers)
+    weights = [layer.weight.detach() for layer in layers if isinstance(layer, nn.Linear)]
+    stacked = Linear(weights[0].shape[1], sum(weight.shape[0] for weight in weights))
+    stacked.weight = nn.Parameter(torch.cat(weights), requires_grad=False)
     return stacked
 
 
@@ -277,17 +282,16 @@ class DirectLlamaForCausalLM(nn.Module):
         self.model = DirectLlamaModel(config)
         self.lm_head = Linear(config.hidden_size, config.vocab_size)
 
-    def fuse_projections(self) -> None:
-        """Per layer, q/k/v as one Linear and gate/up as one: three fewer matmul calls per layer and step.
+    def fuse_projections(self, stack: Stacker = stack_linear) -> None:
+        """Per layer, q/k/v as one layer and gate/up as one: three fewer matmul calls per layer and step.
 
-        Each output row keeps its own weights, so a per-output-channel quantization of the stacked layer
-        (``bot.engine.int8_linear``) equals that of the separate ones. The stacked weights are copies, no
-        longer views of the weight file.
+        ``stack`` builds the stacked layer from the separate ones (``stack_linear`` for float Linear layers;
+        ``bot.engine.int8_linear`` stacks its int8 layers, whose per-output-channel scales stay the same).
         """
         for layer in self.model.layers:
             assert isinstance(layer, DecoderLayer)
-            layer.self_attn.fuse()
-            layer.mlp.fuse()
+            layer.self_attn.fuse(stack)
+            layer.mlp.fuse(stack)
 
     @property
     def device(self) -> torch.device:
