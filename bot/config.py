@@ -75,8 +75,10 @@ class ModelSection(Section):
     backend: Literal["transformers", "openai"] = "transformers"
     cache_dir: str = Field("", description="Where converted models are cached (default ~/.cache/socialbot).")
     dtype: Literal["float32", "bfloat16"] = "float32"
-    quantize_int8: bool = False
-    threads: int = Field(0, ge=0, description="torch threads; 0 = all cores.")
+    quantize_int8: bool = Field(
+        True, description="Int8 Linear weights on a CPU with float32 compute (false: float32 weights)."
+    )
+    threads: int = Field(0, ge=0, description="torch threads; 0 = one with int8 weights on a CPU, else all cores.")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
     max_queue: int = Field(64, ge=1)
     request_timeout_s: float = Field(120.0, gt=0)

@@ -142,9 +142,9 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
     """
     report = progress or logger.info
     started = time.monotonic()
-    if settings.threads > 0:
-        torch.set_num_threads(settings.threads)
     device = resolve_device(settings.device)
+    if settings.torch_threads(device.type) > 0:
+        torch.set_num_threads(settings.torch_threads(device.type))
     if settings.model == BUNDLED_SMOLLM2:
         source = "cache" if _is_cache_complete(model_cache_dir(settings)) else "converted"
         location = str(convert_bundled(settings, report))
@@ -171,9 +171,7 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from exc
     model.eval()
-    if settings.quantize_int8:
-        if device.type != "cpu" or settings.dtype != "float32":
-            raise ModelLoadError("quantize_int8 needs device cpu and dtype float32")
+    if settings.int8_weights(device.type):  # int8 applies on a CPU with float32 compute only
         report("Quantizing Linear layers to int8...")
         from bot.engine.int8_linear import quantize_model  # engine-owned: int8 weights read by a C kernel
 

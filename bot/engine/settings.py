@@ -27,9 +27,12 @@ class EngineSettings:
     # Where converted models are cached; None means ~/.cache/socialbot/models/<name>.
     cache_dir: Path | None = None
     dtype: DType = "float32"
-    # Int8 dynamic quantization of Linear layers (CPU only): faster decode, lower memory.
-    quantize_int8: bool = False
-    # torch intra-op threads; 0 leaves torch's default.
+    # Int8 weights for every Linear layer, read by a C kernel (bot/engine/int8_matmul.c): on a CPU with
+    # float32 compute the default, because batch-1 decode is bound by reading the weights (a quarter of
+    # float32's bytes). Elsewhere (CUDA, bfloat16) it does not apply. False keeps float32 weights.
+    quantize_int8: bool = True
+    # torch intra-op threads; 0 picks: one with int8 weights on a CPU (see ``torch_threads``), else
+    # torch's default.
     threads: int = 0
     # "auto" picks CUDA when available, else CPU; or "cpu", "cuda", "cuda:1", ...
     device: str = "auto"
@@ -55,6 +58,20 @@ class EngineSettings:
     openai_tokenizer: str | None = None
     openai_connect_timeout_s: float = 10.0
 
+    def int8_weights(self, device_type: str) -> bool:
+        """Whether Linear weights are stored as int8 on a device of this type (``"cpu"``, ``"cuda"``)."""
+        return self.quantize_int8 and device_type == "cpu" and self.dtype == "float32"
+
+    def torch_threads(self, device_type: str) -> int:
+        """The torch thread count to set, or 0 to leave torch's default.
+
+        With int8 weights: one thread (measured on the 2-core development machine, see README "Engine
+        defaults"); a set ``threads`` always wins.
+        """
+        if self.threads > 0:
+            return self.threads
+        return 1 if self.int8_weights(device_type) else 0
+
     def __post_init__(self) -> None:
         if self.max_queue < 0:
             raise ValueError("max_queue must be >= 0")
@@ -66,6 +83,8 @@ class EngineSettings:
             raise ValueError("prefill_chunk_tokens must be >= 1")
         if self.kv_cache_budget_mb < 0:
             raise ValueError("kv_cache_budget_mb must be >= 0")
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0")
         if self.request_timeout_s <= 0:
             raise ValueError("request_timeout_s must be > 0")
         if self.backend not in ("transformers", "openai"):

@@ -16,18 +16,19 @@ from bot.engine.settings import EngineSettings
 def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache directory holding the bundled SmolLM2 converted to safetensors (~20 s, once)."""
     cache = tmp_path_factory.mktemp("models")
-    load_model(EngineSettings(cache_dir=cache), progress=lambda _: None)
+    load_model(EngineSettings(cache_dir=cache, quantize_int8=False), progress=lambda _: None)
     return cache
 
 
 @pytest.fixture(scope="session")
 def model_settings(bundled_model_dir: Path) -> EngineSettings:
-    """fp32 CPU settings over the session's converted model, as correctness tests need.
+    """fp32 CPU settings (float32 weights, not the int8 default) over the session's converted model, as
+    the correctness tests that compare with transformers' float32 model need.
 
     One torch thread: on a small shared machine, two threads lose far more to waiting for each
     other than they gain whenever another process holds a core.
     """
-    return EngineSettings(cache_dir=bundled_model_dir, dtype="float32", device="cpu", threads=1)
+    return EngineSettings(cache_dir=bundled_model_dir, dtype="float32", quantize_int8=False, device="cpu", threads=1)
 
 
 @pytest.fixture(scope="session")
