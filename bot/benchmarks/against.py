@@ -35,9 +35,11 @@ from bot.benchmarks.engine import (
     reset_peak_rss,
     run_engine,
     run_header,
+    write_json_report,
 )
 from bot.engine.base import ChatTurn, EngineError
 from bot.engine.loader import LoadedModel, load_model
+from bot.engine.openai_engine import server_sent_data
 from bot.engine.settings import EngineSettings
 from bot.engine.step_profile import StepBreakdown, format_breakdown
 from bot.engine.transformers_engine import TransformersEngine, resolve_kv_dtype
@@ -112,13 +114,7 @@ class StreamingChatClient:
                 if response.status >= 400:
                     body = (await response.text())[:200]
                     raise EngineError(f"{self._url} answered HTTP {response.status}: {body}")
-                async for raw in response.content:
-                    line = raw.decode("utf-8", errors="replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        break
+                async for data in server_sent_data(response.content):
                     chunk = json.loads(data)
                     usage = chunk.get("usage")
                     if usage and usage.get("completion_tokens") is not None:
@@ -329,9 +325,7 @@ def run_against(
     report["against.decode_batch1_ratio"] = against["decode_batch1_ratio"]
     report["against.next_turn_ttft_ratio"] = against["next_turn_ttft_ratio"]
     progress(format_against_table(report))
-    if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
-        progress(f"Wrote {json_path}")
+    write_json_report(report, json_path, progress)
     return report
 
 

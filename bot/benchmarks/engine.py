@@ -491,10 +491,15 @@ def run_benchmark(
         _set(report, f"concurrency.{level}.throughput_ratio", report["concurrency"][str(level)]["throughput_ratio"])
         _set(report, f"concurrency.{level}.p95_latency_ratio", report["concurrency"][str(level)]["p95_latency_ratio"])
     progress(format_table(report))
-    if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
-        progress(f"Wrote {json_path}")
+    write_json_report(report, json_path, progress)
     return report
+
+
+def write_json_report(report: dict[str, Any], json_path: str | Path | None, progress: Progress) -> None:
+    """The whole report as JSON at `json_path` (when one is given), for scripts that compare runs."""
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        progress(f"Wrote {json_path}")
 
 
 def format_table(report: dict[str, Any]) -> str:

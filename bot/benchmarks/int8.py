@@ -8,7 +8,6 @@ int8 model says exactly what the float32 model says.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import statistics
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.benchmarks.against import decode_rate
-from bot.benchmarks.engine import Progress, _engine_request, build_workload, prime
+from bot.benchmarks.engine import Progress, _engine_request, build_workload, prime, write_json_report
 from bot.engine.base import ChatTurn, GenerationRequest, GenerationSettings
 from bot.engine.loader import load_model
 from bot.engine.settings import EngineSettings
@@ -143,7 +142,5 @@ def compare_int8(
         f"greedy replies ({reply_tokens} tokens): {agreement['identical']}/{agreement['prompts']} identical, "
         f"mean shared prefix {agreement['mean_shared_prefix']:.0%}"
     )
-    if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        progress(f"Wrote {json_path}")
+    write_json_report(report, json_path, progress)
     return report

@@ -31,6 +31,19 @@ from bot.engine.text import clean_reply
 
 logger = logging.getLogger(__name__)
 
+
+async def server_sent_data(content: aiohttp.StreamReader) -> AsyncIterator[str]:
+    """The `data:` payloads of an OpenAI-style event stream, up to its `[DONE]`."""
+    async for raw in content:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            return
+        yield data
+
+
 _BUSY_STATUSES = frozenset({429, 503})
 _TIMEOUT_STATUSES = frozenset({408, 504})
 
@@ -245,13 +258,7 @@ class OpenAIEngine:
     ) -> AsyncIterator[str]:
         async with session.post(self._url(), json=self._payload(request, stream=True), timeout=timeout) as response:
             await self._raise_for_status(response)
-            async for raw in response.content:
-                line = raw.decode("utf-8", errors="replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[len("data:") :].strip()
-                if data == "[DONE]":
-                    return
+            async for data in server_sent_data(response.content):
                 piece = _delta_text(data)
                 if piece:
                     self._count(tokens=1)  # servers stream about one token per chunk
