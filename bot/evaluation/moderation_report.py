@@ -258,10 +258,14 @@ def moderation_eval(olid: Path, harm_data: Path | None, fixture: bool, progress:
     if fixture:
         return report
     splits = full_report(progress, olid.parent.parent, own_eval)
-    test = splits["harm"]["jailbreakbench_test"]
+    # The headline is the gate as shipped: the bot passes each reply's request, so pair mode when it ships.
+    shipped = splits["harm"].get("pair", splits["harm"])
+    test = shipped["jailbreakbench_test"]
+    mode = "pair mode, request + reply" if "pair" in splits["harm"] else "reply only"
     report.update(
         {
-            "harm_set": "jailbreakbench test behaviours (held out)",
+            "harm_set": f"jailbreakbench test behaviours (held out; {mode})",
+            "harm_mode": "pair" if "pair" in splits["harm"] else "reply",
             "harm_recall": test["recall"],
             "harm_false_block_rate": test["false_block_rate"],
             "harm_n_harmful": test["n_harmful"],
@@ -276,4 +280,4 @@ def format_moderation_eval(report: dict[str, Any]) -> str:
     table = evaluation.format_report_table(report)
     if "splits" not in report:
         return table + f"\n(harm figures on {report['harm_set']})"
-    return table + "\n\nPer split:\n" + format_full_report(report["splits"])
+    return table + f"\n(harm figures on {report['harm_set']})\n\nPer split:\n" + format_full_report(report["splits"])

@@ -75,6 +75,18 @@ class EncoderLayer(nn.Module):
         self.intermediate = nn.Linear(hidden, config.intermediate_size)
         self.output = nn.Linear(config.intermediate_size, hidden)
         self.output_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        self._qkv_cache: tuple[tuple[tuple[int, int, int], ...], torch.Tensor, torch.Tensor] | None = None
+
+    def _stacked_qkv(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The q, k and v projections as one (3 x hidden, hidden) matrix, rebuilt whenever a weight changes."""
+        parts = (self.query, self.key, self.value)
+        version = tuple((part.weight._version, part.bias._version, part.weight.data_ptr()) for part in parts)
+        if self._qkv_cache is None or self._qkv_cache[0] != version:
+            with torch.no_grad():
+                weight = torch.cat([part.weight for part in parts]).detach()
+                bias = torch.cat([part.bias for part in parts]).detach()
+            self._qkv_cache = (version, weight, bias)
+        return self._qkv_cache[1], self._qkv_cache[2]
 
     def forward(self, hidden_states: torch.Tensor, attention_bias: torch.Tensor) -> torch.Tensor:
         batch, length, hidden = hidden_states.shape
@@ -83,14 +95,17 @@ class EncoderLayer(nn.Module):
         def split_heads(projected: torch.Tensor) -> torch.Tensor:
             return projected.view(batch, length, self.num_heads, head_dim).transpose(1, 2)
 
-        query = split_heads(self.query(hidden_states))
-        key = split_heads(self.key(hidden_states))
-        value = split_heads(self.value(hidden_states))
         if self.training:
+            query = split_heads(self.query(hidden_states))
+            key = split_heads(self.key(hidden_states))
+            value = split_heads(self.value(hidden_states))
             scores = query @ key.transpose(-1, -2) / math.sqrt(head_dim) + attention_bias
             probs = functional.dropout(scores.softmax(-1), self.dropout, self.training)
             attended_values = probs @ value
-        else:  # the fused kernel: same maths, about 5% faster at inference on CPU
+        else:  # one q/k/v projection and the fused attention kernel: same maths, fewer kernel calls
+            weight, bias = self._stacked_qkv()
+            stacked = functional.linear(hidden_states, weight, bias).view(batch, length, 3, self.num_heads, head_dim)
+            query, key, value = stacked.permute(2, 0, 3, 1, 4).unbind(0)
             attended_values = functional.scaled_dot_product_attention(query, key, value, attn_mask=attention_bias)
         context = attended_values.transpose(1, 2).reshape(batch, length, hidden)
         attended = functional.dropout(self.attention_output(context), self.dropout, self.training)

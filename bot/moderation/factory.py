@@ -30,10 +30,23 @@ def gate_policy(
         offensive_threshold=chosen(moderation.offensive_threshold, offensive_default),
         input_flag_threshold=chosen(moderation.input_flag_threshold, offensive_default),
         harm_threshold=chosen(moderation.harm_threshold, harm_default),
-        harm_pair_threshold=getattr(harm, "pair_threshold", None),
+        harm_pair_threshold=pair_threshold(
+            moderation.harm_threshold, harm_default, getattr(harm, "pair_threshold", None)
+        ),
         link_allowlist=tuple(moderation.link_allowlist),
         fallback_reply=config.settings.bot.fallback_reply,
     )
+
+
+def pair_threshold(configured: float | None, calibrated: float, calibrated_pair: float | None) -> float | None:
+    """The pair mode's threshold: its calibrated one, moved by the same factor as a configured `harm_threshold`.
+
+    The two modes score on different scales, so one `harm_threshold` sets both: at the calibrated value the pair
+    threshold is the calibrated pair threshold; half of it halves the pair threshold too (capped at 1).
+    """
+    if calibrated_pair is None or configured is None or calibrated <= 0.0:
+        return calibrated_pair
+    return min(1.0, calibrated_pair * configured / calibrated)
 
 
 def offensive_scorer(kind: str) -> TextScorer | None:

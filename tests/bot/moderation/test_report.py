@@ -21,9 +21,12 @@ def test_the_full_report_has_every_split_and_the_gate_is_not_below_its_classifie
     assert olid["gate"]["macro_f1"] >= olid["classifier"]["macro_f1"] - 0.005
     harm = splits["harm"]
     assert harm["jailbreakbench_calibration"]["behaviours"] >= 15 and harm["jailbreakbench_test"]["behaviours"] >= 15
-    assert report["harm_recall"] == harm["jailbreakbench_test"]["recall"]
+    # The headline is the gate as shipped: pair mode (the bot passes each reply's request).
+    assert report["harm_mode"] == "pair"
+    assert report["harm_recall"] == harm["pair"]["jailbreakbench_test"]["recall"]
+    assert report["harm_false_block_rate"] == harm["pair"]["jailbreakbench_test"]["false_block_rate"]
     assert {"clinc150", "banking77", "olid_not_offensive", "umsab_spanish", "all"} <= set(harm["benign_test"])
     assert splits["cold"]["test"]["n"] > 6000
     assert splits["benign_regression"]["blocked_as_reply"] == []
     text = format_moderation_eval(report)
-    assert "held out" in text and "tuning" in text and "COLD" in text
+    assert "held out" in text and "tuning" in text and "COLD" in text and "pair mode, request + reply" in text
