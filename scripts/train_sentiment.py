@@ -5,16 +5,22 @@ Recipe (seeded; every choice made on the `tune` split, UMSAB `val`):
    set) -> each text's language read by the bot's own detector (bot/language.py, as in production) -> hashed
    word and character n-grams, shared and language-tagged (bot/insight/features.py) -> sublinear tf-idf ->
    multinomial logistic regression (`--C`).
-2. encoder model: the bundled all-MiniLM-L6-v2 with its top layer (`FIRST_TRAINED_LAYER`) and a 3-class head on
-   its mean-pooled output fine-tuned on `fit` (all 8 languages; `--epochs`, `--lr`, AdamW, warm-up then linear
-   decay, batches of 32 of similar length). The frozen lower layers' outputs are computed once and cached
-   (`--cache`), so each step costs one layer. Only that layer (fp16) and the head ship.
-3. blend: the encoder's log-probabilities mixed into the n-gram model's with one weight for texts read as
-   English and one for all other texts, the pair that scores best on `tune`.
-`--final` then refits the n-gram model on fit+tune (the encoder keeps its `fit` training: its epochs were
-chosen on tune). `--heldout` scores the saved model once on the held-out slice and records that it looked.
+2. English encoder model: the bundled all-MiniLM-L6-v2 with its top layer (`FIRST_TRAINED_LAYER`) and a 3-class
+   head on its mean-pooled output fine-tuned on `fit` (all 8 languages; `--epochs`, `--lr`, AdamW, warm-up then
+   linear decay, batches of 32 of similar length). The frozen lower layers' outputs are computed once and cached
+   (`--cache`), so each step costs one layer. Only that layer (fp16) and the head ship. `--minilm-from DIR` reuses
+   a layer file trained by this recipe instead (it takes ~20 minutes on one core).
+3. multilingual model: USE multilingual v3 vectors (bot/multilingual_encoder.py) of the cleaned text ->
+   language-tagged multinomial logistic regression (bot/insight/multilingual_sentiment.py), C chosen on tune
+   from `USE_C_GRID`.
+4. blend: log-probabilities mixed with one (MiniLM, USE) weight pair for texts read as English and one for all
+   other texts (the n-gram model gets the rest), the pairs that score best on `tune`; texts read as Hindi, which
+   USE does not cover and MiniLM does not read, use the n-gram model alone (a fixed rule, not tuned).
+`--final` then refits the n-gram model and the USE head on fit+tune with the same settings (MiniLM keeps its `fit`
+training: its epochs were chosen on tune). `--heldout` scores the saved model once on the held-out slice and
+records that it looked.
 
-    python scripts/train_sentiment.py [--final] [--heldout] [--cache /tmp/insight]
+    python scripts/train_sentiment.py [--final] [--heldout] [--cache /tmp/insight] [--minilm-from DIR]
 """
 
 from __future__ import annotations
@@ -55,11 +61,14 @@ from bot.insight.encoder_sentiment import (
 )
 from bot.insight.features import document_frequency_idf, term_counts, tfidf
 from bot.insight.labels import LABELS
+from bot.insight.multilingual_sentiment import USE_HEAD_FILE, UseHeadWeights, encoder_text, tagged_features
 from bot.insight.sentiment import (
     METADATA_FILE,
+    NGRAM_ONLY,
     WEIGHTS_FILE,
-    EncoderBlend,
+    BlendWeights,
     LinearWeights,
+    ModelBlend,
     SentimentModel,
     default_weights_dir,
 )
@@ -69,7 +78,14 @@ from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
 SEED = 18
 FIRST_TRAINED_LAYER = 5  # of 0-5: the top layer (two cost twice as much per step and were not tried to the end)
 BATCH_SIZE = 32
-BLEND_GRID = tuple(round(0.1 * step, 1) for step in range(10))
+BLEND_STEPS = 10
+BLEND_GRID = tuple(
+    (minilm / BLEND_STEPS, use / BLEND_STEPS)
+    for minilm in range(BLEND_STEPS + 1)
+    for use in range(BLEND_STEPS + 1 - minilm)
+)
+USE_C_GRID = (0.1, 0.3, 1.0)
+USE_TAGS = tuple(LANGUAGES.values())
 
 
 def parse_args() -> argparse.Namespace:
@@ -83,6 +99,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--heldout", action="store_true", help="only score the saved model on the held-out slice")
     parser.add_argument("--limit", type=int, default=0, help="smoke run: only the first N fit/tune rows per language")
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep encoder features between runs")
+    parser.add_argument("--minilm-from", type=Path, default=None, help="reuse this folder's fine-tuned MiniLM layers")
     return parser.parse_args()
 
 
@@ -218,32 +235,87 @@ def encoder_log_probabilities(encoder: MiniLMEncoder, head: SentimentHead, hidde
     return result
 
 
-def choose_blend(
-    ngram: NDArray[np.float32], encoder: NDArray[np.float32], data: LabelledTweets, runtime_languages: list[str]
-) -> tuple[EncoderBlend, dict[str, float]]:
-    """One encoder weight for texts read as English and one for all others, best average macro-F1 on `data`.
+def use_vectors(data: LabelledTweets, cache: Path | None, name: str) -> NDArray[np.float32]:
+    """USE vectors of the cleaned texts (cached when asked)."""
+    from bot.multilingual_encoder import shared_multilingual_encoder
 
-    Weights apply by the language the bot detects (as at run time: most Hinglish reads as English); the score is
-    per gold language. Two weights, not one per language: one per language chosen on half of tune scored lower on
-    the other half (2-fold CV in tune: 0.574 against 0.577).
+    cached = cache / f"sentiment_use_{name}_{len(data)}.npy" if cache else None
+    if cached is not None and cached.is_file():
+        loaded: NDArray[np.float32] = np.load(cached)
+        return loaded
+    print(f"  USE-encoding {name} ({len(data)} tweets)…", flush=True)
+    vectors = shared_multilingual_encoder().encode([encoder_text(text) for text in data.texts])
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cached, vectors)
+    return vectors
+
+
+def train_use_head(
+    vectors: NDArray[np.float32], languages: list[str], labels: tuple[int, ...], c_value: float
+) -> UseHeadWeights:
+    classifier = LogisticRegression(C=c_value, max_iter=3000)
+    classifier.fit(tagged_features(vectors, languages, USE_TAGS), list(labels))
+    return UseHeadWeights(classifier.coef_.astype(np.float32), classifier.intercept_.astype(np.float32), USE_TAGS)
+
+
+def use_log_probabilities(
+    weights: UseHeadWeights, vectors: NDArray[np.float32], languages: list[str]
+) -> NDArray[np.float32]:
+    logits = tagged_features(vectors, languages, weights.tags) @ weights.coef.T + weights.intercept[None, :]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    result: NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return result
+
+
+def average_f1(gold: NDArray[np.int64], predicted: NDArray[np.int64], languages: NDArray[np.str_]) -> dict[str, float]:
+    return {
+        code: macro_f1(gold[languages == code].tolist(), predicted[languages == code].tolist())
+        for code in LANGUAGES.values()
+    }
+
+
+def choose_blend(
+    ngram: NDArray[np.float32],
+    minilm: NDArray[np.float32],
+    use: NDArray[np.float32],
+    data: LabelledTweets,
+    runtime_languages: list[str],
+) -> tuple[ModelBlend, dict[str, float]]:
+    """One (MiniLM, USE) weight pair for texts read as English and one for all others, best average on `data`.
+
+    Weights apply by the language the bot detects (as at run time: most of UMSAB's romanised Hindi reads as
+    English); the score is per gold language. Pairs per group, not per language: the extra freedom scored lower
+    under 2-fold CV within tune at the last stop. Found by coordinate ascent (each group in turn, until no change).
     """
     gold = np.asarray(data.labels)
     languages = np.asarray(data.languages)
-    read_as_english = np.asarray(runtime_languages) == "en"
-    predicted = {weight: ((1 - weight) * ngram + weight * encoder).argmax(axis=1) for weight in BLEND_GRID}
+    read_as = np.asarray(runtime_languages)
+    groups = [read_as == "en", (read_as != "en") & (read_as != "hi"), read_as == "hi"]
+    predicted = {
+        pair: ((1 - sum(pair)) * ngram + pair[0] * minilm + pair[1] * use).argmax(axis=1) for pair in BLEND_GRID
+    }
 
-    def per_language(english: float, other: float) -> dict[str, float]:
-        chosen = np.where(read_as_english, predicted[english], predicted[other])
-        return {
-            code: macro_f1(gold[languages == code].tolist(), chosen[languages == code].tolist())
-            for code in LANGUAGES.values()
-        }
+    def scores(pairs: list[tuple[float, float]]) -> dict[str, float]:
+        chosen = np.zeros(len(gold), dtype=np.int64)
+        for rows, pair in zip(groups, pairs, strict=True):
+            chosen[rows] = predicted[pair][rows]
+        return average_f1(gold, chosen, languages)
 
-    english, other = max(
-        ((english, other) for english in BLEND_GRID for other in BLEND_GRID),
-        key=lambda pair: float(np.mean(list(per_language(*pair).values()))),
-    )
-    return EncoderBlend(other, {"en": english}), per_language(english, other)
+    pairs = [(0.0, 0.0), (0.0, 0.0), (0.0, 0.0)]  # the Hindi group stays n-gram only
+    best = float(np.mean(list(scores(pairs).values())))
+    changed = True
+    while changed:
+        changed = False
+        for group in (0, 1):
+            for pair in BLEND_GRID:
+                trial = list(pairs)
+                trial[group] = pair
+                score = float(np.mean(list(scores(trial).values())))
+                if score > best + 1e-9:
+                    best, pairs, changed = score, trial, True
+    english, other = (BlendWeights(*pairs[0]), BlendWeights(*pairs[1]))
+    return ModelBlend(other, {"en": english, "hi": NGRAM_ONLY}), scores(pairs)
 
 
 def show(title: str, report: SentimentReport) -> dict[str, object]:
@@ -281,43 +353,76 @@ def main() -> None:
     weights = cached_ngrams(splits.fit, args.C, args.cache)
     ngram_model = SentimentModel(weights)
     detected = [guess.code for guess in ngram_model.detector.detect_many(splits.tune.texts)]
+    fit_detected = [guess.code for guess in ngram_model.detector.detect_many(splits.fit.texts)]
     ngram_tune = ngram_model.ngram_log_probabilities(list(splits.tune.texts), detected)
-    print("encoding fit and tune with the bundled MiniLM's frozen layers…", flush=True)
-    fit_hidden = hidden_states(splits.fit, args.cache, "fit")
-    tune_hidden = hidden_states(splits.tune, args.cache, "tune")
-    print(f"fine-tuning layer {FIRST_TRAINED_LAYER} and the head, {args.epochs} epoch(s)…", flush=True)
-    encoder, head = fine_tune_encoder(fit_hidden, splits.fit.labels, args.epochs, args.lr)
-    blend, blend_tune = choose_blend(
-        ngram_tune, encoder_log_probabilities(encoder, head, tune_hidden), splits.tune, detected
-    )
-    print(f"blend (encoder weight) read as English={blend.weight('en')} other={blend.default}")
     args.out.mkdir(parents=True, exist_ok=True)
+    layers_path = args.out / SENTIMENT_LAYERS_FILE
+    if args.minilm_from is not None:
+        source = args.minilm_from / SENTIMENT_LAYERS_FILE
+        if source.resolve() != layers_path.resolve():
+            layers_path.write_bytes(source.read_bytes())
+        from bot.insight.encoder_sentiment import EncoderSentiment
+
+        minilm_tune = EncoderSentiment.load(layers_path).log_probabilities(list(splits.tune.texts))
+    else:
+        print("encoding fit and tune with the bundled MiniLM's frozen layers…", flush=True)
+        fit_hidden = hidden_states(splits.fit, args.cache, "fit")
+        tune_hidden = hidden_states(splits.tune, args.cache, "tune")
+        print(f"fine-tuning layer {FIRST_TRAINED_LAYER} and the head, {args.epochs} epoch(s)…", flush=True)
+        encoder, head = fine_tune_encoder(fit_hidden, splits.fit.labels, args.epochs, args.lr)
+        minilm_tune = encoder_log_probabilities(encoder, head, tune_hidden)
+        save_file(trained_state(encoder, head, FIRST_TRAINED_LAYER), str(layers_path))
+    print("USE multilingual head…", flush=True)
+    fit_vectors = use_vectors(splits.fit, args.cache, "fit")
+    tune_vectors = use_vectors(splits.tune, args.cache, "tune")
+    tune_gold = np.asarray(splits.tune.labels)
+    tune_languages = np.asarray(splits.tune.languages)
+    use_c_scores: dict[float, float] = {}
+    use_heads: dict[float, UseHeadWeights] = {}
+    for c_value in USE_C_GRID:
+        use_heads[c_value] = train_use_head(fit_vectors, fit_detected, splits.fit.labels, c_value)
+        chosen = use_log_probabilities(use_heads[c_value], tune_vectors, detected).argmax(axis=1)
+        use_c_scores[c_value] = float(np.mean(list(average_f1(tune_gold, chosen, tune_languages).values())))
+        print(f"  USE head C={c_value}: tune average macro-F1 {use_c_scores[c_value]:.3f}", flush=True)
+    use_c = max(use_c_scores, key=lambda c_value: use_c_scores[c_value])
+    use_tune = use_log_probabilities(use_heads[use_c], tune_vectors, detected)
+    blend, blend_tune = choose_blend(ngram_tune, minilm_tune, use_tune, splits.tune, detected)
+    print(f"blend (MiniLM, USE) read as English={blend.weights('en')} other={blend.default}")
     weights.save(args.out / WEIGHTS_FILE)
-    save_file(trained_state(encoder, head, FIRST_TRAINED_LAYER), str(args.out / SENTIMENT_LAYERS_FILE))
-    metadata_path.write_text(json.dumps({"name": "umsab-ngram-minilm-blend", "blend": blend.as_json()}) + "\n")
+    use_heads[use_c].save(args.out / USE_HEAD_FILE)
+    metadata_path.write_text(json.dumps({"name": "umsab-ngram-minilm-use-blend", "blend": blend.as_json()}) + "\n")
     # Scored one message at a time through the shipped loading path, as in production.
     tune = show("tune (UMSAB val)", evaluate(SentimentModel.load(args.out).predict_labels, splits.tune))
     if args.final:
-        print("refitting the n-gram model on fit+tune…", flush=True)
+        print("refitting the n-gram model and the USE head on fit+tune…", flush=True)
         train_ngrams(splits.fit + splits.tune, args.C).save(args.out / WEIGHTS_FILE)
+        train_use_head(
+            np.vstack([fit_vectors, tune_vectors]),
+            fit_detected + detected,
+            splits.fit.labels + splits.tune.labels,
+            use_c,
+        ).save(args.out / USE_HEAD_FILE)
     metadata: dict[str, object] = {
-        "name": f"umsab-ngram-minilm-ft{FIRST_TRAINED_LAYER}-blend{'-final' if args.final else ''}",
-        "recipe": "hashed word 1-2 + char 2-5 n-gram LR (shared + language-tagged) blended with all-MiniLM-L6-v2 "
-        f"fine-tuned from layer {FIRST_TRAINED_LAYER} with a 3-class head; encoder weight for English / others",
+        "name": f"umsab-ngram-minilm-ft{FIRST_TRAINED_LAYER}-use-blend{'-final' if args.final else ''}",
+        "recipe": "hashed word 1-2 + char 2-5 n-gram LR (shared + language-tagged), all-MiniLM-L6-v2 fine-tuned "
+        f"from layer {FIRST_TRAINED_LAYER} with a 3-class head, and a language-tagged LR over USE multilingual v3 "
+        "vectors, blended with (MiniLM, USE) weights for texts read as English / others (Hindi: n-grams alone)",
         "C": args.C,
+        "use_C": use_c,
+        "use_C_tune": {str(c_value): round(score, 4) for c_value, score in use_c_scores.items()},
         "epochs": args.epochs,
         "lr": args.lr,
         "blend": blend.as_json(),
-        "trained_on": "n-gram fit+tune, encoder fit" if args.final else "fit",
+        "trained_on": "n-gram and USE head fit+tune, MiniLM fit" if args.final else "fit",
         "fit_rows": len(splits.fit) + (len(splits.tune) if args.final else 0),
         "tune": tune,
-        "tune_note": "figures of the models fitted on `fit` only" if args.final else "",
+        "tune_note": "figures of the models fitted on `fit` only, blend chosen on tune" if args.final else "",
         "tune_blend_by_gold_language": {code: round(value, 4) for code, value in blend_tune.items()},
         "heldout_looks": 0,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {args.out / WEIGHTS_FILE} and {args.out / SENTIMENT_LAYERS_FILE}")
+    print(f"saved {args.out}")
 
 
 if __name__ == "__main__":

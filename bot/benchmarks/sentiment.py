@@ -27,6 +27,7 @@ class SentimentSpeed:
     batched_cpu_ms: float
     batched_wall_ms: float
     encoder_share: float
+    multilingual_share: float
     load_average: tuple[float, float, float]
 
     def as_json(self) -> dict[str, object]:
@@ -52,7 +53,7 @@ def measure_sentiment_speed(model: SentimentModel, texts: Sequence[str], single:
         languages.extend(result.language for result in model.score_batch(list(texts[start : start + BATCH_SIZE])))
     batched_wall = (time.perf_counter() - wall) * 1000 / len(texts)
     batched_cpu = (time.process_time() - cpu) * 1000 / len(texts)
-    encoded = sum(model.encoder is not None and model.blend.weight(language) > 0 for language in languages)
+    minilm, use = model.model_weights(languages)
     return SentimentSpeed(
         messages=len(texts),
         torch_threads=torch.get_num_threads(),
@@ -60,6 +61,7 @@ def measure_sentiment_speed(model: SentimentModel, texts: Sequence[str], single:
         single_wall_ms=round(single_wall, 2),
         batched_cpu_ms=round(batched_cpu, 2),
         batched_wall_ms=round(batched_wall, 2),
-        encoder_share=round(encoded / len(texts), 3),
+        encoder_share=round(float((minilm > 0).mean()), 3),
+        multilingual_share=round(float((use > 0).mean()), 3),
         load_average=os.getloadavg(),
     )

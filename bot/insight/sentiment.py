@@ -1,11 +1,13 @@
 """Sentiment of a chat message (negative / neutral / positive) in any of many languages, in a few milliseconds.
 
-The shipped model blends two classifiers trained on UMSAB tweets in eight languages by
+The shipped model blends three classifiers trained on UMSAB tweets in eight languages by
 `scripts/train_sentiment.py`: a linear model over hashed word and character n-grams (`bot.insight.features`,
-one `.npz` of plain arrays, no pickle) and the bundled MiniLM encoder with fine-tuned top layers
-(`bot.insight.encoder_sentiment`). Their log-probabilities are mixed with a weight per language chosen on the
-tuning split (the shipped one: one weight for English, one for all others), recorded with the recipe and
-measured figures in a JSON file. Without the encoder file the n-gram model scores alone.
+one `.npz` of plain arrays, no pickle), the bundled English MiniLM encoder with a fine-tuned top layer
+(`bot.insight.encoder_sentiment`) and a linear head over Universal Sentence Encoder multilingual vectors
+(`bot.insight.multilingual_sentiment`). Their log-probabilities are mixed with weights per language chosen on the
+tuning split (the shipped ones: one pair for English, one for all others; Hindi, which USE does not cover, is
+the n-gram model's alone), recorded with the recipe and measured figures in a JSON file. A model whose file is
+missing gets weight 0; without any, the n-gram model scores alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.language import LanguageDetector, default_detector
 
 if TYPE_CHECKING:
     from bot.insight.encoder_sentiment import EncoderSentiment
+    from bot.insight.multilingual_sentiment import MultilingualSentiment
 
 WEIGHTS_FILE = "sentiment_weights.npz"
 # Longer texts are scored on their start: the mood of a message shows early, and n-grams grow with length.
@@ -89,30 +92,57 @@ class LinearWeights:
 
 
 @dataclass(frozen=True)
-class EncoderBlend:
-    """Weight of the encoder's log-probabilities (the n-gram model's get 1 - weight), per language code.
+class BlendWeights:
+    """How much of one language's log-probabilities comes from each neural model; the n-gram model gets the rest."""
 
-    A language the tuning split did not cover uses `default`.
-    """
+    minilm: float
+    use: float
 
-    default: float
-    per_language: dict[str, float]
+    def as_json(self) -> dict[str, float]:
+        return {"minilm": self.minilm, "use": self.use}
 
-    def weight(self, language: str) -> float:
+    @classmethod
+    def from_json(cls, raw: object) -> BlendWeights:
+        if not isinstance(raw, dict):
+            raise TypeError(f"{raw!r} is not an object")
+        weights = cls(float(raw.get("minilm", 0.0)), float(raw.get("use", 0.0)))
+        if min(weights.minilm, weights.use) < 0 or weights.minilm + weights.use > 1 + 1e-6:
+            raise ValueError(f"{raw!r}: weights must be >= 0 and sum to at most 1")
+        return weights
+
+
+NGRAM_ONLY = BlendWeights(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class ModelBlend:
+    """The blend weights per language code; a language the tuning split did not cover uses `default`."""
+
+    default: BlendWeights
+    per_language: dict[str, BlendWeights]
+
+    def weights(self, language: str) -> BlendWeights:
         return self.per_language.get(language, self.default)
 
     def as_json(self) -> dict[str, object]:
-        return {"default": self.default, "per_language": self.per_language}
+        return {
+            "default": self.default.as_json(),
+            "per_language": {code: weights.as_json() for code, weights in self.per_language.items()},
+        }
 
     @classmethod
-    def from_json(cls, raw: object, source: Path) -> EncoderBlend:
+    def from_json(cls, raw: object, source: Path) -> ModelBlend:
         try:
             if not isinstance(raw, dict):
                 raise TypeError("not an object")
-            per_language = {str(code): float(value) for code, value in dict(raw.get("per_language", {})).items()}
-            return cls(float(raw["default"]), per_language)
+            per_language = {
+                str(code): BlendWeights.from_json(value) for code, value in dict(raw.get("per_language", {})).items()
+            }
+            return cls(BlendWeights.from_json(raw["default"]), per_language)
         except (KeyError, TypeError, ValueError) as exc:
-            raise InsightError(f"{source}: key 'blend' must be {{default, per_language}}: {exc}") from exc
+            raise InsightError(
+                f"{source}: key 'blend' must be {{default, per_language}} of {{minilm, use}} weights: {exc}"
+            ) from exc
 
 
 def _softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -131,13 +161,15 @@ class SentimentModel:
         detector: LanguageDetector | None = None,
         name: str = "",
         encoder: EncoderSentiment | None = None,
-        blend: EncoderBlend | None = None,
+        blend: ModelBlend | None = None,
+        multilingual: MultilingualSentiment | None = None,
     ) -> None:
         self.weights = weights
         self.detector = detector or default_detector()
         self.name = name or "sentiment"
         self.encoder = encoder
-        self.blend = blend or EncoderBlend(0.5, {})
+        self.multilingual = multilingual
+        self.blend = blend or ModelBlend(NGRAM_ONLY, {})
         self._coef_t = np.ascontiguousarray(weights.coef.T)
 
     @classmethod
@@ -152,13 +184,18 @@ class SentimentModel:
             except (OSError, ValueError, TypeError) as exc:
                 raise InsightError(f"{metadata_path}: cannot read sentiment metadata: {exc}") from exc
         from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment  # torch: only when loading
+        from bot.insight.multilingual_sentiment import USE_HEAD_FILE, MultilingualSentiment
 
         encoder = None
+        multilingual = None
         blend = None
         if (directory / SENTIMENT_LAYERS_FILE).is_file():
             encoder = EncoderSentiment.load(directory / SENTIMENT_LAYERS_FILE)
-            blend = EncoderBlend.from_json(metadata.get("blend"), metadata_path)
-        return cls(weights, detector, str(metadata.get("name", "sentiment")), encoder, blend)
+        if (directory / USE_HEAD_FILE).is_file():
+            multilingual = MultilingualSentiment.load(directory / USE_HEAD_FILE)
+        if encoder is not None or multilingual is not None:
+            blend = ModelBlend.from_json(metadata.get("blend"), metadata_path)
+        return cls(weights, detector, str(metadata.get("name", "sentiment")), encoder, blend, multilingual)
 
     def ngram_log_probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) log-probabilities of the n-gram model alone, given each text's language code."""
@@ -170,18 +207,28 @@ class SentimentModel:
         result: NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         return result
 
+    def model_weights(self, languages: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per text, the weight of the MiniLM model and of the USE model actually applied (0 where one is missing)."""
+        chosen = [self.blend.weights(language) for language in languages]
+        minilm = np.asarray([w.minilm if self.encoder is not None else 0.0 for w in chosen], dtype=np.float32)
+        use = np.asarray([w.use if self.multilingual is not None else 0.0 for w in chosen], dtype=np.float32)
+        return minilm, use
+
     def probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) label probabilities, given each text's language code."""
-        ngram = self.ngram_log_probabilities(texts, languages)
-        if self.encoder is None:
-            return _softmax(ngram)
-        weight = np.asarray([self.blend.weight(language) for language in languages], dtype=np.float32)
-        blended = np.flatnonzero(weight > 0)  # a language the encoder does not help skips its cost
-        if len(blended):
-            share = weight[blended, None]
-            encoder = self.encoder.log_probabilities([texts[int(index)] for index in blended])
-            ngram[blended] = (1.0 - share) * ngram[blended] + share * encoder
-        return _softmax(ngram)
+        blended = self.ngram_log_probabilities(texts, languages)
+        minilm, use = self.model_weights(languages)
+        blended *= (1.0 - minilm - use)[:, None]
+        # A model with weight 0 for a text's language is not run for it: its cost is skipped.
+        if self.encoder is not None and (rows := np.flatnonzero(minilm > 0)).size:
+            log_p = self.encoder.log_probabilities([texts[int(row)] for row in rows])
+            blended[rows] += minilm[rows, None] * log_p
+        if self.multilingual is not None and (rows := np.flatnonzero(use > 0)).size:
+            log_p = self.multilingual.log_probabilities(
+                [texts[int(row)] for row in rows], [languages[int(row)] for row in rows]
+            )
+            blended[rows] += use[rows, None] * log_p
+        return _softmax(blended)
 
     def score_batch(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in order; the language is detected per text."""

@@ -77,6 +77,24 @@ def test_insights_report_writes_html_charts_and_the_same_figures_as_json(tmp_pat
     assert "b1" not in html and "a1" not in html  # aggregates only: no member appears
 
 
+def test_a_topic_said_in_several_languages_is_one_topic_of_the_report(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "bot.db")
+    history = History(store)
+    now = datetime.now(UTC)
+    asked = ["can I pay with PayPal?", "puis-je payer avec PayPal ?", "¿puedo pagar con PayPal?"]
+    for day in range(1, 3):
+        for index, text in enumerate(asked):
+            history.message(now - timedelta(days=day, minutes=index), text, user=f"u{day}{index}")
+        history.message(now - timedelta(days=day, hours=2), "the weather is lovely at the beach today", user="w")
+    store.close()
+    out = tmp_path / "report"
+    args = ["--config", str(config_file(tmp_path)), "insights", "report", "--days", "7", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    topics = json.loads((out / "report.json").read_text(encoding="utf-8"))["topics"]
+    assert len(topics) == 1 and topics[0]["size"] == 6 and "paypal" in topics[0]["label"]
+
+
 def test_kb_gaps_groups_declined_and_handed_off_questions_with_counts(tmp_path: Path) -> None:
     filled_database(tmp_path)
     result = CliRunner().invoke(main, ["--config", str(config_file(tmp_path)), "kb", "gaps", "--json"])

@@ -12,9 +12,12 @@ import pytest
 from bot.benchmarks.sentiment import measure_sentiment_speed
 from bot.insight import InsightError
 from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE
+from bot.insight.multilingual_sentiment import USE_HEAD_FILE
 from bot.insight.sentiment import (
     METADATA_FILE,
+    NGRAM_ONLY,
     WEIGHTS_FILE,
+    BlendWeights,
     SentimentModel,
     default_weights_dir,
     shared_sentiment_model,
@@ -52,23 +55,35 @@ def test_weights_of_the_wrong_shape_are_an_error_naming_the_file(tmp_path: Path)
         SentimentModel.load(tmp_path)
 
 
-def test_the_shipped_model_blends_the_encoder_with_the_ngram_model_per_language() -> None:
+def test_the_shipped_model_blends_its_three_models_with_the_weights_of_each_language() -> None:
     model = shared_sentiment_model()
-    assert model.encoder is not None
-    texts = ["I love this community, thank you so much!", "Que asco, es horrible"]
-    languages = ["en", "es"]
-    blended = model.probabilities(texts, languages)
-    ngram_only = np.exp(model.ngram_log_probabilities(texts, languages))
-    encoder_only = np.exp(model.encoder.log_probabilities(texts))
-    assert np.allclose(blended.sum(axis=1), 1.0, atol=1e-4)
-    assert np.allclose(encoder_only.sum(axis=1), 1.0, atol=1e-4)
-    weighted = [language for language in languages if 0 < model.blend.weight(language) < 1]
-    if weighted:  # a blended language sits between its two models, not on either
-        row = languages.index(weighted[0])
-        assert not np.allclose(blended[row], ngram_only[row]) and not np.allclose(blended[row], encoder_only[row])
+    assert model.encoder is not None and model.multilingual is not None
+    texts = ["I love this community, thank you so much!", "Que asco, es horrible", "yaar bahut bura laga"]
+    languages = ["en", "es", "hi"]
+    blended = np.log(model.probabilities(texts, languages))
+    ngram = model.ngram_log_probabilities(texts, languages)
+    minilm = model.encoder.log_probabilities(texts)
+    use = model.multilingual.log_probabilities(texts, languages)
     for row, language in enumerate(languages):
-        if model.blend.weight(language) == 0:  # a language the encoder does not help is the n-gram model's alone
-            assert np.allclose(blended[row], ngram_only[row], atol=1e-5)
+        weights = model.blend.weights(language)
+        mixed = (1 - weights.minilm - weights.use) * ngram[row] + weights.minilm * minilm[row] + weights.use * use[row]
+        expected = mixed - np.log(np.exp(mixed).sum())
+        assert np.allclose(blended[row], expected, atol=1e-4), language
+    assert model.blend.weights("en").minilm > 0  # English reads MiniLM
+    assert model.blend.weights("es").minilm == 0 and model.blend.weights("es").use > 0  # others read USE
+    assert model.blend.weights("hi") == NGRAM_ONLY  # USE does not cover Hindi
+
+
+def test_the_multilingual_head_reads_languages_beyond_english() -> None:
+    model = shared_sentiment_model()
+    assert model.multilingual is not None
+    cases = {
+        "Ich liebe diese Gemeinschaft, vielen Dank, einfach wunderbar!": (2, "de"),
+        "Che schifo, è orribile, odio questo servizio": (0, "it"),
+        "Adorei, muito obrigado, vocês são incríveis!": (2, "pt"),
+    }
+    use = model.multilingual.log_probabilities(list(cases), [language for _, language in cases.values()])
+    assert [int(row.argmax()) for row in use] == [label for label, _ in cases.values()]
 
 
 def test_the_speed_benchmark_times_single_and_batched_scoring_of_every_text() -> None:
@@ -77,17 +92,33 @@ def test_the_speed_benchmark_times_single_and_batched_scoring_of_every_text() ->
     speed = measure_sentiment_speed(model, texts, single=4)
     assert speed.messages == len(texts)
     assert speed.batched_cpu_ms > 0 and speed.single_cpu_ms > 0 and speed.single_wall_ms > 0
-    assert speed.encoder_share == 0.5  # only the English texts go through the encoder
+    assert speed.encoder_share == 0.5  # only the English texts go through MiniLM
+    assert speed.multilingual_share == 1.0  # both languages go through USE
     assert set(speed.as_json()) >= {"batched_cpu_ms", "single_cpu_ms", "load_average"}
 
 
-def test_an_encoder_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path: Path) -> None:
+def test_a_model_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path: Path) -> None:
     source = default_weights_dir()
-    for name in (WEIGHTS_FILE, SENTIMENT_LAYERS_FILE):
+    for name in (WEIGHTS_FILE, SENTIMENT_LAYERS_FILE, USE_HEAD_FILE):
         shutil.copy(source / name, tmp_path / name)
     (tmp_path / METADATA_FILE).write_text(json.dumps({"name": "x"}), encoding="utf-8")
     with pytest.raises(InsightError, match=rf"{METADATA_FILE}: key 'blend'"):
         SentimentModel.load(tmp_path)
-    (tmp_path / METADATA_FILE).write_text(json.dumps({"blend": {"default": 0.3, "per_language": {"en": 0.6}}}))
+    too_much = {"default": {"minilm": 0.6, "use": 0.6}}
+    (tmp_path / METADATA_FILE).write_text(json.dumps({"blend": too_much}), encoding="utf-8")
+    with pytest.raises(InsightError, match="sum to at most 1"):
+        SentimentModel.load(tmp_path)
+    blend = {"default": {"use": 0.3}, "per_language": {"en": {"minilm": 0.6, "use": 0.2}}}
+    (tmp_path / METADATA_FILE).write_text(json.dumps({"blend": blend}), encoding="utf-8")
     model = SentimentModel.load(tmp_path)
-    assert (model.blend.weight("en"), model.blend.weight("xx")) == (0.6, 0.3)
+    assert (model.blend.weights("en"), model.blend.weights("xx")) == (BlendWeights(0.6, 0.2), BlendWeights(0.0, 0.3))
+
+
+def test_without_the_use_head_file_its_weight_is_zero_and_the_rest_still_scores(tmp_path: Path) -> None:
+    source = default_weights_dir()
+    for name in (WEIGHTS_FILE, SENTIMENT_LAYERS_FILE, METADATA_FILE):
+        shutil.copy(source / name, tmp_path / name)
+    model = SentimentModel.load(tmp_path)
+    assert model.multilingual is None
+    assert model.model_weights(["es"])[1].tolist() == [0.0]
+    assert model.score("Que asco, es horrible, odio este servicio").label == "negative"
