@@ -131,9 +131,28 @@ async def test_with_no_bot_running_ask_answers_in_its_own_process_and_leaves_the
     env["PYTHONPATH"] = str(ROOT)
     code, out, err = await socialbot(env, "--config", str(config), "ask", "--json", "hi")
     assert code == 0, err
-    assert json.loads(out)["reply"] and "loading model" in err  # answered here: this process loaded the model
+    # Answered here (the turn policy is off in this config: the model writes the reply, so this process loads it).
+    assert json.loads(out)["reply"] and "Loading model" in err
     # It skipped the interpreter's teardown only after closing every connection: the WAL was checkpointed.
     assert not (tmp_path / "bot.db-wal").exists()
     with sqlite3.connect(tmp_path / "bot.db") as db:
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
         assert db.execute("select count(*) from messages").fetchone() == (2,)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_with_no_bot_running_a_curated_reply_loads_no_model_and_still_passes_the_gate(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "[policy]\nenabled = true\n[metrics]\nenabled = false\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")}
+    env["PYTHONPATH"] = str(ROOT)
+    code, out, err = await socialbot(env, "--config", str(config), "ask", "--json", "hi")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["reply"] and answer["source"] == "policy:small_talk"
+    assert "Loading model" not in err  # a curated reply: the model was never loaded
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        checks = db.execute("select direction, scores from moderation_decisions").fetchall()
+    # The message was judged by the classifiers as in a running bot (a curated text the owner wrote is sent as
+    # such, `RouteReply(gate=False)`, here as there).
+    assert [direction for direction, _ in checks] == ["in"] and "offensive" in json.loads(checks[0][1])
