@@ -8,6 +8,7 @@ exist is still answered: the running bot answers it, nothing is loaded in the `a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -100,7 +101,7 @@ async def test_socialbot_ask_is_answered_by_the_running_bot_and_never_loads_a_mo
             await telegram.push_message("hi")
             await telegram.wait_for(lambda: len(telegram.state.sent) == 1, timeout=120)
 
-            with sqlite3.connect(tmp_path / "bot.db") as db:
+            with contextlib.closing(sqlite3.connect(tmp_path / "bot.db")) as db:  # closed: the bot's is the last
                 cli_rows = db.execute(
                     "select role, count(*) from messages join conversations on conversations.id = conversation_id"
                     " where platform = 'cli' group by role order by role"
@@ -116,6 +117,7 @@ async def test_socialbot_ask_is_answered_by_the_running_bot_and_never_loads_a_mo
                 await bot.wait()
         assert bot.returncode == 0, (await bot.stderr.read()).decode() if bot.stderr else ""
         assert not control.exists()  # removed on a clean stop
+        assert not (tmp_path / "bot.db-wal").exists()  # every connection closed: the WAL was checkpointed
 
 
 @pytest.mark.model
