@@ -245,17 +245,25 @@ class BotApp:
             app.commands.add(command)
         return app
 
-    async def start(self, progress: ProgressCallback = lambda line: None) -> None:
+    async def start(self, progress: ProgressCallback = lambda line: None, background_work: bool = True) -> None:
+        """Start the engine, then each feature's background work (warm-ups, workers, schedules).
+
+        `background_work=False` is for a process that answers a message or two and exits (`socialbot ask`):
+        features are not started (turns load what they need on first use, as a started feature would have
+        loaded it beforehand), so none of their warm-ups, workers or schedules run.
+        """
         progress(f"starting model {self.engine.model_name}…")  # loads it here unless it was loaded at build
         await self.engine.start()
         _ = self.manager
+        if not background_work:
+            return
         for feature in self.features:
             await feature.start()
 
     async def stop(self) -> None:
         if self._inbox is not None:
             await self.drain()
-        for feature in reversed(self.features):
+        for feature in reversed(self.features):  # a feature not started has nothing to stop: harmless
             try:
                 await feature.stop()
             except Exception:

@@ -7,6 +7,7 @@ before it is sent, so a crash between the two loses nothing and a restart can te
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import tempfile
 import threading
@@ -21,6 +22,8 @@ import sqlite_utils
 
 from bot.messages import Author, ConversationKey
 from bot.migrations import migrate
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -126,11 +129,16 @@ class ThreadConnections:
         """Close this thread's connection and those of threads that have ended.
 
         A connection another live thread owns is left to that thread: closing it under a statement in flight
-        crashes the process. That thread gets `StoreError` at its next use, and its connection closes with it.
+        crashes the process. That thread gets `StoreError` at its next use, and its connection closes with it;
+        a second `close()` once such threads have ended (an event loop's workers, after the loop) closes it too.
+        Before any is left open, the WAL is checkpointed into the database file (and truncated), so what was
+        written is in the main file at a normal stop, not only once the last connection closes.
         """
         self._closed = True
         me = threading.current_thread()
         with self._registry_lock:
+            if any(owner is not me and owner.is_alive() for owner, _ in self._all):
+                self._checkpoint(me)
             kept = []
             for owner, db in self._all:
                 if owner is me or not owner.is_alive():
@@ -139,6 +147,18 @@ class ThreadConnections:
                     kept.append((owner, db))
             self._all = kept
         self._local = threading.local()
+
+    def _checkpoint(self, me: threading.Thread) -> None:
+        mine = next((db for owner, db in self._all if owner is me), None)
+        try:
+            conn = mine.conn if mine is not None else sqlite3.connect(self.path, timeout=self.busy_timeout_s)
+            try:
+                conn.execute("pragma wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                if mine is None:
+                    conn.close()
+        except sqlite3.Error as exc:  # busy readers: the checkpoint happens when the last connection closes
+            log.warning("%s: WAL not checkpointed at close: %s", self.path, exc)
 
 
 class Store:

@@ -85,10 +85,15 @@ def ask(ctx: CliContext, text: str | None, as_json: bool, chat_id: str | None) -
             _ask_running_bot(running_bot, text, as_json, chat_id)
         exit_without_teardown(0)
         return
-    app = ctx.build_app()  # the model and classifiers load in the background from here; start waits for them
+    # One message: the classifiers load in the background from here, the model only if the reply needs it, and
+    # no feature's warm-up, worker or schedule runs (this process exits after answering). A stream of messages
+    # starts the whole bot, model included, as it will likely need everything.
+    app = ctx.build_app(model_on_demand=text is not None)
     try:
         if text is not None:
-            result = asyncio.run(_ask_all(app, iter([AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)])))[0]
+            result = asyncio.run(
+                _ask_all(app, iter([AskRequest(chat_id or fresh_chat_id(), OPERATOR, text)]), background_work=False)
+            )[0]
             _print_answer(result, as_json)
         else:
             asyncio.run(_ask_stream(app, read_requests(iter(sys.stdin), chat_id)))
@@ -159,8 +164,8 @@ async def _ask_stream(app: BotApp, requests: Iterator[AskRequest | str]) -> None
         await app.stop()
 
 
-async def _ask_all(app: BotApp, requests: Iterator[AskRequest]) -> list[dict[str, Any]]:
-    await app.start(progress=status)
+async def _ask_all(app: BotApp, requests: Iterator[AskRequest], background_work: bool = True) -> list[dict[str, Any]]:
+    await app.start(progress=status, background_work=background_work)
     try:
         return [await answer(app, request) for request in requests]
     finally:

@@ -113,9 +113,17 @@ def run(ctx: CliContext) -> None:
         status(f"no platform token configured ({names}): starting the console chat")
         configure_logging("WARNING", config.settings.logging.file)
         first_line = read_first_line(config.settings.bot.name)
-        asyncio.run(_chat(ctx.start_in_background(), "local", first_line, serve_asks=True))
+        start = ctx.start_in_background()
+        try:
+            asyncio.run(_chat(start, "local", first_line, serve_asks=True))
+        finally:
+            start.app.store.close()  # the loop's worker threads have ended: their connections close now
         return
-    asyncio.run(_run_platforms(ctx.start_in_background(hold_loads_s=HOLD_LOADS_WHILE_CONNECTING_S)))
+    start = ctx.start_in_background(hold_loads_s=HOLD_LOADS_WHILE_CONNECTING_S)
+    try:
+        asyncio.run(_run_platforms(start))
+    finally:
+        start.app.store.close()  # the loop's worker threads have ended: their connections close now
 
 
 async def _run_platforms(start: BackgroundStart) -> None:

@@ -47,7 +47,9 @@ class CliContext:
                 fail(f"config error: {exc}")
         return self._config
 
-    def build_app(self, progress: Callable[[str], None] | None = None, **kwargs: Any) -> BotApp:
+    def build_app(
+        self, progress: Callable[[str], None] | None = None, model_on_demand: bool = False, **kwargs: Any
+    ) -> BotApp:
         from bot.app import BotApp
         from bot.engine.base import EngineError
         from bot.store import StoreError
@@ -58,7 +60,9 @@ class CliContext:
             if self.preload_model:
                 from bot.ops.startup import build_app_in_parallel
 
-                return build_app_in_parallel(config, progress=progress or status, **kwargs)
+                return build_app_in_parallel(
+                    config, progress=progress or status, model_on_demand=model_on_demand, **kwargs
+                )
             return BotApp.build(config, progress=progress or status, **kwargs)
         except StoreError as exc:
             fail(f"database error: {exc}")

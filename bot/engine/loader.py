@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
+import hashlib
 import importlib.util
 import logging
 import os
@@ -117,6 +120,97 @@ def _detach_from_weight_file(model: Any) -> None:
     gc.collect()
 
 
+INT8_CACHE_PREFIX = "int8-"
+INT8_CACHE_SUFFIX = ".pt"
+# Stale int8 caches (another engine or torch version) are removed once this old: a cache another checkout of a
+# different version is using on the same machine is left alone for that long.
+STALE_INT8_CACHE_S = 7 * 24 * 3600.0
+
+
+def int8_cache_path(directory: Path, settings: EngineSettings) -> Path:
+    """Where the int8 weights quantized from the model in `directory` are kept, named by everything they
+    depend on: the float weights file, the quantizing and model code, torch's version, the compute dtype."""
+    from importlib.metadata import version
+
+    from bot.engine import direct_llama, int8_linear
+
+    weights = directory / "model.safetensors"
+    stat = weights.stat()
+    digest = hashlib.sha256()
+    for part in (f"{stat.st_size}:{stat.st_mtime_ns}", version("torch"), settings.dtype):
+        digest.update(part.encode() + b"\0")
+    for module in (int8_linear, direct_llama):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return directory / f"{INT8_CACHE_PREFIX}{digest.hexdigest()[:16]}{INT8_CACHE_SUFFIX}"
+
+
+def _int8_skeleton(in_features: int, out_features: int, has_bias: bool, kernel: Any) -> Any:
+    """An `Int8Linear` with empty buffers of the right shapes, filled by `load_state_dict(assign=True)`."""
+    from bot.engine.int8_linear import Int8Linear
+
+    layer = Int8Linear.__new__(Int8Linear)
+    torch.nn.Module.__init__(layer)
+    layer.register_buffer("weight_int8", torch.empty((out_features, in_features), dtype=torch.int8))
+    layer.register_buffer("scale", torch.empty(out_features))
+    layer.register_buffer("bias", torch.empty(out_features) if has_bias else None)
+    layer.in_features, layer.out_features, layer._kernel = in_features, out_features, kernel
+    return layer
+
+
+def _stacked_skeleton(layers: Any, kernel: Any) -> Any:
+    return _int8_skeleton(layers[0].in_features, sum(layer.out_features for layer in layers), False, kernel)
+
+
+def load_cached_int8(model: Any, path: Path) -> bool:
+    """Turn a freshly built `DirectLlamaForCausalLM` into its int8 form with the cached weights (memory-mapped
+    from `path`, not copied or re-quantized). False when there is no usable cache: the model is untouched if
+    there is no readable file, and must be built again if the file did not fit it."""
+    from bot.engine.int8_linear import load_int8_kernel
+
+    kernel = load_int8_kernel()
+    if kernel is None or not path.is_file():
+        return False
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: quantize again and rewrite it
+        logger.warning("int8 weight cache %s unreadable (%s); quantizing again", path, exc)
+        return False
+    targets = [
+        (parent, name, child)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, torch.nn.Linear)
+    ]
+    for parent, name, child in targets:
+        setattr(parent, name, _int8_skeleton(child.in_features, child.out_features, child.bias is not None, kernel))
+    model.fuse_projections(functools.partial(_stacked_skeleton, kernel=kernel))
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except (RuntimeError, KeyError) as exc:
+        logger.warning("int8 weight cache %s does not fit the model (%s); quantizing again", path, exc)
+        return False
+    model.config.tie_word_embeddings = False  # lm_head has its own int8 weights, as after quantize_model
+    return True
+
+
+def save_int8_cache(model: Any, path: Path) -> None:
+    """Keep a quantized model's weights for the next start (written beside, then renamed into place); older
+    caches of this model from other versions are removed once stale. Failing to write only logs."""
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(model.state_dict(), staging)
+        os.replace(staging, path)
+    except OSError as exc:
+        logger.warning("could not write the int8 weight cache %s: %s", path, exc)
+        staging.unlink(missing_ok=True)
+        return
+    now = time.time()
+    for other in path.parent.glob(f"{INT8_CACHE_PREFIX}*{INT8_CACHE_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if other != path and now - other.stat().st_mtime > STALE_INT8_CACHE_S:
+                other.unlink()
+
+
 def load_direct(location: str, settings: EngineSettings) -> tuple[Any, Any] | None:
     """Model and tokenizer without transformers (`bot.engine.direct_llama`), or None when the model in
     `location` is not one it runs (then transformers loads it)."""
@@ -158,8 +252,14 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
     report(f"Loading model {name} from {location}...")
     model: Any
     loaded = load_direct(location, settings) if direct else None
+    int8 = settings.int8_weights(device.type)
+    int8_cache = int8_cache_path(Path(location), settings) if loaded is not None and int8 else None
+    cached = False
     if loaded is not None:
         model, tokenizer = loaded
+        cached = int8_cache is not None and load_cached_int8(model, int8_cache)
+        if int8_cache is not None and not cached and int8_cache.is_file():  # it did not fit: build afresh
+            model, tokenizer = load_direct(location, settings) or loaded
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
@@ -171,13 +271,17 @@ def load_model(settings: EngineSettings, progress: ProgressCallback | None = Non
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from exc
     model.eval()
-    if settings.int8_weights(device.type):  # int8 applies on a CPU with float32 compute only
+    if int8 and not cached:  # int8 applies on a CPU with float32 compute only
         report("Quantizing Linear layers to int8...")
         from bot.engine.int8_linear import quantize_model  # engine-owned: int8 weights read by a C kernel
 
         if quantize_model(model) == 0:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        elif int8_cache is not None:
+            save_int8_cache(model, int8_cache)
         _detach_from_weight_file(model)
+    elif cached:
+        report("Int8 weights mapped from the cache")
     model.to(device)
     elapsed = time.monotonic() - started
     report(f"Model ready on {device} in {elapsed:.1f} s")

@@ -1,7 +1,9 @@
-"""An engine whose model loads on its own thread from the moment the bot is built.
+"""An engine whose model loads on its own thread from the moment the bot is built, or when a turn first needs it.
 
 The bot connects its platforms (and shows the console prompt) without waiting for torch: messages are stored
 as they arrive, and a turn that needs the model waits here until it is up — it never fails for being early.
+A process that answers one message and exits (`socialbot ask`) loads the model only if that turn needs it
+(`on_demand`): a curated or fixed reply needs no model.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class BackgroundEngine:
 
     The load begins at once, or once `begin_after` is set. `start` waits for the load and starts the real
     engine; `generate` and `stream` wait for that start, `count_tokens` for the load only. A failed load is
-    raised by `start` (and by any call after it).
+    raised by `start` (and by any call after it). With `on_demand`, nothing loads until a call needs the model:
+    `start` returns at once, and the first `generate`, `stream`, `count_tokens` or `loaded` loads and starts it.
     """
 
     def __init__(
@@ -40,16 +43,31 @@ class BackgroundEngine:
         progress: ProgressCallback = lambda line: None,
         timed: TimedPart | None = None,
         begin_after: threading.Event | None = None,
+        on_demand: bool = False,
     ) -> None:
         self.settings = settings
         self._progress = progress
         self._loaded: Future[TransformersEngine] = Future()
         self._started = threading.Event()
         self._start_lock: asyncio.Lock | None = None
-        thread = threading.Thread(
-            target=self._load, args=(timed, begin_after), name="socialbot-model-load", daemon=True
+        self._on_demand = on_demand
+        waits_for = None if on_demand else begin_after
+        self._thread = threading.Thread(
+            target=self._load, args=(timed, waits_for), name="socialbot-model-load", daemon=True
         )
-        thread.start()
+        self._thread_lock = threading.Lock()
+        if not on_demand:
+            self._thread.start()
+
+    @property
+    def load_begun(self) -> bool:
+        """Whether the model has begun loading (with `on_demand`, only once a call needed it)."""
+        return self._thread.ident is not None
+
+    def _begin_load(self) -> None:
+        with self._thread_lock:
+            if self._thread.ident is None:
+                self._thread.start()
 
     def _load(self, timed: TimedPart | None, begin_after: threading.Event | None) -> None:
         if begin_after is not None:
@@ -81,16 +99,18 @@ class BackgroundEngine:
         return self._started.is_set()
 
     def wait_loaded(self, timeout: float | None = None) -> None:
-        """Until the load has ended, well or not (for a clean exit while it runs)."""
-        concurrent.futures.wait([self._loaded], timeout)
+        """Until the load has ended, well or not (for a clean exit while it runs); at once if it never began."""
+        if self.load_begun:
+            concurrent.futures.wait([self._loaded], timeout)
 
     def real(self, timeout: float | None = None) -> TransformersEngine:
         """The loaded engine, waiting (on this thread) for the load; raises what loading raised."""
+        self._begin_load()
         return self._loaded.result(timeout)
 
     async def _wait_started(self) -> TransformersEngine:
         if not self._started.is_set():
-            await self.start()
+            await self._start_real()
         return self._loaded.result()
 
     # Engine protocol ---------------------------------------------------------------------------------
@@ -107,11 +127,17 @@ class BackgroundEngine:
         return self.real().loaded
 
     async def start(self) -> None:
+        """Wait for the model and start the real engine (with `on_demand`: later, when a call needs it)."""
+        if not self._on_demand:
+            await self._start_real()
+
+    async def _start_real(self) -> None:
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if self._started.is_set():
                 return
+            self._begin_load()
             # Shielded: a cancelled wait must not cancel the future the loading thread will complete.
             engine = await asyncio.shield(asyncio.wrap_future(self._loaded))
             await engine.start()

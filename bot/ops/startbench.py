@@ -53,6 +53,32 @@ MOMENTS = (
 
 # How the benchmark runs the command line: like the `socialbot` script does.
 CLI_ENTRY = "from bot.cli.main import main; main()"
+# `socialbot ask` run the same way, saying on its last stderr line which heavy parts it loaded (the command ends
+# with `os._exit`, skipping the interpreter's teardown; the modules are read just before).
+LOADED_PREFIX = "socialbot-bench loaded: "
+PART_MODULES = (
+    ("classifiers (torch)", "bot.moderation.classifier"),
+    ("scikit-learn (harm, Chinese)", "sklearn"),
+    ("KB encoder (sentence-transformers)", "sentence_transformers"),
+    ("model", "bot.engine.transformers_engine"),
+)
+ASK_ENTRY = f"""import os, sys
+from bot.cli.main import main
+
+def _report_and_exit(code, _exit=os._exit):
+    parts = [name for name, module in {PART_MODULES!r} if module in sys.modules]
+    sys.stderr.write({LOADED_PREFIX!r} + ", ".join(parts) + "\\n")
+    sys.stderr.flush()
+    _exit(code)
+
+os._exit = _report_and_exit
+main()
+"""
+# The `socialbot ask` cases timed with no bot running: the question given (default "hi": curated small talk),
+# one the knowledge base answers (a temporary KB of one shipped document), and one only the model answers.
+KB_DOCUMENT = Path(__file__).resolve().parents[1] / "evaluation" / "sets" / "kb" / "shop" / "shipping.md"
+KB_QUESTION = "How much does standard delivery cost?"
+MODEL_QUESTION = "Write one word about the sea."
 SERVICE_TIMEOUT_S = 300.0
 SERVICE_MOMENTS = ("connected_s", "first_reply_s", "ready_s", "connected_cpu_s")
 
@@ -97,6 +123,19 @@ class ServiceRun:
 
 
 @dataclass(frozen=True)
+class AskCase:
+    """`socialbot ask` timed with no bot running, for one kind of question: each process's wall and CPU seconds,
+    the heavy parts it loaded, and its reply."""
+
+    label: str
+    question: str
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+    reply: str = ""
+
+
+@dataclass(frozen=True)
 class StartReport:
     """Every run, and the figures a person reads: cold, and the median of the warm runs."""
 
@@ -107,6 +146,7 @@ class StartReport:
     load_average: tuple[float, float, float] | None = None
     services: list[ServiceRun] = field(default_factory=list)
     load_average_before: tuple[float, float, float] | None = None
+    ask_cases: list[AskCase] = field(default_factory=list)
 
     def service_median(self, name: str) -> float | None:
         values = [v for v in (getattr(run, name) for run in self.services) if v is not None]
@@ -143,6 +183,10 @@ class StartReport:
             "ask_via_bot_s": self.ask_via_bot_s,
             "ask_via_bot_median_s": statistics.median(self.ask_via_bot_s) if self.ask_via_bot_s else None,
             "ask_via_bot_cpu_s": self.ask_via_bot_cpu_s,
+            "ask_cases": [
+                {**asdict(case), "median_s": statistics.median(case.walls) if case.walls else None}
+                for case in self.ask_cases
+            ],
         }
 
 
@@ -254,11 +298,18 @@ def _time_service(config_path: str | None, env: dict[str, str], question: str, a
 
 def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> tuple[float, float]:
     """Wall and CPU (user + system, every thread) seconds of one `socialbot` process."""
+    wall, cpu, _ = _run_cli(config_path, env, CLI_ENTRY, *command)
+    return wall, cpu
+
+
+def _run_cli(
+    config_path: str | None, env: dict[str, str], entry: str, *command: str
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
     args = ["--config", config_path] if config_path else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", CLI_ENTRY, *args, *command],
+        [sys.executable, "-c", entry, *args, *command],
         capture_output=True,
         text=True,
         env=env,
@@ -268,7 +319,26 @@ def _time_cli(config_path: str | None, env: dict[str, str], *command: str) -> tu
         raise StartBenchError(f"`socialbot {' '.join(command)}` failed:\n{completed.stderr[-2000:]}")
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), completed
+
+
+def _time_ask_case(config_path: str | None, env: dict[str, str], label: str, question: str, runs: int) -> AskCase:
+    """`runs` `socialbot ask --json QUESTION` processes with no bot running: times, parts loaded, the reply."""
+    walls, cpus, loaded, reply = [], [], [], ""
+    for _ in range(runs):
+        wall, cpu, completed = _run_cli(config_path, env, ASK_ENTRY, "ask", "--json", question)
+        walls.append(wall)
+        cpus.append(cpu)
+        reported = [line for line in completed.stderr.splitlines() if line.startswith(LOADED_PREFIX)]
+        loaded = [part for part in reported[-1].removeprefix(LOADED_PREFIX).split(", ") if part] if reported else []
+        answers = completed.stdout.strip().splitlines()
+        reply = str(json.loads(answers[-1]).get("reply", "")) if answers else ""
+    return AskCase(label, question, walls, cpus, loaded, reply)
+
+
+def _add_knowledge(config_path: str | None, env: dict[str, str]) -> None:
+    """Put the shipped KB document into the database `env` names (`socialbot kb add`; not timed)."""
+    _run_cli(config_path, env, CLI_ENTRY, "kb", "add", str(KB_DOCUMENT))
 
 
 def run_start_benchmark(
@@ -302,20 +372,26 @@ def run_start_benchmark(
             progress(f"`socialbot run` on Telegram (loopback), `socialbot ask` through it {index + 1}/{warm_runs}…")
             database = Path(scratch) / f"service-{index}.db"
             services.append(_time_service(config_path, env, question, max(1, warm_runs), database))
-        asks = []
-        for index in range(warm_runs):
-            progress(f"`socialbot ask {question}` with no bot running (warm) {index + 1}/{warm_runs}…")
-            asks.append(_time_cli(config_path, env, "ask", question))
+        runs_each = max(1, warm_runs)
+        progress(f"`socialbot ask {question}` with no bot running (warm), {runs_each} runs…")
+        cases = [_time_ask_case(config_path, env, "given question", question, runs_each)]
+        kb_env = {**env, "SOCIALBOT__BOT__DATABASE": str(Path(scratch) / "ask-kb.db")}
+        _add_knowledge(config_path, kb_env)
+        progress(f"`socialbot ask` a question the knowledge base answers, {runs_each} runs…")
+        cases.append(_time_ask_case(config_path, kb_env, "KB question", KB_QUESTION, runs_each))
+        progress(f"`socialbot ask` a question only the model answers, {runs_each} runs…")
+        cases.append(_time_ask_case(config_path, env, "model question", MODEL_QUESTION, runs_each))
         help_s, _ = _time_cli(config_path, env, "--help")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return StartReport(
         runs=runs,
-        ask_cli_s=[wall for wall, _ in asks],
-        ask_cli_cpu_s=[cpu for _, cpu in asks],
+        ask_cli_s=cases[0].walls,
+        ask_cli_cpu_s=cases[0].cpus,
         help_cli_s=help_s,
         load_average=load,
         services=services,
         load_average_before=load_before,
+        ask_cases=cases,
     )
 
 
@@ -370,6 +446,17 @@ def format_report(report: StartReport) -> str:
             lines.append(f"{label:32s} {'':>7s} {cell(statistics.median(walls)):>7s}   (runs: {runs})")
         if cpus:
             lines.append(f"{'  CPU of that process':32s} {'':>7s} {cell(statistics.median(cpus)):>7s}")
+    if report.ask_cases:
+        lines.append("")
+        lines.append("`socialbot ask --json`, no bot running, by question (median; CPU of the process; parts loaded):")
+        for case in report.ask_cases:
+            runs = ", ".join(f"{value:.2f}" for value in case.walls)
+            cpu = statistics.median(case.cpus) if case.cpus else None
+            lines.append(
+                f"{case.label + ' ' + repr(case.question[:28]):48s} {cell(statistics.median(case.walls)):>7s}"
+                f"   CPU {cell(cpu).strip()}   (runs: {runs})"
+            )
+            lines.append(f"{'':4s}loaded: {', '.join(case.loaded) or 'none of the heavy parts'}")
     if report.help_cli_s is not None:
         lines.append(f"{'`socialbot --help` (process)':32s} {'':>7s} {cell(report.help_cli_s):>7s}")
     replies = sorted({run.reply_text for run in report.runs if run.reply_text})

@@ -85,9 +85,11 @@ def build_app_in_parallel(
     timings: StartupTimings | None = None,
     turns_open: Future[None] | None = None,
     begin_loads: threading.Event | None = None,
+    model_on_demand: bool = False,
     **build_options: Any,
 ) -> BotApp:
-    """`BotApp.build`, then the local model and the classifiers loading on two threads in parallel.
+    """`BotApp.build`, then the local model and the classifiers loading on two threads in parallel (with
+    `model_on_demand`, the model only once a turn needs it: for a process that answers one message and exits).
 
     The model and classifiers are not waited for here: `app.start()` waits for the model, and the gate's
     first check for the classifiers. Raises `StoreError` like a plain build; a model that cannot load is
@@ -105,8 +107,11 @@ def build_app_in_parallel(
     # 14.9-15.5 s overlapped; the first reply came no later).
     build_done = begin_loads if begin_loads is not None else threading.Event()
     if "engine" not in build_options and settings.backend == "transformers":
-        progress(f"loading model {settings.model} (in the background)…")
-        build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done)
+        if model_on_demand:
+            progress(f"model {settings.model}: loaded if the reply needs it…")
+        else:
+            progress(f"loading model {settings.model} (in the background)…")
+        build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done, model_on_demand)
     if "gate" not in build_options:
         progress("loading moderation classifiers (in the background)…")
         build_options["gate"] = load_gate_in_background(config, timings, turns_open, build_done)

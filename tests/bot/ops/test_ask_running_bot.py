@@ -8,6 +8,7 @@ exist is still answered: the running bot answers it, nothing is loaded in the `a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -100,7 +101,7 @@ async def test_socialbot_ask_is_answered_by_the_running_bot_and_never_loads_a_mo
             await telegram.push_message("hi")
             await telegram.wait_for(lambda: len(telegram.state.sent) == 1, timeout=120)
 
-            with sqlite3.connect(tmp_path / "bot.db") as db:
+            with contextlib.closing(sqlite3.connect(tmp_path / "bot.db")) as db:  # closed: the bot's is the last
                 cli_rows = db.execute(
                     "select role, count(*) from messages join conversations on conversations.id = conversation_id"
                     " where platform = 'cli' group by role order by role"
@@ -116,6 +117,7 @@ async def test_socialbot_ask_is_answered_by_the_running_bot_and_never_loads_a_mo
                 await bot.wait()
         assert bot.returncode == 0, (await bot.stderr.read()).decode() if bot.stderr else ""
         assert not control.exists()  # removed on a clean stop
+        assert not (tmp_path / "bot.db-wal").exists()  # every connection closed: the WAL was checkpointed
 
 
 @pytest.mark.model
@@ -131,9 +133,28 @@ async def test_with_no_bot_running_ask_answers_in_its_own_process_and_leaves_the
     env["PYTHONPATH"] = str(ROOT)
     code, out, err = await socialbot(env, "--config", str(config), "ask", "--json", "hi")
     assert code == 0, err
-    assert json.loads(out)["reply"] and "loading model" in err  # answered here: this process loaded the model
+    # Answered here (the turn policy is off in this config: the model writes the reply, so this process loads it).
+    assert json.loads(out)["reply"] and "Loading model" in err
     # It skipped the interpreter's teardown only after closing every connection: the WAL was checkpointed.
     assert not (tmp_path / "bot.db-wal").exists()
     with sqlite3.connect(tmp_path / "bot.db") as db:
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
         assert db.execute("select count(*) from messages").fetchone() == (2,)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_with_no_bot_running_a_curated_reply_loads_no_model_and_still_passes_the_gate(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "[policy]\nenabled = true\n[metrics]\nenabled = false\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")}
+    env["PYTHONPATH"] = str(ROOT)
+    code, out, err = await socialbot(env, "--config", str(config), "ask", "--json", "hi")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["reply"] and answer["source"] == "policy:small_talk"
+    assert "Loading model" not in err  # a curated reply: the model was never loaded
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        checks = db.execute("select direction, scores from moderation_decisions").fetchall()
+    # The message was judged by the classifiers as in a running bot (a curated text the owner wrote is sent as
+    # such, `RouteReply(gate=False)`, here as there).
+    assert [direction for direction, _ in checks] == ["in"] and "offensive" in json.loads(checks[0][1])

@@ -29,6 +29,13 @@ def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts
         run["parts"]
     )
     assert len(report["ask_cli_s"]) == 1 and report["ask_cli_s"][0] > 0 and report["help_cli_s"] > 0
+    # `ask` with no bot running, by question: each says what it loaded; only the model question loads the model.
+    small_talk, kb, model = report["ask_cases"]
+    assert [case["label"] for case in report["ask_cases"]] == ["given question", "KB question", "model question"]
+    assert all(case["reply"] and case["median_s"] > 0 for case in report["ask_cases"])
+    assert "model" not in small_talk["loaded"] and "classifiers (torch)" in small_talk["loaded"]
+    assert "KB encoder (sentence-transformers)" in kb["loaded"] and "4.95" in kb["reply"]
+    assert "model" in model["loaded"]
     # A real `socialbot run` connected to the loopback Bot API, answered the message handed to it, got ready,
     # and answered a `socialbot ask` process through its control socket.
     (service,) = report["services"]
@@ -40,7 +47,7 @@ def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts
 
 
 def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
-    from bot.ops.startbench import MOMENTS, PART_ORDER, ServiceRun, StartReport, StartRun, format_report
+    from bot.ops.startbench import MOMENTS, PART_ORDER, AskCase, ServiceRun, StartReport, StartRun, format_report
 
     run = StartRun(
         "warm", 0.7, 2.5, 4.0, 3.5, 5.0, 6.0, {"model": 3.1, "imports.cli": 0.4}, {"model": 1.2}, "cache", "X"
@@ -56,6 +63,10 @@ def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
         load_average=(1.0, 2.0, 3.0),
         services=services,
         load_average_before=(0.5, 1.5, 2.5),
+        ask_cases=[
+            AskCase("given question", "hi", [6.5, 7.0], [2.0, 2.2], ["classifiers (torch)"], "Hello!"),
+            AskCase("model question", "Write one word", [9.0], [4.0], ["classifiers (torch)", "model"], "Sea."),
+        ],
     )
     text = format_report(report)
     for name in PART_ORDER:
@@ -65,4 +76,6 @@ def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
     assert "6.75" in text and "(runs: 6.50, 7.00)" in text  # the median of the `ask` processes, and each
     assert "platforms connected (getUpdates)" in text and "1.50   (runs: 1.25, 1.75)" in text
     assert "`socialbot ask`, bot running" in text and "0.65   (runs: 0.55, 0.65, 0.75)" in text
+    assert "model question 'Write one word'" in text and "CPU 4.00   (runs: 9.00)" in text
+    assert "loaded: classifiers (torch), model" in text
     assert "before measuring: 0.5, 1.5, 2.5" in text and "after measuring: 1.0, 2.0, 3.0" in text
