@@ -3,9 +3,10 @@
 Questions: CLINC150 and Banking77 training queries (read from ../shared/data; never their test files) of the
 tuning split's documented intents (to answer), of its unknown intents and of Banking77 intents that no split
 uses (to decline: near misses among close banking intents), and CLINC150's out-of-scope training queries; plus
-the calibration questions of eval/kb (a shop with longer, multi-section documents). Held-out intents are never
-read, and the queries the tuning evaluation uses are left out. The knowledge base holds only the tuning split's
-documents, so every negative is a question next to a document that does not answer it.
+the calibration questions of eval/kb (a shop with longer, multi-section documents). Held-out intents (of the
+"heldout" and "fresh" splits) are never read, and the queries the tuning evaluation uses are left out. The
+knowledge base holds only the tuning split's documents, so every negative is a question next to a document that
+does not answer it.
 
 For every question the shipped answerer (with the answerability judge, without the language model) computes
 its `ConfidenceSignals` and its answer; a question counts as answerable when the answer cites its document. A
@@ -107,7 +108,7 @@ def benchmark_questions(benchmark: Benchmark, rng: random.Random) -> list[Traini
     else:
         with (data / "banking77" / "train.csv").open(encoding="utf-8", newline="") as handle:
             rows = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
-    heldout = set(benchmark.documented("heldout") + benchmark.unknown("heldout"))
+    heldout = set(benchmark.split_intents("heldout") + benchmark.split_intents("fresh"))
     by_intent: dict[str, list[str]] = {}
     for query, intent in rows:
         if query not in evaluated and intent not in heldout:

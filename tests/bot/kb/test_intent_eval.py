@@ -22,11 +22,12 @@ HAVE_DATA = (default_data_dir() / "clinc150").is_dir() and (default_data_dir() /
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_each_documented_intent_has_an_answer_document_and_splits_share_no_intent(name: str) -> None:
     benchmark = load_benchmark(name)
-    tuning = set(benchmark.documented("tuning")) | set(benchmark.unknown("tuning"))
-    heldout = set(benchmark.documented("heldout")) | set(benchmark.unknown("heldout"))
-    assert not tuning & heldout
-    assert set(benchmark.documents) == set(benchmark.documented("tuning")) | set(benchmark.documented("heldout"))
-    assert not set(benchmark.documents) & (set(benchmark.unknown("tuning")) | set(benchmark.unknown("heldout")))
+    intents = {split: set(benchmark.split_intents(split)) for split in SPLITS}
+    assert all(intents.values())
+    assert not intents["tuning"] & intents["heldout"]
+    assert not intents["fresh"] & (intents["tuning"] | intents["heldout"])
+    assert set(benchmark.documents) == {intent for split in SPLITS for intent in benchmark.documented(split)}
+    assert not set(benchmark.documents) & {intent for split in SPLITS for intent in benchmark.unknown(split)}
     for document in benchmark.documents.values():
         assert document.answer.endswith(".") and document.answer not in document.text
 
@@ -40,8 +41,9 @@ def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(
         intents = {query.intent for query in queries}
         assert intents - {"oos"} == set(benchmark.documented(split)) | set(benchmark.unknown(split))
         assert all((query.document is None) == (query.intent not in benchmark.documents) for query in queries)
-    tuning_texts = {query.text for query in benchmark_queries(benchmark, "tuning")}
-    assert not tuning_texts & {query.text for query in benchmark_queries(benchmark, "heldout")}
+    texts = {split: {query.text for query in benchmark_queries(benchmark, split)} for split in SPLITS}
+    assert not texts["tuning"] & (texts["heldout"] | texts["fresh"])
+    assert not texts["heldout"] & texts["fresh"]  # out-of-scope test queries too
     assert benchmark_figures(name, "tuning", [])["queries"] == 0
 
 
