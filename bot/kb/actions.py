@@ -99,17 +99,19 @@ def _forms(verb: str) -> set[str]:
 _FORMS: dict[str, str] = {form: verb for verb in ACTIONS for form in _forms(verb)}
 
 
-# Words after which a listed verb is a noun ("an update on my application", "the transfer"), not an action asked.
+# Verbs that after a determiner are a noun saying nothing about the topic ("an update on my application", "my
+# rent"), so no action is asked. Other verbs keep counting as nouns ("a fee for a transfer"): they name the topic.
+_NOUN_USES = frozenset({"update", "rent"})
 _DETERMINERS = frozenset({"a", "an", "the", "any", "this", "that", "my", "your", "our", "its"})
 
 
 def asked_actions(question: str) -> set[str]:
-    """The actions named in `question` (any inflection of a listed verb, not used as a noun after a determiner)."""
+    """The actions named in `question` (any inflection of a listed verb; "an update" and "my rent" are not)."""
     words = _WORD.findall(question.lower())
     return {
         _FORMS[word]
         for index, word in enumerate(words)
-        if word in _FORMS and not (index and words[index - 1] in _DETERMINERS)
+        if word in _FORMS and not (word in _NOUN_USES and index and words[index - 1] in _DETERMINERS)
     }
 
 
