@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.evaluation.kb_intents import (
     BENCHMARKS,
     SPLITS,
@@ -68,3 +71,17 @@ def test_the_documents_questions_are_our_own_words_not_the_datasets_queries(name
     assert not ours & theirs  # not one of them is a query of the dataset, in any of its files
     markdown = next(iter(benchmark.documents.values())).markdown(answer_last=False)
     assert "\nQuestions: " in markdown
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is not beside the repository")
+def test_eval_conversation_reports_the_fresh_split_of_both_kb_sets(tmp_path: Path) -> None:
+    config = tmp_path / "socialbot.toml"
+    config.write_text('[bot]\ndatabase = "bot.db"\n', encoding="utf-8")
+    args = ["--config", str(config), "eval", "conversation", "--split", "fresh", "--no-model", "--limit", "3", "--json"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["conversation"] == {}  # the conversation set has no fresh split
+    assert set(report["kb_sets"]) == {f"{name}/fresh" for name in BENCHMARKS}
+    for figures in report["kb_sets"].values():
+        assert figures["queries"] == 3 and figures["split"] == "fresh"
