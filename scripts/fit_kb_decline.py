@@ -3,9 +3,10 @@
 Questions: CLINC150 and Banking77 training queries (read from ../shared/data; never their test files) of the
 tuning split's documented intents (to answer), of its unknown intents and of Banking77 intents that no split
 uses (to decline: near misses among close banking intents), and CLINC150's out-of-scope training queries; plus
-the calibration questions of eval/kb (a shop with longer, multi-section documents). Held-out intents are never
-read, and the queries the tuning evaluation uses are left out. The knowledge base holds only the tuning split's
-documents, so every negative is a question next to a document that does not answer it.
+the calibration questions of eval/kb (a shop with longer, multi-section documents). Held-out intents (of the
+"heldout" and "fresh" splits) are never read, and the queries the tuning evaluation uses or the judge was
+trained on are left out. The knowledge base holds only the tuning split's documents, so every negative is a
+question next to a document that does not answer it.
 
 For every question the shipped answerer (with the answerability judge, without the language model) computes
 its `ConfidenceSignals` and its answer; a question counts as answerable when the answer cites its document. A
@@ -59,6 +60,7 @@ FEATURES = (
     "lexical_score",
 )
 SEED = 7
+JUDGE_PAIRS = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_benchmarks.jsonl"
 PER_DOCUMENTED, PER_UNKNOWN, PER_UNUSED, OUT_OF_SCOPE = 30, 30, 10, 150
 SHIPPED_THRESHOLD = KbSettings().answer_threshold
 # The folds' knowledge bases hold only the tuning documents; the evaluation's holds every document, so scores
@@ -96,18 +98,27 @@ class _RecordingAnswerer(KbAnswerer):
         return self.last
 
 
+def judge_questions() -> set[str]:
+    """The questions of the judge's benchmark pairs (scripts/make_benchmark_pairs.py)."""
+    path = JUDGE_PAIRS
+    if not path.exists():
+        return set()
+    return {json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
 def benchmark_questions(benchmark: Benchmark, rng: random.Random) -> list[TrainingQuestion]:
     data = default_data_dir()
     evaluated = {query.text for query in benchmark_queries(benchmark, "tuning")}
+    evaluated |= judge_questions()  # the judge was trained on them: its logit would look better than it is
     out_of_scope: list[str] = []
     if benchmark.name == "clinc150":
         full = json.loads((data / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
         rows = [(query, intent) for query, intent in full["train"]]
-        out_of_scope = [query for query, _ in full["oos_train"]]
+        out_of_scope = [query for query, _ in full["oos_train"] if query not in evaluated]
     else:
         with (data / "banking77" / "train.csv").open(encoding="utf-8", newline="") as handle:
             rows = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
-    heldout = set(benchmark.documented("heldout") + benchmark.unknown("heldout"))
+    heldout = set(benchmark.split_intents("heldout") + benchmark.split_intents("fresh"))
     by_intent: dict[str, list[str]] = {}
     for query, intent in rows:
         if query not in evaluated and intent not in heldout:
@@ -250,6 +261,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DECLINE_MODEL_FILE)
     parser.add_argument("--cache", type=Path, default=None, help="signals of an earlier run (written when missing)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--judge", type=Path, default=None, help="judge weights folder (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.cache is not None and args.cache.exists():
@@ -262,7 +274,7 @@ def main() -> None:
             for r in json.loads(args.cache.read_text(encoding="utf-8"))
         ]
     else:
-        rows = asyncio.run(collect_all(AnswerabilityJudge.load()))
+        rows = asyncio.run(collect_all(AnswerabilityJudge.load(args.judge)))
         if args.cache is not None:
             args.cache.write_text(json.dumps([asdict(row) for row in rows]), encoding="utf-8")
     cv_scores = out_of_fold_scores(rows)

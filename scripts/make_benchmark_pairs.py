@@ -3,7 +3,8 @@
 For CLINC150 and Banking77 (read from ../shared/data), the tuning split's documented intents give a positive pair
 (a training query + its intent's document) and a near-miss negative (the same query + the closest other
 document by dense retrieval); the tuning split's unknown intents (and CLINC150's out-of-scope training queries)
-give negatives with their two closest documents. Held-out intents and test files are never read. Queries used by
+give negatives with their two closest documents. Held-out intents and test files are never read, and the
+knowledge base that picks near misses holds the tuning split's documents only. Queries used by
 the tuning evaluation are left out, so that its figure is not inflated by training on it.
 
     python scripts/make_benchmark_pairs.py  # writes bot/kb/data/answerability_benchmarks.jsonl
@@ -24,10 +25,10 @@ from bot.evaluation.kb_intents import (
     BENCHMARKS,
     Benchmark,
     benchmark_queries,
-    build_benchmark_kb,
     default_data_dir,
     load_benchmark,
 )
+from bot.kb.knowledge_base import KnowledgeBase
 from bot.store import Store
 
 OUT = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_benchmarks.jsonl"
@@ -54,7 +55,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / "docs").mkdir()
             store = Store.open(Path(folder) / "kb.db")
-            kb = build_benchmark_kb(benchmark, store, Path(folder) / "docs", lexical_weight=0.0)
+            # Only the tuning split's documents: held-out documents are never shown to the judge, not even as
+            # near misses.
+            for index, intent in enumerate(sorted(benchmark.documented("tuning"))):
+                markdown = benchmark.documents[intent].markdown(answer_last=index % 2 == 1)
+                (Path(folder) / "docs" / f"{intent}.md").write_text(markdown, encoding="utf-8")
+            kb = KnowledgeBase(store, lexical_weight=0.0)
+            kb.add_paths([Path(folder) / "docs"])
 
             def add(question: str, intent: str, answers: bool, kind: str, benchmark: Benchmark = benchmark) -> None:
                 document = benchmark.documents[intent]

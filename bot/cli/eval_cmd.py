@@ -101,7 +101,13 @@ def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, n
 
 
 @eval_group.command("conversation")
-@click.option("--split", type=click.Choice(["tuning", "heldout", "all"]), default="all", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["tuning", "heldout", "fresh", "all"]),
+    default="all",
+    show_default=True,
+    help="'fresh': the second held-out split of the KB sets (the conversation set has no such split).",
+)
 @click.option("--no-model", is_flag=True, help="Without the language model (its checked replies are left out).")
 @click.option(
     "--kb-sets/--no-kb-sets",
@@ -123,13 +129,19 @@ def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, lim
 
     configure_logging("WARNING")
     loaded = ctx.config()
-    splits = ["tuning", "heldout"] if split == "all" else [split]
+    splits = ["tuning", "heldout", "fresh"] if split == "all" else [split]
+    conversation_splits = [name for name in splits if name != "fresh"]
 
     async def run() -> dict[str, object]:
         report: dict[str, object] = {}
-        results = await run_conversation_eval(loaded, "all", use_model=not no_model, progress=status)
+        results = (
+            await run_conversation_eval(loaded, "all", use_model=not no_model, progress=status)
+            if conversation_splits
+            else []
+        )
         report["conversation"] = {
-            name: conversation_figures([r for r in results if r.item.split == name], name) for name in splits
+            name: conversation_figures([r for r in results if r.item.split == name], name)
+            for name in conversation_splits
         }
         if kb_sets:
             judge = await asyncio.to_thread(load_judge, loaded.section(KbSection).answerability_judge)

@@ -1,10 +1,13 @@
 """Knowledge-base quality on someone else's data: CLINC150 and Banking77 queries against answer documents.
 
 `eval/kb_benchmarks/<set>.json` holds one short answer document per intent for some intents (our words) and
-names, for each of two splits, the intents that have a document and the intents left out on purpose
-("unknown": their questions must be declined). The splits are by intent: settings are chosen on the "tuning"
-intents and reported on the "heldout" intents, whose queries also come from another file of the dataset (its
-test data). The queries themselves are read from `../shared/data` at evaluation time and never copied here.
+names, for each split, the intents that have a document and the intents left out on purpose ("unknown": their
+questions must be declined). The splits are by intent: settings are chosen on the "tuning" intents and reported
+on the "heldout" intents, whose queries also come from another file of the dataset (its test data). "fresh" is a
+second held-out split written later, when "heldout" had been looked at several times: other intents (CLINC150's
+travel domain, other Banking77 intents), their test queries, out-of-scope test queries "heldout" does not use,
+and a knowledge base of every document (its own and the other splits'). The queries themselves are read from
+`../shared/data` at evaluation time and never copied here.
 
 An in-scope query counts as answered correctly when the bot answers, cites the intent's document, and the answer
 carries that document's answer sentence (not a nearby sentence of it).
@@ -47,11 +50,11 @@ def default_data_dir() -> Path:
     return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
-SPLITS = ("tuning", "heldout")
+SPLITS = ("tuning", "heldout", "fresh")
 BENCHMARKS = ("clinc150", "banking77")
 # Queries per intent and out-of-scope queries per split; a seeded shuffle picks them.
-PER_INTENT = {"tuning": 20, "heldout": 20}
-OUT_OF_SCOPE = {"tuning": 100, "heldout": 150}
+PER_INTENT = {"tuning": 20, "heldout": 20, "fresh": 30}
+OUT_OF_SCOPE = {"tuning": 100, "heldout": 150, "fresh": 150}
 SEED = 16
 
 
@@ -91,10 +94,19 @@ class Benchmark:
     intents: dict[str, list[str]]
 
     def documented(self, split: str) -> list[str]:
-        return self.intents[f"documented_{split}"]
+        return self.intents.get(f"documented_{split}", [])
 
     def unknown(self, split: str) -> list[str]:
-        return self.intents[f"unknown_{split}"]
+        return self.intents.get(f"unknown_{split}", [])
+
+    def split_intents(self, split: str) -> list[str]:
+        return self.documented(split) + self.unknown(split)
+
+    def kb_documents(self, split: str) -> list[str]:
+        """The intents whose documents the split's knowledge base holds: "tuning" and "heldout" share one of
+        both splits' documents; "fresh" adds its own to it."""
+        shared = self.documented("tuning") + self.documented("heldout")
+        return sorted(shared + self.documented("fresh") if split == "fresh" else shared)
 
 
 def load_benchmark(name: str, folder: Path = BENCHMARKS_DIR) -> Benchmark:
@@ -111,7 +123,7 @@ def load_benchmark(name: str, folder: Path = BENCHMARKS_DIR) -> Benchmark:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise KbError(f"{path}: not a readable benchmark file ({exc})") from None
     for split in SPLITS:
-        missing = [intent for intent in intents[f"documented_{split}"] if intent not in documents]
+        missing = [intent for intent in intents.get(f"documented_{split}", []) if intent not in documents]
         if missing:
             raise KbError(f"{path}: documented intents without a document: {', '.join(missing)}")
     return Benchmark(name, documents, intents)
@@ -135,7 +147,7 @@ def benchmark_queries(benchmark: Benchmark, split: str, data_dir: Path | None = 
     """
     data_dir = data_dir or default_data_dir()
     rng = random.Random(f"{SEED}-{benchmark.name}-{split}")
-    intents = benchmark.documented(split) + benchmark.unknown(split)
+    intents = benchmark.split_intents(split)
     if benchmark.name == "clinc150":
         path = data_dir / "clinc150" / "data_full.json"
         try:
@@ -144,6 +156,12 @@ def benchmark_queries(benchmark: Benchmark, split: str, data_dir: Path | None = 
             raise KbError(f"{path}: cannot read CLINC150 ({exc})") from None
         rows = [(query, intent) for query, intent in data["train" if split == "tuning" else "test"]]
         out_of_scope = [query for query, _ in data["oos_val" if split == "tuning" else "oos_test"]]
+        if split == "fresh":
+            # The out-of-scope test queries the "heldout" split leaves unused.
+            heldout = [query for query, _ in data["oos_test"]]
+            random.Random(f"{SEED}-{benchmark.name}-heldout").shuffle(heldout)
+            used = set(heldout[: OUT_OF_SCOPE["heldout"]])
+            out_of_scope = [query for query in out_of_scope if query not in used]
         rng.shuffle(out_of_scope)
         picked = _sample(rows, intents, PER_INTENT[split], rng)
         picked += [(query, "oos") for query in out_of_scope[: OUT_OF_SCOPE[split]]]
@@ -164,10 +182,13 @@ def benchmark_queries(benchmark: Benchmark, split: str, data_dir: Path | None = 
     ]
 
 
-def build_benchmark_kb(benchmark: Benchmark, store: Store, folder: Path, lexical_weight: float) -> KnowledgeBase:
-    """A knowledge base of every document of the benchmark (both splits'), one file per intent; the answer
+def build_benchmark_kb(
+    benchmark: Benchmark, store: Store, folder: Path, lexical_weight: float, split: str = "tuning"
+) -> KnowledgeBase:
+    """A knowledge base of the split's documents (`Benchmark.kb_documents`), one file per intent; the answer
     sentence comes first in half of them and last in the others."""
-    for index, (intent, document) in enumerate(sorted(benchmark.documents.items())):
+    for index, intent in enumerate(benchmark.kb_documents(split)):
+        document = benchmark.documents[intent]
         (folder / f"{intent}.md").write_text(document.markdown(answer_last=index % 2 == 1), encoding="utf-8")
     kb = KnowledgeBase(store, lexical_weight=lexical_weight)
     kb.add_paths([folder])
@@ -212,7 +233,7 @@ async def run_benchmark(
         documents.mkdir()
         store = Store.open(Path(folder) / "kb.db")
         try:
-            kb = await asyncio.to_thread(build_benchmark_kb, benchmark, store, documents, lexical_weight)
+            kb = await asyncio.to_thread(build_benchmark_kb, benchmark, store, documents, lexical_weight, split)
             dense = KnowledgeBase(store, encoder=kb.encoder, lexical_weight=0.0)
             answerer = KbAnswerer(kb, None, prompts, settings, judge=judge)
             for index, query in enumerate(queries):

@@ -16,12 +16,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "activate": ("activ",),
     "add": ("add",),
     "apply": ("appl",),
-    "block": ("block",),
+    "block": ("block", "freez", "frozen"),
     "book": ("book",),
     "borrow": ("borrow", "loan"),
     "buy": ("buy", "bought", "purchas"),
-    "cancel": ("cancel",),
-    "change": ("chang",),
+    "cancel": ("cancel", "revert"),
+    "change": ("chang", "reset", "updat", "edit"),
     "close": ("clos",),
     "deactivate": ("deactiv",),
     "decrease": ("decreas", "lower", "reduc"),
@@ -34,7 +34,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "exchange": ("exchang",),
     "extend": ("extend", "extension"),
     "fix": ("fix", "repair"),
-    "freeze": ("freez", "frozen"),
+    "freeze": ("freez", "frozen", "block"),
     "improve": ("improv",),
     "increase": ("increas", "rais", "higher"),
     "install": ("instal",),
@@ -58,23 +58,23 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "request": ("request",),
     "reschedule": ("reschedul",),
     "reserve": ("reserv",),
-    "reset": ("reset",),
+    "reset": ("reset", "chang"),
     "return": ("return",),
     "schedule": ("schedul",),
     "sell": ("sell", "sold"),
     "send": ("send", "sent"),
     "split": ("split",),
-    "stop": ("stop",),
+    "stop": ("stop", "block", "freez", "frozen", "cancel"),
     "subscribe": ("subscri",),
     "switch": ("switch",),
     "track": ("track",),
     "transfer": ("transfer",),
-    "unblock": ("unblock",),
+    "unblock": ("unblock", "unlock"),
     "unfreeze": ("unfreez",),
     "unlink": ("unlink",),
-    "unlock": ("unlock",),
+    "unlock": ("unlock", "unblock"),
     "unsubscribe": ("unsubscri",),
-    "update": ("updat",),
+    "update": ("updat", "chang", "edit"),
     "upgrade": ("upgrad",),
     "verify": ("verif",),
     "withdraw": ("withdr",),
@@ -99,9 +99,20 @@ def _forms(verb: str) -> set[str]:
 _FORMS: dict[str, str] = {form: verb for verb in ACTIONS for form in _forms(verb)}
 
 
+# Verbs that after a determiner are a noun saying nothing about the topic ("an update on my application", "my
+# rent"), so no action is asked. Other verbs keep counting as nouns ("a fee for a transfer"): they name the topic.
+_NOUN_USES = frozenset({"update", "rent"})
+_DETERMINERS = frozenset({"a", "an", "the", "any", "this", "that", "my", "your", "our", "its"})
+
+
 def asked_actions(question: str) -> set[str]:
-    """The actions named in `question` (any inflection of a listed verb)."""
-    return {_FORMS[word] for word in _WORD.findall(question.lower()) if word in _FORMS}
+    """The actions named in `question` (any inflection of a listed verb; "an update" and "my rent" are not)."""
+    words = _WORD.findall(question.lower())
+    return {
+        _FORMS[word]
+        for index, word in enumerate(words)
+        if word in _FORMS and not (word in _NOUN_USES and index and words[index - 1] in _DETERMINERS)
+    }
 
 
 def missing_actions(question: str, passage: str) -> set[str]:

@@ -23,3 +23,17 @@ def test_a_passage_may_speak_of_an_action_in_another_form_or_a_synonym() -> None
     assert missing_actions("Can I raise my limit?", RAISE) == set()
     assert missing_actions("how do i increase my limit", RAISE) == set()
     assert missing_actions("Can you cancel my order?", "Orders: cancellations are free until we ship.") == set()
+
+
+def test_close_customer_service_verbs_count_as_speaking_of_the_action() -> None:
+    freeze = "Freezing an account: You can freeze your account straight away in the app."
+    assert missing_actions("I want my account blocked immediately", freeze) == set()
+    assert missing_actions("Please stop my account", freeze) == set()
+    assert missing_actions("Why was my top-up cancelled?", "A top-up is reverted when your bank refuses it.") == set()
+    assert missing_actions("How can I increase my credit limit?", freeze) == {"increase"}
+
+
+def test_an_update_on_something_asks_no_action_but_a_transfer_still_names_one() -> None:
+    assert asked_actions("Can I get an update on my application?") == set()
+    assert asked_actions("Update my address") == {"update"}
+    assert asked_actions("Why was I charged a fee for a transfer?") == {"transfer"}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli.main import main
 from bot.evaluation.kb_intents import (
     BENCHMARKS,
     SPLITS,
@@ -22,11 +25,12 @@ HAVE_DATA = (default_data_dir() / "clinc150").is_dir() and (default_data_dir() /
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_each_documented_intent_has_an_answer_document_and_splits_share_no_intent(name: str) -> None:
     benchmark = load_benchmark(name)
-    tuning = set(benchmark.documented("tuning")) | set(benchmark.unknown("tuning"))
-    heldout = set(benchmark.documented("heldout")) | set(benchmark.unknown("heldout"))
-    assert not tuning & heldout
-    assert set(benchmark.documents) == set(benchmark.documented("tuning")) | set(benchmark.documented("heldout"))
-    assert not set(benchmark.documents) & (set(benchmark.unknown("tuning")) | set(benchmark.unknown("heldout")))
+    intents = {split: set(benchmark.split_intents(split)) for split in SPLITS}
+    assert all(intents.values())
+    assert not intents["tuning"] & intents["heldout"]
+    assert not intents["fresh"] & (intents["tuning"] | intents["heldout"])
+    assert set(benchmark.documents) == {intent for split in SPLITS for intent in benchmark.documented(split)}
+    assert not set(benchmark.documents) & {intent for split in SPLITS for intent in benchmark.unknown(split)}
     for document in benchmark.documents.values():
         assert document.answer.endswith(".") and document.answer not in document.text
 
@@ -40,8 +44,9 @@ def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(
         intents = {query.intent for query in queries}
         assert intents - {"oos"} == set(benchmark.documented(split)) | set(benchmark.unknown(split))
         assert all((query.document is None) == (query.intent not in benchmark.documents) for query in queries)
-    tuning_texts = {query.text for query in benchmark_queries(benchmark, "tuning")}
-    assert not tuning_texts & {query.text for query in benchmark_queries(benchmark, "heldout")}
+    texts = {split: {query.text for query in benchmark_queries(benchmark, split)} for split in SPLITS}
+    assert not texts["tuning"] & (texts["heldout"] | texts["fresh"])
+    assert not texts["heldout"] & texts["fresh"]  # out-of-scope test queries too
     assert benchmark_figures(name, "tuning", [])["queries"] == 0
 
 
@@ -66,3 +71,17 @@ def test_the_documents_questions_are_our_own_words_not_the_datasets_queries(name
     assert not ours & theirs  # not one of them is a query of the dataset, in any of its files
     markdown = next(iter(benchmark.documents.values())).markdown(answer_last=False)
     assert "\nQuestions: " in markdown
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is not beside the repository")
+def test_eval_conversation_reports_the_fresh_split_of_both_kb_sets(tmp_path: Path) -> None:
+    config = tmp_path / "socialbot.toml"
+    config.write_text('[bot]\ndatabase = "bot.db"\n', encoding="utf-8")
+    args = ["--config", str(config), "eval", "conversation", "--split", "fresh", "--no-model", "--limit", "3", "--json"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["conversation"] == {}  # the conversation set has no fresh split
+    assert set(report["kb_sets"]) == {f"{name}/fresh" for name in BENCHMARKS}
+    for figures in report["kb_sets"].values():
+        assert figures["queries"] == 3 and figures["split"] == "fresh"
