@@ -270,7 +270,9 @@ def run_against(
     levels = tuple(sorted(set(shape.levels)))
     shape = replace(shape, levels=levels)
     progress(f"socialbot bench --against {url}: seed {seed}, {os.cpu_count()} CPU cores")
-    loaded = loaded or load_model(settings, progress)
+    # Loaded as the bot loads it (`direct`: no transformers model for a plain Llama such as the bundled one),
+    # so the memory figure is the shipped engine's: nothing here needs `generate`.
+    loaded = loaded or load_model(settings, progress, direct=True)
     rng = random.Random(seed)
     workload = build_workload(loaded.tokenizer, max(levels), rng, shape.history_tokens, shape.reply_tokens)
     long_target = shape.long_history_tokens
