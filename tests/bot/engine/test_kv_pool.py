@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bot.engine.kv_pool import KVPool, KVShape, SequenceKV, common_prefix_length
+from bot.engine.kv_pool import CPU_HEADROOM_TOKENS, KVPool, KVShape, SequenceKV, common_prefix_length
 
 SHAPE = KVShape(layers=2, kv_heads=1, head_dim=4, dtype=torch.float32, device=torch.device("cpu"))
 
@@ -103,3 +103,13 @@ def test_a_dropped_cache_goes_back_to_the_os_after_other_big_blocks_were_freed()
     held = _resident_mib()
     del kv
     assert _resident_mib() < held - 15
+
+
+def test_a_next_turn_within_the_headroom_keeps_its_buffer_and_the_budget_counts_what_was_asked() -> None:
+    kv = SequenceKV(SHAPE, capacity=100)
+    asked = kv.nbytes
+    buffer = kv.buffer.data_ptr()
+    kv.ensure_capacity(100 + CPU_HEADROOM_TOKENS // 2)  # e.g. the history plus a reply and a new message
+    assert kv.buffer.data_ptr() == buffer  # no copy into a grown buffer
+    assert kv.nbytes > asked  # the budget counts the new tokens asked for
+    assert kv.nbytes == kv.reserved * SHAPE.bytes_per_token
