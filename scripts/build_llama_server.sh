@@ -4,11 +4,26 @@
 # A benchmark reference, not a dependency of the product.
 #
 # Usage: scripts/build_llama_server.sh [WORK_DIR]   (default /tmp/llama-server-ref)
-# Then:  WORK_DIR/llama-server -m "$(cat WORK_DIR/model_path)" --port 8091 -np 16 -t 2 -c 40960 --no-repack
-#        socialbot bench --against http://127.0.0.1:8091/v1 --server-pid PID --json against.json
-# --no-repack: on the development VM the CPU reports AMX but using it faults (SIGILL in ggml's AMX
-# kernel, `tilezero`); without extra buffer types llama-server does not take the AMX path. ggml's CPU
-# repack code has no Q4_1 layout, so Q4_1 then runs as on a CPU without AMX.
+# Then (on a quiet machine; see "What was found" below):
+#        WORK_DIR/llama-server -m "$(cat WORK_DIR/model_path)" --port 8091 -np 16 -t 2 -c 40960 --no-repack &
+#        socialbot bench --against http://127.0.0.1:8091/v1 --server-pid $! --json against.json
+#
+# What was found on the 2-core development VM (issue 22; probe: one 900-token prompt + 32 tokens, the
+# server's own timings):
+# - AMX: the CPU reports amx_tile/amx_int8 and AMX does work in this VM (XCR0 has the tile bits,
+#   arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA) succeeds, ldtilecfg + tilezero run, and the tile config
+#   survives 2,000 context switches in a test program). With GGML_NATIVE=ON ggml builds its AMX path and
+#   puts Q4_1 weights in AMX buffers; llama-server then dies at start-up (exit 132, SIGILL) on `tilezero`
+#   in tinygemm_kernel_amx<block_q8_1, block_q4_1> during its warm-up decode (gdb backtrace), i.e. inside
+#   ggml's AMX kernel, not for want of AMX. --no-repack (no extra buffer types) avoids that path; so does
+#   GGML_NATIVE=OFF with GGML_AVX512/GGML_AVX512_VNNI on and AMX off. Neither has a faster Q4_1 path:
+#   llamafile's sgemm has no Q4_1 kernel and the CPU repack code no Q4_1 layout, so prefill runs ggml's
+#   row-by-row vec_dot (~117 prompt tok/s, 39 decode tok/s on one thread at load ~2).
+# - Threads on a shared box: OpenMP threads spin at every op's barrier, so with -t 2 on two cores that
+#   other jobs also use, one descheduled thread stalls the other: at load ~12, -t 1 decoded 6.8 tok/s and
+#   -t 2 0.4 tok/s (prefill 16.8 vs 15.4 tok/s). The issue's figures (58.6 tok/s at one conversation) are
+#   for -t 2 on an otherwise idle machine; any run beside other work measures the contention, not the
+#   server, and must not be compared.
 set -euo pipefail
 
 work_dir="${1:-/tmp/llama-server-ref}"

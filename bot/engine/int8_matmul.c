@@ -48,6 +48,23 @@ static inline void dot_block(const float *x, int64_t in, int64_t nr, const int8_
 }
 #define OUT_BLOCK 4
 #define HAVE_TILE 1
+#define WIDE_BLOCK 8
+#define HAVE_WIDE 1
+/* One row by eight outputs: eight independent multiply-add chains (batch-1 decode). Each output's
+ * sum is formed in the same order as dot_block's, so the results are the same bit for bit. */
+static inline void dot_wide(const float *x, int64_t in, const int8_t *w, float *sums /* [8] */) {
+    __m512 acc[WIDE_BLOCK];
+    for (int o = 0; o < WIDE_BLOCK; ++o) acc[o] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + LANES <= in; i += LANES) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        for (int o = 0; o < WIDE_BLOCK; ++o) {
+            __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + o * in + i))));
+            acc[o] = _mm512_fmadd_ps(xv, wv, acc[o]);
+        }
+    }
+    for (int o = 0; o < WIDE_BLOCK; ++o) sums[o] = _mm512_reduce_add_ps(acc[o]) + scalar_dot(x, w + o * in, i, in);
+}
 /* Four rows by four outputs: each widened weight vector feeds four rows, each loaded x vector four
  * outputs (16 accumulators in registers), for batched decode and prefill. */
 static inline void dot_tile(const float *x, int64_t in, const int8_t *w, float *sums /* [4][4] */) {
@@ -111,6 +128,15 @@ int socialbot_int8_linear(int64_t rows, int64_t in, int64_t out, const float *x,
             }
         }
 #endif
+#ifdef HAVE_WIDE
+        if (nr == 1) {
+            float wide[WIDE_BLOCK];
+            for (; o + WIDE_BLOCK <= o_end; o += WIDE_BLOCK) {
+                dot_wide(xb, in, w + o * in, wide);
+                for (int k = 0; k < WIDE_BLOCK; ++k) y[r0 * out + o + k] = wide[k] * scale[o + k] + (bias ? bias[o + k] : 0.0f);
+            }
+        }
+#endif
         for (; o < o_end; ++o) {
             dot_block(xb, in, nr, w + o * in, sums);
             float b = bias ? bias[o] : 0.0f;
@@ -119,3 +145,4 @@ int socialbot_int8_linear(int64_t rows, int64_t in, int64_t out, const float *x,
     }
     return 0;
 }
+

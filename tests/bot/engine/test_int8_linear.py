@@ -45,6 +45,18 @@ def test_int8_linear_equals_its_dequantized_float_layer(kernel: Int8Kernel, rows
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_a_row_gets_the_same_values_bit_for_bit_alone_or_in_a_batch(kernel: Int8Kernel) -> None:
+    # Batch-1 decode runs eight outputs at a time, batches four rows by four outputs: the same sums in
+    # the same order, so a sequence's logits never depend on how many others decode beside it.
+    torch.manual_seed(7)
+    layer = Int8Linear(torch.nn.Linear(200, 45), kernel)  # tails in both directions
+    x = torch.randn(1, 4, 200)
+    with torch.inference_mode():
+        together = layer(x)
+        for row in range(4):
+            assert torch.equal(layer(x[:, row : row + 1])[0, 0], together[0, row])
+
+
 def test_a_big_layer_split_between_two_threads_equals_its_float_layer(kernel: Int8Kernel) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # one row of a layer of SPLIT_WEIGHTS weights: both threads take half the outputs

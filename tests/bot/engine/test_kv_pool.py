@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bot.engine.kv_pool import KVPool, KVShape, common_prefix_length
+from bot.engine.kv_pool import CPU_HEADROOM_TOKENS, KVPool, KVShape, SequenceKV, common_prefix_length
 
 SHAPE = KVShape(layers=2, kv_heads=1, head_dim=4, dtype=torch.float32, device=torch.device("cpu"))
 
@@ -70,3 +70,46 @@ def test_growing_keeps_the_stored_values() -> None:
 def test_bfloat16_caches_take_half_the_bytes() -> None:
     half = KVShape(layers=2, kv_heads=1, head_dim=4, dtype=torch.bfloat16, device=torch.device("cpu"))
     assert half.bytes_per_token * 2 == SHAPE.bytes_per_token
+
+
+def _resident_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def test_a_cache_holds_memory_only_for_stored_tokens_and_returns_it_when_dropped() -> None:
+    # 30 layers x 3 key/value heads x 64 dims in bfloat16, as SmolLM2-135M: 1,000 tokens are ~22 MiB.
+    shape = KVShape(layers=30, kv_heads=3, head_dim=64, dtype=torch.bfloat16, device=torch.device("cpu"))
+    before = _resident_mib()
+    kv = SequenceKV(shape, capacity=8000)  # ~176 MiB reserved
+    kv.buffer[:, :, :, :1000] = 1.0
+    kv.tokens.extend(range(1000))
+    kv.ensure_capacity(9000)  # grown: a new buffer, the stored tokens copied over
+    assert kv.buffer[0, 0, 0, 999, 0].item() == 1.0
+    assert _resident_mib() - before < 60
+    del kv
+    assert _resident_mib() - before < 10
+
+
+def test_a_dropped_cache_goes_back_to_the_os_after_other_big_blocks_were_freed() -> None:
+    # Freeing a 30 MiB block raises glibc's mmap threshold to 30 MiB: a 20 MiB block from malloc would
+    # then stay in its heap after being freed. Caches have their own mappings instead.
+    block = torch.ones(30 * 2**20, dtype=torch.uint8)
+    del block
+    shape = KVShape(layers=30, kv_heads=3, head_dim=64, dtype=torch.bfloat16, device=torch.device("cpu"))
+    kv = SequenceKV(shape, capacity=900)  # ~20 MiB
+    kv.buffer.fill_(1.0)
+    held = _resident_mib()
+    del kv
+    assert _resident_mib() < held - 15
+
+
+def test_a_next_turn_within_the_headroom_keeps_its_buffer_and_the_budget_counts_what_was_asked() -> None:
+    kv = SequenceKV(SHAPE, capacity=100)
+    asked = kv.nbytes
+    buffer = kv.buffer.data_ptr()
+    kv.ensure_capacity(100 + CPU_HEADROOM_TOKENS // 2)  # e.g. the history plus a reply and a new message
+    assert kv.buffer.data_ptr() == buffer  # no copy into a grown buffer
+    assert kv.nbytes > asked  # the budget counts the new tokens asked for
+    assert kv.nbytes == kv.reserved * SHAPE.bytes_per_token
