@@ -7,7 +7,6 @@ and the frozen lower layers come from the bundled all-MiniLM-L6-v2 package, run 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +18,12 @@ from torch import nn
 
 from bot.insight import InsightError
 from bot.insight.labels import LABELS
-from bot.moderation.embeddings_features import EncoderNotFoundError, EncoderTokenizer, MiniLMEncoder
+from bot.moderation.embeddings_features import (
+    EncoderNotFoundError,
+    EncoderTokenizer,
+    MiniLMEncoder,
+    shared_bundled_encoder,
+)
 
 SENTIMENT_LAYERS_FILE = "sentiment_minilm_layers.safetensors"
 HEAD_PREFIX = "head."
@@ -40,11 +44,10 @@ class SentimentHead(nn.Module):
         return logits
 
 
-@functools.cache
 def bundled_encoder() -> MiniLMEncoder:
     """The bundled encoder, loaded once per process (its embeddings and frozen layers are only read)."""
     try:
-        return MiniLMEncoder.from_pretrained().eval()
+        return shared_bundled_encoder()
     except EncoderNotFoundError as exc:
         raise InsightError(f"the sentiment model needs the bundled sentence encoder: {exc}") from exc
 

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder, shared_bundled_encoder
 from bot.moderation.normalization import BASIC, UnknownNormalizationError
 
 LAYERS_FILE = "offensive_minilm_layers.safetensors"
@@ -56,10 +56,9 @@ class BinaryHead(nn.Module):
         return logits
 
 
-@functools.cache
 def _bundled_encoder() -> MiniLMEncoder:
     """The bundled encoder, loaded once per process; fine-tuned classifiers share its frozen parts."""
-    return MiniLMEncoder.from_pretrained().eval()
+    return shared_bundled_encoder()
 
 
 def bundled_encoder() -> MiniLMEncoder:

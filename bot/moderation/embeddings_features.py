@@ -8,6 +8,7 @@ BERT forward pass directly in torch (same weights, same maths), tokenizes with t
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import re
@@ -246,6 +247,13 @@ class MiniLMEncoder(nn.Module):
         summed = (hidden_states * mask[..., None]).sum(1)
         pooled: torch.Tensor = summed / mask.sum(1, keepdim=True).clamp(min=1.0)
         return pooled
+
+
+@functools.cache
+def shared_bundled_encoder() -> MiniLMEncoder:
+    """The bundled encoder, loaded once per process: the classifiers, the sentiment model and the knowledge base's
+    sentence vectors share its weights (only read, never trained in place)."""
+    return MiniLMEncoder.from_pretrained().eval()
 
 
 def _attention_bias(attention_mask: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 BASIC = "basic"
 TWEET = "tweet"
-NORMALIZATIONS = (BASIC, TWEET)
+VERBATIM = "verbatim"  # the text as given: what sentence-transformers feeds the same encoder
+NORMALIZATIONS = (BASIC, TWEET, VERBATIM)
 
 _MENTION_RUN = re.compile(r"(?:@USER\s*){2,}")
 _WHITESPACE = re.compile(r"\s+")
@@ -146,4 +147,6 @@ def make_normalizer(name: str, vocabulary: Mapping[str, int]) -> Callable[[str],
         return normalize_message
     if name == TWEET:
         return TweetNormalizer(HashtagSegmenter.from_vocabulary(vocabulary))
+    if name == VERBATIM:
+        return str
     raise UnknownNormalizationError(f"unknown text normalisation {name!r}; expected one of {NORMALIZATIONS}")
