@@ -83,7 +83,9 @@ class ModelSection(Section):
     max_queue: int = Field(64, ge=1)
     request_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_sequences: int = Field(16, ge=1)
-    kv_cache_budget_mb: int = Field(1024, ge=0, description="Keys/values kept for idle conversations.")
+    kv_cache_budget_mb: int = Field(
+        512, ge=0, description="Keys/values kept for idle conversations (512 MB: ~22,000 bfloat16 tokens)."
+    )
     kv_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Storage of cached keys/values; 'auto' is bfloat16 on CPU (half the memory)."
     )

@@ -48,7 +48,7 @@ class EngineSettings:
     # (falls back to torch when there is none): about twice as fast with many conversations.
     native_attention: bool = True
     # Memory for keys/values of idle conversations kept for reuse on their next turn.
-    kv_cache_budget_mb: int = 1024
+    kv_cache_budget_mb: int = 512
     # Prompt tokens prefilled per scheduler step, interleaved with other sequences' decoding.
     prefill_chunk_tokens: int = 256
     openai_base_url: str = "http://127.0.0.1:8000/v1"

@@ -28,6 +28,6 @@ async def test_stats_follow_generation_and_the_kv_pool() -> None:
     assert stats.generated_tokens == result.completion_tokens > 0
     assert stats.completed_requests == 1
     assert stats.kv_entries == 1 and (stats.kv_bytes_idle or 0) > 0
-    assert families["socialbot_kv_pool_budget_bytes"] == 1024 * 1024 * 1024
+    assert families["socialbot_kv_pool_budget_bytes"] == EngineSettings().kv_cache_budget_mb * 1024 * 1024
     assert families["socialbot_engine_generated_tokens"] == result.completion_tokens
     assert engine.stats().alive is False
