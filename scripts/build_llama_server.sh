@@ -24,7 +24,18 @@
 #   -t 2 0.4 tok/s (prefill 16.8 vs 15.4 tok/s). The figures (58.6 tok/s at one conversation) are
 #   for -t 2 on an otherwise idle machine; any run beside other work measures the contention, not the
 #   server, and must not be compared.
+#
+# CPU_FLAGS=avx512 builds the fairer reference of the two measured (README, "bench --against"): GGML_NATIVE=OFF
+# with AVX2/AVX-512/VNNI on and AMX off, so weights may be repacked and no --no-repack is needed. The default
+# (native) build needs --no-repack on this VM.
 set -euo pipefail
+
+case "${CPU_FLAGS:-native}" in
+    native) cpu_flags=(-DGGML_NATIVE=ON) ;;
+    avx512) cpu_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+                       -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF) ;;
+    *) echo "CPU_FLAGS must be native or avx512" >&2; exit 2 ;;
+esac
 
 work_dir="${1:-/tmp/llama-server-ref}"
 version="0.3.36"
@@ -42,7 +53,7 @@ src="$work_dir/llama_cpp_python-$version/vendor/llama.cpp"
 build="$work_dir/build"
 if [ ! -x "$work_dir/llama-server" ]; then
     nice -n 10 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-        -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF \
+        "${cpu_flags[@]}" -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF
     nice -n 10 cmake --build "$build" --target llama-server -j 2
