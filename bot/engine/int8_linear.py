@@ -153,6 +153,16 @@ class Int8Linear(torch.nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 weights"
 
 
+def linear_layers(model: torch.nn.Module) -> list[tuple[torch.nn.Module, str, torch.nn.Linear]]:
+    """Every float Linear layer of `model` as (its parent, its attribute name, the layer), to be replaced."""
+    return [
+        (parent, name, child)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, torch.nn.Linear)
+    ]
+
+
 def quantize_model(model: Any, kernel: Int8Kernel | None = None) -> int:
     """Replace every Linear of ``model`` (in place) with an ``Int8Linear``; how many int8 layers it then has.
 
@@ -164,12 +174,7 @@ def quantize_model(model: Any, kernel: Int8Kernel | None = None) -> int:
     kernel = kernel or load_int8_kernel()
     if kernel is None:
         return 0
-    targets = [
-        (parent, name, child)
-        for parent in model.modules()
-        for name, child in parent.named_children()
-        if isinstance(child, torch.nn.Linear)
-    ]
+    targets = linear_layers(model)
     for parent, name, child in targets:
         setattr(parent, name, Int8Linear(child, kernel))
     del targets

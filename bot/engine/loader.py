@@ -165,7 +165,7 @@ def load_cached_int8(model: Any, path: Path) -> bool:
     """Turn a freshly built `DirectLlamaForCausalLM` into its int8 form with the cached weights (memory-mapped
     from `path`, not copied or re-quantized). False when there is no usable cache: the model is untouched if
     there is no readable file, and must be built again if the file did not fit it."""
-    from bot.engine.int8_linear import load_int8_kernel
+    from bot.engine.int8_linear import linear_layers, load_int8_kernel
 
     kernel = load_int8_kernel()
     if kernel is None or not path.is_file():
@@ -175,13 +175,7 @@ def load_cached_int8(model: Any, path: Path) -> bool:
     except Exception as exc:  # a truncated or foreign file: quantize again and rewrite it
         logger.warning("int8 weight cache %s unreadable (%s); quantizing again", path, exc)
         return False
-    targets = [
-        (parent, name, child)
-        for parent in model.modules()
-        for name, child in parent.named_children()
-        if isinstance(child, torch.nn.Linear)
-    ]
-    for parent, name, child in targets:
+    for parent, name, child in linear_layers(model):
         setattr(parent, name, _int8_skeleton(child.in_features, child.out_features, child.bias is not None, kernel))
     model.fuse_projections(functools.partial(_stacked_skeleton, kernel=kernel))
     try:
