@@ -9,14 +9,17 @@ model is a few MB and loading never unpickles anything. Scoring a text costs wel
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
+
+if TYPE_CHECKING:  # scikit-learn and SciPy cost ~1 CPU-s to import: only the first text scored pays it
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 Analyzer = Literal["word", "char", "char_wb"]
 
@@ -39,6 +42,8 @@ class HashedFeatures:
 
     def vectorizer(self) -> HashingVectorizer:
         """The stateless vectorizer (raw counts; idf and normalisation are applied by the model)."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         return HashingVectorizer(
             analyzer=self.analyzer,
             ngram_range=(self.ngram_min, self.ngram_max),
@@ -74,7 +79,8 @@ class LinearTextModel:
         size = sum(block.n_features for block in self.blocks)
         if idf.shape != (size,) or coef.shape != (size,):
             raise LinearModelLoadError(f"idf/coef must have {size} entries")
-        self._vectorizers = [block.vectorizer() for block in self.blocks]
+        self._vectorizers: list[HashingVectorizer] | None = None
+        self._vectorizers_lock = threading.Lock()
         self._starts = np.cumsum([0] + [block.n_features for block in self.blocks])
         self._idf = idf.astype(np.float32)
         self._coef = coef.astype(np.float32)
@@ -95,10 +101,19 @@ class LinearTextModel:
         """The regression weight of every bucket, blocks concatenated."""
         return self._coef
 
+    def _block_vectorizers(self) -> list[HashingVectorizer]:
+        """The blocks' vectorizers, built on the first text (stateless, so building them once is enough)."""
+        with self._vectorizers_lock:
+            if self._vectorizers is None:
+                self._vectorizers = [block.vectorizer() for block in self.blocks]
+            return self._vectorizers
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalised TF-IDF rows for ``texts`` per block, blocks side by side (what the regression saw)."""
+        from scipy import sparse
+
         parts = []
-        for index, (block, vectorizer) in enumerate(zip(self.blocks, self._vectorizers, strict=True)):
+        for index, (block, vectorizer) in enumerate(zip(self.blocks, self._block_vectorizers(), strict=True)):
             weighted = vectorizer.transform(list(texts)).tocsr()
             if block.sublinear_tf:
                 weighted.data = np.log(weighted.data) + 1.0

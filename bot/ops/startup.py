@@ -52,14 +52,23 @@ class StartupTimings:
                 self.ended_at[name] = time.time()
 
 
+_WARM_UP_REPLIES = (
+    "Thanks for asking, our team will look at your order and get back to you today.",
+    "谢谢你的耐心等待，我们会尽快处理你的订单。",
+)
+
+
 def load_gate_in_background(
     config: LoadedConfig,
     timings: StartupTimings,
     turns_open: Future[None] | None = None,
     begin_after: threading.Event | None = None,
+    warm: bool = True,
 ) -> ModerationGate:
     """A gate whose classifiers load on a daemon thread (from now on, or once `begin_after` is set); its turns
-    also wait for `turns_open`."""
+    also wait for `turns_open`. With `warm`, the thread also checks two sample replies, so the libraries the
+    harm and Chinese models import on their first text (scikit-learn, SciPy: ~1 CPU-s) are loaded before a
+    customer's reply waits on them; a one-message process (`ask`) skips that, as a curated reply needs neither."""
     future: Future[ModerationGate] = Future()
 
     def build() -> None:
@@ -70,6 +79,9 @@ def load_gate_in_background(
                 from bot.moderation.factory import build_gate
 
                 gate = build_gate(config)
+                if warm:
+                    for sample in _WARM_UP_REPLIES:
+                        gate.check_output(sample, request=sample)
         except BaseException as exc:
             future.set_exception(exc)
         else:
@@ -114,7 +126,9 @@ def build_app_in_parallel(
         build_options["engine"] = BackgroundEngine(settings, progress, timings.part, build_done, model_on_demand)
     if "gate" not in build_options:
         progress("loading moderation classifiers (in the background)…")
-        build_options["gate"] = load_gate_in_background(config, timings, turns_open, build_done)
+        build_options["gate"] = load_gate_in_background(
+            config, timings, turns_open, build_done, warm=not model_on_demand
+        )
     try:
         with timings.part("build (store, features)"):
             return BotApp.build(config, progress=progress, **build_options)

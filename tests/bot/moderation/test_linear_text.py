@@ -73,3 +73,20 @@ def test_a_model_of_word_and_character_blocks_round_trips_and_normalises_each_bl
     assert loaded.blocks == blocks
     probes = [*TEXTS, "keyloggers hide", ""]
     assert loaded.score_batch(probes) == pytest.approx(model.score_batch(probes), abs=1e-6)
+
+
+def test_loading_the_shipped_linear_models_imports_no_scikit_learn_until_a_text_is_scored() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from bot.moderation.harm import HarmClassifier\n"
+        "from bot.moderation.chinese import ChineseOffensiveClassifier\n"
+        "harm, chinese = HarmClassifier.load(), ChineseOffensiveClassifier.load()\n"
+        "print('sklearn' in sys.modules, 'scipy' in sys.modules)\n"
+        "chinese.score('你好')\n"
+        "print('sklearn' in sys.modules, 'scipy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.split() == ["False", "False", "True", "True"]
