@@ -58,8 +58,9 @@ CLI_ENTRY = "from bot.cli.main import main; main()"
 LOADED_PREFIX = "socialbot-bench loaded: "
 PART_MODULES = (
     ("classifiers (torch)", "bot.moderation.classifier"),
-    ("scikit-learn (harm, Chinese)", "sklearn"),
-    ("KB encoder (sentence-transformers)", "sentence_transformers"),
+    ("scikit-learn", "sklearn"),
+    ("KB encoder (MiniLM)", "bot.embeddings"),
+    ("sentence-transformers", "sentence_transformers"),
     ("model", "bot.engine.transformers_engine"),
 )
 ASK_ENTRY = f"""import os, sys

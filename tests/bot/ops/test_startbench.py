@@ -34,7 +34,8 @@ def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts
     assert [case["label"] for case in report["ask_cases"]] == ["given question", "KB question", "model question"]
     assert all(case["reply"] and case["median_s"] > 0 for case in report["ask_cases"])
     assert "model" not in small_talk["loaded"] and "classifiers (torch)" in small_talk["loaded"]
-    assert "KB encoder (sentence-transformers)" in kb["loaded"] and "4.95" in kb["reply"]
+    assert "KB encoder (MiniLM)" in kb["loaded"] and "4.95" in kb["reply"]
+    assert "sentence-transformers" not in kb["loaded"]
     assert "model" in model["loaded"]
     # A real `socialbot run` connected to the loopback Bot API, answered the message handed to it, got ready,
     # and answered a `socialbot ask` process through its control socket.
