@@ -52,10 +52,7 @@ class StartupTimings:
                 self.ended_at[name] = time.time()
 
 
-_WARM_UP_REPLIES = (
-    "Thanks for asking, our team will look at your order and get back to you today.",
-    "谢谢你的耐心等待，我们会尽快处理你的订单。",
-)
+_WARM_UP_REPLY = "Thanks for asking, our team will look at your order and get back to you today."
 
 
 def load_gate_in_background(
@@ -66,7 +63,7 @@ def load_gate_in_background(
     warm: bool = True,
 ) -> ModerationGate:
     """A gate whose classifiers load on a daemon thread (from now on, or once `begin_after` is set); its turns
-    also wait for `turns_open`. With `warm`, the thread also checks two sample replies, so the libraries the
+    also wait for `turns_open`. With `warm`, the thread also scores a sample reply with them, so the libraries the
     harm and Chinese models import on their first text (scikit-learn, SciPy: ~1 CPU-s) are loaded before a
     customer's reply waits on them; a one-message process (`ask`) skips that, as a curated reply needs neither."""
     future: Future[ModerationGate] = Future()
@@ -80,8 +77,9 @@ def load_gate_in_background(
 
                 gate = build_gate(config)
                 if warm:
-                    for sample in _WARM_UP_REPLIES:
-                        gate.check_output(sample, request=sample)
+                    for scorer in (gate.harm, *gate.language_models.values()):
+                        if scorer is not None:
+                            scorer.score(_WARM_UP_REPLY)
         except BaseException as exc:
             future.set_exception(exc)
         else:
