@@ -162,3 +162,10 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "socialbot.service" in line]
     assert result.returncode == 0 and complaints == [], result.stdout + result.stderr
+
+
+def test_the_runtime_image_has_a_c_compiler_for_the_engine_kernels() -> None:
+    runtime_runs = " ".join(rest for keyword, rest in stages(PARSED)[-1] if keyword == "RUN")
+    assert re.search(r"apt-get install [^&]*\bgcc\b", runtime_runs)
+    assert "libc6-dev" in runtime_runs
+    assert "rm -rf /var/lib/apt/lists/*" in runtime_runs
