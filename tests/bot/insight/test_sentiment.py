@@ -15,7 +15,6 @@ from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE
 from bot.insight.multilingual_sentiment import USE_HEAD_FILE
 from bot.insight.sentiment import (
     METADATA_FILE,
-    NGRAM_ONLY,
     WEIGHTS_FILE,
     BlendWeights,
     SentimentModel,
@@ -71,7 +70,7 @@ def test_the_shipped_model_blends_its_three_models_with_the_weights_of_each_lang
         assert np.allclose(blended[row], expected, atol=1e-4), language
     assert model.blend.weights("en").minilm > 0  # English reads MiniLM
     assert model.blend.weights("es").minilm == 0 and model.blend.weights("es").use > 0  # others read USE
-    assert model.blend.weights("hi") == NGRAM_ONLY  # USE does not cover Hindi
+    assert "hi" in model.blend.per_language  # romanised Hindi has its own pair, chosen on tune
 
 
 def test_the_multilingual_head_reads_languages_beyond_english() -> None:
