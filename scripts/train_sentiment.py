@@ -424,12 +424,12 @@ def print_side_by_side(columns: dict[str, object]) -> None:
         for title, figures in columns.items()
         if isinstance(figures, dict) and isinstance(figures.get("per_language"), dict)
     }
-    print("macro-F1".ljust(9) + "".join(title.rjust(24) for title in usable))
+    print("macro-F1".ljust(9) + "".join(f" {title}".rjust(27) for title in usable))
     for code in (*LANGUAGES.values(), "average"):
         cells = []
         for figures in usable.values():
             value = figures["average"] if code == "average" else figures["per_language"].get(code)
-            cells.append(f"{value:.3f}".rjust(24) if isinstance(value, float) else "-".rjust(24))
+            cells.append(f"{value:.3f}".rjust(27) if isinstance(value, float) else "-".rjust(27))
         print(code.ljust(9) + "".join(cells))
 
 
