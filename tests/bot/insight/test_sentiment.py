@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.benchmarks.sentiment import measure_sentiment_speed
+from bot.benchmarks.sentiment import measure_cpu_ms_by_language, measure_sentiment_speed
 from bot.insight import InsightError
 from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE
 from bot.insight.multilingual_sentiment import USE_HEAD_FILE
@@ -94,6 +94,16 @@ def test_the_speed_benchmark_times_single_and_batched_scoring_of_every_text() ->
     assert speed.encoder_share == 0.5  # only the English texts go through MiniLM
     assert speed.multilingual_share == 1.0  # both languages go through USE
     assert set(speed.as_json()) >= {"batched_cpu_ms", "single_cpu_ms", "load_average"}
+
+
+def test_the_speed_benchmark_times_each_languages_texts_alone() -> None:
+    model = shared_sentiment_model()
+    texts = ["I love this community, thank you so much!", "Que asco, es horrible", "Merci, c'est génial"] * 3
+    languages = ["en", "es", "fr"] * 3
+    by_language = measure_cpu_ms_by_language(model, texts, languages, per_language=2)
+    assert list(by_language) == ["en", "es", "fr"] and all(value >= 0 for value in by_language.values())
+    with pytest.raises(ValueError, match="2 languages"):
+        measure_cpu_ms_by_language(model, texts, languages[:2])
 
 
 def test_a_model_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path: Path) -> None:
