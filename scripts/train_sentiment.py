@@ -1,24 +1,27 @@
 """Train the sentiment model (bot/insight/weights) on UMSAB and print its figures.
 
-Recipe (seeded; every choice made on the `tune` split, UMSAB `val`):
-1. n-gram model: UMSAB train minus a seeded, stratified held-out slice of 300 tweets per language (the `fit`
-   set) -> each text's language read by the bot's own detector (bot/language.py, as in production) -> hashed
-   word and character n-grams, shared and language-tagged (bot/insight/features.py) -> sublinear tf-idf ->
-   multinomial logistic regression (`--C`).
+Recipe (seeded; every choice made on the `tune` split, UMSAB `val`, or by cross-validation):
+0. languages: each text's language read by the bot's own detector (bot/language.py, as in production), and
+   romanised Hindi, which it reads as English or another Latin-script language, re-read as Hindi by a word +
+   letter-trigram logistic regression (bot/insight/hinglish.py; `HINGLISH_C` and its threshold chosen by 5-fold
+   CV over fit+tune). Training texts are read by detectors cross-fitted on the other folds.
+1. n-gram model: UMSAB train minus the fresh held-out slice of 300 tweets per language (the `fit` set; see
+   bot/evaluation/sentiment.py) -> hashed word and character n-grams, shared and language-tagged
+   (bot/insight/features.py) -> sublinear tf-idf -> multinomial logistic regression (`--C`).
 2. English encoder model: the bundled all-MiniLM-L6-v2 with its top layer (`FIRST_TRAINED_LAYER`) and a 3-class
    head on its mean-pooled output fine-tuned on `fit` (all 8 languages; `--epochs`, `--lr`, AdamW, warm-up then
    linear decay, batches of 32 of similar length). The frozen lower layers' outputs are computed once and cached
    (`--cache`), so each step costs one layer. Only that layer (fp16) and the head ship. `--minilm-from DIR` reuses
-   a layer file trained by this recipe instead (it takes ~20 minutes on one core).
+   a layer file trained by this recipe on the same `fit` instead (it takes ~10-20 minutes on one core).
 3. multilingual model: USE multilingual v3 vectors (bot/multilingual_encoder.py) of the cleaned text ->
    language-tagged multinomial logistic regression (bot/insight/multilingual_sentiment.py), C chosen on tune
    from `USE_C_GRID`.
-4. blend: log-probabilities mixed with one (MiniLM, USE) weight pair for texts read as English and one for all
-   other texts (the n-gram model gets the rest), the pairs that score best on `tune`; texts read as Hindi, which
-   USE does not cover and MiniLM does not read, use the n-gram model alone (a fixed rule, not tuned).
-`--final` then refits the n-gram model and the USE head on fit+tune with the same settings (MiniLM keeps its `fit`
-training: its epochs were chosen on tune). `--heldout` scores the saved model once on the held-out slice and
-records that it looked.
+4. blend: log-probabilities mixed with one (MiniLM, USE) weight pair for texts read as English, one for Hindi and
+   one for all others (the n-gram model gets the rest), the pairs that score best on `tune`; the honest tuning
+   figure is the same choice made under 5-fold CV within tune (`tune_cv` in the metadata).
+`--final` then refits the Hinglish detector, the n-gram model and the USE head on fit+tune with the same settings
+(MiniLM keeps its `fit` training: its epochs were chosen on tune). `--heldout` scores the saved model on the
+fresh held-out slice, records that it looked, and prints tune CV, tune and held-out side by side per language.
 
     python scripts/train_sentiment.py [--final] [--heldout] [--cache /tmp/insight] [--minilm-from DIR]
 """
