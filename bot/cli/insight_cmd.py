@@ -143,18 +143,20 @@ def bench(messages: int, days: int, workdir: Path, as_json: bool) -> None:
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None, help="UMSAB folder.")
 @click.option("--messages", type=click.IntRange(1), default=1024, show_default=True, help="UMSAB val tweets timed.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads.")
+@click.option("--by-language", is_flag=True, help="Also batched CPU-ms per message of each language's tweets alone.")
 @click.option("--json", "as_json", is_flag=True)
-def sentiment_speed(data: Path | None, messages: int, threads: int, as_json: bool) -> None:
+def sentiment_speed(data: Path | None, messages: int, threads: int, by_language: bool, as_json: bool) -> None:
     """Milliseconds per message of the sentiment model (CPU and wall clock), one at a time and batched."""
     import torch
 
-    from bot.benchmarks.sentiment import measure_sentiment_speed
+    from bot.benchmarks.sentiment import measure_cpu_ms_by_language, measure_sentiment_speed
     from bot.evaluation.sentiment import SentimentDataError, default_umsab_dir, read_split
     from bot.insight.sentiment import SentimentModel
 
     torch.set_num_threads(threads)
     try:
-        texts = list(read_split(data or default_umsab_dir(), "val").texts)
+        val = read_split(data or default_umsab_dir(), "val")
+        texts = list(val.texts)
         model = SentimentModel.load()
     except (SentimentDataError, InsightError) as exc:
         fail(f"sentiment speed: {exc}")
@@ -162,8 +164,12 @@ def sentiment_speed(data: Path | None, messages: int, threads: int, as_json: boo
     texts = [texts[(index * 7919) % len(texts)] for index in range(min(messages, len(texts)))]
     status(f"timing the sentiment model on {len(texts)} UMSAB val tweets…")
     result = measure_sentiment_speed(model, texts)
+    per_language: dict[str, float] = {}
+    if by_language:
+        status("timing each language's tweets alone…")
+        per_language = measure_cpu_ms_by_language(model, val.texts, val.languages)
     if as_json:
-        print_json(result.as_json())
+        print_json(result.as_json() | ({"batched_cpu_ms_by_language": per_language} if by_language else {}))
         return
     load = " ".join(f"{value:.2f}" for value in result.load_average)
     click.echo(
@@ -173,6 +179,8 @@ def sentiment_speed(data: Path | None, messages: int, threads: int, as_json: boo
         f"{result.batched_wall_ms} wall-ms/msg; one at a time {result.single_cpu_ms} CPU-ms/msg, "
         f"{result.single_wall_ms} wall-ms/msg"
     )
+    if per_language:
+        click.echo("batched CPU-ms/msg by language: " + ", ".join(f"{k} {v}" for k, v in per_language.items()))
 
 
 @click.command("gaps")

@@ -5,9 +5,10 @@ The shipped model blends three classifiers trained on UMSAB tweets in eight lang
 one `.npz` of plain arrays, no pickle), the bundled English MiniLM encoder with a fine-tuned top layer
 (`bot.insight.encoder_sentiment`) and a linear head over Universal Sentence Encoder multilingual vectors
 (`bot.insight.multilingual_sentiment`). Their log-probabilities are mixed with weights per language chosen on the
-tuning split (the shipped ones: one pair for English, one for all others; Hindi, which USE does not cover, is
-the n-gram model's alone), recorded with the recipe and measured figures in a JSON file. A model whose file is
-missing gets weight 0; without any, the n-gram model scores alone.
+tuning split (one pair for English, one for Hindi, one for all others), recorded with the recipe and measured
+figures in a JSON file. Romanised Hindi, which the language detector reads as English or another Latin-script
+language, is spotted by `bot.insight.hinglish` and scored as Hindi. A model whose file is missing gets weight 0;
+without any, the n-gram model scores alone.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.language import LanguageDetector, default_detector
 
 if TYPE_CHECKING:
     from bot.insight.encoder_sentiment import EncoderSentiment
+    from bot.insight.hinglish import HinglishDetector
     from bot.insight.multilingual_sentiment import MultilingualSentiment
 
 WEIGHTS_FILE = "sentiment_weights.npz"
@@ -163,12 +165,14 @@ class SentimentModel:
         encoder: EncoderSentiment | None = None,
         blend: ModelBlend | None = None,
         multilingual: MultilingualSentiment | None = None,
+        hinglish: HinglishDetector | None = None,
     ) -> None:
         self.weights = weights
         self.detector = detector or default_detector()
         self.name = name or "sentiment"
         self.encoder = encoder
         self.multilingual = multilingual
+        self.hinglish = hinglish
         self.blend = blend or ModelBlend(NGRAM_ONLY, {})
         self._coef_t = np.ascontiguousarray(weights.coef.T)
 
@@ -184,6 +188,7 @@ class SentimentModel:
             except (OSError, ValueError, TypeError) as exc:
                 raise InsightError(f"{metadata_path}: cannot read sentiment metadata: {exc}") from exc
         from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment  # torch: only when loading
+        from bot.insight.hinglish import HINGLISH_FILE, HinglishDetector
         from bot.insight.multilingual_sentiment import USE_HEAD_FILE, MultilingualSentiment
 
         encoder = None
@@ -193,9 +198,17 @@ class SentimentModel:
             encoder = EncoderSentiment.load(directory / SENTIMENT_LAYERS_FILE)
         if (directory / USE_HEAD_FILE).is_file():
             multilingual = MultilingualSentiment.load(directory / USE_HEAD_FILE)
+        hinglish = HinglishDetector.load(directory / HINGLISH_FILE) if (directory / HINGLISH_FILE).is_file() else None
         if encoder is not None or multilingual is not None:
             blend = ModelBlend.from_json(metadata.get("blend"), metadata_path)
-        return cls(weights, detector, str(metadata.get("name", "sentiment")), encoder, blend, multilingual)
+        name = str(metadata.get("name", "sentiment"))
+        return cls(weights, detector, name, encoder, blend, multilingual, hinglish)
+
+    def model_languages(self, texts: Sequence[str], detected: Sequence[str]) -> list[str]:
+        """The language code each text is scored as: the detector's, or Hindi where it reads as romanised Hindi."""
+        if self.hinglish is None:
+            return list(detected)
+        return self.hinglish.model_languages(texts, detected)
 
     def ngram_log_probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) log-probabilities of the n-gram model alone, given each text's language code."""
@@ -236,7 +249,7 @@ class SentimentModel:
             return []
         texts = [text[:MAX_SCORED_CHARS] for text in texts]
         guesses = [self.detector.detect(text) for text in texts]
-        probabilities = self.probabilities(texts, [guess.code for guess in guesses])
+        probabilities = self.probabilities(texts, self.model_languages(texts, [guess.code for guess in guesses]))
         results = []
         for guess, row in zip(guesses, probabilities, strict=True):
             scores = {label: round(float(value), 4) for label, value in zip(LABELS, row, strict=True)}

@@ -127,3 +127,22 @@ def test_insights_show_prints_an_alert_by_the_id_it_was_posted_with(tmp_path: Pa
     assert text.exit_code == 0 and f"#{spike.examples[0].message_id}" in text.stdout
     missing = CliRunner().invoke(main, [*base, "9999"])
     assert missing.exit_code != 0 and "no insight alert 9999" in missing.output
+
+
+def test_sentiment_speed_by_language_prints_each_languages_cost(tmp_path: Path) -> None:
+    from bot.evaluation.sentiment import LANGUAGES
+
+    samples = ["I love it, thank you!", "This is terrible", "ok then"]
+    for folder in LANGUAGES:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "val_text.txt").write_text("\n".join(samples) + "\n", encoding="utf-8")
+        (tmp_path / folder / "val_labels.txt").write_text("2\n0\n1\n", encoding="utf-8")
+    arguments = ["insights", "sentiment-speed", "--data", str(tmp_path), "--messages", "6", "--by-language"]
+    result = CliRunner().invoke(main, [*arguments, "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(figures["batched_cpu_ms_by_language"]) == list(LANGUAGES.values())
+    assert figures["messages"] == 6
+    text = CliRunner().invoke(main, arguments)
+    assert text.exit_code == 0, text.output
+    assert "batched CPU-ms/msg by language: ar " in text.stdout
