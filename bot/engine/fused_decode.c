@@ -433,3 +433,20 @@ int socialbot_decode_layers(int64_t layers, void *const *weights, int64_t tokens
 }
 
 int socialbot_fused_simd_width(void) { return socialbot_int8_simd_width(); }
+
+/*
+ * One int8 matmul outside the layers (lm_head after a fused step): y [rows, out] = x [rows, in] through
+ * w [out, in] with per-output `scale`, on the VNNI path unless `precise` (then as int8_matmul.c).
+ * Returns 0, or 1 when it cannot allocate its buffer.
+ */
+int socialbot_fused_linear(int64_t rows, int64_t in, int64_t out, const float *x, const int8_t *w, const float *scale,
+                           const int32_t *wsum, float *y, int32_t precise) {
+    if (rows < 1 || in < 1 || out < 1) return 1;
+    const int64_t padded = (in + 63) / 64 * 64;
+    void *block = malloc((size_t)(rows * 2 * padded) + (size_t)rows * sizeof(float));
+    if (!block) return 1;
+    quantized_input buffer = {(uint8_t *)block + rows * sizeof(float), (float *)block};
+    step_linear(precise, &buffer, rows, in, out, x, w, scale, wsum, y, 0, out);
+    free(block);
+    return 0;
+}

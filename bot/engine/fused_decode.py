@@ -4,11 +4,17 @@ At one to a few decoding sequences a step of the 135M model is mostly Python and
 (measured, one sequence: 42 ms per step, 22 ms of it the int8 matmuls). ``fused_decode.c`` runs the
 30 layers' norms, matmuls, rotary embedding, key/value store, attention and residuals in one call,
 built from the same int8 matmul and decode-attention C code the per-op path uses (compiled into one
-library, once per machine, like them). The embedding lookup, the rotary tables, the final norm and
-lm_head stay in torch. Steps with a prefill chunk in them keep the per-op path.
+library, once per machine, like them). The embedding lookup, the rotary tables and the final norm
+stay in torch; lm_head goes through the library's matmul too. Steps with a prefill chunk in them keep
+the per-op path.
 
-Where the library cannot be built or fails its self-check against the per-op path, or the model is
-not an int8 ``DirectLlamaForCausalLM``, ``FusedDecoder.for_model`` returns None and nothing changes.
+Two options change how the matmuls run: two threads (``ThreadChoice``: a helper thread in C takes half
+of each matmul's outputs, chosen only when timing says it is faster now), and int8 activations on
+AVX-512 VNNI (``precise=False``: each activation row is rounded to int8 twice over, ~15 bits, and
+multiplied with ``vpdpbusd``; measured greedy agreement with the per-op path is in the README).
+
+Where the library cannot be built or fails its self-check, or the model is not an int8
+``DirectLlamaForCausalLM`` on a CPU, ``FusedDecoder.for_model`` returns None and nothing changes.
 """
 
 from __future__ import annotations
@@ -72,6 +78,10 @@ class FusedDecodeKernel:
         width = library.socialbot_fused_simd_width
         width.restype = ctypes.c_int
         self.simd_width = int(width())
+        linear = library.socialbot_fused_linear
+        linear.restype = ctypes.c_int
+        linear.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 5 + [ctypes.c_int32]
+        self.linear = linear
         vnni = library.socialbot_fused_has_vnni
         vnni.restype = ctypes.c_int
         # Whether the int8-activation matmuls (AVX-512 VNNI) were built in; without them every step is precise.
@@ -163,6 +173,9 @@ class FusedDecoder:
                 self._kept.append(sums)
                 pointers.append(sums.data_ptr())
         self._table = (ctypes.c_void_p * len(pointers))(*pointers)
+        head = model.lm_head
+        self._head = head if isinstance(head, Int8Linear) and head.bias is None else None
+        self._head_sums = head.weight_int8.sum(dim=1, dtype=torch.int32) if self._head is not None else None
 
     @staticmethod
     def for_model(
@@ -235,6 +248,29 @@ class FusedDecoder:
         normed: torch.Tensor = inner.norm(hidden)
         return normed.unsqueeze(0)
 
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """lm_head of ``hidden`` [rows, hidden_size] (rows of ``decode``'s output) as float32 [rows, vocab]."""
+        head, sums = self._head, self._head_sums
+        rows = hidden.reshape(-1, self.hidden).float().contiguous()
+        if head is None or sums is None or not 0 < rows.shape[0] <= MAX_TOKENS:
+            result: torch.Tensor = self.model.lm_head(rows).float()
+            return result
+        out = torch.empty((rows.shape[0], head.out_features), dtype=torch.float32)
+        status = self.kernel.linear(
+            rows.shape[0],
+            head.in_features,
+            head.out_features,
+            rows.data_ptr(),
+            head.weight_int8.data_ptr(),
+            head.scale.data_ptr(),
+            sums.data_ptr(),
+            out.data_ptr(),
+            int(self.precise),
+        )
+        if status != 0:
+            raise RuntimeError("the fused decode kernel could not compute lm_head")
+        return out
+
 
 def _library_key(compiler: str, flags: Sequence[str]) -> str:
     digest = hashlib.sha256(_build_key(compiler, flags, SOURCE).encode())
@@ -263,4 +299,26 @@ def load_fused_decode(cache_dir: Path | None = None, march: str = "native") -> F
     if kernel.simd_width == 0:
         logger.info("no AVX-512 or AVX2+FMA on this CPU: decode steps run layer by layer")
         return None
+    if not _self_check(kernel):
+        logger.warning("the fused decode kernel gave wrong results; decode steps run layer by layer")
+        return None
     return kernel
+
+
+def _self_check(kernel: FusedDecodeKernel) -> bool:
+    """Its matmul, both ways, against torch on sizes off every SIMD width (the layers are checked in tests)."""
+    generator = torch.Generator().manual_seed(0)
+    for rows, in_features, out_features in ((1, 200, 13), (3, 64, 9)):
+        x = torch.randn((rows, in_features), generator=generator)
+        weight = torch.randint(-127, 128, (out_features, in_features), generator=generator, dtype=torch.int8)
+        scale = torch.rand(out_features, generator=generator) / 100
+        sums = weight.sum(dim=1, dtype=torch.int32)
+        expected = x @ (weight.float() * scale[:, None]).T
+        for precise in (1, 0):
+            got = torch.empty((rows, out_features))
+            pointers = (x.data_ptr(), weight.data_ptr(), scale.data_ptr(), sums.data_ptr(), got.data_ptr())
+            if kernel.linear(rows, in_features, out_features, *pointers, precise) != 0:
+                return False
+            if not torch.allclose(got, expected, atol=1e-3, rtol=1e-3):
+                return False
+    return True

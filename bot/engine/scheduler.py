@@ -314,7 +314,8 @@ class Scheduler:
         caches = [segment.kv for segment in segments]
         fused = self._fused
         with torch.inference_mode():
-            if fused is not None and len(tokens) == len(segments) and fused.accepts(caches):
+            decode_only = fused is not None and len(tokens) == len(segments) and fused.accepts(caches)
+            if fused is not None and decode_only:
                 with region(FUSED_LAYERS):  # every segment decodes one token: all layers in one C call
                     hidden = fused.decode(tokens, caches)
             else:
@@ -325,7 +326,12 @@ class Scheduler:
             wanted = [(running, seg) for (running, _), seg in zip(fed, segments, strict=True) if running.prefilled]
             if wanted:
                 rows = torch.tensor([seg.start + seg.count - 1 for _, seg in wanted], device=self._device)
-                logits = self._model.lm_head(hidden[0].index_select(0, rows)).float()
+                picked = hidden[0].index_select(0, rows)
+                if fused is not None and decode_only:
+                    with region(FUSED_LAYERS):
+                        logits = fused.logits(picked)
+                else:
+                    logits = self._model.lm_head(picked).float()
         self.steps += 1
         now = time.monotonic()
         for index, (running, _) in enumerate(wanted):
