@@ -25,12 +25,13 @@ from typing import Any
 import torch
 
 from bot.engine.base import EngineBusy, EngineError, EngineTimeout, FinishReason, GenerationRequest, GenerationResult
+from bot.engine.fused_decode import FusedDecoder
 from bot.engine.kv_pool import KVPool, SequenceKV
 from bot.engine.native_attention import NativeDecodeAttention
 from bot.engine.packed_attention import BATCH_KWARG, PackedBatch, ScratchBuffer, Segment
 from bot.engine.sampling import make_generator, next_token
 from bot.engine.settings import EngineSettings
-from bot.engine.step_profile import SAMPLING, StepBreakdown, StepProfiler, region
+from bot.engine.step_profile import FUSED_LAYERS, SAMPLING, StepBreakdown, StepProfiler, region
 from bot.engine.text import ReplyText, clean_reply
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Scheduler:
         stop_token_ids: Sequence[int],
         kernel: NativeDecodeAttention | None = None,
         worker_tokenizer: Any = None,
+        fused: FusedDecoder | None = None,
     ) -> None:
         self._model = model
         # The worker decodes with its own copy, so it never shares tokenizer state with the loop
@@ -145,6 +147,8 @@ class Scheduler:
             else None
         )
         self._kernel = kernel
+        # Decode-only steps through one C call for all layers (see fused_decode), when the model allows it.
+        self._fused = fused
         config = model.config
         self._group_size = config.num_attention_heads // config.num_key_value_heads
         self.steps = 0
@@ -203,6 +207,11 @@ class Scheduler:
     def running(self) -> int:
         """Sequences in the batch now (a racy read from another thread is fine for metrics)."""
         return len(self._active)
+
+    @property
+    def fused_decode(self) -> bool:
+        """Whether decode-only steps run every layer in one C call."""
+        return self._fused is not None
 
     @property
     def alive(self) -> bool:
@@ -302,30 +311,27 @@ class Scheduler:
             tokens.extend(new)
             positions.extend(range(past, past + len(new)))
             fed.append((running, new))
-        batch = PackedBatch.build(
-            segments,
-            self._device,
-            self._scratch,
-            self._helper,
-            self._helper_scratch,
-            self._kernel,
-            self._group_size,
-        )
+        caches = [segment.kv for segment in segments]
+        fused = self._fused
         with torch.inference_mode():
-            hidden = self._model.model(
-                input_ids=torch.tensor([tokens], device=self._device),
-                position_ids=torch.tensor([positions], device=self._device),
-                attention_mask=self._dummy_mask,
-                use_cache=False,
-                **{BATCH_KWARG: batch},
-            ).last_hidden_state
+            decode_only = fused is not None and len(tokens) == len(segments) and fused.accepts(caches)
+            if fused is not None and decode_only:
+                with region(FUSED_LAYERS):  # every segment decodes one token: all layers in one C call
+                    hidden = fused.decode(tokens, caches)
+            else:
+                hidden = self._forward(tokens, positions, segments)
             for running, new in fed:
                 running.kv.tokens.extend(new)
             # Logits only where a next token is needed: the last position of each finished prompt.
             wanted = [(running, seg) for (running, _), seg in zip(fed, segments, strict=True) if running.prefilled]
             if wanted:
                 rows = torch.tensor([seg.start + seg.count - 1 for _, seg in wanted], device=self._device)
-                logits = self._model.lm_head(hidden[0].index_select(0, rows)).float()
+                picked = hidden[0].index_select(0, rows)
+                if fused is not None and decode_only:
+                    with region(FUSED_LAYERS):
+                        logits = fused.logits(picked)
+                else:
+                    logits = self._model.lm_head(picked).float()
         self.steps += 1
         now = time.monotonic()
         for index, (running, _) in enumerate(wanted):
@@ -338,6 +344,26 @@ class Scheduler:
             running.generated.append(token)
             self.generated_tokens += 1
             self._after_token(running, token)
+
+    def _forward(self, tokens: list[int], positions: list[int], segments: list[Segment]) -> torch.Tensor:
+        """The model's last hidden states for a packed step, layer by layer (prefill chunks, or no fused decoder)."""
+        batch = PackedBatch.build(
+            segments,
+            self._device,
+            self._scratch,
+            self._helper,
+            self._helper_scratch,
+            self._kernel,
+            self._group_size,
+        )
+        hidden: torch.Tensor = self._model.model(
+            input_ids=torch.tensor([tokens], device=self._device),
+            position_ids=torch.tensor([positions], device=self._device),
+            attention_mask=self._dummy_mask,
+            use_cache=False,
+            **{BATCH_KWARG: batch},
+        ).last_hidden_state
+        return hidden
 
     def _after_token(self, running: _Running, token: int) -> None:
         if token in self._stop_ids and not running.handle.request.settings.ignore_eos:

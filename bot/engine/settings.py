@@ -47,6 +47,13 @@ class EngineSettings:
     # Decode attention on CPU through a small C kernel, compiled once with the machine's C compiler
     # (falls back to torch when there is none): about twice as fast with many conversations.
     native_attention: bool = True
+    # Decode-only steps of an int8 model on a CPU with every decoder layer in one C call
+    # (bot/engine/fused_decode.c): the per-op Python and torch overhead was a third of a batch-1 step.
+    fused_decode: bool = True
+    # In those fused steps, int8 activations for the matmuls (AVX-512 VNNI; each row rounded to int8 twice
+    # over, ~15 bits): fewer instructions per weight byte. False keeps float activations (the per-op path's
+    # exact arithmetic). Without VNNI it does not apply.
+    int8_activations: bool = True
     # Memory for keys/values of idle conversations kept for reuse on their next turn.
     kv_cache_budget_mb: int = 512
     # Prompt tokens prefilled per scheduler step, interleaved with other sequences' decoding.

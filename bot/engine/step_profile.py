@@ -21,6 +21,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 STEP = "socialbot::step"
 ATTENTION = "socialbot::attention"
 SAMPLING = "socialbot::sampling"
+# Every decoder layer of a decode-only step in one C call (bot/engine/fused_decode.py): its matmuls and
+# attention are inside it, so they are reported as one figure.
+FUSED_LAYERS = "socialbot::fused_layers"
 MATMUL_OPS = frozenset(
     {
         "aten::linear",
@@ -55,6 +58,7 @@ class StepBreakdown:
     other_ops_ms: float
     python_ms: float
     ops_per_step: float
+    fused_layers_ms: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 3) if isinstance(value, float) else value for key, value in self.__dict__.items()}
@@ -72,6 +76,7 @@ class _Totals:
     matmul: float = 0.0
     attention: float = 0.0
     sampling: float = 0.0
+    fused: float = 0.0
     other: float = 0.0
     ops: int = 0
 
@@ -84,6 +89,8 @@ def _classify(event: _Event, totals: _Totals) -> None:
         totals.attention += event.cpu_time_total
     elif event.name == SAMPLING:
         totals.sampling += event.cpu_time_total
+    elif event.name == FUSED_LAYERS:
+        totals.fused += event.cpu_time_total
     else:
         totals.other += event.self_cpu_time_total
         for child in event.cpu_children:
@@ -113,6 +120,7 @@ def summarize(events: Sequence[_Event], sequences: int, plain_step_s: Sequence[f
         other_ops_ms=totals.other * per,
         python_ms=max(0.0, step_us - covered) * per,
         ops_per_step=totals.ops / count,
+        fused_layers_ms=totals.fused * per,
     )
 
 
@@ -177,14 +185,15 @@ class StepProfiler:
 def format_breakdown(rows: Sequence[StepBreakdown]) -> str:
     """The per-step breakdown as a plain-text table."""
     lines = [
-        "per decode step (ms; profiled, so op times include the profiler's own overhead):",
+        "per decode step (ms; profiled, so op times include the profiler's own overhead; 'C layers' is every"
+        " decoder layer in one call, its matmuls and attention included):",
         f"{'seqs':>4} {'plain':>7} {'profiled':>8} {'matmul':>7} {'attn':>7} {'sample':>7} {'other ops':>9}"
-        f" {'python':>7} {'ops/step':>8}",
+        f" {'python':>7} {'ops/step':>8} {'C layers':>8}",
     ]
     for row in rows:
         lines.append(
             f"{row.sequences:>4} {row.plain_step_ms:>7.2f} {row.profiled_step_ms:>8.2f} {row.matmul_ms:>7.2f}"
             f" {row.attention_ms:>7.2f} {row.sampling_ms:>7.2f} {row.other_ops_ms:>9.2f} {row.python_ms:>7.2f}"
-            f" {row.ops_per_step:>8.0f}"
+            f" {row.ops_per_step:>8.0f} {row.fused_layers_ms:>8.2f}"
         )
     return "\n".join(lines)

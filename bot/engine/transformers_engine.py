@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from bot.engine.base import (
     GenerationRequest,
     GenerationResult,
 )
+from bot.engine.direct_llama import DirectLlamaForCausalLM
+from bot.engine.fused_decode import FusedDecodeKernel, FusedDecoder, load_fused_decode
 from bot.engine.kv_pool import KVPool, KVShape, PoolStats
 from bot.engine.loader import LoadedModel, ProgressCallback, load_model
 from bot.engine.native_attention import NativeDecodeAttention, load_native_attention
@@ -154,14 +157,18 @@ class TransformersEngine:
             # tokenizer before the engine has started.
             worker_tokenizer = asyncio.to_thread(copy.deepcopy, loaded.tokenizer)
             kernel = None
+            fused_library = asyncio.to_thread(self._fused_library, model)
             if self.settings.native_attention and NativeDecodeAttention.supports(
                 shape.dtype, loaded.device, shape.kv_heads, config.num_attention_heads, head_dim
             ):
-                kernel, tokenizer_copy = await asyncio.gather(
-                    asyncio.to_thread(load_native_attention), worker_tokenizer
+                kernel, tokenizer_copy, fused_kernel = await asyncio.gather(
+                    asyncio.to_thread(load_native_attention), worker_tokenizer, fused_library
                 )
             else:
-                tokenizer_copy = await worker_tokenizer
+                tokenizer_copy, fused_kernel = await asyncio.gather(worker_tokenizer, fused_library)
+            fused = FusedDecoder.for_model(
+                model, fused_kernel, threads=self._fused_threads(), precise=not self.settings.int8_activations
+            )
             scheduler = Scheduler(
                 model,
                 loaded.tokenizer,
@@ -170,9 +177,27 @@ class TransformersEngine:
                 _stop_token_ids(loaded.tokenizer, model),
                 kernel,
                 worker_tokenizer=tokenizer_copy,
+                fused=fused,
             )
             scheduler.start()
             self._scheduler = scheduler
+
+    @property
+    def fused_decode(self) -> bool:
+        """Whether the started engine runs decode-only steps with every layer in one C call."""
+        return self._scheduler is not None and self._scheduler.fused_decode
+
+    def _fused_threads(self) -> int:
+        """At most two threads for fused decode steps: the set ``threads``, else the machine's cores."""
+        return min(2, self.settings.threads or os.cpu_count() or 1)
+
+    def _fused_library(self, model: Any) -> FusedDecodeKernel | None:
+        """The fused decode library when the settings and the model (int8 Direct Llama on a CPU) allow it."""
+        if not self.settings.fused_decode or not isinstance(model, DirectLlamaForCausalLM):
+            return None
+        if model.device.type != "cpu" or not self.settings.int8_weights("cpu"):
+            return None
+        return load_fused_decode()
 
     async def stop(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
