@@ -137,7 +137,9 @@ class TransformersEngine:
             if self._scheduler is not None:
                 return
             if self._loaded is None:
-                self._loaded = await asyncio.to_thread(load_model, self.settings, self._progress)
+                # The same load the running bot does (bot.ops.background_engine), so evaluations and tests
+                # measure the model path users get, fused decode included.
+                self._loaded = await asyncio.to_thread(load_model, self.settings, self._progress, True)
             loaded = self._loaded
             model = loaded.model
             if not getattr(model, "packed_attention_builtin", False):  # a transformers model
