@@ -18,12 +18,8 @@ from torch import nn
 
 from bot.insight import InsightError
 from bot.insight.labels import LABELS
-from bot.moderation.embeddings_features import (
-    EncoderNotFoundError,
-    EncoderTokenizer,
-    MiniLMEncoder,
-    shared_bundled_encoder,
-)
+from bot.minilm_torch import MiniLMEncoder, torch_bundled_encoder
+from bot.moderation.embeddings_features import EncoderNotFoundError, EncoderTokenizer
 
 SENTIMENT_LAYERS_FILE = "sentiment_minilm_layers.safetensors"
 HEAD_PREFIX = "head."
@@ -47,7 +43,7 @@ class SentimentHead(nn.Module):
 def bundled_encoder() -> MiniLMEncoder:
     """The bundled encoder, loaded once per process (its embeddings and frozen layers are only read)."""
     try:
-        return shared_bundled_encoder()
+        return torch_bundled_encoder()
     except EncoderNotFoundError as exc:
         raise InsightError(f"the sentiment model needs the bundled sentence encoder: {exc}") from exc
 
