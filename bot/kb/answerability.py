@@ -109,10 +109,8 @@ class AnswerabilityJudge:
         """One logit per passage (positive: it answers the question). Thread-safe."""
         if not passages:
             return []
-        from bot.moderation.classifier import one_blas_thread
-
         batch = self.tokenizer([(question, passage) for passage in passages])
-        with self._lock, one_blas_thread():
+        with self._lock:
             pooled = self.encoder(batch.input_ids, batch.attention_mask, batch.token_type_ids)
             return [float(value) for value in self.head(pooled)]
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,21 +119,6 @@ def hardware_bfloat16() -> bool:
         return False
 
 
-@functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """OpenBLAS on one thread for the duration: a single message's products are too small to split, and two
-    threads waiting on each other on a busy 2-core box cost 5-10x (measured: 2.2 -> 17.8 ms per layer)."""
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        yield
-
-
 def score_with_head(
     encoder: NumpyMiniLM,
     head: LinearHead,
@@ -145,7 +129,7 @@ def score_with_head(
     """Sigmoid probabilities for ``texts``, batched by similar length, in input order.
 
     With ``bfloat16_model`` (the torch model of the same weights), batches of BFLOAT16_MIN_BATCH or more texts
-    run on it under bfloat16 autocast; everything else runs in numpy, small batches on one BLAS thread.
+    run on it under bfloat16 autocast; everything else runs in numpy (small batches on one BLAS thread).
     """
     order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
     scores = [0.0] * len(texts)
@@ -154,9 +138,6 @@ def score_with_head(
         batch = [texts[index] for index in indices]
         if bfloat16_model is not None and len(indices) >= BFLOAT16_MIN_BATCH:
             probabilities = _bfloat16_probabilities(bfloat16_model, tokenizer, batch)
-        elif len(indices) < BFLOAT16_MIN_BATCH:
-            with one_blas_thread():
-                probabilities = sigmoid(head(encoder(*tokenizer.arrays(batch))))
         else:
             probabilities = sigmoid(head(encoder(*tokenizer.arrays(batch))))
         for index, probability in zip(indices, probabilities.tolist(), strict=True):
