@@ -9,10 +9,10 @@ with safetensors' numpy API; fine-tuned top layers replace the bundled ones with
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import math
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -266,18 +266,38 @@ class EmbeddingWeights:
 ONE_THREAD_MAX_TOKENS = 1024
 
 
-@functools.cache
-def _blas_controller() -> Any:  # threadpoolctl has no type hints
-    from threadpoolctl import ThreadpoolController
+class _OneBlasThread:
+    """OpenBLAS's thread count is one setting for the whole process: the first caller in sets it to 1 and the
+    last one out restores it, so callers on several threads neither undo each other's limit nor leave it stuck."""
 
-    return ThreadpoolController()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._controller: Any = None  # threadpoolctl has no type hints
+        self._limiter: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                if self._controller is None:
+                    from threadpoolctl import ThreadpoolController
+
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """OpenBLAS (numpy's matrix products) on one thread for the duration; about 60 us to enter."""
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        yield
+# OpenBLAS (numpy's matrix products) on one thread for the duration; about 60 us to enter.
+one_blas_thread = _OneBlasThread()
 
 
 # Added to the attention scores of padding: its softmax weight is exactly 0, as with torch's finfo.min bias, but

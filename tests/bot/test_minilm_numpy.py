@@ -127,3 +127,32 @@ def test_a_numpy_encoder_of_the_wrong_depth_is_refused() -> None:
     base = shared_bundled_encoder()
     with pytest.raises(ValueError, match="5 layers"):
         NumpyMiniLM(base.config, base.embeddings, base.layers[:5])
+
+
+def test_one_blas_thread_from_several_threads_at_once_restores_the_original_limit_after_the_last() -> None:
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from bot.minilm_numpy import one_blas_thread
+
+    def blas_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    inside: list[list[int]] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        with one_blas_thread():
+            barrier.wait(timeout=30)  # all four inside together
+            inside.append(blas_threads())
+            barrier.wait(timeout=30)
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert inside == [[1] * len(before)] * 4
+    assert blas_threads() == before
