@@ -13,11 +13,10 @@ import importlib.util
 import math
 import re
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -260,43 +259,31 @@ class EmbeddingWeights:
         return layer_norm(summed, self.norm_weight, self.norm_bias, eps)
 
 
-# Batches of at most this many tokens (rows x padded length) run on one BLAS thread: their products are too small
-# to split, and two OpenBLAS threads waiting on each other on a busy 2-core box cost 5-10x (measured: one layer
-# of an 18-token message 2.2 ms on one thread, 17.8 ms on two at load 10).
-ONE_THREAD_MAX_TOKENS = 1024
-
-
 class _OneBlasThread:
-    """OpenBLAS's thread count is one setting for the whole process: the first caller in sets it to 1 and the
-    last one out restores it, so callers on several threads neither undo each other's limit nor leave it stuck."""
+    """OpenBLAS (numpy's matrix products) on one thread for the whole process, set once on the first forward.
+
+    A message's products are too small to split, and two OpenBLAS threads waiting on each other on a busy
+    2-core box cost 5-10x (one layer of an 18-token message: 2.2 ms on one thread, 17.8 ms on two, at load 10);
+    the bot's own threads (gate, KB, engine) give the parallelism. Set once rather than per call: OpenBLAS
+    0.3.31 ignored a second lowering made from another thread after a restore (tested), and a process-wide
+    setting toggled per call would also race between threads.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._users = 0
-        self._controller: Any = None  # threadpoolctl has no type hints
-        self._limiter: Any = None
+        self._done = False
 
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
+    def ensure(self) -> None:
+        if self._done:
+            return
         with self._lock:
-            if self._users == 0:
-                if self._controller is None:
-                    from threadpoolctl import ThreadpoolController
+            if not self._done:
+                from threadpoolctl import threadpool_limits
 
-                    self._controller = ThreadpoolController()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
+                threadpool_limits(limits=1, user_api="blas")
+                self._done = True
 
 
-# OpenBLAS (numpy's matrix products) on one thread for the duration; about 60 us to enter.
 one_blas_thread = _OneBlasThread()
 
 
@@ -367,9 +354,9 @@ class NumpyMiniLM:
         eps = self.config.layer_norm_eps
         hidden_states = self.embeddings.forward(ids, types, eps)
         attention_bias = ((1.0 - mask) * _MASKED)[:, None, None, :]
-        with one_blas_thread() if ids.size <= ONE_THREAD_MAX_TOKENS else nullcontext():
-            for layer in self.layers:
-                hidden_states = layer.forward(hidden_states, attention_bias, self.config.num_heads, eps)
+        one_blas_thread.ensure()
+        for layer in self.layers:
+            hidden_states = layer.forward(hidden_states, attention_bias, self.config.num_heads, eps)
         summed = (hidden_states * mask[..., None]).sum(1)
         pooled: Floats = summed / np.maximum(mask.sum(1, keepdims=True), 1.0)
         return pooled

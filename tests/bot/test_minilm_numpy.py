@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -129,30 +130,47 @@ def test_a_numpy_encoder_of_the_wrong_depth_is_refused() -> None:
         NumpyMiniLM(base.config, base.embeddings, base.layers[:5])
 
 
-def test_one_blas_thread_from_several_threads_at_once_restores_the_original_limit_after_the_last() -> None:
-    import threading
+def test_the_first_forward_on_any_thread_sets_one_blas_thread_for_the_whole_process() -> None:
+    code = (
+        "import json, threading\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from bot.moderation.classifier import OffensiveClassifier\n"
+        "def blas(): return [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "classifier = OffensiveClassifier.load()\n"
+        "worker = threading.Thread(target=classifier.score, args=('hello there',)); worker.start(); worker.join()\n"
+        "seen = []\n"
+        "reader = threading.Thread(target=lambda: seen.append(blas())); reader.start(); reader.join()\n"
+        "print(json.dumps([blas(), seen[0]]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    main_thread, other_thread = json.loads(result.stdout.strip().splitlines()[-1])
+    assert main_thread and set(main_thread) == {1}
+    assert set(other_thread) == {1}
 
-    from threadpoolctl import threadpool_info
 
-    from bot.minilm_numpy import one_blas_thread
+def test_sentiment_log_probabilities_equal_the_torch_model_within_1e5() -> None:
+    from safetensors.torch import load_file
 
-    def blas_threads() -> list[int]:
-        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    from bot.insight.encoder_sentiment import (
+        HEAD_PREFIX,
+        MAX_TOKENS,
+        SENTIMENT_LAYERS_FILE,
+        EncoderSentiment,
+        SentimentHead,
+        bundled_encoder,
+    )
 
-    before = blas_threads()
-    inside: list[list[int]] = []
-    barrier = threading.Barrier(4)
-
-    def work() -> None:
-        with one_blas_thread():
-            barrier.wait(timeout=30)  # all four inside together
-            inside.append(blas_threads())
-            barrier.wait(timeout=30)
-
-    workers = [threading.Thread(target=work) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert inside == [[1] * len(before)] * 4
-    assert blas_threads() == before
+    path = Path(__file__).resolve().parents[2] / "bot" / "insight" / "weights" / SENTIMENT_LAYERS_FILE
+    state = load_file(str(path))
+    torch_encoder = bundled_encoder().with_layer_overrides(
+        {k: v for k, v in state.items() if not k.startswith("head.")}
+    )
+    head = SentimentHead(384)
+    head.load_state_dict(
+        {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+    )
+    with torch.inference_mode():
+        expected = head.eval()(torch_encoder(*EncoderTokenizer(max_tokens=MAX_TOKENS)(TEXTS))).log_softmax(-1).numpy()
+    ours = EncoderSentiment.load(path)
+    assert ours.encoder.embeddings is shared_bundled_encoder().embeddings
+    assert float(np.abs(ours.log_probabilities(TEXTS) - expected).max()) < 1e-5
