@@ -102,7 +102,7 @@ class SentenceEncoder:
         encoder = shared_bundled_encoder()
         chunks = [texts[start : start + _PROGRESS_CHUNK] for start in range(0, len(texts), _PROGRESS_CHUNK)]
         parts = [
-            embed_texts(encoder, tokenizer, list(chunk), batch_size=self.batch_size).numpy()
+            embed_texts(encoder, tokenizer, list(chunk), batch_size=self.batch_size)
             for chunk in tqdm(chunks, desc="embedding", unit="batch", disable=not show_progress or len(chunks) < 2)
         ]
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)

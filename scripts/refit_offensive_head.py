@@ -36,8 +36,8 @@ from bot.evaluation.moderation import (
     shared_data_dir,
     split_heldout,
 )
+from bot.minilm_numpy import NumpyMiniLM
 from bot.moderation.classifier import HEAD_PREFIX, LAYERS_FILE, METADATA_FILE, OffensiveClassifier, default_weights_dir
-from bot.moderation.embeddings_features import MiniLMEncoder
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "moderation"
 DEV_FRACTION = 0.15  # as scripts/train_moderation.py
@@ -45,14 +45,12 @@ DEV_FRACTION = 0.15  # as scripts/train_moderation.py
 
 def pooled(classifier: OffensiveClassifier, texts: list[str]) -> np.ndarray:
     """The mean-pooled vectors the head reads, for ``texts`` (batched by length)."""
-    encoder: MiniLMEncoder = classifier._encoder
+    encoder: NumpyMiniLM = classifier._encoder
     order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
     output = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), 128):
-            indices = order[start : start + 128]
-            input_ids, attention_mask = classifier._tokenizer([texts[i] for i in indices])
-            output[indices] = encoder(input_ids, attention_mask).numpy()
+    for start in range(0, len(order), 128):
+        indices = order[start : start + 128]
+        output[indices] = encoder(*classifier._tokenizer.arrays([texts[i] for i in indices]))
     return output
 
 
@@ -129,7 +127,7 @@ def main() -> None:
     if "trained_head" in previous:
         trained = (np.array(previous["trained_head"], dtype=np.float32), float(previous["trained_bias"]))
     else:
-        trained = (classifier._head.linear.weight.detach().numpy()[0].copy(), float(classifier._head.linear.bias[0]))
+        trained = (classifier._head.weight[0].copy(), float(classifier._head.bias[0]))
     with torch.inference_mode():
         old_dev = 1.0 / (1.0 + np.exp(-(dev_features @ trained[0] + trained[1])))
     old_macro, old_threshold = best_threshold(list(dev.labels), old_dev)

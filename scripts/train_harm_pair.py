@@ -36,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.evaluation.harm_data import SPLIT_SEED, HarmSplits, behaviour_folds, load_harm_splits, pair_benign
 from bot.evaluation.moderation import load_labelled_jsonl, shared_data_dir
+from bot.minilm_numpy import NumpyMiniLM
 from bot.moderation.classifier import default_weights_dir
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder, embed_texts
+from bot.moderation.embeddings_features import EncoderTokenizer, embed_texts, shared_bundled_encoder
 from bot.moderation.harm import (
     COMPLIANCE_METADATA_FILE,
     COMPLIANCE_WEIGHTS_FILE,
@@ -53,14 +54,14 @@ C_GRID = (4.0, 16.0)
 
 
 def cached_embeddings(
-    texts: list[str], cache_dir: Path, encoder: MiniLMEncoder, tokenizer: EncoderTokenizer
+    texts: list[str], cache_dir: Path, encoder: NumpyMiniLM, tokenizer: EncoderTokenizer
 ) -> np.ndarray:
     """MiniLM embeddings of ``texts``, cached under ``cache_dir`` by a hash of the texts."""
     digest = hashlib.sha256("\n\x00".join(texts).encode()).hexdigest()[:16]
     path = cache_dir / f"request_emb_{REQUEST_MAX_TOKENS}_{digest}.npy"
     if path.is_file():
         return np.load(path)
-    values = embed_texts(encoder, tokenizer, texts, batch_size=64).numpy()
+    values = embed_texts(encoder, tokenizer, texts, batch_size=64)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.save(path, values)
     return values
@@ -121,7 +122,7 @@ def main() -> None:
     own_requests = list(load_labelled_jsonl(PACKAGE_DIR / "data" / "harm_benign_requests.jsonl", "harmful").texts)
     benign_fit = [text for texts in splits.benign["fit"].values() for text in texts]
     fit_goals = sorted(set(splits.goals["fit"]))
-    encoder, tokenizer = MiniLMEncoder.from_pretrained(), EncoderTokenizer(max_tokens=REQUEST_MAX_TOKENS)
+    encoder, tokenizer = shared_bundled_encoder(), EncoderTokenizer(max_tokens=REQUEST_MAX_TOKENS)
     request_texts = fit_goals + benign_fit + own_requests
     print(f"request model: {len(fit_goals)} fit goals, {len(benign_fit)} benign, {len(own_requests)} own", flush=True)
     features = cached_embeddings(request_texts, args.cache, encoder, tokenizer)

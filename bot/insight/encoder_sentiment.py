@@ -1,8 +1,9 @@
 """The neural half of the sentiment model: the bundled MiniLM encoder with its top layers fine-tuned on UMSAB.
 
 Only the fine-tuned top layers and the 3-class head ship (`SENTIMENT_LAYERS_FILE`, fp16); the word embeddings
-and the frozen lower layers come from the bundled all-MiniLM-L6-v2 package, run by the fast torch runtime in
-`bot.moderation.embeddings_features`. `scripts/train_sentiment.py` trains it.
+and the frozen lower layers come from the bundled all-MiniLM-L6-v2 package. Inference runs in numpy
+(`bot.minilm_numpy`, sharing the classifiers' copy of the weights); `scripts/train_sentiment.py` trains it on the
+torch model (`bot.minilm_torch`), which this module's `SentimentHead` and `bundled_encoder` are for.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from safetensors.torch import load_file
 from torch import nn
 
 from bot.insight import InsightError
 from bot.insight.labels import LABELS
-from bot.moderation.embeddings_features import (
-    EncoderNotFoundError,
-    EncoderTokenizer,
-    MiniLMEncoder,
-    shared_bundled_encoder,
-)
+from bot.minilm_numpy import LinearHead, NumpyMiniLM
+from bot.minilm_torch import MiniLMEncoder, torch_bundled_encoder
+from bot.moderation.embeddings_features import EncoderNotFoundError, EncoderTokenizer, shared_bundled_encoder
 
 SENTIMENT_LAYERS_FILE = "sentiment_minilm_layers.safetensors"
 HEAD_PREFIX = "head."
@@ -47,7 +44,7 @@ class SentimentHead(nn.Module):
 def bundled_encoder() -> MiniLMEncoder:
     """The bundled encoder, loaded once per process (its embeddings and frozen layers are only read)."""
     try:
-        return shared_bundled_encoder()
+        return torch_bundled_encoder()
     except EncoderNotFoundError as exc:
         raise InsightError(f"the sentiment model needs the bundled sentence encoder: {exc}") from exc
 
@@ -66,27 +63,33 @@ def trained_state(encoder: MiniLMEncoder, head: SentimentHead, first_trained_lay
 
 
 class EncoderSentiment:
-    """Label log-probabilities of texts from the fine-tuned encoder; inference only, safe from several threads."""
+    """Label log-probabilities of texts from the fine-tuned encoder; inference only (numpy, the same scores as the
+    torch model within 1e-5; its embeddings and frozen layers shared with the classifiers), safe from threads."""
 
-    def __init__(self, encoder: MiniLMEncoder, head: SentimentHead, tokenizer: EncoderTokenizer) -> None:
-        self.encoder = encoder.eval()
-        self.head = head.eval()
+    def __init__(self, encoder: NumpyMiniLM, head: LinearHead, tokenizer: EncoderTokenizer) -> None:
+        self.encoder = encoder
+        self.head = head
         self.tokenizer = tokenizer
 
     @classmethod
     def load(cls, path: Path) -> EncoderSentiment:
+        from safetensors.numpy import load_file as load_arrays
+
         try:
-            state = load_file(str(path))
+            state = load_arrays(str(path))
         except (OSError, ValueError) as exc:
             raise InsightError(f"{path}: cannot read the sentiment encoder layers: {exc}") from exc
-        base = bundled_encoder()
-        head = SentimentHead(base.config.hidden_size)
+        try:
+            base = shared_bundled_encoder()
+        except EncoderNotFoundError as exc:
+            raise InsightError(f"the sentiment model needs the bundled sentence encoder: {exc}") from exc
         try:
             encoder = base.with_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
-            head.load_state_dict(
-                {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+            head = LinearHead.from_state(
+                {k.removeprefix(HEAD_PREFIX): v for k, v in state.items() if k.startswith(HEAD_PREFIX)},
+                base.config.hidden_size,
             )
-        except (KeyError, RuntimeError) as exc:
+        except (KeyError, ValueError) as exc:
             raise InsightError(f"{path}: the sentiment encoder layers do not fit the bundled encoder: {exc}") from exc
         return cls(encoder, head, EncoderTokenizer(max_tokens=MAX_TOKENS))
 
@@ -94,10 +97,9 @@ class EncoderSentiment:
         """(len(texts), 3) natural-log label probabilities, batched by similar length, rows in input order."""
         order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
         result = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), _BATCH_SIZE):
-                indices = order[start : start + _BATCH_SIZE]
-                input_ids, attention_mask = self.tokenizer([texts[index] for index in indices])
-                logits = self.head(self.encoder(input_ids, attention_mask))
-                result[indices] = logits.log_softmax(-1).numpy()
+        for start in range(0, len(order), _BATCH_SIZE):
+            indices = order[start : start + _BATCH_SIZE]
+            logits = self.head(self.encoder(*self.tokenizer.arrays([texts[index] for index in indices])))
+            shifted = logits - logits.max(-1, keepdims=True)
+            result[indices] = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
         return result

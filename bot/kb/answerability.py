@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
 if TYPE_CHECKING:
-    import torch
-
-    from bot.moderation.classifier import BinaryHead
-    from bot.moderation.embeddings_features import MiniLMEncoder
+    from bot.minilm_numpy import LinearHead, NumpyMiniLM
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,9 @@ def passage_text(heading: str, text: str) -> str:
 class PairBatch:
     """Token ids of question/passage pairs, padded to the longest pair."""
 
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    token_type_ids: torch.Tensor
+    input_ids: NDArray[np.int64]
+    attention_mask: NDArray[np.int64]
+    token_type_ids: NDArray[np.int64]
 
 
 class PairTokenizer:
@@ -66,18 +65,16 @@ class PairTokenizer:
         self.max_tokens = max_tokens
 
     def __call__(self, pairs: Sequence[tuple[str, str]]) -> PairBatch:
-        import torch
-
         encodings = self._tokenizer.encode_batch([(question, passage) for question, passage in pairs])
         length = max(len(encoding.ids) for encoding in encodings)
-        input_ids = torch.zeros((len(pairs), length), dtype=torch.long)
-        attention_mask = torch.zeros((len(pairs), length), dtype=torch.long)
-        token_type_ids = torch.zeros((len(pairs), length), dtype=torch.long)
+        input_ids = np.zeros((len(pairs), length), dtype=np.int64)
+        attention_mask = np.zeros((len(pairs), length), dtype=np.int64)
+        token_type_ids = np.zeros((len(pairs), length), dtype=np.int64)
         for row, encoding in enumerate(encodings):
             size = len(encoding.ids)
-            input_ids[row, :size] = torch.tensor(encoding.ids, dtype=torch.long)
+            input_ids[row, :size] = encoding.ids
             attention_mask[row, :size] = 1
-            token_type_ids[row, :size] = torch.tensor(encoding.type_ids, dtype=torch.long)
+            token_type_ids[row, :size] = encoding.type_ids
         return PairBatch(input_ids, attention_mask, token_type_ids)
 
 
@@ -85,10 +82,10 @@ class AnswerabilityJudge:
     """Scores (question, passage) pairs: the probability that the passage answers the question."""
 
     def __init__(
-        self, encoder: MiniLMEncoder, head: BinaryHead, tokenizer: PairTokenizer, metadata: dict[str, Any]
+        self, encoder: NumpyMiniLM, head: LinearHead, tokenizer: PairTokenizer, metadata: dict[str, Any]
     ) -> None:
-        self.encoder = encoder.eval()
-        self.head = head.eval()
+        self.encoder = encoder
+        self.head = head
         self.tokenizer = tokenizer
         self.metadata = metadata
         self._lock = threading.Lock()
@@ -112,10 +109,8 @@ class AnswerabilityJudge:
         """One logit per passage (positive: it answers the question). Thread-safe."""
         if not passages:
             return []
-        import torch
-
         batch = self.tokenizer([(question, passage) for passage in passages])
-        with self._lock, torch.inference_mode():
+        with self._lock:
             pooled = self.encoder(batch.input_ids, batch.attention_mask, batch.token_type_ids)
             return [float(value) for value in self.head(pooled)]
 

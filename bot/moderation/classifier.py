@@ -4,25 +4,33 @@
 transformer layers were fine-tuned on OLID (``scripts/train_moderation.py``), plus a linear head.
 Only the fine-tuned layers and the head ship (``weights/``); the embeddings and any frozen lower
 layers come from the bundled encoder. The metadata names the text normalisation the model was
-trained with, and inference applies the same one. :class:`HFSequenceClassifier` wraps any
-user-supplied Hugging Face sequence classifier.
+trained with, and inference applies the same one. Inference runs in numpy (:mod:`bot.minilm_numpy`, no torch
+import); the torch model of the same weights (:mod:`bot.minilm_torch`) is for the trainers and for bulk batches
+on CPUs that multiply bfloat16 in hardware. :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face
+sequence classifier.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file
-from torch import nn
+import numpy as np
+from safetensors.numpy import load_file
 
-from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder, shared_bundled_encoder
+from bot.minilm_numpy import LinearHead, NumpyMiniLM, sigmoid
+from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
 from bot.moderation.normalization import BASIC, UnknownNormalizationError
+
+if TYPE_CHECKING:
+    from bot.minilm_torch import BinaryHead as BinaryHead
+    from bot.minilm_torch import MiniLMEncoder
+    from bot.minilm_torch import finetuned_state as finetuned_state
 
 LAYERS_FILE = "offensive_minilm_layers.safetensors"
 METADATA_FILE = "offensive_classifier.json"
@@ -31,7 +39,18 @@ _BATCH_SIZE = 64
 # Batches at least this big run in bfloat16 where the CPU multiplies it in hardware (AMX): on OLID's dev split
 # that doubled texts per CPU-second (81 -> 160) for dev macro-F1 0.7915 -> 0.7903; a single message stays fp32
 # (autocast costs it more than it saves: 15.5 -> 23.6 CPU-ms). Dynamic int8 lost 0.014-0.015 dev macro-F1.
+# numpy has no bfloat16, so those batches run on the torch model of the same weights (torch imported then only).
 BFLOAT16_MIN_BATCH = 16
+_TORCH_NAMES = frozenset({"BinaryHead", "finetuned_state"})
+
+
+def __getattr__(name: str) -> object:
+    """The torch head and the trainer's save format, imported (with torch) only when a training script asks."""
+    if name in _TORCH_NAMES:
+        from bot import minilm_torch
+
+        return getattr(minilm_torch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ClassifierLoadError(RuntimeError):
@@ -43,58 +62,36 @@ def default_weights_dir() -> Path:
     return Path(__file__).resolve().parent / "weights"
 
 
-class BinaryHead(nn.Module):
-    """Dropout + linear layer from the pooled sentence vector to one logit."""
-
-    def __init__(self, hidden_size: int) -> None:
-        super().__init__()
-        self.dropout = nn.Dropout(0.1)
-        self.linear = nn.Linear(hidden_size, 1)
-
-    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.linear(self.dropout(pooled)).squeeze(-1)
-        return logits
-
-
-def _bundled_encoder() -> MiniLMEncoder:
+def _bundled_encoder() -> NumpyMiniLM:
     """The bundled encoder, loaded once per process; fine-tuned classifiers share its frozen parts."""
     return shared_bundled_encoder()
 
 
-def bundled_encoder() -> MiniLMEncoder:
+def bundled_encoder() -> NumpyMiniLM:
     """The frozen bundled encoder shared by every classifier in the process (never fine-tuned in place)."""
     return _bundled_encoder()
 
 
-def load_finetuned_minilm(layers_path: Path) -> tuple[MiniLMEncoder, BinaryHead]:
+def load_finetuned_minilm(layers_path: Path) -> tuple[NumpyMiniLM, LinearHead]:
     """The bundled encoder with the fine-tuned layers from ``layers_path`` and the trained head (for inference:
     the embeddings and untouched layers are shared with every other classifier loaded this way)."""
-    state = load_file(str(layers_path))
+    try:
+        state = load_file(str(layers_path))
+    except (OSError, ValueError) as error:
+        raise ClassifierLoadError(f"{layers_path}: cannot read the weights: {error}") from error
     base = _bundled_encoder()
-    head = BinaryHead(base.config.hidden_size)
-    head_state = {k.removeprefix(HEAD_PREFIX): v.float() for k, v in state.items() if k.startswith(HEAD_PREFIX)}
+    head_state = {k.removeprefix(HEAD_PREFIX): v for k, v in state.items() if k.startswith(HEAD_PREFIX)}
     try:
         encoder = base.with_layer_overrides({k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)})
-        head.load_state_dict(head_state, strict=True)
-    except (KeyError, RuntimeError) as error:
+        head = LinearHead.from_state(head_state, base.config.hidden_size)
+    except (KeyError, ValueError) as error:
         raise ClassifierLoadError(f"{layers_path}: weights do not fit the model: {error}") from error
-    return encoder, head.eval()
-
-
-def finetuned_state(encoder: MiniLMEncoder, head: BinaryHead, first_trained_layer: int) -> dict[str, torch.Tensor]:
-    """What a trainer saves: the trained layers in fp16 and the head in fp32."""
-    state = {
-        f"layers.{name}": tensor.detach().clone().half().contiguous()
-        for name, tensor in encoder.layers.state_dict().items()
-        if int(name.split(".")[0]) >= first_trained_layer
-    }
-    state.update({f"{HEAD_PREFIX}{k}": v.detach().clone().float() for k, v in head.state_dict().items()})
-    return state
+    return encoder, head
 
 
 def read_finetuned_weights(
     weights_dir: Path, layers_file: str, metadata_file: str, train_script: str
-) -> tuple[MiniLMEncoder, BinaryHead, dict[str, Any]]:
+) -> tuple[NumpyMiniLM, LinearHead, dict[str, Any]]:
     """The fine-tuned encoder layers, head and metadata JSON shipped in ``weights_dir``.
 
     Raises ClassifierLoadError naming the missing files and the script that rebuilds them.
@@ -123,29 +120,41 @@ def hardware_bfloat16() -> bool:
 
 
 def score_with_head(
-    encoder: MiniLMEncoder,
-    head: BinaryHead,
+    encoder: NumpyMiniLM,
+    head: LinearHead,
     tokenizer: EncoderTokenizer,
     texts: Sequence[str],
-    bfloat16_batches: bool = False,
+    bfloat16_model: tuple[MiniLMEncoder, BinaryHead] | None = None,
 ) -> list[float]:
     """Sigmoid probabilities for ``texts``, batched by similar length, in input order.
 
-    With ``bfloat16_batches`` (and AMX), batches of BFLOAT16_MIN_BATCH or more texts run under bfloat16 autocast.
+    With ``bfloat16_model`` (the torch model of the same weights), batches of BFLOAT16_MIN_BATCH or more texts
+    run on it under bfloat16 autocast; everything else runs in numpy (small batches on one BLAS thread).
     """
     order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
     scores = [0.0] * len(texts)
-    with torch.inference_mode():
-        for start in range(0, len(order), _BATCH_SIZE):
-            indices = order[start : start + _BATCH_SIZE]
-            input_ids, attention_mask = tokenizer([texts[index] for index in indices])
-            low = bfloat16_batches and len(indices) >= BFLOAT16_MIN_BATCH and hardware_bfloat16()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
-                pooled = encoder(input_ids, attention_mask)
-            probabilities = torch.sigmoid(head(pooled.float()))
-            for index, probability in zip(indices, probabilities.tolist(), strict=True):
-                scores[index] = float(probability)
+    for start in range(0, len(order), _BATCH_SIZE):
+        indices = order[start : start + _BATCH_SIZE]
+        batch = [texts[index] for index in indices]
+        if bfloat16_model is not None and len(indices) >= BFLOAT16_MIN_BATCH:
+            probabilities = _bfloat16_probabilities(bfloat16_model, tokenizer, batch)
+        else:
+            probabilities = sigmoid(head(encoder(*tokenizer.arrays(batch))))
+        for index, probability in zip(indices, probabilities.tolist(), strict=True):
+            scores[index] = float(probability)
     return scores
+
+
+def _bfloat16_probabilities(
+    model: tuple[MiniLMEncoder, BinaryHead], tokenizer: EncoderTokenizer, texts: Sequence[str]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    import torch
+
+    encoder, head = model
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        pooled = encoder(*tokenizer(texts))
+    with torch.inference_mode():
+        return torch.sigmoid(head(pooled.float())).numpy()
 
 
 @dataclass(frozen=True)
@@ -161,24 +170,39 @@ class ClassifierMetadata:
 class OffensiveClassifier:
     """Probability that a chat message is offensive (OLID's OFF: insults, profanity, threats).
 
-    Deterministic (eval mode, no sampling) and safe to call from several threads: inference only
-    reads the weights. It never changes torch's global thread settings.
+    Deterministic and safe to call from several threads: inference only reads the weights. It never changes
+    torch's global thread settings (and imports torch only for bulk bfloat16 batches).
     """
 
     def __init__(
         self,
-        encoder: MiniLMEncoder,
-        head: BinaryHead,
+        encoder: NumpyMiniLM,
+        head: LinearHead,
         tokenizer: EncoderTokenizer,
         metadata: ClassifierMetadata,
         bfloat16_batches: bool = False,
+        layers_path: Path | None = None,
     ) -> None:
-        self._encoder = encoder.eval()
-        self._head = head.eval()
+        self._encoder = encoder
+        self._head = head
         self._tokenizer = tokenizer
         self.metadata = metadata
         # Bulk moderation (`socialbot moderate` on stdin) turns this on; the bot's one-reply checks stay fp32.
         self.bfloat16_batches = bfloat16_batches
+        self._layers_path = layers_path
+        self._torch_lock = threading.Lock()
+        self._torch_model: tuple[MiniLMEncoder, BinaryHead] | None = None
+
+    def _bfloat16_model(self) -> tuple[MiniLMEncoder, BinaryHead] | None:
+        """The torch model of these weights when bulk batches should run in bfloat16 (AMX), else None."""
+        if not self.bfloat16_batches or self._layers_path is None or not hardware_bfloat16():
+            return None
+        with self._torch_lock:
+            if self._torch_model is None:
+                from bot.minilm_torch import load_finetuned_torch
+
+                self._torch_model = load_finetuned_torch(self._layers_path)
+            return self._torch_model
 
     @property
     def threshold(self) -> float:
@@ -188,8 +212,9 @@ class OffensiveClassifier:
     @classmethod
     def load(cls, weights_dir: Path | None = None) -> OffensiveClassifier:
         """Load the bundled encoder and the fine-tuned layers + head from ``weights_dir``."""
+        weights_dir = weights_dir or default_weights_dir()
         encoder, head, raw_metadata = read_finetuned_weights(
-            weights_dir or default_weights_dir(), LAYERS_FILE, METADATA_FILE, "scripts/train_moderation.py"
+            weights_dir, LAYERS_FILE, METADATA_FILE, "scripts/train_moderation.py"
         )
         metadata = ClassifierMetadata(
             threshold=float(raw_metadata["threshold"]),
@@ -201,7 +226,7 @@ class OffensiveClassifier:
             tokenizer = EncoderTokenizer(max_tokens=metadata.max_tokens, normalization=metadata.normalization)
         except UnknownNormalizationError as error:
             raise ClassifierLoadError(f"{METADATA_FILE}: {error}") from error
-        return cls(encoder, head, tokenizer, metadata)
+        return cls(encoder, head, tokenizer, metadata, layers_path=weights_dir / LAYERS_FILE)
 
     def score(self, text: str) -> float:
         """Probability (0..1) that ``text`` is offensive."""
@@ -211,7 +236,8 @@ class OffensiveClassifier:
         """Probabilities for several texts (batched by similar length; output keeps input order)."""
         if not texts:
             return []
-        return score_with_head(self._encoder, self._head, self._tokenizer, texts, self.bfloat16_batches)
+        bfloat16_model = self._bfloat16_model() if len(texts) >= BFLOAT16_MIN_BATCH else None
+        return score_with_head(self._encoder, self._head, self._tokenizer, texts, bfloat16_model)
 
 
 class HFSequenceClassifier:
@@ -255,6 +281,8 @@ class HFSequenceClassifier:
 
     def score_batch(self, texts: Sequence[str]) -> list[float]:
         """Probabilities of the offensive label for several texts, in input order."""
+        import torch
+
         scores: list[float] = []
         with torch.inference_mode():
             for start in range(0, len(texts), _BATCH_SIZE):

