@@ -58,6 +58,7 @@ FEATURES = (
     "action_missing",
     "vector_score",
     "lexical_score",
+    "masked_similarity",
 )
 SEED = 7
 JUDGE_PAIRS = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_benchmarks.jsonl"
