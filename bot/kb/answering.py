@@ -318,7 +318,7 @@ class KbAnswerer:
             coverage, missing_rarity = 0.0, 0.0
         else:
             frequencies, passages = self._document_frequencies()
-            masked = _without_unknown_words(question, frequencies)
+            masked = _without_unknown_words(question, frequencies) if self._wants_masked_similarity() else question
             if masked != question and masked.strip() and ranked[0].context:
                 vectors = self._sentence_vectors([ranked[0].context])
                 masked_similarity = float(vectors[0] @ self.kb.embed_query(masked))
@@ -351,6 +351,11 @@ class KbAnswerer:
             lexical_score=passage.lexical_score,
             masked_similarity=masked_similarity,
         )
+
+    def _wants_masked_similarity(self) -> bool:
+        """Whether to embed the masked question (one more encoding): only when the decline model reads it."""
+        model = shipped_decline_model()
+        return model is not None and "masked_similarity" in model.features
 
     @staticmethod
     def _confidence(signals: ConfidenceSignals | None) -> float:

@@ -147,7 +147,10 @@ def test_names_dates_and_amounts_no_passage_holds_are_left_out_of_the_masked_que
     assert _without_unknown_words("What is the deposit?", frequencies) == "What is the deposit?"
 
 
-async def test_a_name_the_passages_lack_does_not_dilute_the_masked_similarity(answerer: KbAnswerer) -> None:
+async def test_a_name_the_passages_lack_does_not_dilute_the_masked_similarity(
+    answerer: KbAnswerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(KbAnswerer, "_wants_masked_similarity", lambda self: True)
     question = "What deposit does a rental at Zorbington Quay need?"
     vector = answerer.kb.embed_query(question)
     hits = answerer.kb.search(question, 3, vector)
