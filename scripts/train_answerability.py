@@ -230,7 +230,10 @@ def main() -> None:
     tokenizer = PairTokenizer(max_tokens=args.max_tokens)
     cv = cross_validate(args, tokenizer, pairs) if args.cv else None
     trainer = Trainer(args, tokenizer, pairs)
-    trainer.train(args.epochs)
+    print(f"final model: {len(pairs)} pairs cached ({time.time() - started:.0f} s)", flush=True)
+    trainer.train(
+        args.epochs, lambda epoch: print(f"  epoch {epoch}/{args.epochs} ({time.time() - started:.0f} s)", flush=True)
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(finetuned_state(trainer.encoder, trainer.head, trainer.frozen), str(args.out / LAYERS_FILE))
     metadata = {

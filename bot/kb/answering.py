@@ -156,6 +156,11 @@ class ConfidenceSignals:
     action_missing: float = 0.0
     vector_score: float = 0.0
     lexical_score: float = 0.0
+    # The best sentence's similarity to the question with the words no passage holds taken out (names, places,
+    # dates, amounts: "block my chase account", "a flight from JFK on May 5"), so that the slot values a
+    # customer adds do not dilute how close the rest of the question is; equals `similarity` when every word
+    # is known.
+    masked_similarity: float = 0.0
 
     def value(self, name: str) -> float:
         """The signal called `name` (a field name), for a `DeclineModel`."""
@@ -206,6 +211,7 @@ class RankedSentence:
     passage_id: int
     position: int
     text: str
+    context: str = ""  # what was embedded: the sentence with its section heading
 
 
 def is_small_talk(text: str) -> bool:
@@ -307,10 +313,15 @@ class KbAnswerer:
             return None
         passage = next((hit for hit in hits if hit.passage_id == ranked[0].passage_id), hits[0])
         terms = _stems(question)
+        masked_similarity = ranked[0].similarity
         if not terms:
             coverage, missing_rarity = 0.0, 0.0
         else:
             frequencies, passages = self._document_frequencies()
+            masked = _without_unknown_words(question, frequencies) if self._wants_masked_similarity() else question
+            if masked != question and masked.strip() and ranked[0].context:
+                vectors = self._sentence_vectors([ranked[0].context])
+                masked_similarity = float(vectors[0] @ self.kb.embed_query(masked))
             # Unseen words weigh most; the rarity of a word is its IDF over the IDF of an unseen word.
             unseen = math.log((passages + 1) / 0.5)
             idf = {term: math.log((passages + 1) / (frequencies.get(term, 0) + 0.5)) for term in terms}
@@ -338,7 +349,13 @@ class KbAnswerer:
             action_missing=action_missing,
             vector_score=passage.vector_score,
             lexical_score=passage.lexical_score,
+            masked_similarity=masked_similarity,
         )
+
+    def _wants_masked_similarity(self) -> bool:
+        """Whether to embed the masked question (one more encoding): only when the decline model reads it."""
+        model = shipped_decline_model()
+        return model is not None and "masked_similarity" in model.features
 
     @staticmethod
     def _confidence(signals: ConfidenceSignals | None) -> float:
@@ -456,7 +473,7 @@ class KbAnswerer:
                 + PASSAGE_OVERLAP_WEIGHT * covered[hit.passage_id] / total
                 + PASSAGE_WEIGHT * hit.score
             )
-            ranked.append(RankedSentence(score, float(similarity), hit.passage_id, position, sentence))
+            ranked.append(RankedSentence(score, float(similarity), hit.passage_id, position, sentence, context))
         ranked.sort(key=lambda item: -item.score)
         return ranked
 
@@ -599,6 +616,17 @@ def _stems(text: str) -> set[str]:
                 break
         stems.add(token)
     return stems
+
+
+def _without_unknown_words(text: str, frequencies: dict[str, int]) -> str:
+    """`text` without the content words whose stem no passage holds (stopwords and known words stay)."""
+    kept = []
+    for word in text.split():
+        stems = _stems(word)
+        if stems and not any(stem in frequencies for stem in stems):
+            continue
+        kept.append(word)
+    return " ".join(kept)
 
 
 def _normalized(text: str) -> str:

@@ -21,6 +21,7 @@ from bot.kb.answering import (
     KbAnswerer,
     KbSettings,
     RankedSentence,
+    _without_unknown_words,
     shipped_decline_model,
 )
 from bot.kb.knowledge_base import KbHit, KnowledgeBase
@@ -139,6 +140,30 @@ async def test_a_specific_word_the_passage_lacks_lowers_the_confidence(answerer:
     assert specific.confidence < plain.confidence
 
 
+def test_names_dates_and_amounts_no_passage_holds_are_left_out_of_the_masked_question(answerer: KbAnswerer) -> None:
+    frequencies, _ = answerer._document_frequencies()
+    masked = _without_unknown_words("What deposit for a Zorbington kayak on 17/08, about 600 EUR?", frequencies)
+    assert masked == "What deposit for a kayak on about"
+    assert _without_unknown_words("What is the deposit?", frequencies) == "What is the deposit?"
+
+
+async def test_a_name_the_passages_lack_does_not_dilute_the_masked_similarity(
+    answerer: KbAnswerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(KbAnswerer, "_wants_masked_similarity", lambda self: True)
+    question = "What deposit does a rental at Zorbington Quay need?"
+    vector = answerer.kb.embed_query(question)
+    hits = answerer.kb.search(question, 3, vector)
+    ranked = answerer._rank_sentences(question, vector, hits)
+    signals = answerer._signals(question, ranked, hits)
+    assert signals is not None and signals.masked_similarity > signals.similarity
+    plain = "What deposit does a rental need?"
+    plain_vector = answerer.kb.embed_query(plain)
+    plain_hits = answerer.kb.search(plain, 3, plain_vector)
+    plain_signals = answerer._signals(plain, answerer._rank_sentences(plain, plain_vector, plain_hits), plain_hits)
+    assert plain_signals is not None and plain_signals.masked_similarity == plain_signals.similarity
+
+
 def test_word_frequencies_are_counted_again_only_when_the_knowledge_base_changes(
     answerer: KbAnswerer, tmp_path: Path
 ) -> None:
@@ -154,14 +179,17 @@ def test_word_frequencies_are_counted_again_only_when_the_knowledge_base_changes
 def test_with_the_judge_the_shipped_decline_model_weighs_verdict_margin_and_asked_action() -> None:
     assert shipped_decline_model() is not None, "bot/kb/weights/kb_decline.json (scripts/fit_kb_decline.py)"
     retrieval = {"similarity": 0.6, "coverage": 0.8, "missing_rarity": 0.3, "vector_score": 0.6}
+    retrieval["masked_similarity"] = retrieval["similarity"]
     base = ConfidenceSignals(**retrieval, judge_logit=0.0, margin=0.15, judge_margin=1.0)
     confidence = KbAnswerer._confidence
     assert confidence(replace(base, judge_logit=-4.0)) < confidence(base) < confidence(replace(base, judge_logit=4.0))
     # Halfway between two documents, or asking for an action the passage never speaks of: less sure.
     assert confidence(replace(base, margin=0.0)) < confidence(base)
     assert confidence(replace(base, action_missing=1.0)) < confidence(base)
-    clear = replace(base, similarity=0.75, judge_logit=3.0, margin=0.3, vector_score=0.75)
-    near_miss = replace(base, similarity=0.5, judge_logit=-2.0, margin=0.0, action_missing=1.0, vector_score=0.5)
+    clear = replace(base, similarity=0.75, judge_logit=3.0, margin=0.3, vector_score=0.75, masked_similarity=0.75)
+    near_miss = replace(
+        base, similarity=0.5, judge_logit=-2.0, margin=0.0, action_missing=1.0, vector_score=0.5, masked_similarity=0.5
+    )
     assert confidence(near_miss) < KbSettings().answer_threshold < confidence(clear)
     assert confidence(None) == 0.0
 

@@ -27,13 +27,14 @@ def fit() -> ModuleType:
 
 
 def rows(fit: ModuleType, count: int = 60) -> list[object]:
-    """Answerable questions score high on `similarity`, the others low, with some overlap; ten intents."""
+    """Answerable questions score high on the first signal (a similarity), the others low, with some overlap; ten
+    intents."""
     rng = np.random.default_rng(1)
     made = []
     for index in range(count):
         documented = index % 2 == 0
         similarity = float(rng.normal(0.7 if documented else 0.4, 0.12))
-        signals = {name: 0.0 for name in fit.FEATURES} | {"similarity": similarity, "margin": similarity / 2}
+        signals = {name: 0.0 for name in fit.FEATURES} | {fit.FEATURES[0]: similarity, "margin": similarity / 2}
         question = fit.TrainingQuestion(
             f"q{index}",
             f"set:intent{index % 10}",
@@ -46,7 +47,7 @@ def rows(fit: ModuleType, count: int = 60) -> list[object]:
 
 def test_the_operating_point_maximises_accuracy_plus_decline_recall(fit: ModuleType) -> None:
     data = rows(fit)
-    scores = np.array([row.signals["similarity"] for row in data])
+    scores = np.array([row.signals[fit.FEATURES[0]] for row in data])
     threshold, accuracy, recall = fit.operating_point(data, scores)
     for other in np.unique(scores):
         answered = scores >= other
