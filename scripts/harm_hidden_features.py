@@ -70,20 +70,36 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=shared_data_dir())
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--split", choices=("fit", "calibration", "test"), required=True)
-    parser.add_argument("--source", default="jailbreak", help="jailbreak, or benign (pairs of benign texts)")
+    parser.add_argument("--source", choices=("jailbreak", "benign", "regression"), default="jailbreak")
     parser.add_argument("--reply-only", action="store_true")
     parser.add_argument("--float32", action="store_true")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--min-factor", type=float, default=0.0, help="skip pairs whose request factor is lower")
     parser.add_argument("--layers", default=",".join(map(str, LAYERS)))
     args = parser.parse_args()
     torch.set_num_threads(1)
     splits = load_harm_splits(args.data)
     if args.source == "jailbreak":
         requests, replies = list(splits.goals[args.split]), list(splits.jailbreak[args.split].texts)
-    else:
+    elif args.source == "benign":
         requests, replies = pair_benign(splits.benign[args.split])
+    else:  # the benign regression set, each text a reply to the next one (as `socialbot eval moderation` pairs it)
+        from bot.evaluation.moderation_report import regression_texts
+
+        replies = regression_texts()
+        requests = [replies[(index + 1) % len(replies)] for index in range(len(replies))]
+    kept = list(range(len(replies)))
+    if args.min_factor > 0:  # pairs whose request gate caps the pair score below any threshold tried are skipped
+        from bot.moderation.harm import HarmClassifier
+
+        pair = HarmClassifier.load().pair
+        assert pair is not None
+        factors = [min(1.0, pair.request_scale * value) for value in pair.request.score_batch(requests)]
+        kept = [index for index, factor in enumerate(factors) if factor >= args.min_factor]
+        print(f"{len(kept)} of {len(replies)} pairs have a request factor >= {args.min_factor}", flush=True)
+        requests, replies = [requests[i] for i in kept], [replies[i] for i in kept]
     if args.limit:
-        requests, replies = requests[: args.limit], replies[: args.limit]
+        requests, replies, kept = requests[: args.limit], replies[: args.limit], kept[: args.limit]
     layers = tuple(int(value) for value in args.layers.split(","))
     recipe = StateRecipe(with_request=not args.reply_only)
     model, tokenizer = engine_model(args.float32)

@@ -12,12 +12,15 @@ as its ``ReplyFeatureSource``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from bot.engine.loader import LoadedModel
 
 Pooling = Literal["mean", "last", "mean_last"]
 POOLINGS: tuple[Pooling, ...] = ("mean", "last", "mean_last")
@@ -132,22 +135,52 @@ class EngineReplyFeatures:
     """The ``ReplyFeatureSource`` the moderation gate receives when the in-process engine is loaded.
 
     Reads features of the reply the bot is about to send from the engine's own model (no second copy of the
-    weights). Calls are serialised by a lock: the features are computed on the caller's thread, beside the
-    engine's scheduler thread, which only reads the same weights.
+    weights); the gate says which (a ``StateRecipe``'s fields, from its probe's weights file). Calls are
+    serialised by a lock: they run on the caller's thread, beside the engine's scheduler thread, which only
+    reads the same weights.
     """
 
-    def __init__(self, model: nn.Module, tokenizer: TokenEncoder, model_name: str, recipe: StateRecipe) -> None:
+    def __init__(self, model: nn.Module, tokenizer: TokenEncoder, model_name: str) -> None:
         _decoder(model)  # fail now, not on the first reply
         self._model = model
         self._tokens = PairTokens(tokenizer)
-        self.recipe = recipe
-        self.name = f"{model_name}:{recipe.name}"
+        self.name = model_name
         self._lock = threading.Lock()
 
-    def reply_features(self, request: str, reply: str) -> list[float]:
-        """The pooled hidden state of ``reply`` read after ``request`` (``recipe`` says which and how)."""
-        ids, start = self._tokens.build(request, reply, self.recipe)
+    def reply_features(self, request: str, reply: str, recipe: Mapping[str, int | str | bool]) -> list[float]:
+        """The pooled hidden state of ``reply`` read after ``request``, as ``recipe`` says."""
+        chosen = StateRecipe(**recipe)  # type: ignore[arg-type]
+        ids, start = self._tokens.build(request, reply, chosen)
         with self._lock:
-            states = layer_states(self._model, ids, self.recipe.layer)
-        pooled = pool(states[self.recipe.layer], start, self.recipe.pooling, self.recipe.last_n)
-        return [float(value) for value in pooled]
+            states = layer_states(self._model, ids, chosen.layer)
+        return [float(value) for value in pool(states[chosen.layer], start, chosen.pooling, chosen.last_n)]
+
+
+class LoadedEngine(Protocol):
+    """An engine whose loaded model can be asked for (``TransformersEngine.loaded``, the background engine's)."""
+
+    @property
+    def loaded(self) -> LoadedModel: ...
+
+
+class EngineFeaturesOnDemand:
+    """``EngineReplyFeatures`` over an engine that may not have loaded yet: the model is looked up on the first
+    reply to read (a reply the model generated, so the engine has loaded by then). For the app's wiring:
+    ``build_gate(config, reply_features=EngineFeaturesOnDemand(engine))``."""
+
+    def __init__(self, engine: LoadedEngine) -> None:
+        self._engine = engine
+        self._features: EngineReplyFeatures | None = None
+
+    @property
+    def name(self) -> str:
+        return self._resolve().name
+
+    def _resolve(self) -> EngineReplyFeatures:
+        if self._features is None:
+            loaded = self._engine.loaded
+            self._features = EngineReplyFeatures(loaded.model, loaded.tokenizer, loaded.name)
+        return self._features
+
+    def reply_features(self, request: str, reply: str, recipe: Mapping[str, int | str | bool]) -> list[float]:
+        return self._resolve().reply_features(request, reply, recipe)

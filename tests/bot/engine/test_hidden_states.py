@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from bot.engine.hidden_states import (
+    EngineFeaturesOnDemand,
     EngineReplyFeatures,
     HiddenStatesUnavailable,
     PairTokens,
@@ -89,15 +90,34 @@ def test_the_reply_starts_after_the_assistant_marker_and_cuts_apply(direct_model
     assert alone[alone_start:] == ids[start:] and alone_start < start
 
 
-def test_the_feature_source_pools_the_chosen_layer_and_names_its_recipe(int8_model: LoadedModel) -> None:
-    source = EngineReplyFeatures(int8_model.model, int8_model.tokenizer, "smollm2", StateRecipe(layer=12))
-    pair = source.reply_features(REQUEST, REPLY)
-    assert len(pair) == int8_model.model.config.hidden_size
-    assert source.name == "smollm2:L12:mean:pair:40/96"
-    assert source.reply_features("Tell me a joke.", REPLY) != pair  # the request is read
-    assert len(source.reply_features(REQUEST, "")) == len(pair)  # an empty reply still gives a vector
+def test_the_feature_source_pools_the_layer_the_recipe_names(int8_model: LoadedModel) -> None:
+    source = EngineReplyFeatures(int8_model.model, int8_model.tokenizer, int8_model.name)
+    recipe = {"layer": 12, "pooling": "mean"}
+    pair = source.reply_features(REQUEST, REPLY, recipe)
+    ids, start = PairTokens(int8_model.tokenizer).build(REQUEST, REPLY, StateRecipe(layer=12))
+    expected = pool(layer_states(int8_model.model, ids, 12)[12], start, "mean")
+    assert torch.allclose(torch.tensor(pair), expected, atol=1e-6)
+    assert source.name == "SmolLM2-135M-Instruct"
+    assert source.reply_features("Tell me a joke.", REPLY, recipe) != pair  # the request is read
+    assert len(source.reply_features(REQUEST, "", recipe)) == len(pair)  # an empty reply still gives a vector
+
+
+def test_features_on_demand_look_the_engine_model_up_on_first_use(int8_model: LoadedModel) -> None:
+    class Engine:
+        looked_up = 0
+
+        @property
+        def loaded(self) -> LoadedModel:
+            Engine.looked_up += 1
+            return int8_model
+
+    source = EngineFeaturesOnDemand(Engine())
+    assert Engine.looked_up == 0
+    first = source.reply_features(REQUEST, REPLY, {"layer": 3, "pooling": "last"})
+    source.reply_features(REQUEST, REPLY, {"layer": 3, "pooling": "last"})
+    assert Engine.looked_up == 1 and len(first) == int8_model.model.config.hidden_size
 
 
 def test_a_model_that_is_not_the_direct_llama_is_refused(loaded_model: LoadedModel) -> None:
     with pytest.raises(HiddenStatesUnavailable):
-        EngineReplyFeatures(loaded_model.model, loaded_model.tokenizer, "x", StateRecipe())
+        EngineReplyFeatures(loaded_model.model, loaded_model.tokenizer, "x")
