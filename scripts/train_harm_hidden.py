@@ -44,7 +44,10 @@ from bot.moderation.reply_probe import PROBE_FILE, DeepHarmCheck, HiddenStatePro
 
 # Benign pairs whose request factor is below this were not read by the model (see harm_hidden_features.py).
 MIN_FACTOR = 0.3
-C_GRID = (0.001, 0.003, 0.01, 0.03)
+# Request scores differ in the last digits between batch compositions: pairs this close to MIN_FACTOR may not have
+# been read, so the probe reads (and thresholds start) this much above it.
+READ_FROM = MIN_FACTOR + 0.02
+C_GRID = (0.001, 0.003, 0.01)
 FOLDS = 5
 WEIGHTS = Path(__file__).resolve().parents[1] / "bot" / "moderation" / "weights"
 
@@ -52,7 +55,8 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "bot" / "moderation" / "weights"
 def features(cache: Path, name: str) -> tuple[np.ndarray, list[int], np.ndarray]:
     """[rows, layers, poolings, hidden] float32, the layers, and which rows of the source were kept."""
     data = np.load(cache / f"{name}.npz")
-    return data["x"].astype(np.float32), [int(v) for v in data["layers"]], data["rows"]
+    x = data["x"].astype(np.float32)
+    return x, [int(v) for v in data["layers"]], data["rows"] if "rows" in data else np.arange(len(x))
 
 
 def probe_fit(x: np.ndarray, y: np.ndarray, c_value: float) -> tuple[StandardScaler, LogisticRegression]:
@@ -135,6 +139,9 @@ def run_cv(splits: HarmSplits, cache: Path) -> None:
     print("stacking chosen:", chosen)
 
 
+_ENGINE_SOURCE: object | None = None
+
+
 class CachedFeatures:
     """Features read by ``scripts/harm_hidden_features.py``, served like the engine's feature source."""
 
@@ -142,15 +149,30 @@ class CachedFeatures:
 
     def __init__(self, vectors: dict[tuple[str, str], np.ndarray]) -> None:
         self._vectors = vectors
+        self.misses = 0
 
     def reply_features(self, request: str, reply: str, recipe: Mapping[str, RecipeValue]) -> Sequence[float]:
-        return list(self._vectors[(request, reply)])
+        """The cached vector; one the cache lacks (a request scored just under MIN_FACTOR when it was filled,
+        scores differ slightly between batch sizes) is read from the engine model now."""
+        key = (request, reply)
+        if key not in self._vectors:
+            global _ENGINE_SOURCE
+            if _ENGINE_SOURCE is None:
+                from harm_hidden_features import engine_model
+
+                from bot.engine.hidden_states import EngineReplyFeatures
+
+                model, tokenizer = engine_model()
+                _ENGINE_SOURCE = EngineReplyFeatures(model, tokenizer, "SmolLM2-135M-Instruct")  # type: ignore[arg-type]
+            self.misses += 1
+            return _ENGINE_SOURCE.reply_features(request, reply, recipe)
+        return list(self._vectors[key])
 
 
 def choose_threshold(
     harmless: np.ndarray, benign: np.ndarray, regression: np.ndarray, max_false_block: float, max_benign_block: float
 ) -> float:
-    for candidate in np.arange(MIN_FACTOR, 0.995, 0.005):
+    for candidate in np.arange(READ_FROM, 0.995, 0.005):
         if (
             float((harmless >= candidate).mean()) <= max_false_block
             and float((benign >= candidate).sum()) <= max_benign_block * max(1, len(benign))
@@ -213,7 +235,7 @@ def run_ship(splits: HarmSplits, cache: Path, max_false_block: float, max_benign
         """Pair scores with the probe, its features read from the cache (only rows whose request factor reaches
         MIN_FACTOR were read: the others cannot reach any threshold tried)."""
         cached = CachedFeatures({(requests[int(row)], replies[int(row)]): x[i] for i, row in enumerate(rows)})
-        return np.array(check.score_pairs(requests, replies, cached, MIN_FACTOR))
+        return np.array(check.score_pairs(requests, replies, cached, READ_FROM))
 
     cal = splits.jailbreak["calibration"]
     cal_x, cal_rows = columns(f"jailbreak_calibration_{context}_int8")
@@ -267,9 +289,57 @@ def run_ship(splits: HarmSplits, cache: Path, max_false_block: float, max_benign
     print(json.dumps({k: v for k, v in report.items() if k != "cv_fit_behaviours"}, indent=1))
 
 
+def run_test(splits: HarmSplits, cache: Path) -> None:
+    """The held-out look: the shipped probe on the test behaviours and the benign test pairs (cached features)."""
+    harm = HarmClassifier.load()
+    check = DeepHarmCheck.load(harm)
+    recipe = check.probe.recipe
+    layer, pooling = int(recipe["layer"]), str(recipe["pooling"])
+
+    def columns(name: str) -> tuple[np.ndarray, np.ndarray]:
+        x, layers, rows = features(cache, name)
+        return x[:, layers.index(layer), POOLINGS.index(pooling)], rows  # type: ignore[arg-type]
+
+    def deep_scores(requests: list[str], replies: list[str], name: str) -> np.ndarray:
+        x, rows = columns(name)
+        cached = CachedFeatures({(requests[int(row)], replies[int(row)]): x[i] for i, row in enumerate(rows)})
+        return np.array(check.score_pairs(requests, replies, cached, max(READ_FROM, check.threshold)))
+
+    test = splits.jailbreak["test"]
+    y = np.array(test.labels)
+    scores = deep_scores(list(splits.goals["test"]), list(test.texts), "jailbreak_test_pair_int8")
+    shipped = np.array(harm.score_pairs(list(splits.goals["test"]), list(test.texts)))
+    assert harm.pair is not None
+    all_requests, all_replies = pair_benign(splits.benign["test"])
+    benign_scores = deep_scores(all_requests, all_replies, "benign_test_pair_int8")
+    blocked = int((benign_scores >= check.threshold).sum())
+    benign: dict[str, float | int] = {
+        "false_block_rate": round(blocked / max(1, len(benign_scores)), 4),
+        "blocked": blocked,
+        "n": len(benign_scores),
+    }
+    report = {
+        "threshold": check.threshold,
+        "lm_stage": {
+            "recall": round(float((scores[y == 1] >= check.threshold).mean()), 4),
+            "false_block_rate": round(float((scores[y == 0] >= check.threshold).mean()), 4),
+            "auc": round(float(roc_auc_score(y, scores)), 4),
+            "n_harmful": int(y.sum()),
+            "n_harmless": int((y == 0).sum()),
+        },
+        "shipped_pair_mode": {
+            "recall": round(float((shipped[y == 1] >= harm.pair.threshold).mean()), 4),
+            "false_block_rate": round(float((shipped[y == 0] >= harm.pair.threshold).mean()), 4),
+            "auc": round(float(roc_auc_score(y, shipped)), 4),
+        },
+        "benign_test_pairs": benign,
+    }
+    print(json.dumps(report, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("cv", "ship"))
+    parser.add_argument("step", choices=("cv", "ship", "test"))
     parser.add_argument("--data", type=Path, default=shared_data_dir())
     parser.add_argument("--cache", type=Path, default=Path("/tmp/moderation_hs"))
     parser.add_argument("--max-false-block", type=float, default=0.03)
@@ -278,6 +348,8 @@ def main() -> None:
     splits = load_harm_splits(args.data)
     if args.step == "cv":
         run_cv(splits, args.cache)
+    elif args.step == "test":
+        run_test(splits, args.cache)
     else:
         run_ship(splits, args.cache, args.max_false_block, args.max_benign_block)
 
