@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where a state is read: the app imports this module while it starts
+    import torch
+    from torch import nn
 
-if TYPE_CHECKING:
     from bot.engine.loader import LoadedModel
 
 Pooling = Literal["mean", "last", "mean_last"]
@@ -64,6 +64,7 @@ class StateRecipe:
 
 
 def _decoder(model: nn.Module) -> nn.Module:
+
     inner = getattr(model, "model", None)
     if not getattr(model, "packed_attention_builtin", False) or inner is None or not hasattr(inner, "inv_freq"):
         raise HiddenStatesUnavailable(
@@ -76,6 +77,9 @@ def layer_states(model: nn.Module, token_ids: Sequence[int], layers: int) -> lis
     """The residual stream of one causal sequence after the embeddings and after each of the first ``layers``
     decoder layers: ``layers + 1`` tensors [tokens, hidden] (the first is the embedding output). Layers past
     ``layers`` are never run. Raises ``HiddenStatesUnavailable`` for a model that is not a direct Llama."""
+    import torch
+    from torch import nn
+
     decoder = _decoder(model)
     blocks = decoder.layers
     assert isinstance(blocks, nn.ModuleList)

@@ -200,6 +200,7 @@ class ModerationGate:
         self.policy = policy
         self.deep_harm = deep_harm
         self.reply_features = reply_features
+        self._deep_failed = False  # logged once: a model without readable layers fails on every reply
         self.offensive = offensive
         self.harm = harm
         self.extra_offensive = extra_offensive
@@ -348,7 +349,9 @@ class ModerationGate:
                 [item.request for item in items], [item.judged for item in items], self.reply_features, threshold
             )
         except Exception as exc:  # an engine that stopped or a model without readable layers: pair mode
-            log.warning("harm check's language-model stage unavailable (%s); pair mode judges the reply", exc)
+            if not self._deep_failed:
+                log.warning("harm check's language-model stage unavailable (%s); pair mode judges replies", exc)
+            self._deep_failed = True
             return False
         model = f"{HARM_LM_MODEL}:{self.reply_features.name}"
         for item, value in zip(items, values, strict=True):
