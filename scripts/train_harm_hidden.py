@@ -5,7 +5,7 @@ Features come from ``scripts/harm_hidden_features.py`` (the engine path the bot 
 ``bot.engine.hidden_states``), cached under ``--cache``. Two steps:
 
 - ``cv``: on the fit behaviours only, 5-fold cross-validation grouped by behaviour over layers x poolings x C
-  (and pair vs reply-alone context where cached), then the stacking (probe alone, z-average, a 2-weight logistic
+  (and pair vs reply-alone context where cached; the probe chosen by CV AUC), then the stacking (probe alone, z-average, a 2-weight logistic
   regression on the out-of-fold logits) chosen by the same folds. Writes ``cv.json`` in the cache.
 - ``ship``: fits the chosen probe on all fit behaviours, the stack on the fit out-of-fold logits, and picks the
   lowest threshold that keeps false blocks on the calibration behaviours' harmless replies within
@@ -121,7 +121,9 @@ def run_cv(splits: HarmSplits, cache: Path) -> None:
                     row = {"context": context, "layer": layer, "pooling": pooling, "C": c_value, **figure(y, lm)}
                     rows.append(row)
                     print("  ", row, flush=True)
-    best = max(rows, key=lambda row: (float(row["recall_at_3pct"]), float(row["auc"])))  # type: ignore[arg-type]
+    # The probe by CV AUC (recall at 3% rests on ~13 harmless fit replies: choosing the probe by it picked layer 27
+    # alone, 0.626 on calibration), then the stacking by CV recall at 3%.
+    best = max(rows, key=lambda row: (float(row["auc"]), float(row["recall_at_3pct"])))  # type: ignore[arg-type]
     x, layers, _ = features(cache, f"jailbreak_fit_{best['context']}_int8")
     lm = out_of_fold(x[:, layers.index(int(best["layer"])), POOLINGS.index(best["pooling"])], y, folds, best["C"])  # type: ignore[arg-type]
     z_average = (lm - lm.mean()) / lm.std() + (tf - tf.mean()) / tf.std()
