@@ -2,11 +2,12 @@
 pair mode's TF-IDF compliance logit (``bot.moderation.reply_probe``).
 
 Features come from ``scripts/harm_hidden_features.py`` (the engine path the bot ships: int8 weights,
-``bot.engine.hidden_states``), cached under ``--cache``. Two steps:
+``bot.engine.hidden_states``), cached under ``--cache``. Three steps:
 
 - ``cv``: on the fit behaviours only, 5-fold cross-validation grouped by behaviour over layers x poolings x C
-  (and pair vs reply-alone context where cached; the probe chosen by CV AUC), then the stacking (probe alone, z-average, a 2-weight logistic
-  regression on the out-of-fold logits) chosen by the same folds. Writes ``cv.json`` in the cache.
+  (and pair vs reply-alone context where cached; the probe chosen by CV AUC), then the stacking (probe alone,
+  z-average, a 2-weight logistic regression on the out-of-fold logits) chosen by the same folds' recall at 3%.
+  Writes ``cv.json`` in the cache. ``test``: the one held-out look (test behaviours, benign test pairs).
 - ``ship``: fits the chosen probe on all fit behaviours, the stack on the fit out-of-fold logits, and picks the
   lowest threshold that keeps false blocks on the calibration behaviours' harmless replies within
   ``--max-false-block``, on calibration benign pairs within ``--max-benign-block`` and 0 on the benign
