@@ -15,7 +15,7 @@ Features come from ``scripts/harm_hidden_features.py`` (the engine path the bot 
 
 The test behaviours are never read here.
 
-    python scripts/train_harm_hidden.py cv|ship [--cache /tmp/moderation_hs]
+    python scripts/train_harm_hidden.py cv|ship|test [--cache /tmp/moderation_hs]
 """
 
 from __future__ import annotations
