@@ -124,6 +124,9 @@ class ModerationSection(Section):
     )
     harm_check: bool = True
     harm_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Unset: the calibrated value.")
+    harm_lm_check: bool = Field(
+        True, description="Judge the model's own replies with its hidden states too (in-process engine only)."
+    )
     hf_model: str = Field("", description="Optional HF sequence-classification model id or folder.")
     hf_offensive_label: str = "offensive"
     link_allowlist: list[str] = Field(default_factory=list, description="Domains replies may link to.")

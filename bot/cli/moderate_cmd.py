@@ -5,13 +5,18 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.main import CliContext, print_json, status
+from bot.config import LoadedConfig
 from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationDecision, ModerationGate, Strictness
 from bot.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from bot.moderation.reply_probe import ReplyFeatureSource
 
 
 def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -22,12 +27,32 @@ def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def judge(
-    gate: ModerationGate, texts: list[str], direction: str, strictness: Strictness, request: str | None = None
+    gate: ModerationGate,
+    texts: list[str],
+    direction: str,
+    strictness: Strictness,
+    request: str | None = None,
+    generated: bool = False,
 ) -> list[ModerationDecision]:
-    """One gate call (so one pass of each model) for a whole batch; ``request`` prompted every reply."""
+    """One gate call (so one pass of each model) for a whole batch; ``request`` prompted every reply;
+    ``generated`` judges them as the model's own replies (the harm check's language-model stage, with --deep)."""
     if direction == "output":
-        return gate.check_outputs(texts, strictness, requests=None if request is None else [request] * len(texts))
+        requests = None if request is None else [request] * len(texts)
+        return gate.check_outputs(texts, strictness, requests=requests, generated=[generated] * len(texts))
     return gate.check_inputs(texts, strictness)
+
+
+def engine_features(config: LoadedConfig) -> ReplyFeatureSource:
+    """The configured model's hidden states, loaded like the in-process engine loads it (for --deep)."""
+    from bot.app import engine_settings
+    from bot.engine.hidden_states import EngineReplyFeatures, HiddenStatesUnavailable
+    from bot.engine.loader import load_model
+
+    loaded = load_model(engine_settings(config), progress=status, direct=True)
+    try:
+        return EngineReplyFeatures(loaded.model, loaded.tokenizer, loaded.name)
+    except HiddenStatesUnavailable as error:
+        raise click.UsageError(f"--deep needs the bundled (direct Llama) model: {error}") from error
 
 
 @click.command("moderate")
@@ -46,6 +71,11 @@ def judge(
     default=None,
     help="The user message that prompted the replies: the harm check then judges each (request, reply) pair.",
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Judge replies as the model's own, with its hidden states (loads the model; needs --request).",
+)
 @click.option("--strictness", type=click.Choice(["relaxed", "normal", "strict"]), default="normal", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True, help="Lines per model pass.")
 @click.option("--bench", is_flag=True, help="Measure the gate's throughput and single-message latency instead.")
@@ -62,6 +92,7 @@ def moderate(
     as_json: bool,
     direction: str,
     request: str | None,
+    deep: bool,
     strictness: Strictness,
     batch_size: int,
     bench: bool,
@@ -69,8 +100,13 @@ def moderate(
 ) -> None:
     """Moderate TEXTS, or one text per line from stdin when none are given (read and judged in batches)."""
     config = ctx.config()
+    if deep and (request is None or direction != "output" or bench):
+        raise click.UsageError("--deep judges replies to a --request (not with --input input or --bench)")
+    features = engine_features(config) if deep else None
     status("loading moderation classifiers…")
-    gate = build_gate(config)
+    gate = build_gate(config, reply_features=features)
+    if deep and gate.deep_harm is None:
+        raise click.UsageError("--deep: the harm check's language-model stage is off or its weights are missing")
     if bench:
         from bot.benchmarks.moderation import format_benchmark, run_benchmark
 
@@ -94,7 +130,7 @@ def moderate(
     gate.set_bulk(not interactive and not texts)
     for chunk in batches(lines, 1 if interactive else batch_size):
         cleaned = [clean_text(raw, limit)[0] for raw in chunk]
-        for decision in judge(gate, cleaned, direction, strictness, request):
+        for decision in judge(gate, cleaned, direction, strictness, request, generated=deep):
             if as_json:
                 print_json(
                     {

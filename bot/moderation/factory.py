@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, LoadedConfig
 from bot.moderation.gate import GatePolicy, LanguageScorer, ModerationGate, ProfanityCheckScorer, TextScorer
 from bot.moderation.wordlists import WordListError, WordLists
+
+if TYPE_CHECKING:
+    from bot.moderation.reply_probe import DeepHarmCheck, ReplyFeatureSource
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,25 @@ def word_lists(config: LoadedConfig) -> WordLists:
         raise ConfigError(config.source, "moderation.word_list_dir", str(error)) from error
 
 
-def build_gate(config: LoadedConfig) -> ModerationGate:
+def deep_harm_check(harm: TextScorer | None, enabled: bool) -> DeepHarmCheck | None:
+    """The harm check's language-model stage over the shipped harm classifier, unless turned off or missing."""
+    from bot.moderation.harm import HarmClassifier
+
+    if not enabled or not isinstance(harm, HarmClassifier) or harm.pair is None:
+        return None
+    try:
+        from bot.moderation.reply_probe import DeepHarmCheck
+
+        return DeepHarmCheck.load(harm)
+    except Exception as exc:  # a missing or broken weights file must not stop the bot
+        log.warning("harm check's language-model stage unavailable (%s); pair mode only", exc)
+        return None
+
+
+def build_gate(config: LoadedConfig, reply_features: ReplyFeatureSource | None = None) -> ModerationGate:
+    """The gate the `[moderation]` section describes. ``reply_features`` (the in-process engine's hidden states,
+    ``bot.engine.hidden_states.EngineFeaturesOnDemand``) turns on the harm check's language-model stage for
+    replies the model generated, unless `harm_lm_check = false`."""
     moderation = config.settings.moderation
     extra: TextScorer | None = None
     if moderation.hf_model:
@@ -114,6 +136,8 @@ def build_gate(config: LoadedConfig) -> ModerationGate:
         extra_offensive=extra,
         language_models=language_scorers(moderation.classifier),
         word_lists=word_lists(config),
+        deep_harm=deep_harm_check(harm, moderation.harm_lm_check) if reply_features is not None else None,
+        reply_features=reply_features,
     )
 
 

@@ -18,6 +18,7 @@ from bot.moderation.pii import redact_pii, remove_pii
 
 if TYPE_CHECKING:
     from bot.language import LanguageGuess
+    from bot.moderation.reply_probe import ReplyFeatureSource
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,18 @@ class PairScorer(TextScorer, Protocol):
     def pair_threshold(self) -> float | None: ...
 
     def score_pairs(self, requests: Sequence[str], replies: Sequence[str]) -> list[float]: ...
+
+
+class DeepPairScorer(Protocol):
+    """The harm check's language-model stage (``bot.moderation.reply_probe.DeepHarmCheck``): pairs scored with
+    the generating model's hidden states of the reply; pairs whose request factor is below ``threshold`` unread."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def score_pairs(
+        self, requests: Sequence[str], replies: Sequence[str], source: ReplyFeatureSource, threshold: float
+    ) -> list[float]: ...
 
 
 class LanguageScorer(BatchTextScorer, Protocol):
@@ -129,6 +142,7 @@ STRICTNESS_FACTORS: dict[Strictness, float] = {"relaxed": 1.15, "normal": 1.0, "
 ENGLISH_MODEL = "olid-minilm"
 HARM_MODEL = "harm"
 HARM_PAIR_MODEL = "harm-pair"
+HARM_LM_MODEL = "harm-lm"
 
 
 @dataclass
@@ -144,6 +158,7 @@ class _Judgement:
     confidence: float = 1.0
     triggered: set[str] = field(default_factory=set)
     request: str = ""
+    generated: bool = False
 
 
 def scores_of(scorer: TextScorer, texts: Sequence[str]) -> list[float]:
@@ -164,7 +179,9 @@ class ModerationGate:
     and the text goes to that language's judge (English and unreliable guesses: the OLID classifier; Chinese: the
     COLD classifier; languages with a word list: the list and the English model;
     other languages: the English model); the harm check judges outputs only (it was trained on
-    model replies, and a user's "hi" is nobody's harmful compliance).
+    model replies, and a user's "hi" is nobody's harmful compliance). Replies the model generated, with their
+    request, go to the harm check's language-model stage when one is given with a ``ReplyFeatureSource`` (the
+    engine's own hidden states of the reply); every other text keeps pair mode or the reply-only model.
     """
 
     def __init__(
@@ -177,8 +194,13 @@ class ModerationGate:
         language_models: Mapping[str, LanguageScorer] | None = None,
         word_lists: WordMatcher | None = None,
         detector: LanguageGuesser | None = None,
+        deep_harm: DeepPairScorer | None = None,
+        reply_features: ReplyFeatureSource | None = None,
     ) -> None:
         self.policy = policy
+        self.deep_harm = deep_harm
+        self.reply_features = reply_features
+        self._deep_failed = False  # logged once: a model without readable layers fails on every reply
         self.offensive = offensive
         self.harm = harm
         self.extra_offensive = extra_offensive
@@ -286,14 +308,19 @@ class ModerationGate:
         return None if value is None else float(value)
 
     def _judge_harm(self, items: Sequence[_Judgement], strictness: Strictness) -> None:
-        """Replies with their request go to the pair mode (when the scorer has it), the rest reply-only."""
+        """Generated replies with their request go to the language-model stage (when given), other replies with
+        a request to pair mode (when the scorer has it), the rest reply-only."""
         if self.harm is None:
             return
         judged = [item for item in items if item.judged.strip()]
         pair_base = self._pair_threshold()
         score_pairs = getattr(self.harm, "score_pairs", None)
         pair_mode = pair_base is not None and score_pairs is not None
-        paired = [item for item in judged if pair_mode and item.request]
+        deep = [item for item in judged if pair_mode and item.request and item.generated] if self._deep_on() else []
+        if deep and not self._judge_deep(deep, strictness):
+            deep = []
+        by_model = {id(item) for item in deep}
+        paired = [item for item in judged if pair_mode and item.request and id(item) not in by_model]
         alone = [item for item in judged if not (pair_mode and item.request)]
         if paired and score_pairs is not None and pair_base is not None:
             threshold = self._threshold(pair_base, strictness)
@@ -303,6 +330,33 @@ class ModerationGate:
         threshold = self._threshold(self.policy.harm_threshold, strictness)
         for item, value in zip(alone, scores_of(self.harm, [item.judged for item in alone]), strict=True):
             self._harm_verdict(item, "harm", HARM_MODEL, value, threshold)
+
+    def _deep_on(self) -> bool:
+        return self.deep_harm is not None and self.reply_features is not None
+
+    def _judge_deep(self, items: Sequence[_Judgement], strictness: Strictness) -> bool:
+        """The language-model stage on generated replies; False (pair mode judges them) when the source fails.
+
+        Its threshold moves with a configured `harm_threshold` by the same factor as pair mode's.
+        """
+        assert self.deep_harm is not None and self.reply_features is not None
+        calibrated_pair = getattr(self.harm, "pair_threshold", None)
+        pair_base = self._pair_threshold()
+        moved = pair_base / float(calibrated_pair) if calibrated_pair and pair_base is not None else 1.0
+        threshold = self._threshold(min(1.0, self.deep_harm.threshold * moved), strictness)
+        try:
+            values = self.deep_harm.score_pairs(
+                [item.request for item in items], [item.judged for item in items], self.reply_features, threshold
+            )
+        except Exception as exc:  # an engine that stopped or a model without readable layers: pair mode
+            if not self._deep_failed:
+                log.warning("harm check's language-model stage unavailable (%s); pair mode judges replies", exc)
+            self._deep_failed = True
+            return False
+        model = f"{HARM_LM_MODEL}:{self.reply_features.name}"
+        for item, value in zip(items, values, strict=True):
+            self._harm_verdict(item, "harm_lm", model, float(value), threshold)
+        return True
 
     @staticmethod
     def _harm_verdict(item: _Judgement, key: str, model: str, value: float, threshold: float) -> None:
@@ -332,13 +386,16 @@ class ModerationGate:
         strictness: Strictness = "normal",
         link_allowlist: Sequence[str] | None = None,
         request: str | None = None,
+        generated: bool = False,
     ) -> ModerationDecision:
         """Gate a reply before it is sent: block it, redact PII from it, or let it through.
 
         ``request`` is the user message that prompted the reply: with it the harm check judges the pair
-        (harmful request + complying reply), without it the reply alone.
+        (harmful request + complying reply), without it the reply alone. ``generated``: the language model wrote
+        the reply (not a KB quote or a fixed text), so the harm check's language-model stage may read it.
         """
-        return self.check_outputs([text], strictness, link_allowlist, None if request is None else [request])[0]
+        requests = None if request is None else [request]
+        return self.check_outputs([text], strictness, link_allowlist, requests, [generated])[0]
 
     def check_outputs(
         self,
@@ -346,10 +403,12 @@ class ModerationGate:
         strictness: Strictness = "normal",
         link_allowlist: Sequence[str] | None = None,
         requests: Sequence[str | None] | None = None,
+        generated: Sequence[bool] | None = None,
     ) -> list[ModerationDecision]:
         """`check_output` for many replies, each classifier run once over the batch; decisions in input order.
 
-        ``requests``, when given, holds each reply's prompting message (None or "" where there is none).
+        ``requests``, when given, holds each reply's prompting message (None or "" where there is none);
+        ``generated``, which replies the language model wrote (default: none).
         """
         items = self._start(texts)
         if requests is not None:
@@ -357,6 +416,11 @@ class ModerationGate:
                 raise ValueError(f"{len(requests)} requests for {len(items)} replies")
             for item, request in zip(items, requests, strict=True):
                 item.request = remove_pii(request).strip() if request else ""
+        if generated is not None:
+            if len(generated) != len(items):
+                raise ValueError(f"{len(generated)} generated flags for {len(items)} replies")
+            for item, flag in zip(items, generated, strict=True):
+                item.generated = flag
         for item in items:
             if any(pattern.search(item.text) for pattern in SECRET_PATTERNS):
                 item.reasons.append("secret")
