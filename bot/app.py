@@ -24,6 +24,7 @@ from bot.manager import ConversationManager, ManagerSettings
 from bot.messages import OutgoingMessage
 from bot.moderation.factory import build_gate
 from bot.moderation.gate import ModerationGate
+from bot.moderation.reply_probe import ReplyFeatureSource
 from bot.platform import PlatformContext
 from bot.plugin import Feature, FeatureContext, ordered_routes
 from bot.plugin_registry import feature_specs, platform_spec, platform_specs
@@ -209,7 +210,7 @@ class BotApp:
             engine = create_engine(engine_settings(config))
         if gate is None:
             progress("loading moderation classifiers…")
-            gate = build_gate(config)
+            gate = build_gate(config, reply_features=engine_reply_features(engine))
         chat_settings = ChatSettingsStore(
             store, settings.bot.language, settings.bot.persona_prompt, group_modes(config)
         )
@@ -326,6 +327,16 @@ def manager_settings(config: LoadedConfig) -> ManagerSettings:
     return ManagerSettings(
         **section_values(bot, ManagerSettings, bot_name=bot.name, generation=generation_settings(config))
     )
+
+
+def engine_reply_features(engine: object) -> ReplyFeatureSource | None:
+    """The harm check's reader of the engine's own hidden states, for an in-process engine (one with a loaded
+    model to ask for); None for a remote one. Checked on the class, so asking never loads the model."""
+    if engine is None or not hasattr(type(engine), "loaded"):
+        return None
+    from bot.engine.hidden_states import EngineFeaturesOnDemand
+
+    return EngineFeaturesOnDemand(engine)  # type: ignore[arg-type]
 
 
 def engine_settings(config: LoadedConfig) -> EngineSettings:

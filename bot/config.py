@@ -93,9 +93,7 @@ class ModelSection(Section):
     native_attention: bool = Field(
         True, description="Decode attention through a small C kernel built with the machine's compiler (CPU)."
     )
-    fused_decode: bool = Field(
-        True, description="Decode-only steps: every layer in one C call (int8 model on a CPU)."
-    )
+    fused_decode: bool = Field(True, description="Decode-only steps: every layer in one C call (int8 model on a CPU).")
     int8_activations: bool = Field(
         True, description="In those steps, int8 activations on AVX-512 VNNI (~15-bit); false = float activations."
     )

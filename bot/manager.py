@@ -367,7 +367,12 @@ class ConversationManager:
         text = reply.text
         decision: ModerationDecision | None = None
         if reply.gate:
-            decision = await asyncio.to_thread(self.gate.check_output, text, strictness, request=turn.message.text)
+            # A reply with completion tokens was written by the model: the gate may read it with the model's own
+            # hidden states (KB quotes and owner-written texts are not).
+            generated = "completion_tokens" in reply.details
+            decision = await asyncio.to_thread(
+                self.gate.check_output, text, strictness, request=turn.message.text, generated=generated
+            )
             text = decision.text
         stored = self.store.insert_message(
             turn.conversation_id,

@@ -74,8 +74,9 @@ class BackgroundGate(ModerationGate):
         strictness: Strictness = "normal",
         link_allowlist: Sequence[str] | None = None,
         request: str | None = None,
+        generated: bool = False,
     ) -> ModerationDecision:
-        return self._for_turn().check_output(text, strictness, link_allowlist, request)
+        return self._for_turn().check_output(text, strictness, link_allowlist, request, generated)
 
     def check_input(self, text: str, strictness: Strictness = "normal") -> ModerationDecision:
         return self._for_turn().check_input(text, strictness)

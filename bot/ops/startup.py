@@ -26,6 +26,7 @@ from bot.ops.background_gate import STARTING, BackgroundGate
 if TYPE_CHECKING:
     from bot.app import BotApp
     from bot.moderation.gate import ModerationGate
+    from bot.moderation.reply_probe import ReplyFeatureSource
 
 ProgressCallback = Callable[[str], None]
 
@@ -61,6 +62,7 @@ def load_gate_in_background(
     turns_open: Future[None] | None = None,
     begin_after: threading.Event | None = None,
     warm: bool = True,
+    reply_features: ReplyFeatureSource | None = None,
 ) -> ModerationGate:
     """A gate whose classifiers load on a daemon thread (from now on, or once `begin_after` is set); its turns
     also wait for `turns_open`. With `warm`, the thread also scores a sample reply with them, so the libraries the
@@ -75,7 +77,7 @@ def load_gate_in_background(
             with timings.part("classifiers"):
                 from bot.moderation.factory import build_gate
 
-                gate = build_gate(config)
+                gate = build_gate(config, reply_features=reply_features)
                 if warm:
                     for scorer in (gate.harm, *gate.language_models.values()):
                         if scorer is not None:
@@ -109,7 +111,7 @@ def build_app_in_parallel(
     """
     timings = timings if timings is not None else StartupTimings()
     with timings.part("imports.app"):
-        from bot.app import BotApp, engine_settings
+        from bot.app import BotApp, engine_reply_features, engine_settings
 
     settings = engine_settings(config)
     # The loads begin once the build is over: they hold the GIL as much as the build does, so overlapping
@@ -125,7 +127,12 @@ def build_app_in_parallel(
     if "gate" not in build_options:
         progress("loading moderation classifiers (in the background)…")
         build_options["gate"] = load_gate_in_background(
-            config, timings, turns_open, build_done, warm=not model_on_demand
+            config,
+            timings,
+            turns_open,
+            build_done,
+            warm=not model_on_demand,
+            reply_features=engine_reply_features(build_options.get("engine")),
         )
     try:
         with timings.part("build (store, features)"):
