@@ -23,19 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.evaluation.sentiment import LANGUAGES
 from bot.language import DEFAULT_LANGUAGES, LanguageDetector
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-UMSAB = {
-    "arabic": "ar",
-    "english": "en",
-    "french": "fr",
-    "german": "de",
-    "hindi": "hi",
-    "italian": "it",
-    "portuguese": "pt",
-    "spanish": "es",
-}
+UMSAB = LANGUAGES  # UMSAB folder -> language code
 SHORT = 40  # characters: a chat message
 OPTIONS: dict[str, dict[str, object]] = {
     "lingua 15, high (before)": {"script_shortcuts": False, "quick_margin": None},
