@@ -25,9 +25,12 @@ def test_second_load_uses_the_converted_cache(bundled_model_dir: Path) -> None:
     assert (cache / "model.safetensors").is_file()
     # Only the finished directory is left: the staging directory was renamed into place.
     assert [p.name for p in bundled_model_dir.iterdir()] == [cache.name]
+    weights_written = (cache / "model.safetensors").stat().st_mtime_ns
     loaded = load_model(settings, progress=lambda _: None)
     assert loaded.source == "cache"
-    assert loaded.load_seconds < 10
+    # Nothing was converted again (how fast that is, is `socialbot bench start`'s to say, not a timed test's).
+    assert (cache / "model.safetensors").stat().st_mtime_ns == weights_written
+    assert [p.name for p in bundled_model_dir.iterdir()] == [cache.name]
 
 
 def test_unknown_model_is_reported(tmp_path: Path) -> None:
