@@ -5,6 +5,8 @@ only ever run the encoder forward (heads are trained in torch by ``scripts/``, w
 :mod:`bot.minilm_torch`), and that forward is a few matrix products, layer norms and a softmax: the same maths
 in numpy gives the same pooled vectors (within 1e-5, tested) with OpenBLAS doing the products. Weights are read
 with safetensors' numpy API; fine-tuned top layers replace the bundled ones without copying the shared parts.
+Where the CPU has AVX-512 VNNI and a C compiler is present, the layers run in :mod:`bot.minilm_int8` instead (about
+half the CPU time; pooled vectors within cosine 0.999, tested); :meth:`NumpyMiniLM.float_forward` is the reference.
 """
 
 from __future__ import annotations
