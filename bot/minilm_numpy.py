@@ -359,6 +359,7 @@ class NumpyMiniLM:
         mask is right-padded (as the tokenizers make it), else :meth:`float_forward`'s."""
         ids = np.asarray(input_ids, dtype=np.int64)
         mask = np.asarray(attention_mask)
+        one_blas_thread.ensure()  # the heads' and callers' products too, whichever forward runs
         stack = self.int8_stack()
         if stack is not None and ids.ndim == 2 and mask.shape == ids.shape:
             lengths = mask.astype(bool).sum(1)
