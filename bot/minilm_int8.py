@@ -186,6 +186,14 @@ class MiniLMKernel:
         ]
         self._function = function
 
+    @staticmethod
+    def supports(config: EncoderConfig) -> bool:
+        """Whether the kernel takes this shape (64-wide output tiles, heads a multiple of 16 wide)."""
+        hidden, heads = config.hidden_size, config.num_heads
+        if hidden % 64 or config.intermediate_size % 64 or heads <= 0 or hidden % heads:
+            return False
+        return (hidden // heads) % 16 == 0 and hidden // heads <= 256
+
     def stack(self, config: EncoderConfig, layers: Sequence[LayerWeights]) -> Int8Stack:
         """The int8 form of ``layers`` (quantized once per float layer and shared)."""
         return Int8Stack(self, config, tuple(_layer_cache.get(layer) for layer in layers))

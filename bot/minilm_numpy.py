@@ -396,7 +396,8 @@ class NumpyMiniLM:
             with self._int8_lock:
                 if not self._int8_checked:
                     kernel = load_minilm_kernel()
-                    self._int8 = None if kernel is None else kernel.stack(self.config, self.layers)
+                    usable = kernel is not None and kernel.supports(self.config)
+                    self._int8 = kernel.stack(self.config, self.layers) if kernel is not None and usable else None
                     self._int8_checked = True
         return self._int8
 

@@ -127,6 +127,17 @@ def test_offensive_decisions_are_the_float_forwards_and_the_benign_set_is_never_
     assert np.array_equal(int8 >= classifier.threshold, reference >= classifier.threshold)
 
 
+@needs_kernel
+def test_shapes_the_kernel_does_not_take_keep_the_float_forward() -> None:
+    from bot.minilm_numpy import EncoderConfig
+
+    kernel = load_minilm_kernel()
+    assert kernel is not None
+    assert kernel.supports(EncoderConfig())
+    assert not kernel.supports(EncoderConfig(hidden_size=96, num_heads=4))  # outputs not a multiple of 64
+    assert not kernel.supports(EncoderConfig(hidden_size=384, num_heads=32))  # heads 12 wide
+
+
 def test_without_a_compiler_the_float_forward_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
