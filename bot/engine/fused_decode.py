@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import logging
-import os
-import shutil
 import statistics
 import subprocess
 import time
@@ -36,7 +33,8 @@ import torch
 from bot.engine.direct_llama import DecoderLayer, DirectLlamaForCausalLM
 from bot.engine.int8_linear import Int8Linear
 from bot.engine.kv_pool import SequenceKV
-from bot.engine.native_attention import COMMON_FLAGS, SUPPORTED_KV_DTYPES, _build_key, _compile, kernel_cache_dir
+from bot.engine.native_attention import SUPPORTED_KV_DTYPES
+from bot.native_build import COMMON_FLAGS, build_and_load, find_compiler
 
 logger = logging.getLogger(__name__)
 
@@ -272,27 +270,16 @@ class FusedDecoder:
         return out
 
 
-def _library_key(compiler: str, flags: Sequence[str]) -> str:
-    digest = hashlib.sha256(_build_key(compiler, flags, SOURCE).encode())
-    for path in INCLUDED:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @functools.cache
 def load_fused_decode(cache_dir: Path | None = None, march: str = "native") -> FusedDecodeKernel | None:
     """The compiled library, built first if needed; None (logged) where it is missing, scalar-only or wrong."""
-    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    compiler = find_compiler()
     if not compiler:
         logger.info("no C compiler found: decode steps run layer by layer")
         return None
-    directory = cache_dir or kernel_cache_dir()
     flags = (f"-march={march}", *COMMON_FLAGS, "-pthread")
-    path = directory / f"fused_decode-{_library_key(compiler, flags)}.so"
     try:
-        if not path.exists():
-            _compile(compiler, flags, path, SOURCE)
-        kernel = FusedDecodeKernel(ctypes.CDLL(str(path)), path)
+        kernel = FusedDecodeKernel(*build_and_load("fused_decode", compiler, flags, SOURCE, INCLUDED, cache_dir))
     except (OSError, subprocess.SubprocessError) as error:
         logger.warning("could not build the fused decode kernel: %s", error)
         return None

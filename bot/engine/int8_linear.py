@@ -14,8 +14,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +23,8 @@ from typing import Any
 import torch
 
 from bot.engine.direct_llama import DirectLlamaForCausalLM
-from bot.engine.native_attention import COMMON_FLAGS, _build_key, _compile, kernel_cache_dir
 from bot.engine.step_profile import region
+from bot.native_build import COMMON_FLAGS, build_and_load, find_compiler
 
 logger = logging.getLogger(__name__)
 
@@ -189,17 +187,13 @@ def quantize_model(model: Any, kernel: Int8Kernel | None = None) -> int:
 @functools.cache
 def load_int8_kernel(cache_dir: Path | None = None, march: str = "native") -> Int8Kernel | None:
     """The compiled kernel, built first if needed; None (logged) where it is missing, scalar-only or wrong."""
-    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    compiler = find_compiler()
     if not compiler:
         logger.info("no C compiler found: no int8 kernel")
         return None
-    directory = cache_dir or kernel_cache_dir()
     flags = (f"-march={march}", *COMMON_FLAGS)
-    path = directory / f"int8_matmul-{_build_key(compiler, flags, SOURCE)}.so"
     try:
-        if not path.exists():
-            _compile(compiler, flags, path, SOURCE)
-        kernel = Int8Kernel(ctypes.CDLL(str(path)), path)
+        kernel = Int8Kernel(*build_and_load("int8_matmul", compiler, flags, SOURCE, (), cache_dir))
     except (OSError, subprocess.SubprocessError) as error:
         logger.warning("could not build the int8 kernel: %s", error)
         return None

@@ -1,8 +1,7 @@
 """The C decode-attention kernel (``decode_attention.c``): compiled once per machine, then loaded.
 
-Building needs only a C compiler (``$CC``, ``gcc`` or ``cc``); the shared library is cached under
-``~/.cache/socialbot/kernels`` keyed by the source, the flags and the CPU, so ``-march=native`` never
-runs on a CPU it was not built for. Without a compiler, or if the build or a numerical self-check
+Building and caching go through :mod:`bot.native_build`, shared by every kernel (a C compiler is all it
+needs; libraries are keyed by source, flags and CPU). Without a compiler, or if the build or a numerical self-check
 fails, the engine keeps torch's attention and logs why once.
 """
 
@@ -10,23 +9,19 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import logging
-import os
-import platform
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from bot.native_build import COMMON_FLAGS, build_and_load, find_compiler
+
 logger = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("decode_attention.c")
-COMMON_FLAGS = ("-O3", "-fno-math-errno", "-std=c11", "-fPIC", "-shared")
 SUPPORTED_KV_DTYPES = (torch.float32, torch.bfloat16)
 MAX_GROUP = 16
 MAX_HEAD_DIM = 256
@@ -152,10 +147,6 @@ class NativeDecodeAttention:
             raise NativeAttentionError(f"unsupported shape: {group_size} query heads per key head, dim {head_dim}")
 
 
-def kernel_cache_dir() -> Path:
-    return Path(os.environ.get("SOCIALBOT_KERNEL_CACHE") or Path.home() / ".cache" / "socialbot" / "kernels")
-
-
 @functools.cache
 def load_native_attention(
     cache_dir: Path | None = None, require_simd: bool = True, march: str = "native"
@@ -166,17 +157,13 @@ def load_native_attention(
     FMA) counts as unusable: its portable loops were measured slower than torch (4.9 ms against 3.1 ms
     per layer for 16 sequences). `march` is the CPU to build for (gcc's -march; tests pick older ones).
     """
-    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    compiler = find_compiler()
     if not compiler:
         logger.info("no C compiler found: decode attention stays on torch (slower with many conversations)")
         return None
-    directory = cache_dir or kernel_cache_dir()
     for flags in ((f"-march={march}", *COMMON_FLAGS), COMMON_FLAGS):
-        library_path = directory / f"decode_attention-{_build_key(compiler, flags)}.so"
         try:
-            if not library_path.exists():
-                _compile(compiler, flags, library_path)
-            kernel = NativeDecodeAttention(ctypes.CDLL(str(library_path)), library_path)
+            kernel = NativeDecodeAttention(*build_and_load("decode_attention", compiler, flags, SOURCE, (), cache_dir))
         except (OSError, subprocess.SubprocessError) as error:
             logger.warning("could not build the decode-attention kernel with %s: %s", " ".join(flags), error)
             continue
@@ -188,41 +175,6 @@ def load_native_attention(
             return None
         return kernel
     return None
-
-
-def _build_key(compiler: str, flags: Sequence[str], source: Path = SOURCE) -> str:
-    digest = hashlib.sha256(source.read_bytes())
-    for part in (compiler, *flags, platform.machine(), _cpu_flags()):
-        digest.update(part.encode() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            return next((line for line in cpuinfo if line.startswith(("flags", "Features"))), "")
-    except OSError:
-        return platform.processor()
-
-
-def _compile(compiler: str, flags: Sequence[str], target: Path, source: Path = SOURCE) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(descriptor)
-    try:
-        completed = subprocess.run(
-            [compiler, *flags, "-o", temporary, str(source), "-lm"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise subprocess.SubprocessError(completed.stderr.strip()[-500:] or f"exit code {completed.returncode}")
-        os.replace(temporary, target)  # atomic: a concurrent build never sees half a file
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def reference_decode_attention(

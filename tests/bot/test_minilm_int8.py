@@ -1,0 +1,151 @@
+"""The int8 MiniLM kernel: pooled vectors within a stated tolerance of the float forward, and the same decisions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.minilm_int8 import dequantized_layer, int8_enabled, load_minilm_kernel
+from bot.minilm_numpy import NumpyMiniLM
+from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
+
+TEXTS = [
+    "",
+    "hi",
+    "I love this 😀🔥🎉 so much!!!",
+    "see https://example.com/orders?id=42&x=%20 now",
+    "我的订单在哪里？请尽快回复。",
+    " ".join(f"word{index} and more" for index in range(100)),  # 300 words: truncated
+    "@USER you are such a clown lol",
+    "Привет, как дела? مرحبا كيف حالك",
+]
+# The tolerance the kernel is held to against the float forward (pooled vectors of norm 2-7): the rounding of
+# the weights to int8 (the feed-forward output's to ~15 bits) and of the activations to ~15 bits.
+MIN_COSINE = 0.998
+MAX_ABS = 0.08
+
+needs_kernel = pytest.mark.skipif(load_minilm_kernel() is None, reason="no C compiler or no AVX-512 VNNI")
+
+
+@pytest.fixture
+def int8_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SOCIALBOT_MINILM_INT8", "1")
+    yield
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray((a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1))
+
+
+@needs_kernel
+def test_pooled_vectors_stay_within_the_tolerance_of_the_float_forward_one_by_one_and_batched(int8_on: None) -> None:
+    encoder, tokenizer = shared_bundled_encoder(), EncoderTokenizer()
+    assert encoder.int8_stack() is not None
+    ids, mask = tokenizer.arrays(TEXTS)
+    batched, reference = encoder(ids, mask), encoder.float_forward(ids, mask)
+    assert float(cosines(batched, reference).min()) >= MIN_COSINE
+    assert float(np.abs(batched - reference).max()) <= MAX_ABS
+    for row, text in enumerate(TEXTS):
+        single = encoder(*tokenizer.arrays([text]))[0]
+        # Padding is never computed (sequences are packed), so a text's vector does not depend on its batch.
+        assert np.allclose(single, batched[row], atol=1e-6), text
+
+
+@needs_kernel
+def test_what_is_left_is_the_weights_rounding_the_kernel_equals_the_float_forward_of_its_int8_weights(
+    int8_on: None,
+) -> None:
+    encoder, tokenizer = shared_bundled_encoder(), EncoderTokenizer()
+    stack = encoder.int8_stack()
+    assert stack is not None
+    rounded = NumpyMiniLM(
+        encoder.config,
+        encoder.embeddings,
+        tuple(dequantized_layer(layer, int8) for layer, int8 in zip(encoder.layers, stack.layers, strict=True)),
+    )
+    ids, mask = tokenizer.arrays(TEXTS)
+    assert float(np.abs(encoder(ids, mask) - rounded.float_forward(ids, mask)).max()) < 5e-3
+
+
+@needs_kernel
+def test_token_types_reach_the_kernel_as_in_the_float_forward(int8_on: None) -> None:
+    encoder = shared_bundled_encoder()
+    ids = np.array([[101, 7592, 102, 2088, 102, 0]])
+    mask = np.array([[1, 1, 1, 1, 1, 0]])
+    types = np.array([[0, 0, 0, 1, 1, 0]])
+    with_types, reference = encoder(ids, mask, types), encoder.float_forward(ids, mask, types)
+    assert float(cosines(with_types, reference).min()) >= MIN_COSINE
+    assert not np.allclose(with_types, encoder(ids, mask), atol=1e-3)
+
+
+@needs_kernel
+def test_a_mask_with_holes_and_switching_the_kernel_off_give_the_float_forward_exactly(
+    int8_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = shared_bundled_encoder()
+    ids = np.array([[101, 7592, 2088, 102]])
+    holes = np.array([[1, 0, 1, 1]])
+    assert np.array_equal(encoder(ids, holes), encoder.float_forward(ids, holes))
+    monkeypatch.setenv("SOCIALBOT_MINILM_INT8", "0")
+    assert not int8_enabled() and encoder.int8_stack() is None
+    full = np.ones_like(ids)
+    assert np.array_equal(encoder(ids, full), encoder.float_forward(ids, full))
+
+
+@needs_kernel
+def test_fine_tuned_copies_share_the_int8_form_of_the_layers_they_do_not_replace(int8_on: None) -> None:
+    from bot.moderation.classifier import LAYERS_FILE, default_weights_dir, load_finetuned_minilm
+
+    base = shared_bundled_encoder()
+    tuned, _ = load_finetuned_minilm(default_weights_dir() / LAYERS_FILE)
+    base_stack, tuned_stack = base.int8_stack(), tuned.int8_stack()
+    assert base_stack is not None and tuned_stack is not None
+    shared = [index for index, layer in enumerate(tuned.layers) if layer is base.layers[index]]
+    assert shared and len(shared) < len(tuned.layers)
+    for index in range(len(tuned.layers)):
+        assert (tuned_stack.layers[index] is base_stack.layers[index]) == (index in shared)
+
+
+@needs_kernel
+def test_offensive_decisions_are_the_float_forwards_and_the_benign_set_is_never_flagged(
+    int8_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.moderation.classifier import OffensiveClassifier
+
+    data = Path(__file__).resolve().parents[2] / "bot" / "moderation" / "data" / "benign_regression.txt"
+    benign = [line for line in data.read_text(encoding="utf-8").splitlines() if line.strip() and line[0] != "#"]
+    texts = [*TEXTS, *benign, "you are a complete idiot", "shut up, moron", "go to hell you piece of trash"]
+    classifier = OffensiveClassifier.load()
+    int8 = np.asarray(classifier.score_batch(texts))
+    monkeypatch.setenv("SOCIALBOT_MINILM_INT8", "0")
+    reference = np.asarray(classifier.score_batch(texts))
+    assert float(np.abs(int8 - reference).max()) < 0.03
+    assert np.array_equal(int8 >= classifier.threshold, reference >= classifier.threshold)
+
+
+@needs_kernel
+def test_shapes_the_kernel_does_not_take_keep_the_float_forward() -> None:
+    from bot.minilm_numpy import EncoderConfig
+
+    kernel = load_minilm_kernel()
+    assert kernel is not None
+    assert kernel.supports(EncoderConfig())
+    assert not kernel.supports(EncoderConfig(hidden_size=96, num_heads=4))  # outputs not a multiple of 64
+    assert not kernel.supports(EncoderConfig(hidden_size=384, num_heads=32))  # heads 12 wide
+
+
+def test_without_a_compiler_the_float_forward_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    load_minilm_kernel.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert load_minilm_kernel(tmp_path / "kernels") is None
+    finally:
+        load_minilm_kernel.cache_clear()
+    assert "could not build the MiniLM int8 kernel" in caplog.text
