@@ -16,9 +16,6 @@ from tests.support import build_test_app
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Tests hold the numpy MiniLM to the torch/transformers models within 1e-5: the float forward. The int8 kernel
-# (the runtime default) has its own tests, which turn it on (tests/bot/test_minilm_int8.py).
-os.environ.setdefault("SOCIALBOT_MINILM_INT8", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +49,10 @@ async def app(tmp_path: Path, scripted_engine: ScriptedEngine) -> AsyncIterator[
     await bot_app.start()
     yield bot_app
     await bot_app.stop()
+
+
+@pytest.fixture
+def float_minilm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The float numpy MiniLM forward for tests that hold it to the torch/transformers models within 1e-5; the
+    runtime default, the int8 kernel, has its own tolerance tests (tests/bot/test_minilm_int8.py)."""
+    monkeypatch.setenv("SOCIALBOT_MINILM_INT8", "0")

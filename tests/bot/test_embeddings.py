@@ -19,6 +19,7 @@ TEXTS = [
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("float_minilm")
 def test_bundled_vectors_equal_the_ones_sentence_transformers_computes() -> None:
     from sentence_transformers import SentenceTransformer
 

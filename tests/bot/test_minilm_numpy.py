@@ -21,6 +21,10 @@ from bot.minilm_torch import MiniLMEncoder, load_finetuned_torch
 from bot.moderation.classifier import LAYERS_FILE, OffensiveClassifier, default_weights_dir, load_finetuned_minilm
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
 
+# These hold the float numpy forward to the torch/transformers model within 1e-5.
+pytestmark = pytest.mark.usefixtures("float_minilm")
+
+
 TEXTS = [
     "",
     "hi",

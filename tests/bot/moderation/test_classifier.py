@@ -72,6 +72,7 @@ def test_weights_naming_an_unknown_text_normalisation_are_refused(tmp_path: Path
         OffensiveClassifier.load(tmp_path)
 
 
+@pytest.mark.usefixtures("float_minilm")
 def test_own_encoder_matches_the_transformers_model() -> None:
     from transformers import AutoModel, AutoTokenizer
 
