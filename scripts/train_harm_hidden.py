@@ -13,9 +13,14 @@ Features come from ``scripts/harm_hidden_features.py`` (the engine path the bot 
   ``--max-false-block``, on calibration benign pairs within ``--max-benign-block`` and 0 on the benign
   regression set (paired with a neighbour as request). Writes ``bot/moderation/weights/harm_hidden_probe.json``.
 
-The test behaviours are never read here.
+- ``ship-oof`` (what ships now): the same probe fitted on fit + calibration behaviours, its threshold the lowest
+  whose out-of-fold false blocks (5 folds by behaviour over both) are within ``--target-false-block`` (2%), then
+  raised until calibration benign pairs and the regression set hold; a bootstrap over behaviours shows how the
+  rule holds on behaviours it was not chosen on. Features from ``scripts/harm_judge_features.py --cache DIR``.
 
-    python scripts/train_harm_hidden.py cv|ship|test [--cache /tmp/moderation_hs]
+The test behaviours are never read here except by ``test``.
+
+    python scripts/train_harm_hidden.py cv|ship|ship-oof|test [--cache /tmp/moderation_hs]
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_harm_pair import fit_compliance, recall_at
 
 from bot.engine.hidden_states import POOLINGS
-from bot.evaluation.harm_data import HarmSplits, behaviour_folds, load_harm_splits, pair_benign
+from bot.evaluation.harm_data import HarmSplits, behaviour_folds, load_harm_splits, non_test_folds, pair_benign
 from bot.evaluation.moderation import shared_data_dir
 from bot.moderation.harm import HarmClassifier, strip_ellipses
 from bot.moderation.reply_probe import PROBE_FILE, DeepHarmCheck, HiddenStateProbe, RecipeValue
@@ -55,8 +60,14 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "bot" / "moderation" / "weights"
 
 def features(cache: Path, name: str) -> tuple[np.ndarray, list[int], np.ndarray]:
     """[rows, layers, poolings, hidden] float32, the layers, and which rows of the source were kept."""
-    data = np.load(cache / f"{name}.npz")
-    x = data["x"].astype(np.float32)
+    path = cache / f"{name}.npz"
+    if not path.is_file():  # scripts/harm_judge_features.py names its files by source and split only
+        path = cache / f"{name.removesuffix('_pair_int8')}.npz"
+    data = np.load(path)
+    if "pair_mean" in data:  # harm_judge_features.py: the shipped framing's mean and last-token poolings
+        x = np.stack([data["pair_mean"], data["pair_last"]], axis=2).astype(np.float32)
+    else:
+        x = data["x"].astype(np.float32)
     return x, [int(v) for v in data["layers"]], data["rows"] if "rows" in data else np.arange(len(x))
 
 
@@ -292,6 +303,155 @@ def run_ship(splits: HarmSplits, cache: Path, max_false_block: float, max_benign
     print(json.dumps({k: v for k, v in report.items() if k != "cv_fit_behaviours"}, indent=1))
 
 
+def choose_oof_threshold(harmless: np.ndarray, target: float) -> float:
+    """The lowest threshold whose out-of-fold false blocks on harmless replies are within ``target``."""
+    for candidate in np.arange(READ_FROM, 0.995, 0.005):
+        if float((harmless >= candidate).mean()) <= target:
+            return round(float(candidate), 3)
+    return 0.99
+
+
+def behaviour_bootstrap(
+    scores: np.ndarray, y: np.ndarray, behaviours: Sequence[str], target: float, rounds: int = 1000
+) -> dict[str, list[float] | float]:
+    """How a threshold chosen this way holds on behaviours it was not chosen on: resample behaviours with
+    replacement, choose on the sample, measure on the behaviours left out (5th / 50th / 95th percentiles)."""
+    names = sorted(set(behaviours))
+    rows_of = {name: np.flatnonzero(np.array(behaviours) == name) for name in names}
+    rng = np.random.default_rng(13)
+    false_blocks, recalls, thresholds = [], [], []
+    for _ in range(rounds):
+        drawn = rng.choice(len(names), len(names), replace=True)
+        inside = np.concatenate([rows_of[names[i]] for i in drawn])
+        outside = np.concatenate([rows_of[names[i]] for i in range(len(names)) if i not in set(drawn.tolist())])
+        threshold = choose_oof_threshold(scores[inside][y[inside] == 0], target)
+        thresholds.append(threshold)
+        false_blocks.append(float((scores[outside][y[outside] == 0] >= threshold).mean()))
+        recalls.append(float((scores[outside][y[outside] == 1] >= threshold).mean()))
+
+    def spread(values: list[float]) -> list[float]:
+        return [round(float(v), 4) for v in np.percentile(values, [5, 50, 95])]
+
+    return {
+        "out_of_bag_false_block_5_50_95": spread(false_blocks),
+        "out_of_bag_recall_5_50_95": spread(recalls),
+        "threshold_5_50_95": spread(thresholds),
+        "p_false_block_over_3pct": round(float(np.mean(np.array(false_blocks) > 0.03)), 3),
+    }
+
+
+def run_ship_oof(splits: HarmSplits, cache: Path, target: float, max_benign_block: float, c_value: float) -> None:
+    """The probe fitted on fit + calibration behaviours, its threshold chosen on their out-of-fold scores.
+
+    Layer 18 mean pooling over (request, reply) and the z-average with TF-IDF stay as shipped (grouped CV over
+    fit + calibration behaviours found nothing better; see the changelog). Features: harm_judge_features.py."""
+    started = time.time()
+    layer, pooling = 18, "mean"
+    fit, cal = splits.jailbreak["fit"], splits.jailbreak["calibration"]
+    texts = list(fit.texts) + list(cal.texts)
+    requests = list(splits.goals["fit"]) + list(splits.goals["calibration"])
+    y = np.array(list(fit.labels) + list(cal.labels))
+    fold_list, behaviours = non_test_folds(splits)
+    folds = np.array(fold_list)
+
+    def columns(name: str) -> tuple[np.ndarray, np.ndarray]:
+        x, layers, rows = features(cache, name)
+        return x[:, layers.index(layer), POOLINGS.index(pooling)], rows  # type: ignore[arg-type]
+
+    x = np.concatenate([columns("jailbreak_fit")[0], columns("jailbreak_calibration")[0]])
+    lm_oof = out_of_fold(x, y, folds, c_value)
+    tf_oof = np.zeros(len(y))
+    for fold in range(FOLDS):
+        train, held = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+        model_tf = fit_compliance([texts[i] for i in train], [int(y[i]) for i in train], 4.0)
+        tf_oof[held] = model_tf.logits([strip_ellipses(texts[i]) for i in held])
+    weights = (
+        1.0 / float(lm_oof.std()),
+        1.0 / float(tf_oof.std()),
+        -float(lm_oof.mean() / lm_oof.std() + tf_oof.mean() / tf_oof.std()),
+    )
+    harm = HarmClassifier.load()
+    assert harm.pair is not None
+    factors = np.minimum(1.0, harm.pair.request_scale * np.array(harm.pair.request.score_batch(requests)))
+    judged = np.array([harm.judges(text) for text in texts])
+    z = weights[0] * lm_oof + weights[1] * tf_oof + weights[2]
+    oof_scores = np.where(judged, factors / (1.0 + np.exp(-z)), 0.0)
+    scaler, model = probe_fit(x, y, c_value)
+    recipe = {"layer": layer, "pooling": pooling, "last_n": 8, "request_tokens": 40, "reply_tokens": 96,
+              "with_request": True}  # fmt: skip
+    probe = HiddenStateProbe(
+        recipe=recipe,
+        mean=scaler.mean_.astype(np.float32),
+        scale=scaler.scale_.astype(np.float32),
+        coef=model.coef_[0].astype(np.float32),
+        intercept=float(model.intercept_[0]),
+        stack=weights,
+        threshold=0.5,
+        feature_model="SmolLM2-135M-Instruct",
+    )
+    check = DeepHarmCheck(harm, probe)
+
+    def deep_scores(pair_requests: list[str], replies: list[str], name: str) -> np.ndarray:
+        values, rows = columns(name)
+        cached = CachedFeatures({(pair_requests[int(r)], replies[int(r)]): values[i] for i, r in enumerate(rows)})
+        return np.array(check.score_pairs(pair_requests, replies, cached, READ_FROM))
+
+    benign_requests, benign_replies = pair_benign(splits.benign["calibration"])
+    benign_scores = deep_scores(benign_requests, benign_replies, "benign_calibration")
+    from bot.evaluation.moderation_report import regression_texts
+
+    regression = regression_texts()
+    regression_requests = [regression[(index + 1) % len(regression)] for index in range(len(regression))]
+    regression_scores = deep_scores(regression_requests, regression, "regression")
+    threshold = choose_oof_threshold(oof_scores[y == 0], target)
+    while threshold < 0.99 and (
+        float((benign_scores >= threshold).sum()) > max_benign_block * max(1, len(benign_scores))
+        or bool((regression_scores >= threshold).any())
+    ):
+        threshold = round(threshold + 0.005, 3)
+    cal_rows = np.arange(len(fit.labels), len(y))
+
+    def at(rows: np.ndarray) -> dict[str, float]:
+        scores, labels = oof_scores[rows], y[rows]
+        return {
+            "recall": round(float((scores[labels == 1] >= threshold).mean()), 4),
+            "false_block_rate": round(float((scores[labels == 0] >= threshold).mean()), 4),
+            "auc": round(float(roc_auc_score(labels, scores)), 4),
+            "recall_at_3pct": round(recall_at(labels, scores, 0.03), 4),
+        }
+
+    report = {
+        "threshold": threshold,
+        "recipe": {
+            **recipe,
+            "C": c_value,
+            "stacking": "z_average",
+            "fitted_on": "fit + calibration behaviours",
+            "threshold_rule": f"out-of-fold false blocks <= {target} of harmless fit + calibration replies",
+            "max_benign_block": max_benign_block,
+            "n_fit_replies": len(y),
+            "features": "engine path, int8 weights (bot.engine.hidden_states), scripts/harm_judge_features.py",
+        },
+        "cv_fit_and_calibration_behaviours": {
+            "folds": FOLDS,
+            "n_behaviours": len(set(behaviours)),
+            "n_harmless": int((y == 0).sum()),
+            "all": at(np.arange(len(y))),
+            "calibration_rows": at(cal_rows),
+            "bootstrap_over_behaviours": behaviour_bootstrap(oof_scores, y, behaviours, target),
+        },
+        "calibration_benign": {
+            "benign_pair_false_block_rate": round(float((benign_scores >= threshold).mean()), 4),
+            "n_benign_pairs": len(benign_scores),
+            "regression_blocked": int((regression_scores >= threshold).sum()),
+        },
+        "command": "python scripts/train_harm_hidden.py " + " ".join(sys.argv[1:]),
+        "training_seconds": round(time.time() - started),
+    }
+    probe.with_threshold(threshold).save(WEIGHTS / PROBE_FILE, report)
+    print(json.dumps(report, indent=1))
+
+
 def run_test(splits: HarmSplits, cache: Path) -> None:
     """The held-out look: the shipped probe on the test behaviours and the benign test pairs (cached features)."""
     harm = HarmClassifier.load()
@@ -342,15 +502,19 @@ def run_test(splits: HarmSplits, cache: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("cv", "ship", "test"))
+    parser.add_argument("step", choices=("cv", "ship", "ship-oof", "test"))
     parser.add_argument("--data", type=Path, default=shared_data_dir())
     parser.add_argument("--cache", type=Path, default=Path("/tmp/moderation_hs"))
     parser.add_argument("--max-false-block", type=float, default=0.03)
     parser.add_argument("--max-benign-block", type=float, default=0.005)
+    parser.add_argument("--target-false-block", type=float, default=0.02, help="ship-oof: out-of-fold target")
+    parser.add_argument("--c", type=float, default=0.01, help="ship-oof: the probe's C (grouped CV choice)")
     args = parser.parse_args()
     splits = load_harm_splits(args.data)
     if args.step == "cv":
         run_cv(splits, args.cache)
+    elif args.step == "ship-oof":
+        run_ship_oof(splits, args.cache, args.target_false_block, args.max_benign_block, args.c)
     elif args.step == "test":
         run_test(splits, args.cache)
     else:

@@ -51,6 +51,16 @@ def behaviour_folds(splits: HarmSplits, folds: int = 5) -> list[int]:
     return [fold_of[behaviour] for behaviour in splits.row_behaviours["fit"]]
 
 
+def non_test_folds(splits: HarmSplits, folds: int = 5) -> tuple[list[int], list[str]]:
+    """Cross-validation folds over the fit and calibration replies together (fit rows first), dealt by behaviour,
+    and each row's behaviour: the out-of-fold scores the LM stage's threshold is chosen on (test never enters)."""
+    behaviours = sorted(set(splits.behaviours["fit"]) | set(splits.behaviours["calibration"]))
+    random.Random(SPLIT_SEED).shuffle(behaviours)
+    fold_of = {behaviour: index % folds for index, behaviour in enumerate(behaviours)}
+    rows = list(splits.row_behaviours["fit"]) + list(splits.row_behaviours["calibration"])
+    return [fold_of[behaviour] for behaviour in rows], rows
+
+
 def deal_groups(groups: list[str], strata: dict[str, str], seed: int = SPLIT_SEED) -> dict[str, Split]:
     """Assign each group to a split: shuffled within its stratum, then dealt 60/20/20 (same input, same split)."""
     by_stratum: dict[str, list[str]] = defaultdict(list)

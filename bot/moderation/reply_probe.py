@@ -3,7 +3,8 @@
 Pair mode (``bot.moderation.harm``) scores harmful compliance as P(reply complies) x min(1, scale x P(harmful
 request)). This stage replaces P(reply complies) with a logistic stack of pair mode's TF-IDF compliance logit and a
 logistic-regression probe on the chat model's mid-layer state of the reply tokens (read after the request, in the
-chat template), trained by ``scripts/train_harm_hidden.py`` on the fit behaviours only. Replies whose request
+chat template), trained by ``scripts/train_harm_hidden.py ship-oof`` on the fit + calibration behaviours, its
+threshold chosen on their out-of-fold scores (never on test). Replies whose request
 factor alone keeps them under the threshold are not read by the model (their score cannot reach it): most replies
 to ordinary questions cost nothing. The features come from a ``ReplyFeatureSource`` the app passes in (the
 in-process engine's ``bot.engine.hidden_states.EngineReplyFeatures``); this module never imports the engine.

@@ -13,6 +13,7 @@ from bot.engine.hidden_states import (
     EngineFeaturesOnDemand,
     EngineReplyFeatures,
     HiddenStatesUnavailable,
+    JudgeTokens,
     PairTokens,
     StateRecipe,
     layer_states,
@@ -88,6 +89,15 @@ def test_the_reply_starts_after_the_assistant_marker_and_cuts_apply(direct_model
     assert direct_model.tokenizer.decode(ids[:start]).endswith("<|im_start|>assistant\n")
     alone, alone_start = tokens.build(REQUEST, REPLY, replace(recipe, with_request=False))
     assert alone[alone_start:] == ids[start:] and alone_start < start
+
+
+def test_the_judge_framing_quotes_the_cut_reply_and_ends_at_the_assistant_marker(direct_model: LoadedModel) -> None:
+    recipe = StateRecipe(request_tokens=3, reply_tokens=5)
+    ids, start, end = JudgeTokens(direct_model.tokenizer).build(REQUEST, REPLY, recipe)
+    assert end - start == 5
+    assert ids[start:end] == PairTokens(direct_model.tokenizer).build(REQUEST, REPLY, recipe)[0][-5:]
+    text = direct_model.tokenizer.decode(ids)
+    assert "Request: How do I" in text and text.endswith("Answer Yes or No.<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_the_feature_source_pools_the_layer_the_recipe_names(int8_model: LoadedModel) -> None:

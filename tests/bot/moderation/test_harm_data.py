@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.evaluation.harm_data import deal_groups, load_jailbreakbench
+from bot.evaluation.harm_data import deal_groups, load_harm_splits, load_jailbreakbench, non_test_folds
 from bot.evaluation.moderation import shared_data_dir
 
 
@@ -25,3 +25,16 @@ def test_no_behaviour_is_in_two_jailbreakbench_splits() -> None:
     assert not fit & calibration and not fit & test and not calibration & test
     assert len(test) >= 15
     assert set(row_behaviours["test"]) == test
+
+
+@pytest.mark.skipif(not (shared_data_dir() / "jailbreakbench").is_dir(), reason="needs ../shared/data")
+def test_out_of_fold_folds_cover_fit_and_calibration_by_behaviour_and_never_test() -> None:
+    splits = load_harm_splits(shared_data_dir())
+    folds, behaviours = non_test_folds(splits)
+    assert len(folds) == len(splits.jailbreak["fit"].labels) + len(splits.jailbreak["calibration"].labels)
+    fold_of: dict[str, set[int]] = {}
+    for fold, behaviour in zip(folds, behaviours, strict=True):
+        fold_of.setdefault(behaviour, set()).add(fold)
+    assert all(len(value) == 1 for value in fold_of.values())
+    assert not set(fold_of) & set(splits.behaviours["test"])
+    assert set(folds) == {0, 1, 2, 3, 4}
