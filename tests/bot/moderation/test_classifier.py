@@ -16,6 +16,8 @@ from bot.kb.answerability import LAYERS_FILE as ANSWERABILITY_LAYERS
 from bot.kb.answerability import default_weights_dir as kb_weights_dir
 from bot.moderation.classifier import (
     LAYERS_FILE,
+    LEXICAL_METADATA_FILE,
+    LEXICAL_WEIGHTS_FILE,
     METADATA_FILE,
     ClassifierLoadError,
     HFSequenceClassifier,
@@ -70,6 +72,51 @@ def test_weights_naming_an_unknown_text_normalisation_are_refused(tmp_path: Path
     (tmp_path / METADATA_FILE).write_text(json.dumps({**metadata, "normalization": "shouting"}), encoding="utf-8")
     with pytest.raises(ClassifierLoadError, match="normalisation 'shouting'"):
         OffensiveClassifier.load(tmp_path)
+
+
+def _minilm_only_weights(directory: Path) -> Path:
+    shipped = default_weights_dir()
+    for name in (LAYERS_FILE, METADATA_FILE):
+        shutil.copy(shipped / name, directory / name)
+    return directory
+
+
+def test_the_shipped_score_averages_the_minilm_and_the_lexical_model_with_the_blend_threshold(
+    classifier: OffensiveClassifier, tmp_path: Path
+) -> None:
+    blend = classifier.lexical
+    assert blend is not None and 0.0 < blend.minilm_weight < 1.0
+    assert classifier.threshold == blend.threshold != classifier.metadata.threshold
+    minilm_alone = OffensiveClassifier.load(_minilm_only_weights(tmp_path))
+    assert minilm_alone.lexical is None and minilm_alone.threshold == classifier.metadata.threshold
+    texts = ["what a lovely morning", "shut up you stupid bitch", "@USER URL #MAGA"]
+    expected = [
+        blend.minilm_weight * m + (1 - blend.minilm_weight) * x
+        for m, x in zip(minilm_alone.score_batch(texts), blend.model.score_batch(texts), strict=True)
+    ]
+    assert classifier.score_batch(texts) == pytest.approx(expected, abs=1e-6)
+    assert OffensiveClassifier.load(blend=False).score_batch(texts) == pytest.approx(
+        minilm_alone.score_batch(texts), abs=1e-6
+    )
+
+
+def test_an_obscene_insult_is_flagged_and_a_thank_you_is_not(classifier: OffensiveClassifier) -> None:
+    assert classifier.score("fuck you, you worthless piece of shit") >= classifier.threshold
+    assert classifier.score("Thanks, the parcel arrived this morning.") < classifier.threshold
+
+
+def test_a_lexical_blend_with_an_unusable_setting_is_refused(tmp_path: Path) -> None:
+    shipped = default_weights_dir()
+    directory = _minilm_only_weights(tmp_path)
+    shutil.copy(shipped / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_WEIGHTS_FILE)
+    metadata = json.loads((shipped / LEXICAL_METADATA_FILE).read_text(encoding="utf-8"))
+    metadata["blend"]["minilm_weight"] = 1.5
+    (directory / LEXICAL_METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ClassifierLoadError, match="out of range"):
+        OffensiveClassifier.load(directory)
+    (directory / LEXICAL_WEIGHTS_FILE).unlink()
+    with pytest.raises(ClassifierLoadError, match=r"train_offensive_blend\.py"):
+        OffensiveClassifier.load(directory)
 
 
 def test_own_encoder_matches_the_transformers_model() -> None:
