@@ -6,9 +6,10 @@ Only the fine-tuned layers and the head ship (``weights/``); the embeddings and 
 layers come from the bundled encoder. The metadata names the text normalisation the model was
 trained with, and inference applies the same one. Inference runs in numpy (:mod:`bot.minilm_numpy`, no torch
 import); the torch model of the same weights (:mod:`bot.minilm_torch`) is for the trainers and for bulk batches
-on CPUs that multiply bfloat16 in hardware. When ``offensive_lexical.npz``/``.json`` ship beside it
-(``scripts/train_offensive_blend.py``), the score is a weighted average with a word + character TF-IDF logistic
-regression (:class:`LexicalBlend`, well under a millisecond a message), and the threshold is the blend's.
+on CPUs that multiply bfloat16 in hardware. When ``offensive_lexical.npz``/``.json`` lie beside the weights
+(``scripts/train_offensive_blend.py`` writes them; not shipped: the blend won on OLID dev and lost on held-out),
+the score is a weighted average with a word + character TF-IDF logistic regression (:class:`LexicalBlend`, about
+0.5 CPU-ms a message), and the threshold is the blend's.
 :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face sequence classifier.
 """
 

@@ -31,6 +31,7 @@ from bot.moderation.embeddings_features import (
     embed_texts,
     shared_bundled_encoder,
 )
+from bot.moderation.linear_text import HashedFeatures, LinearTextModel, save_linear_model
 
 
 @pytest.fixture(scope="module")
@@ -81,37 +82,41 @@ def _minilm_only_weights(directory: Path) -> Path:
     return directory
 
 
-def test_the_shipped_score_averages_the_minilm_and_the_lexical_model_with_the_blend_threshold(
+def _write_blend(directory: Path, minilm_weight: float, threshold: float, lexical_probability: float) -> None:
+    """A lexical model that gives every text ``lexical_probability`` (no n-gram weights, only the intercept)."""
+    features = HashedFeatures("word", 1, 1, 2**10)
+    model = LinearTextModel(
+        features,
+        np.ones(features.n_features, dtype=np.float32),
+        np.zeros(features.n_features, dtype=np.float32),
+        float(np.log(lexical_probability / (1 - lexical_probability))),
+    )
+    blend = {"blend": {"minilm_weight": minilm_weight, "threshold": threshold}}
+    save_linear_model(model, directory / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_METADATA_FILE, blend)
+
+
+def test_the_shipped_classifier_is_the_minilm_alone(classifier: OffensiveClassifier) -> None:
+    assert classifier.lexical is None and classifier.threshold == classifier.metadata.threshold
+
+
+def test_a_lexical_blend_beside_the_weights_averages_the_two_models_and_brings_its_threshold(
     classifier: OffensiveClassifier, tmp_path: Path
 ) -> None:
-    blend = classifier.lexical
-    assert blend is not None and 0.0 < blend.minilm_weight < 1.0
-    assert classifier.threshold == blend.threshold != classifier.metadata.threshold
-    minilm_alone = OffensiveClassifier.load(_minilm_only_weights(tmp_path))
-    assert minilm_alone.lexical is None and minilm_alone.threshold == classifier.metadata.threshold
+    directory = _minilm_only_weights(tmp_path)
+    _write_blend(directory, minilm_weight=0.8, threshold=0.46, lexical_probability=0.9)
+    blended = OffensiveClassifier.load(directory)
+    assert blended.lexical is not None and blended.threshold == 0.46
     texts = ["what a lovely morning", "shut up you stupid bitch", "@USER URL #MAGA"]
-    expected = [
-        blend.minilm_weight * m + (1 - blend.minilm_weight) * x
-        for m, x in zip(minilm_alone.score_batch(texts), blend.model.score_batch(texts), strict=True)
-    ]
-    assert classifier.score_batch(texts) == pytest.approx(expected, abs=1e-6)
-    assert OffensiveClassifier.load(blend=False).score_batch(texts) == pytest.approx(
-        minilm_alone.score_batch(texts), abs=1e-6
+    expected = [0.8 * score + 0.2 * 0.9 for score in classifier.score_batch(texts)]
+    assert blended.score_batch(texts) == pytest.approx(expected, abs=1e-6)
+    assert OffensiveClassifier.load(directory, blend=False).score_batch(texts) == pytest.approx(
+        classifier.score_batch(texts), abs=1e-6
     )
 
 
-def test_an_obscene_insult_is_flagged_and_a_thank_you_is_not(classifier: OffensiveClassifier) -> None:
-    assert classifier.score("fuck you, you worthless piece of shit") >= classifier.threshold
-    assert classifier.score("Thanks, the parcel arrived this morning.") < classifier.threshold
-
-
 def test_a_lexical_blend_with_an_unusable_setting_is_refused(tmp_path: Path) -> None:
-    shipped = default_weights_dir()
     directory = _minilm_only_weights(tmp_path)
-    shutil.copy(shipped / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_WEIGHTS_FILE)
-    metadata = json.loads((shipped / LEXICAL_METADATA_FILE).read_text(encoding="utf-8"))
-    metadata["blend"]["minilm_weight"] = 1.5
-    (directory / LEXICAL_METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    _write_blend(directory, minilm_weight=1.5, threshold=0.46, lexical_probability=0.5)
     with pytest.raises(ClassifierLoadError, match="out of range"):
         OffensiveClassifier.load(directory)
     (directory / LEXICAL_WEIGHTS_FILE).unlink()
