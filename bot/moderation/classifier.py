@@ -6,8 +6,11 @@ Only the fine-tuned layers and the head ship (``weights/``); the embeddings and 
 layers come from the bundled encoder. The metadata names the text normalisation the model was
 trained with, and inference applies the same one. Inference runs in numpy (:mod:`bot.minilm_numpy`, no torch
 import); the torch model of the same weights (:mod:`bot.minilm_torch`) is for the trainers and for bulk batches
-on CPUs that multiply bfloat16 in hardware. :class:`HFSequenceClassifier` wraps any user-supplied Hugging Face
-sequence classifier.
+on CPUs that multiply bfloat16 in hardware. When ``offensive_lexical.npz``/``.json`` lie beside the weights
+(``scripts/train_offensive_blend.py`` writes them; not shipped: the blend won on OLID dev and lost on held-out),
+the score is a weighted average with a word + character TF-IDF logistic regression (:class:`LexicalBlend`, about
+0.5 CPU-ms a message), and the threshold is the blend's.
+:class:`HFSequenceClassifier` wraps any user-supplied Hugging Face sequence classifier.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from safetensors.numpy import load_file
 
 from bot.minilm_numpy import LinearHead, NumpyMiniLM, sigmoid
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
+from bot.moderation.linear_text import LinearModelLoadError, LinearTextModel, load_linear_model
 from bot.moderation.normalization import BASIC, UnknownNormalizationError
 
 if TYPE_CHECKING:
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 
 LAYERS_FILE = "offensive_minilm_layers.safetensors"
 METADATA_FILE = "offensive_classifier.json"
+LEXICAL_WEIGHTS_FILE = "offensive_lexical.npz"
+LEXICAL_METADATA_FILE = "offensive_lexical.json"
 HEAD_PREFIX = "head."
 _BATCH_SIZE = 64
 # Batches at least this big run in bfloat16 where the CPU multiplies it in hardware (AMX): on OLID's dev split
@@ -167,6 +173,42 @@ class ClassifierMetadata:
     normalization: str = BASIC
 
 
+@dataclass(frozen=True)
+class LexicalBlend:
+    """A TF-IDF model averaged into the MiniLM's probability: it reads the words and characters themselves
+    (spellings, emoji, obscenities the WordPiece vocabulary splits), so the two err on different tweets.
+
+    ``score = minilm_weight * p_minilm + (1 - minilm_weight) * p_lexical``; the weight and ``threshold`` were
+    chosen together on the trainer's dev split (which neither model was fitted on).
+    """
+
+    model: LinearTextModel
+    minilm_weight: float
+    threshold: float
+
+    @classmethod
+    def load(cls, weights_dir: Path) -> LexicalBlend | None:
+        """The blend shipped in ``weights_dir``, or None when its files are absent (the MiniLM then scores alone)."""
+        weights_path, metadata_path = weights_dir / LEXICAL_WEIGHTS_FILE, weights_dir / LEXICAL_METADATA_FILE
+        if not weights_path.is_file() and not metadata_path.is_file():
+            return None
+        try:
+            model, metadata = load_linear_model(weights_path, metadata_path, "scripts/train_offensive_blend.py")
+            blend = metadata["blend"]
+            weight, threshold = float(blend["minilm_weight"]), float(blend["threshold"])  # type: ignore[index]
+        except (LinearModelLoadError, KeyError, TypeError, ValueError) as error:
+            raise ClassifierLoadError(f"{metadata_path}: not a usable lexical blend: {error}") from error
+        if not 0.0 <= weight <= 1.0 or not 0.0 < threshold < 1.0:
+            raise ClassifierLoadError(f"{metadata_path}: blend weight {weight} / threshold {threshold} out of range")
+        return cls(model, weight, threshold)
+
+    def combine(self, minilm: Sequence[float], texts: Sequence[str]) -> list[float]:
+        """The blended probabilities of ``texts`` given the MiniLM's."""
+        lexical = self.model.score_batch(texts)
+        weight = self.minilm_weight
+        return [weight * m + (1.0 - weight) * x for m, x in zip(minilm, lexical, strict=True)]
+
+
 class OffensiveClassifier:
     """Probability that a chat message is offensive (OLID's OFF: insults, profanity, threats).
 
@@ -182,6 +224,7 @@ class OffensiveClassifier:
         metadata: ClassifierMetadata,
         bfloat16_batches: bool = False,
         layers_path: Path | None = None,
+        lexical: LexicalBlend | None = None,
     ) -> None:
         self._encoder = encoder
         self._head = head
@@ -190,6 +233,7 @@ class OffensiveClassifier:
         # Bulk moderation (`socialbot moderate` on stdin) turns this on; the bot's one-reply checks stay fp32.
         self.bfloat16_batches = bfloat16_batches
         self._layers_path = layers_path
+        self.lexical = lexical
         self._torch_lock = threading.Lock()
         self._torch_model: tuple[MiniLMEncoder, BinaryHead] | None = None
 
@@ -206,12 +250,13 @@ class OffensiveClassifier:
 
     @property
     def threshold(self) -> float:
-        """Decision threshold chosen on the trainer's dev split (maximises macro-F1 there)."""
-        return self.metadata.threshold
+        """Decision threshold chosen on the trainer's dev split (maximises macro-F1 there): the blend's if any."""
+        return self.lexical.threshold if self.lexical is not None else self.metadata.threshold
 
     @classmethod
-    def load(cls, weights_dir: Path | None = None) -> OffensiveClassifier:
-        """Load the bundled encoder and the fine-tuned layers + head from ``weights_dir``."""
+    def load(cls, weights_dir: Path | None = None, blend: bool = True) -> OffensiveClassifier:
+        """Load the bundled encoder and the fine-tuned layers + head from ``weights_dir``, and the lexical blend
+        when it ships there (``blend=False``: the MiniLM alone, as its trainers score it)."""
         weights_dir = weights_dir or default_weights_dir()
         encoder, head, raw_metadata = read_finetuned_weights(
             weights_dir, LAYERS_FILE, METADATA_FILE, "scripts/train_moderation.py"
@@ -226,7 +271,8 @@ class OffensiveClassifier:
             tokenizer = EncoderTokenizer(max_tokens=metadata.max_tokens, normalization=metadata.normalization)
         except UnknownNormalizationError as error:
             raise ClassifierLoadError(f"{METADATA_FILE}: {error}") from error
-        return cls(encoder, head, tokenizer, metadata, layers_path=weights_dir / LAYERS_FILE)
+        lexical = LexicalBlend.load(weights_dir) if blend else None
+        return cls(encoder, head, tokenizer, metadata, layers_path=weights_dir / LAYERS_FILE, lexical=lexical)
 
     def score(self, text: str) -> float:
         """Probability (0..1) that ``text`` is offensive."""
@@ -237,7 +283,8 @@ class OffensiveClassifier:
         if not texts:
             return []
         bfloat16_model = self._bfloat16_model() if len(texts) >= BFLOAT16_MIN_BATCH else None
-        return score_with_head(self._encoder, self._head, self._tokenizer, texts, bfloat16_model)
+        minilm = score_with_head(self._encoder, self._head, self._tokenizer, texts, bfloat16_model)
+        return minilm if self.lexical is None else self.lexical.combine(minilm, texts)
 
 
 class HFSequenceClassifier:

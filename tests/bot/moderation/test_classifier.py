@@ -16,6 +16,8 @@ from bot.kb.answerability import LAYERS_FILE as ANSWERABILITY_LAYERS
 from bot.kb.answerability import default_weights_dir as kb_weights_dir
 from bot.moderation.classifier import (
     LAYERS_FILE,
+    LEXICAL_METADATA_FILE,
+    LEXICAL_WEIGHTS_FILE,
     METADATA_FILE,
     ClassifierLoadError,
     HFSequenceClassifier,
@@ -29,6 +31,7 @@ from bot.moderation.embeddings_features import (
     embed_texts,
     shared_bundled_encoder,
 )
+from bot.moderation.linear_text import HashedFeatures, LinearTextModel, save_linear_model
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,55 @@ def test_weights_naming_an_unknown_text_normalisation_are_refused(tmp_path: Path
     (tmp_path / METADATA_FILE).write_text(json.dumps({**metadata, "normalization": "shouting"}), encoding="utf-8")
     with pytest.raises(ClassifierLoadError, match="normalisation 'shouting'"):
         OffensiveClassifier.load(tmp_path)
+
+
+def _minilm_only_weights(directory: Path) -> Path:
+    shipped = default_weights_dir()
+    for name in (LAYERS_FILE, METADATA_FILE):
+        shutil.copy(shipped / name, directory / name)
+    return directory
+
+
+def _write_blend(directory: Path, minilm_weight: float, threshold: float, lexical_probability: float) -> None:
+    """A lexical model that gives every text ``lexical_probability`` (no n-gram weights, only the intercept)."""
+    features = HashedFeatures("word", 1, 1, 2**10)
+    model = LinearTextModel(
+        features,
+        np.ones(features.n_features, dtype=np.float32),
+        np.zeros(features.n_features, dtype=np.float32),
+        float(np.log(lexical_probability / (1 - lexical_probability))),
+    )
+    blend = {"blend": {"minilm_weight": minilm_weight, "threshold": threshold}}
+    save_linear_model(model, directory / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_METADATA_FILE, blend)
+
+
+def test_the_shipped_classifier_is_the_minilm_alone(classifier: OffensiveClassifier) -> None:
+    assert classifier.lexical is None and classifier.threshold == classifier.metadata.threshold
+
+
+def test_a_lexical_blend_beside_the_weights_averages_the_two_models_and_brings_its_threshold(
+    classifier: OffensiveClassifier, tmp_path: Path
+) -> None:
+    directory = _minilm_only_weights(tmp_path)
+    _write_blend(directory, minilm_weight=0.8, threshold=0.46, lexical_probability=0.9)
+    blended = OffensiveClassifier.load(directory)
+    assert blended.lexical is not None and blended.threshold == 0.46
+    texts = ["what a lovely morning", "shut up you stupid bitch", "@USER URL #MAGA"]
+    expected = [0.8 * score + 0.2 * 0.9 for score in classifier.score_batch(texts)]
+    assert blended.score_batch(texts) == pytest.approx(expected, abs=1e-6)
+    assert OffensiveClassifier.load(directory, blend=False).score_batch(texts) == pytest.approx(
+        classifier.score_batch(texts), abs=1e-6
+    )
+
+
+def test_a_lexical_blend_with_an_unusable_setting_is_refused(tmp_path: Path) -> None:
+    directory = _minilm_only_weights(tmp_path)
+    _write_blend(directory, minilm_weight=1.5, threshold=0.46, lexical_probability=0.5)
+    with pytest.raises(ClassifierLoadError, match="out of range"):
+        OffensiveClassifier.load(directory)
+    (directory / LEXICAL_WEIGHTS_FILE).unlink()
+    with pytest.raises(ClassifierLoadError, match=r"train_offensive_blend\.py"):
+        OffensiveClassifier.load(directory)
 
 
 @pytest.mark.usefixtures("float_minilm")
