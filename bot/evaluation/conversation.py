@@ -102,7 +102,11 @@ def _config_for(config: LoadedConfig, database: Path, use_model: bool) -> Loaded
     settings = config.settings
     bot = settings.bot.model_copy(update={"database": str(database)})
     policy = config.section(PolicySection).model_copy(
-        update={"enabled": True, "model_small_talk": use_model, "model_other": use_model}
+        update={
+            "enabled": True,
+            "model_small_talk": use_model and config.section(PolicySection).model_small_talk,
+            "model_other": use_model,
+        }
     )
     kb_section = config.section(KbSection)
     kb = kb_section.model_copy(

@@ -2,7 +2,8 @@
 
 Kinds and how each is answered:
 - self-harm: a caring fixed text pointing to help; harmful request: a fixed refusal;
-- small talk: a curated reply from the owner-editable set (the model only for near matches, checked);
+- small talk: a curated reply from the owner-editable set (near matches too; the model only when
+  `model_small_talk` is on, checked);
 - about the person ("What's my name?"): left to the memory route and the model, which see the history;
 - about the business (a business word or any question): only from the knowledge base; without a confident
   answer (or without a knowledge base) an honest decline in the person's language with the offer of a person;
@@ -55,14 +56,19 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
     if flagged_harmful or is_harmful_request(text):
         return TurnClass("harmful")
     match = small_talk.match(text)
-    if match is not None and match.strong:
+    business = is_about_business(text)
+    # A business word in a message that is not exactly small talk is a business question ("hi, are you open?").
+    if match is not None and match.strong and (not business or match.score >= 1.0):
         return TurnClass("small_talk", match)
     if is_personal(text):
         return TurnClass("personal")
-    if is_about_business(text) or is_question(text):
-        return TurnClass("business", match)
-    if match is not None and len(text.split()) <= NEAR_SMALL_TALK_WORDS:
+    short = len(text.split()) <= NEAR_SMALL_TALK_WORDS
+    # A short question near small talk with no business word in it is about the bot ("are you a real person?",
+    # "who made you?"), not about the business: a knowledge base must not turn it into a decline.
+    if match is not None and short and not business:
         return TurnClass("near_small_talk", match)
+    if business or is_question(text):
+        return TurnClass("business", match)
     return TurnClass("other", match)
 
 
