@@ -44,7 +44,11 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bwhat was (?:my last message|it i (?:just )?said)\b",
     ),
     (LAST_SAID, "es", r"\bqu[ée] (?:te )?(?:acabo de decir|dije|te dije|escrib[íi])\b"),
-    (LAST_SAID, "fr", r"\bqu'est-ce que je (?:viens de (?:te |vous )?dire|t'ai dit|vous ai dit)\b|\bque (?:t'ai|vous ai)-je dit\b"),
+    (
+        LAST_SAID,
+        "fr",
+        r"\bqu'est-ce que je (?:viens de (?:te |vous )?dire|t'ai dit|vous ai dit)\b|\bque (?:t'ai|vous ai)-je dit\b",
+    ),
     (LAST_SAID, "de", r"\bwas habe ich (?:dir |ihnen )?(?:gerade |eben |zuletzt )?(?:gesagt|geschrieben)\b"),
     (LAST_SAID, "pt", r"\bo que (?:eu )?(?:acabei de (?:te )?dizer|te disse|disse|escrevi)\b"),
     (LAST_SAID, "zh", r"我刚才说了什么|我刚说了什么|我刚才说什么|我说了什么"),

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 TurnKind = Literal["self_harm", "harmful", "small_talk", "near_small_talk", "personal", "business", "other"]
 # A near small-talk match is only small talk in a short message.
 NEAR_SMALL_TALK_WORDS = 8
+# A question needs a closer match to count as near small talk: "do you have oat milk?" is only 0.67 from
+# "do you have feelings", "are you a bot or what?" is 0.8 from "are you a bot".
+NEAR_SMALL_TALK_QUESTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,10 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
     short = len(text.split()) <= NEAR_SMALL_TALK_WORDS
     # A short question near small talk with no business word in it is about the bot ("are you a real person?",
     # "who made you?"), not about the business: a knowledge base must not turn it into a decline.
-    if match is not None and short and not business:
+    question = is_question(text)
+    if match is not None and short and not business and (not question or match.score >= NEAR_SMALL_TALK_QUESTION):
         return TurnClass("near_small_talk", match)
-    if business or is_question(text):
+    if business or question:
         return TurnClass("business", match)
     return TurnClass("other", match)
 
