@@ -189,5 +189,7 @@ async def test_what_did_i_just_tell_you_quotes_the_persons_previous_message_in_t
         assert await say(app, "What did I just tell you?") == 'You said: "I\'m coming in on Tuesday."'
         await say(app, "Voy el martes.", chat_id="es")
         assert await say(app, "¿Qué te acabo de decir?", chat_id="es") == 'Dijiste: "Voy el martes."'
+        await say(app, "/reset")
+        assert await say(app, "what did I say?") == "You haven't told me anything else in this chat yet."
     finally:
         await app.stop()
