@@ -6,6 +6,10 @@ all, a harmful request) and split ("tuning": looked at while building the policy
 first run and not tuned on). Both are our own writing, so they are regression figures, not evidence of quality on
 other people's messages. Every message goes through a real bot (store, gate, routes, model) in a conversation
 of its own: the café documents in `eval/conversation/cafe/` as knowledge base, or none.
+
+`eval/conversation/probes.jsonl` (split "probe") holds 87 messages written later to find what the policy got
+wrong on phrasings nobody had tuned on; what they showed was fixed, so they are a regression set too. Run them
+with `run_conversation_eval(config, items=load_conversations(PROBE_FILE))`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from bot.policy.signals import business_claim
 from bot.policy.small_talk import SmallTalkSet
 
 CONVERSATION_DIR = SETS / "conversation"
+PROBE_FILE = CONVERSATION_DIR / "probes.jsonl"
 CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {
@@ -102,7 +107,11 @@ def _config_for(config: LoadedConfig, database: Path, use_model: bool) -> Loaded
     settings = config.settings
     bot = settings.bot.model_copy(update={"database": str(database)})
     policy = config.section(PolicySection).model_copy(
-        update={"enabled": True, "model_small_talk": use_model, "model_other": use_model}
+        update={
+            "enabled": True,
+            "model_small_talk": use_model and config.section(PolicySection).model_small_talk,
+            "model_other": use_model,
+        }
     )
     kb_section = config.section(KbSection)
     kb = kb_section.model_copy(

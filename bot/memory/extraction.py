@@ -99,6 +99,24 @@ _PATTERNS: list[tuple[str, str, str]] = [
         "en",
         rf"\bi (?:booked|made|have booked) an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}",
     ),
+    # "I booked a table for March 14": a booking of something, with its date
+    (
+        APPOINTMENT,
+        "en",
+        rf"\bi(?:'ve| have)? (?:booked|reserved) (?:a |an |the )?(?:table|room|slot|seat|session|class|visit)"
+        rf"\s+(?:on |at |for )?{_REST}",
+    ),
+    (
+        APPOINTMENT,
+        "es",
+        rf"\b(?:he )?reserv[ée] (?:una |la )?(?:mesa|habitaci[óo]n|cita)\s+(?:el |para el |para )?{_REST}",
+    ),
+    (APPOINTMENT, "fr", rf"\bj'ai réservé (?:une |la )?(?:table|chambre|place)\s+(?:le |pour le |pour )?{_REST}"),
+    (
+        APPOINTMENT,
+        "pt",
+        rf"\b(?:eu )?reservei (?:uma |a )?(?:mesa|sala|vaga)\s+(?:na |no |para o |para a |para )?{_REST}",
+    ),
     (APPOINTMENT, "de", r"\bich habe (?P<v>(?:am|um|morgen|heute|übermorgen)\b[^,;]*?) (?:einen |den )?termin"),
     (APPOINTMENT, "es", rf"\bmi (?:cita|reserva)\s+es\s+(?:el |para el |a las )?{_REST}"),
     (APPOINTMENT, "es", rf"\btengo (?:una )?(?:cita|reserva)\s+(?:el |para el |a las )?{_REST}"),

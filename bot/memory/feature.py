@@ -17,7 +17,7 @@ from bot.memory import texts
 from bot.memory.block import memory_block
 from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
 from bot.memory.facts import FactStore, MemoryScope, StoredFact
-from bot.memory.recall import EVERYTHING, memory_question
+from bot.memory.recall import EVERYTHING, LAST_SAID, memory_question
 from bot.memory.summary import ConversationSummaries
 from bot.plugin import ANSWER_MEMORY, GUARD_MEMORY, BaseFeature, FeatureContext
 from bot.privacy.settings import PrivacySection
@@ -81,14 +81,17 @@ class MemoryRoute:
 
     name = "memory"
 
-    def __init__(self, facts: FactStore) -> None:
+    def __init__(self, facts: FactStore, store: Store | None = None) -> None:
         self.facts = facts
+        self.store = store
 
     async def respond(self, turn: TurnContext) -> RouteReply | None:
         if not turn.addressed or not turn.text or turn.text.startswith("/"):
             return None
         scope = MemoryScope.of(turn.message)
         question = memory_question(turn.text)
+        if question is not None and question.kind == LAST_SAID:
+            return self._last_said(turn, reply_language(turn.text, question.language))
         if question is not None:
             return self._answer(scope, question.kind, reply_language(turn.text, question.language))
         clauses = extract_by_clause(turn.text)
@@ -99,6 +102,19 @@ class MemoryRoute:
             text = texts.text("ack_name", language, value=names[0].value) if names else texts.text("ack", language)
             return RouteReply(text, "memory:noted", gate=False, details={"outcome": "memory", "facts": len(facts)})
         return None
+
+    def _last_said(self, turn: TurnContext, language: str) -> RouteReply | None:
+        """The person's previous message in this conversation, quoted; None without a store (the model answers)."""
+        if self.store is None:
+            return None
+        history = self.store.history(turn.conversation_id, limit=20, before_id=turn.stored_message_id)
+        earlier = [message for message in history if message.role == "user" and message.user_id == turn.user_id]
+        if not earlier:
+            text = texts.text("last_said_none", language)
+        else:
+            text = texts.text("last_said", language, value=earlier[-1].text.strip()[:300])
+        # Like the recalled facts, the quote is the person's own words, already posted in this chat.
+        return RouteReply(text, "memory:last_said", gate=False, details={"outcome": "memory", "kind": LAST_SAID})
 
     def _answer(self, scope: MemoryScope, kind: str, language: str) -> RouteReply:
         if kind == EVERYTHING:
@@ -163,7 +179,7 @@ class MemoryFeature(BaseFeature):
         # The observer notes facts after the guards (automod, rate limits) and never answers; the route
         # answers memory questions after auto-replies and before the knowledge base.
         context.add_route(MemoryObserver(self.facts), GUARD_MEMORY, stage="guard", stops=False)
-        context.add_route(MemoryRoute(self.facts), ANSWER_MEMORY)
+        context.add_route(MemoryRoute(self.facts, context.store), ANSWER_MEMORY)
         context.add_prompt_hook(self.prompt_block)
 
     def prompt_block(self, turn: TurnContext) -> str:

@@ -22,6 +22,8 @@ from bot.memory.extraction import (
 )
 
 EVERYTHING = "everything"
+# "What did I just tell you?": answered with the person's previous message in this conversation, not a fact.
+LAST_SAID = "last_said"
 MAX_QUESTION_CHARS = 200
 
 
@@ -34,6 +36,22 @@ class MemoryQuestion:
 
 
 _QUESTIONS: list[tuple[str, str, str]] = [
+    # the previous message
+    (
+        LAST_SAID,
+        "en",
+        r"\bwhat (?:did|have) i (?:just |last |already )?(?:say|said|tell you|told you|write|written|mention)\b|"
+        r"\bwhat was (?:my last message|it i (?:just )?said)\b",
+    ),
+    (LAST_SAID, "es", r"\bqu[ée] (?:te )?(?:acabo de decir|dije|te dije|escrib[íi])\b"),
+    (
+        LAST_SAID,
+        "fr",
+        r"\bqu'est-ce que je (?:viens de (?:te |vous )?dire|t'ai dit|vous ai dit)\b|\bque (?:t'ai|vous ai)-je dit\b",
+    ),
+    (LAST_SAID, "de", r"\bwas habe ich (?:dir |ihnen )?(?:gerade |eben |zuletzt )?(?:gesagt|geschrieben)\b"),
+    (LAST_SAID, "pt", r"\bo que (?:eu )?(?:acabei de (?:te )?dizer|te disse|disse|escrevi)\b"),
+    (LAST_SAID, "zh", r"我刚才说了什么|我刚说了什么|我刚才说什么|我说了什么"),
     # everything
     (EVERYTHING, "en", r"\bwhat (?:do|did) you (?:remember|know|recall) about me\b"),
     (EVERYTHING, "es", r"\bqu[ée] (?:recuerdas|sabes) (?:de|sobre) m[íi]\b"),

@@ -2,7 +2,8 @@
 
 Kinds and how each is answered:
 - self-harm: a caring fixed text pointing to help; harmful request: a fixed refusal;
-- small talk: a curated reply from the owner-editable set (the model only for near matches, checked);
+- small talk: a curated reply from the owner-editable set (near matches too; the model only when
+  `model_small_talk` is on, checked);
 - about the person ("What's my name?"): left to the memory route and the model, which see the history;
 - about the business (a business word or any question): only from the knowledge base; without a confident
   answer (or without a knowledge base) an honest decline in the person's language with the offer of a person;
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 TurnKind = Literal["self_harm", "harmful", "small_talk", "near_small_talk", "personal", "business", "other"]
 # A near small-talk match is only small talk in a short message.
 NEAR_SMALL_TALK_WORDS = 8
+# A question needs a closer match to count as near small talk: "do you have oat milk?" is only 0.67 from
+# "do you have feelings", "are you a bot or what?" is 0.8 from "are you a bot".
+NEAR_SMALL_TALK_QUESTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,20 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
     if flagged_harmful or is_harmful_request(text):
         return TurnClass("harmful")
     match = small_talk.match(text)
-    if match is not None and match.strong:
+    business = is_about_business(text)
+    # A business word in a message that is not exactly small talk is a business question ("hi, are you open?").
+    if match is not None and match.strong and (not business or match.score >= 1.0):
         return TurnClass("small_talk", match)
     if is_personal(text):
         return TurnClass("personal")
-    if is_about_business(text) or is_question(text):
-        return TurnClass("business", match)
-    if match is not None and len(text.split()) <= NEAR_SMALL_TALK_WORDS:
+    short = len(text.split()) <= NEAR_SMALL_TALK_WORDS
+    # A short question near small talk with no business word in it is about the bot ("are you a real person?",
+    # "who made you?"), not about the business: a knowledge base must not turn it into a decline.
+    question = is_question(text)
+    if match is not None and short and not business and (not question or match.score >= NEAR_SMALL_TALK_QUESTION):
         return TurnClass("near_small_talk", match)
+    if business or question:
+        return TurnClass("business", match)
     return TurnClass("other", match)
 
 

@@ -16,9 +16,10 @@ class PolicySection(BaseModel):
         "features do not take goes to the plain model).",
     )
     model_small_talk: bool = Field(
-        True,
-        description="Let the model answer small talk the curated set only nearly matches (its reply is checked; "
-        "a failed check falls back to the curated reply).",
+        False,
+        description="Let the model answer small talk the curated set only nearly matches, instead of the curated "
+        "reply of the nearest kind (its reply is checked; a failed check falls back to the curated reply). Off by "
+        "default: the bundled 135M model's replies to such messages passed the checks but were off-topic.",
     )
     model_other: bool = Field(
         True,

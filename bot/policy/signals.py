@@ -71,7 +71,8 @@ _QUESTION_ZH = re.compile(r"吗|呢|什么|怎么|哪|几|多少|是否|能不�
 _PERSONAL = re.compile(
     r"\b(what|which|when|who)('?s| is| was| were| are)? my (name|age|birthday|date of birth|favou?rite \w+|"
     r"e-?mail( address)?|phone number|number|order number|booking number|reference( number)?|\w+'s name)\b|"
-    r"\bwho am i\b|\bwhat did i (say|tell|mention|write)\b|\bdid i (tell|say|mention)\b|"
+    r"\bwho am i\b|\bwhat (did|have) i (just |already )?(say|said|tell|told|mention|mentioned|write|written)\b|"
+    r"\bwhat was (it|that) i (just )?(said|told you)\b|\bdid i (tell|say|mention)\b|"
     r"\bdo you (remember|recall|know) (me|my|what i|who i|when i)\b|\bremind me (of )?(my|what|who)\b|"
     r"^\W*(my name is|my name's|call me|i am called|i'm called)\b|"
     r"\bmy (name|order number|booking number|birthday|date of birth|email|phone number|favou?rite \w+) (is|was)\b|"
@@ -89,15 +90,22 @@ _HARMFUL = re.compile(
     r"recipe for|steps to|way to)\b.{0,40}\b(make|build|cook|synthesi[sz]e|create|get|buy|hide|use|assemble)\b.{0,30}"
     r"\b(bombs?|explosives?|pipe bomb|napalm|meth(amphetamine)?|nerve agent|sarin|ricin|poisons?|untraceable|"
     r"gun|weapon|molotov)\b|"
-    r"\b(how (do i|to|can i)|help me|best way to)\b.{0,30}\b(kill|murder|poison|stab|strangle|hurt|kidnap)\b"
+    r"\b(how (do i|to|can i|could i|would i)|help me|(\w+est |best |a )?ways? to)\b.{0,30}"
+    r"\b(kill(?! (the )?time)|murder|poison|stab|strangle|hurt|injure|beat up|kidnap|torture)\b"
     r".{0,20}\b(someone|somebody|people|a person|my|him|her|them|the)\b|"
     r"\b(how (do i|to|can i)|help me)\b.{0,30}\b(hack into|break into|steal|phish|launder)\b|"
-    r"\b(c[oó]mo (hago|hacer|fabricar|preparar)|fabricar|preparar)\b.{0,30}"
-    r"\b(bomba|explosivos?|veneno|metanfetamina)\b|"
-    r"\b(comment (faire|fabriquer)|fabriquer)\b.{0,30}\b(bombe|explosifs?|poison)\b|"
-    r"\b(wie (baue|mache|bastle) ich|bauanleitung)\b.{0,30}\b(bombe|sprengstoff|gift)\b|"
-    r"\b(como (fazer|fabricar)|fabricar)\b.{0,30}\b(bomba|explosivos?|veneno)\b|"
-    r"(怎么|如何).{0,10}(制造|做|制作).{0,6}(炸弹|炸药|毒药|毒品)",
+    r"\b(c[oó]mo (puedo |se puede |podr[ií]a )?(hago|hacer|fabricar|preparar|construir)|fabricar|preparar)\b"
+    r".{0,30}\b(bomba|explosivos?|veneno|metanfetamina|arma)\b|"
+    r"\bc[oó]mo (puedo |se puede )?(matar|envenenar|herir) (a )?(alguien|una persona|mi|mis|él|ella|gente)\b|"
+    r"\b(comment (je peux |puis-je |peut-on |on peut )?(faire|fabriquer|construire)|fabriquer)\b.{0,30}"
+    r"\b(bombe|explosifs?|poison|arme)\b|"
+    r"\bcomment (je peux |puis-je |peut-on )?(tuer|empoisonner|blesser) (quelqu'un|une personne|mon|ma|mes|les gens)|"
+    r"\b(wie (baue|mache|bastle|baut man|macht man) (ich|man)|wie (kann|könnte) ich .{0,20}(bauen|machen|herstellen)|"
+    r"bauanleitung)\b.{0,30}\b(bombe|sprengstoff|gift|waffe)\b|"
+    r"\bwie (kann|könnte) (ich|man) .{0,20}\b(vergiften|töten|umbringen|verletzen)\b|"
+    r"\b(como (posso |se pode )?(fazer|fabricar|construir)|fabricar)\b.{0,30}\b(bomba|explosivos?|veneno|arma)\b|"
+    r"\bcomo (posso |se pode )?(matar|envenenar|ferir) (a )?(alguém|uma pessoa|meu|minha|ele|ela|pessoas)\b|"
+    r"(怎么|如何).{0,10}(制造|做|制作).{0,6}(炸弹|炸药|毒药|毒品|枪)|(怎么|如何).{0,6}(杀|毒死|伤害)(人|别人|他|她)",
     _FLAGS,
 )
 _SELF_HARM = re.compile(

@@ -31,6 +31,8 @@ NEAR_MATCH = 0.6
 PRIORITY = (
     "how_are_you",
     "who_are_you",
+    "about_you",
+    "joke",
     "what_can_you_do",
     "thanks",
     "goodbye",
@@ -105,8 +107,61 @@ FILLERS = frozenset(
         "的",
         "你",
         "您",
+        # times of day and conversational padding ("how are you doing *this morning*", "how's everything *going*")
+        "this",
+        "morning",
+        "afternoon",
+        "evening",
+        "tonight",
+        "going",
+        "doing",
+        "anyway",
+        "btw",
+        "dude",
+        "bro",
+        "madame",
+        "monsieur",
+        "senor",
+        "senora",
+        "ciao",
+        "hallo",
+        "hola",
+        "ola",
+        "oi",
+        "salut",
     ]
 )
+# Chat spelling, rewritten before matching on both sides ("how r u" -> "how are you", "thx" -> "thanks").
+CHAT_SPELLING = {
+    "u": ("you",),
+    "r": ("are",),
+    "ur": ("your",),
+    "ya": ("you",),
+    "im": ("i'm",),
+    "whats": ("what's",),
+    "hows": ("how's",),
+    "wats": ("what's",),
+    "wat": ("what",),
+    "thx": ("thanks",),
+    "thnx": ("thanks",),
+    "thanx": ("thanks",),
+    "tks": ("thanks",),
+    "ty": ("thank", "you"),
+    "tysm": ("thank", "you"),
+    "pls": ("please",),
+    "plz": ("please",),
+    "cya": ("see", "you"),
+    "wassup": ("what's", "up"),
+    "wazzup": ("what's", "up"),
+    "sup": ("what's", "up"),
+    "gm": ("good", "morning"),
+    "gn": ("good", "night"),
+    "helo": ("hello",),
+    "hii": ("hi",),
+    "k": ("ok",),
+    "kk": ("ok",),
+    "okey": ("okay",),
+}
 _CLAUSES = re.compile(r"[,.!?;:¡¿。！？，、；：\n]+")
 _WORD = re.compile(r"[\w']+|[\U0001F300-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
 _STRETCHED = re.compile(r"(\w)\1{2,}")
@@ -138,15 +193,16 @@ class SmallTalkMatch:
 
 
 def words(text: str) -> tuple[str, ...]:
-    """Normalized words of a clause: folded, stretched letters shrunk ("hiii" -> "hi"), fillers kept; Chinese
-    characters count one word each."""
+    """Normalized words of a clause: folded, stretched letters shrunk ("hiii" -> "hi"), chat spelling written out
+    ("how r u" -> "how are you"), fillers kept; Chinese characters count one word each."""
     folded = _STRETCHED.sub(r"\1", fold(text).replace("’", "'"))
     tokens: list[str] = []
     for token in _WORD.findall(folded):
         if _CJK.search(token):
             tokens.extend(token)
         else:
-            tokens.append(token.strip("'"))
+            token = token.strip("'")
+            tokens.extend(CHAT_SPELLING.get(token, (token,)))
     return tuple(token for token in tokens if token)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.memory.extraction import Fact, extract_facts
-from bot.memory.recall import memory_question
+from bot.memory.recall import MemoryQuestion, memory_question
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,11 @@ from bot.memory.recall import memory_question
         ("Hola, soy Lucía, encantada.", [Fact("name", "Lucía", "es")]),
         ("Ich bin Jonas, übrigens.", [Fact("name", "Jonas", "de")]),
         ("Meu número de pedido é 31877.", [Fact("order_number", "31877", "pt")]),
+        # a booking of something, with its date
+        ("I booked a table for March 14.", [Fact("appointment", "March 14", "en")]),
+        ("I've reserved a room on Friday 9 May", [Fact("appointment", "Friday 9 May", "en")]),
+        ("Reservé una mesa para el 3 de mayo.", [Fact("appointment", "3 de mayo", "es")]),
+        ("J'ai réservé une table pour le 12 juin", [Fact("appointment", "12 juin", "fr")]),
     ],
 )
 def test_stated_facts_are_extracted_with_their_kind_value_and_language(text: str, expected: list[Fact]) -> None:
@@ -145,3 +150,19 @@ def test_chinese_questions_are_not_taken_for_statements() -> None:
     assert extract_facts("我叫什么名字？") == []
     assert extract_facts("我喜欢什么") == []
     assert extract_facts("你好，我叫李明。") == [Fact("name", "李明", "zh")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("What did I just tell you?", "en"),
+        ("what did i say?", "en"),
+        ("¿Qué te acabo de decir?", "es"),
+        ("Qu'est-ce que je viens de dire ?", "fr"),
+        ("Was habe ich gerade gesagt?", "de"),
+        ("O que eu acabei de dizer?", "pt"),
+        ("我刚才说了什么？", "zh"),
+    ],
+)
+def test_asking_for_what_one_just_said_is_a_follow_up_about_the_previous_message(text: str, language: str) -> None:
+    assert memory_question(text) == MemoryQuestion("last_said", language)

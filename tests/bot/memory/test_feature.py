@@ -179,3 +179,17 @@ def _today(app: BotApp) -> str:
     from bot.store import utc_now
 
     return utc_now()[:10]
+
+
+async def test_what_did_i_just_tell_you_quotes_the_persons_previous_message_in_their_language(tmp_path: Path) -> None:
+    app = await started(tmp_path)
+    try:
+        assert await say(app, "What did I just tell you?") == "You haven't told me anything else in this chat yet."
+        await say(app, "I'm coming in on Tuesday.")
+        assert await say(app, "What did I just tell you?") == 'You said: "I\'m coming in on Tuesday."'
+        await say(app, "Voy el martes.", chat_id="es")
+        assert await say(app, "¿Qué te acabo de decir?", chat_id="es") == 'Dijiste: "Voy el martes."'
+        await say(app, "/reset")
+        assert await say(app, "what did I say?") == "You haven't told me anything else in this chat yet."
+    finally:
+        await app.stop()

@@ -8,11 +8,15 @@ from collections import Counter
 from bot.config import load_config
 from bot.evaluation.conversation import (
     CATEGORIES,
+    PROBE_FILE,
     conversation_figures,
     format_conversation_figures,
     load_conversations,
     run_conversation_eval,
 )
+from bot.memory.recall import memory_question
+from bot.policy.route import classify_turn
+from bot.policy.small_talk import SmallTalkSet
 
 
 def test_the_conversation_set_covers_every_category_in_both_splits_and_five_languages() -> None:
@@ -36,3 +40,22 @@ async def test_a_small_run_through_the_bot_reports_every_figure() -> None:
     assert figures["no_kb_declined"] == 1.0 and figures["harmful_refused"] == 1.0
     assert figures["invented_business_claims"] == 0
     assert "invented business claims" in format_conversation_figures(figures)
+
+
+def test_every_probe_is_told_apart_as_its_category_says() -> None:
+    """The probe split: phrasings written to find failures (and then fixed), kept as a regression set."""
+    small_talk = SmallTalkSet.load()
+    expected = {
+        "small_talk": {"small_talk", "near_small_talk"},
+        "kb_answerable": {"business"},
+        "kb_unanswerable": {"business"},
+        "no_kb": {"business"},
+        "harmful": {"harmful"},
+    }
+    probes = load_conversations(PROBE_FILE)
+    assert len(probes) >= 80 and {item.split for item in probes} == {"probe"}
+    for item in probes:
+        if item.category == "memory":
+            assert memory_question(item.text) is not None, item.text
+        else:
+            assert classify_turn(item.text, small_talk).kind in expected[item.category], item.text

@@ -29,6 +29,16 @@ async def test_small_talk_gets_a_curated_reply_without_the_model(
     assert scripted_engine.requests == []
 
 
+async def test_questions_about_the_bot_and_near_small_talk_get_curated_replies_never_a_kb_decline(
+    policy_kb_app: BotApp, scripted_engine: ScriptedEngine
+) -> None:
+    for text in ("Do you have feelings?", "how r u", "are you a bot or what?", "you're awesome, thank you so much!"):
+        replies = await policy_kb_app.manager.handle(incoming(text, chat_id=text))
+        assert stored_reply(policy_kb_app, replies[0])[0] == "policy:small_talk", text
+        assert "don't know" not in replies[0].text
+    assert scripted_engine.requests == []  # near small talk takes the curated reply unless model_small_talk is on
+
+
 async def test_whats_your_name_is_answered_with_the_bots_name_not_a_biography(policy_app: BotApp) -> None:
     replies = await policy_app.manager.handle(incoming("What's your name?"))
     assert replies[0].text.startswith("I'm Sam, the assistant of the Corner Shop.")
@@ -90,7 +100,7 @@ async def test_other_messages_get_a_checked_model_reply_regenerated_once_then_a_
     scripted_engine.enqueue(
         "Hello! Hello! Hello! Hello!", "Why did the chicken cross the road? To get to the other side!"
     )
-    joke = await policy_app.manager.handle(incoming("tell me a joke", chat_id="a"))
+    joke = await policy_app.manager.handle(incoming("write me a short poem", chat_id="a"))
     assert joke[0].text.startswith("Why did the chicken")
     source, details = stored_reply(policy_app, joke[0])
     assert source == "policy:model" and details["attempts"] == 2 and details["rejected"] == ["repetition"]
@@ -98,7 +108,7 @@ async def test_other_messages_get_a_checked_model_reply_regenerated_once_then_a_
     assert "Reply in English only" in rules
 
     scripted_engine.enqueue("We have a lovely cake for 5 pounds.", "Our bakery opens at 9.")
-    fallback = await policy_app.manager.handle(incoming("tell me something nice", chat_id="b"))
+    fallback = await policy_app.manager.handle(incoming("write me a haiku", chat_id="b"))
     assert fallback[0].text.startswith("I'm not sure I can help with that.")
     assert stored_reply(policy_app, fallback[0])[0] == "policy:cannot_help"
 
