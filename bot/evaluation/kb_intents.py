@@ -6,11 +6,11 @@ questions must be declined). The splits are by intent: settings are chosen on th
 on the "heldout" intents, whose queries also come from another file of the dataset (its test data). "fresh" is a
 second held-out split written later, when "heldout" had been looked at several times: other intents (CLINC150's
 travel domain, other Banking77 intents), their test queries, out-of-scope test queries "heldout" does not use,
-and a knowledge base of every document (its own and the other splits'). "fresh2" is a third, written before any
-tuning of the session that added it and looked at once at its end: intents no other split nor any fit uses
-(CLINC150's work domain, the last Banking77 intents; the decline fit leaves them out), their test queries, the
-out-of-scope test queries neither "heldout" nor "fresh" uses, and a knowledge base of every document. The queries themselves are read from
-`../shared/data` at evaluation time and never copied here.
+and a knowledge base of its own and the earlier splits' documents. "fresh2" is a third, written before any tuning
+of the session that added it and looked at once at its end: intents no other split nor any fit uses (CLINC150's
+work domain, the last Banking77 intents; the decline fit leaves them out), their test queries, the out-of-scope
+test queries neither "heldout" nor "fresh" uses, and a knowledge base of every document. The queries themselves
+are read from `../shared/data` at evaluation time and never copied here.
 
 An in-scope query counts as answered correctly when the bot answers, cites the intent's document, and the answer
 carries that document's answer sentence (not a nearby sentence of it).
