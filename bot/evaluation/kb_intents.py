@@ -6,8 +6,11 @@ questions must be declined). The splits are by intent: settings are chosen on th
 on the "heldout" intents, whose queries also come from another file of the dataset (its test data). "fresh" is a
 second held-out split written later, when "heldout" had been looked at several times: other intents (CLINC150's
 travel domain, other Banking77 intents), their test queries, out-of-scope test queries "heldout" does not use,
-and a knowledge base of every document (its own and the other splits'). The queries themselves are read from
-`../shared/data` at evaluation time and never copied here.
+and a knowledge base of its own and the earlier splits' documents. "fresh2" is a third, written before any tuning
+of the session that added it and looked at once at its end: intents no other split nor any fit uses (CLINC150's
+work domain, the last Banking77 intents; the decline fit leaves them out), their test queries, the out-of-scope
+test queries neither "heldout" nor "fresh" uses, and a knowledge base of every document. The queries themselves
+are read from `../shared/data` at evaluation time and never copied here.
 
 An in-scope query counts as answered correctly when the bot answers, cites the intent's document, and the answer
 carries that document's answer sentence (not a nearby sentence of it).
@@ -50,11 +53,12 @@ def default_data_dir() -> Path:
     return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
-SPLITS = ("tuning", "heldout", "fresh")
+SPLITS = ("tuning", "heldout", "fresh", "fresh2")
+HELDOUT_SPLITS = ("heldout", "fresh", "fresh2")
 BENCHMARKS = ("clinc150", "banking77")
 # Queries per intent and out-of-scope queries per split; a seeded shuffle picks them.
-PER_INTENT = {"tuning": 20, "heldout": 20, "fresh": 30}
-OUT_OF_SCOPE = {"tuning": 100, "heldout": 150, "fresh": 150}
+PER_INTENT = {"tuning": 20, "heldout": 20, "fresh": 30, "fresh2": 30}
+OUT_OF_SCOPE = {"tuning": 100, "heldout": 150, "fresh": 150, "fresh2": 150}
 SEED = 16
 
 
@@ -104,9 +108,13 @@ class Benchmark:
 
     def kb_documents(self, split: str) -> list[str]:
         """The intents whose documents the split's knowledge base holds: "tuning" and "heldout" share one of
-        both splits' documents; "fresh" adds its own to it."""
+        both splits' documents; "fresh" adds its own to it, "fresh2" every document."""
         shared = self.documented("tuning") + self.documented("heldout")
-        return sorted(shared + self.documented("fresh") if split == "fresh" else shared)
+        if split == "fresh":
+            return sorted(shared + self.documented("fresh"))
+        if split == "fresh2":
+            return sorted(self.documents)
+        return sorted(shared)
 
 
 def load_benchmark(name: str, folder: Path = BENCHMARKS_DIR) -> Benchmark:
@@ -140,6 +148,16 @@ def _sample(
     return chosen
 
 
+def _used_out_of_scope(data: dict[str, list[list[str]]], split: str) -> set[str]:
+    """The out-of-scope test queries of the held-out splits before `split` (each takes what the earlier leave)."""
+    used: set[str] = set()
+    for earlier in HELDOUT_SPLITS[: HELDOUT_SPLITS.index(split)]:
+        queries = [query for query, _ in data["oos_test"] if query not in used]
+        random.Random(f"{SEED}-clinc150-{earlier}").shuffle(queries)
+        used |= set(queries[: OUT_OF_SCOPE[earlier]])
+    return used
+
+
 def benchmark_queries(benchmark: Benchmark, split: str, data_dir: Path | None = None) -> list[BenchmarkQuery]:
     """The split's queries: its documented and unknown intents' queries, plus out-of-scope queries (CLINC150).
 
@@ -156,12 +174,9 @@ def benchmark_queries(benchmark: Benchmark, split: str, data_dir: Path | None = 
             raise KbError(f"{path}: cannot read CLINC150 ({exc})") from None
         rows = [(query, intent) for query, intent in data["train" if split == "tuning" else "test"]]
         out_of_scope = [query for query, _ in data["oos_val" if split == "tuning" else "oos_test"]]
-        if split == "fresh":
-            # The out-of-scope test queries the "heldout" split leaves unused.
-            heldout = [query for query, _ in data["oos_test"]]
-            random.Random(f"{SEED}-{benchmark.name}-heldout").shuffle(heldout)
-            used = set(heldout[: OUT_OF_SCOPE["heldout"]])
-            out_of_scope = [query for query in out_of_scope if query not in used]
+        if split in ("fresh", "fresh2"):
+            # The out-of-scope test queries the earlier held-out splits leave unused.
+            out_of_scope = [query for query in out_of_scope if query not in _used_out_of_scope(data, split)]
         rng.shuffle(out_of_scope)
         picked = _sample(rows, intents, PER_INTENT[split], rng)
         picked += [(query, "oos") for query in out_of_scope[: OUT_OF_SCOPE[split]]]

@@ -41,3 +41,44 @@ async def test_a_question_worded_like_the_owners_is_answered_from_its_passage(an
     assert answer.outcome == "answered", answer.details()
     assert Path(answer.cited[0].source).name == "cards.md"
     assert "Questions" not in answer.text
+
+
+SHOP = {
+    "orders.md": "# Cancelling an order\n\nYou can cancel an order until it ships: open Orders in your account, choose "
+    "the order and tap Cancel order, or write to us with the order number. The money goes back to your card within "
+    "5 working days.\n",
+    "fees.md": "# Cancellation fee\n\nIf you cancel a purchase after it has been dispatched, a cancellation fee of 5% "
+    "of the purchase price applies. Purchases cancelled before dispatch are free of charge.\n",
+    "hours.md": "# Opening hours\n\nWe are open Monday to Friday from 9:00 to 18:00 and on Saturdays from 10:00 to "
+    "16:00. We are closed on Sundays.\n\n## Bank holidays\n\nEaster Monday: open 9:00 to 14:00. Christmas Day and "
+    "New Year's Day: closed.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KbAnswerer]:
+    with shipped_answerer(tmp_path_factory.mktemp("answer-choice-shop"), SHOP) as built:
+        yield built
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known failure (issue 16): the judge rates the fee sentence above the order page, and the shipped decline "
+    "model answers it (confidence 0.52); the deployment-composition refit that declines it lost on tuning",
+)
+async def test_a_request_to_cancel_a_purchase_is_never_answered_with_the_cancellation_fee(shop: KbAnswerer) -> None:
+    """Issue 16's failure, in our words: the fee page shares "cancel" and "purchase" with the request but does not
+    say how to cancel. Answering from the order page or declining are both acceptable; the fee is not."""
+    answer = await shop.answer("can you help me cancel purchase 00004587345?", use_model=False)
+    assert all(Path(hit.source).name != "fees.md" for hit in answer.cited), answer.details()
+    fee = await shop.answer("Is there a fee for cancelling a purchase?", use_model=False)
+    assert fee.outcome == "answered" and Path(fee.cited[0].source).name == "fees.md", fee.details()
+
+
+async def test_a_question_about_mondays_is_not_answered_with_the_easter_monday_line(shop: KbAnswerer) -> None:
+    answer = await shop.answer("Are you open on Mondays?", use_model=False)
+    assert answer.outcome == "answered", answer.details()
+    assert "Monday to Friday from 9:00 to 18:00" in answer.text
+    assert not answer.text.startswith("Easter Monday")
+    easter = await shop.answer("Are you open on Easter Monday?", use_model=False)
+    assert "Easter Monday: open 9:00 to 14:00" in easter.text

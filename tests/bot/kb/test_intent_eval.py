@@ -29,6 +29,9 @@ def test_each_documented_intent_has_an_answer_document_and_splits_share_no_inten
     assert all(intents.values())
     assert not intents["tuning"] & intents["heldout"]
     assert not intents["fresh"] & (intents["tuning"] | intents["heldout"])
+    assert not intents["fresh2"] & (intents["tuning"] | intents["heldout"] | intents["fresh"])
+    assert set(benchmark.kb_documents("fresh2")) == set(benchmark.documents)  # every document, its own too
+    assert not set(benchmark.kb_documents("fresh")) & set(benchmark.documented("fresh2"))
     assert set(benchmark.documents) == {intent for split in SPLITS for intent in benchmark.documented(split)}
     assert not set(benchmark.documents) & {intent for split in SPLITS for intent in benchmark.unknown(split)}
     for document in benchmark.documents.values():
@@ -47,6 +50,7 @@ def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(
     texts = {split: {query.text for query in benchmark_queries(benchmark, split)} for split in SPLITS}
     assert not texts["tuning"] & (texts["heldout"] | texts["fresh"])
     assert not texts["heldout"] & texts["fresh"]  # out-of-scope test queries too
+    assert not texts["fresh2"] & (texts["tuning"] | texts["heldout"] | texts["fresh"])
     assert benchmark_figures(name, "tuning", [])["queries"] == 0
 
 
