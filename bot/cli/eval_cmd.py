@@ -103,10 +103,11 @@ def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, n
 @eval_group.command("conversation")
 @click.option(
     "--split",
-    type=click.Choice(["tuning", "heldout", "fresh", "all"]),
+    type=click.Choice(["tuning", "heldout", "fresh", "fresh2", "all"]),
     default="all",
     show_default=True,
-    help="'fresh': the second held-out split of the KB sets (the conversation set has no such split).",
+    help="'fresh', 'fresh2': the second and third held-out splits of the KB sets (the conversation set has no such"
+    " splits).",
 )
 @click.option("--no-model", is_flag=True, help="Without the language model (its checked replies are left out).")
 @click.option(
@@ -129,8 +130,8 @@ def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, lim
 
     configure_logging("WARNING")
     loaded = ctx.config()
-    splits = ["tuning", "heldout", "fresh"] if split == "all" else [split]
-    conversation_splits = [name for name in splits if name != "fresh"]
+    splits = ["tuning", "heldout", "fresh", "fresh2"] if split == "all" else [split]
+    conversation_splits = [name for name in splits if name not in ("fresh", "fresh2")]
 
     async def run() -> dict[str, object]:
         report: dict[str, object] = {}

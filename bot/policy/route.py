@@ -27,7 +27,14 @@ from bot.kb.knowledge_base import KnowledgeBase
 from bot.policy.checks import ReplyCheck, check_reply
 from bot.policy.languages import ConversationLanguages
 from bot.policy.settings import PolicySection
-from bot.policy.signals import is_about_business, is_harmful_request, is_personal, is_question, is_self_harm
+from bot.policy.signals import (
+    is_about_business,
+    is_harmful_request,
+    is_personal,
+    is_preference_question,
+    is_question,
+    is_self_harm,
+)
 from bot.policy.small_talk import SmallTalkMatch, SmallTalkSet
 from bot.prompts import PromptLibrary
 from bot.routing import RouteReply, TurnContext
@@ -41,6 +48,8 @@ NEAR_SMALL_TALK_WORDS = 8
 # A question needs a closer match to count as near small talk: "do you have oat milk?" is only 0.67 from
 # "do you have feelings", "are you a bot or what?" is 0.8 from "are you a bot".
 NEAR_SMALL_TALK_QUESTION = 0.8
+# The curated kind that answers questions about the bot's own tastes.
+PREFERENCE_KIND = "about_you"
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
     question = is_question(text)
     if match is not None and short and not business and (not question or match.score >= NEAR_SMALL_TALK_QUESTION):
         return TurnClass("near_small_talk", match)
+    if short and not business and is_preference_question(text):
+        return TurnClass("near_small_talk", SmallTalkMatch(PREFERENCE_KIND, NEAR_SMALL_TALK_QUESTION, ()))
     if business or question:
         return TurnClass("business", match)
     return TurnClass("other", match)

@@ -68,6 +68,21 @@ _QUESTION_START = re.compile(
 _QUESTION_ZH = re.compile(r"吗|呢|什么|怎么|哪|几|多少|是否|能不能|可不可以|有没有|为什么|？")
 
 # Questions about the person themself ("What's my name?", "what did I tell you?"): memory, not the business.
+# Questions about the bot's own tastes ("do you like music?", "¿cuál es tu color favorito?"): small talk, unless a
+# business word is in them (checked by the caller).
+_PREFERENCE = re.compile(
+    r"^\W*(hey|hi|so|and|but|tell me|ok|okay)?\W*("
+    r"(do|don't|dont) you (like|love|enjoy|prefer|listen to|watch|play)\b|what('?s| is| are) your fav(ou)?rites?\b|"
+    r"what (kind|sort|type) of \w+ do you (like|enjoy|listen to|watch)\b|who('?s| is) your fav(ou)?rite\b|"
+    r"¿?\s*(a ti )?te gustan?\b|¿?\s*cu[aá]l es tu \w+ favorit[oa]\b|"
+    r"(est-ce que )?tu aimes\b|aimes-tu\b|quel(le)? est (ton|ta) \w+ pr[eé]f[eé]r[eé]e?\b|"
+    r"magst du\b|liebst du\b|was ist dein lieblings|"
+    r"(voc[eê] )?gosta (de|do|da|dos|das)\b|qual [eé] (o seu|a sua|o teu|a tua) \w+ favorit[oa]\b"
+    r")|^\W*你(最)?喜欢",
+    _FLAGS,
+)
+# "Do you like our coffee?" asks about the business's products, not the bot's tastes.
+_ABOUT_US = re.compile(r"\b(our|ours|nuestr[oa]s?|notre|nos|unser\w*|noss[oa]s?)\b|我们", _FLAGS)
 _PERSONAL = re.compile(
     r"\b(what|which|when|who)('?s| is| was| were| are)? my (name|age|birthday|date of birth|favou?rite \w+|"
     r"e-?mail( address)?|phone number|number|order number|booking number|reference( number)?|\w+'s name)\b|"
@@ -142,6 +157,11 @@ def is_question(text: str) -> bool:
 def is_personal(text: str) -> bool:
     """About the person themself ("What's my name?", "My name is Lena."): a memory turn, not a business one."""
     return bool(_PERSONAL.search(text))
+
+
+def is_preference_question(text: str) -> bool:
+    """A question about the bot's own tastes ("do you like music?"): small talk when no business word is in it."""
+    return bool(_PREFERENCE.search(text)) and not _ABOUT_US.search(text)
 
 
 def is_harmful_request(text: str) -> bool:

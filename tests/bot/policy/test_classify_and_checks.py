@@ -58,6 +58,23 @@ def test_a_short_question_near_small_talk_without_business_words_is_not_a_busine
 
 @pytest.mark.parametrize(
     "text",
+    ["Do you like sports?", "What's your favourite film?", "¿Te gusta el fútbol?", "Magst du Katzen?", "你喜欢猫吗？"],
+)
+def test_a_question_about_the_bots_own_tastes_is_small_talk_about_the_bot(text: str) -> None:
+    decided = classify_turn(text, SMALL_TALK)
+    assert decided.kind == "near_small_talk"
+    assert decided.small_talk is not None and decided.small_talk.kind == "about_you"
+
+
+@pytest.mark.parametrize(
+    "text", ["Do you like our coffee?", "Do you prefer card or cash?", "What is your favourite cake on the menu?"]
+)
+def test_a_taste_question_about_what_the_business_sells_stays_a_business_question(text: str) -> None:
+    assert classify_turn(text, SMALL_TALK).kind == "business"
+
+
+@pytest.mark.parametrize(
+    "text",
     [
         "hi, are you open today?",
         "thanks, and how much is delivery?",
