@@ -41,7 +41,10 @@ class Fact:
 _NAME_WORDS = r"(?P<v>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
 # What may open or close a bare self-introduction ("Oh, I'm Marcus, by the way."): greetings, and asides that
 # say nothing more about the person.
-_LEAD = r"^(?:(?:hi|hello|hey|oh|ah|btw|by the way|hola|buenas|salut|bonjour|hallo|oi|olá|ola)[,!\s]+)*"
+_LEAD = (
+    r"^(?:(?:hi|hello|hey|oh|ah|btw|by the way|hola|buenas|salut|bonjour|hallo|oi|olá|ola|ciao|salve|buongiorno)"
+    r"[,!\s]+)*"
+)
 _ASIDE = (
     r"(?:[,\s]+(?:by the way|btw|here|for the record|nice to meet you|pleased to meet you|por cierto|"
     r"encantad[oa]|au fait|enchanté|enchantée|übrigens|freut mich|aliás|a propósito|por sinal|prazer))?\s*$"
@@ -64,6 +67,7 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (NAME, "fr", rf"\b(?:je m'appelle|je m’appelle|mon nom est|mon prénom est)\s+{_NAME_WORDS}"),
     (NAME, "de", rf"\b(?:ich heiße|ich heisse|mein name ist)\s+{_NAME_WORDS}"),
     (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
+    (NAME, "it", rf"\b(?:mi chiamo|il mio nome è|il mio nome e')\s+{_NAME_WORDS}"),
     (NAME, "zh", rf"(?:我叫|我名叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
     # how to address me
     (ADDRESS_AS, "en", rf"\b(?:please\s+)?call me\s+{_NAME_WORDS}"),
@@ -89,6 +93,13 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "pt", rf"\bn[úu]mero d[oe](?: meu)? pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bmeu pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "it", rf"\bnumero (?:d'ordine|dell'ordine|ordine)\s*(?:è|e'|era|:)?\s*(?:il )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "it", rf"\b(?:il )?mio ordine\s*(?:è|e'|era|:|ha il numero)?\s*(?:il )?{_ORDER_VALUE}"),
+    # "my order has the number ...", in each language
+    (ORDER_NUMBER, "en", rf"\bmy order (?:has|carries) (?:the )?(?:number|no\.?|id)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bmi pedido (?:tiene|lleva) el n[úu]mero\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "fr", rf"\bma commande (?:porte|a) (?:le )?num[ée]ro\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bmeu pedido (?:tem|leva) o n[úu]mero\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "zh", r"订单(?:号|编号)(?:是|为|:|：)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
     (ORDER_NUMBER, "zh", r"我的订单(?:是|为)\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
     # appointments and birthdays
@@ -117,6 +128,8 @@ _PATTERNS: list[tuple[str, str, str]] = [
         "pt",
         rf"\b(?:eu )?reservei (?:uma |a )?(?:mesa|sala|vaga)\s+(?:na |no |para o |para a |para )?{_REST}",
     ),
+    # "I'd like to come on 14 March": a visit the person plans, with its date (checked like every date)
+    (APPOINTMENT, "en", rf"\bi(?:'d| would) like to (?:come|come in|visit|book)\s+(?:on |at |for )?{_REST}"),
     (APPOINTMENT, "de", r"\bich habe (?P<v>(?:am|um|morgen|heute|übermorgen)\b[^,;]*?) (?:einen |den )?termin"),
     (APPOINTMENT, "es", rf"\bmi (?:cita|reserva)\s+es\s+(?:el |para el |a las )?{_REST}"),
     (APPOINTMENT, "es", rf"\btengo (?:una )?(?:cita|reserva)\s+(?:el |para el |a las )?{_REST}"),
