@@ -205,3 +205,27 @@ def test_indirect_and_italian_follow_ups_are_recognised(text: str, kind: str, la
 @pytest.mark.parametrize("text", ["what's in my order?", "what did my order cost?", "where is my order?"])
 def test_questions_about_an_order_itself_are_left_to_the_knowledge_base(text: str) -> None:
     assert memory_question(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("You can reach me at lena.k@example.com", [Fact("email", "lena.k@example.com", "en")]),
+        ("my email is Bob.Smith+x@mail.co.uk.", [Fact("email", "Bob.Smith+x@mail.co.uk", "en")]),
+        ("Mi correo es ana@correo.es, gracias", [Fact("email", "ana@correo.es", "es")]),
+        ("我的邮箱是 li@qq.com", [Fact("email", "li@qq.com", "zh")]),
+        ("Write to support@cafe.com for help", []),
+        ("my email is not a@b.com", []),
+    ],
+)
+def test_a_persons_own_email_address_is_a_fact_and_its_dots_do_not_split_the_clause(
+    text: str, expected: list[Fact]
+) -> None:
+    assert extract_facts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"), [("which email did I give you?", "en"), ("Quelle est mon adresse e-mail ?", "fr")]
+)
+def test_asking_for_ones_email_is_a_follow_up(text: str, language: str) -> None:
+    assert memory_question(text) == MemoryQuestion("email", language)

@@ -214,3 +214,9 @@ async def test_italian_speakers_get_the_kb_decline_and_their_name_back_in_italia
     await policy_app.manager.handle(incoming("Ciao, mi chiamo Giulia", chat_id="it-2"))
     recalled = await policy_app.manager.handle(incoming("Come mi chiamo?", chat_id="it-2"))
     assert recalled[0].text.startswith("Ti chiami Giulia")
+
+
+async def test_an_email_address_given_earlier_is_recalled_not_declined(policy_app: BotApp) -> None:
+    await policy_app.manager.handle(incoming("You can reach me at lena.k@example.com", chat_id="mail"))
+    recalled = await policy_app.manager.handle(incoming("which email did I give you?", chat_id="mail"))
+    assert recalled[0].text.startswith("Your email is lena.k@example.com")
