@@ -10,6 +10,10 @@ of its own: the café documents in `eval/conversation/cafe/` as knowledge base, 
 `eval/conversation/probes.jsonl` (split "probe") holds 87 messages written later to find what the policy got
 wrong on phrasings nobody had tuned on; what they showed was fixed, so they are a regression set too. Run them
 with `run_conversation_eval(config, items=load_conversations(PROBE_FILE))`.
+
+`eval/conversation/blind.jsonl` (split "blind") holds 60 messages in seven languages (Italian too) written by
+someone who had not read the probes, the set or the small-talk files, run once before any fix to see how the
+policy generalised; the fixes that followed looked at it, so it is a regression set now as well (`BLIND_FILE`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bot.policy.small_talk import SmallTalkSet
 
 CONVERSATION_DIR = SETS / "conversation"
 PROBE_FILE = CONVERSATION_DIR / "probes.jsonl"
+BLIND_FILE = CONVERSATION_DIR / "blind.jsonl"
 CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 # Every fixed text ships in these languages (prompts/<code>/); others fall back to the root (English) files.
-FIXED_TEXT_LANGUAGES: tuple[str, ...] = ("en", "zh", "es", "fr", "de", "pt")
+FIXED_TEXT_LANGUAGES: tuple[str, ...] = ("en", "zh", "es", "fr", "de", "pt", "it")
 
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",

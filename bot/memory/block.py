@@ -21,6 +21,7 @@ _PROMPT_LABELS = {
     "allergy": "allergic to",
     "appointment": "appointment",
     "birthday": "birthday",
+    "email": "email",
 }
 
 

@@ -21,8 +21,9 @@ ORDER_NUMBER = "order_number"
 ALLERGY = "allergy"
 APPOINTMENT = "appointment"
 BIRTHDAY = "birthday"
-KINDS = (NAME, ADDRESS_AS, LANGUAGE, PREFERENCE, ORDER_NUMBER, ALLERGY, APPOINTMENT, BIRTHDAY)
-SINGLE_VALUED = frozenset({NAME, ADDRESS_AS, LANGUAGE, ORDER_NUMBER, APPOINTMENT, BIRTHDAY})
+EMAIL = "email"
+KINDS = (NAME, ADDRESS_AS, LANGUAGE, PREFERENCE, ORDER_NUMBER, ALLERGY, APPOINTMENT, BIRTHDAY, EMAIL)
+SINGLE_VALUED = frozenset({NAME, ADDRESS_AS, LANGUAGE, ORDER_NUMBER, APPOINTMENT, BIRTHDAY, EMAIL})
 
 MAX_SCANNED_CHARS = 2000
 MAX_VALUE_CHARS = 80
@@ -41,7 +42,10 @@ class Fact:
 _NAME_WORDS = r"(?P<v>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
 # What may open or close a bare self-introduction ("Oh, I'm Marcus, by the way."): greetings, and asides that
 # say nothing more about the person.
-_LEAD = r"^(?:(?:hi|hello|hey|oh|ah|btw|by the way|hola|buenas|salut|bonjour|hallo|oi|olá|ola)[,!\s]+)*"
+_LEAD = (
+    r"^(?:(?:hi|hello|hey|oh|ah|btw|by the way|hola|buenas|salut|bonjour|hallo|oi|olá|ola|ciao|salve|buongiorno)"
+    r"[,!\s]+)*"
+)
 _ASIDE = (
     r"(?:[,\s]+(?:by the way|btw|here|for the record|nice to meet you|pleased to meet you|por cierto|"
     r"encantad[oa]|au fait|enchanté|enchantée|übrigens|freut mich|aliás|a propósito|por sinal|prazer))?\s*$"
@@ -49,6 +53,7 @@ _ASIDE = (
 _CJK_NAME = r"(?P<v>[\u4e00-\u9fff]{1,4}|[A-Za-z][A-Za-z'-]*(?:\s[A-Za-z][A-Za-z'-]*)?)"
 _ORDER_VALUE = r"[#№]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"
 _REST = r"(?P<v>[^,;]+)"
+_EMAIL_VALUE = r"(?P<v>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 
 _PATTERNS: list[tuple[str, str, str]] = [
     # names
@@ -64,6 +69,7 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (NAME, "fr", rf"\b(?:je m'appelle|je m’appelle|mon nom est|mon prénom est)\s+{_NAME_WORDS}"),
     (NAME, "de", rf"\b(?:ich heiße|ich heisse|mein name ist)\s+{_NAME_WORDS}"),
     (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
+    (NAME, "it", rf"\b(?:mi chiamo|il mio nome è|il mio nome e')\s+{_NAME_WORDS}"),
     (NAME, "zh", rf"(?:我叫|我名叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
     # how to address me
     (ADDRESS_AS, "en", rf"\b(?:please\s+)?call me\s+{_NAME_WORDS}"),
@@ -89,8 +95,28 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "pt", rf"\bn[úu]mero d[oe](?: meu)? pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bmeu pedido\s*(?:é|era|:)?\s*(?:o )?{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bpedido\s*(?:n[°º]|#)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "it", rf"\bnumero (?:d'ordine|dell'ordine|ordine)\s*(?:è|e'|era|:)?\s*(?:il )?{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "it", rf"\b(?:il )?mio ordine\s*(?:è|e'|era|:|ha il numero)?\s*(?:il )?{_ORDER_VALUE}"),
+    # "my order has the number ...", in each language
+    (ORDER_NUMBER, "en", rf"\bmy order (?:has|carries) (?:the )?(?:number|no\.?|id)\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "es", rf"\bmi pedido (?:tiene|lleva) el n[úu]mero\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "fr", rf"\bma commande (?:porte|a) (?:le )?num[ée]ro\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "pt", rf"\bmeu pedido (?:tem|leva) o n[úu]mero\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "zh", r"订单(?:号|编号)(?:是|为|:|：)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
     (ORDER_NUMBER, "zh", r"我的订单(?:是|为)\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
+    # email addresses: the person's own, said as such ("my email is ...", "reach me at ...")
+    (
+        EMAIL,
+        "en",
+        rf"\b(?:my e-?mail(?: address)? is|(?:reach|contact|email|write to) me (?:at|on)|my address is)"
+        rf"\s+{_EMAIL_VALUE}",
+    ),
+    (EMAIL, "es", rf"\bmi (?:correo|e-?mail|email)(?: electr[óo]nico)? es\s+{_EMAIL_VALUE}"),
+    (EMAIL, "fr", rf"\bmon (?:adresse )?(?:e-?mail|courriel|mail) (?:est|c'est)\s+{_EMAIL_VALUE}"),
+    (EMAIL, "de", rf"\bmeine e-?mail(?:-adresse)? (?:ist|lautet)\s+{_EMAIL_VALUE}"),
+    (EMAIL, "pt", rf"\bmeu e-?mail (?:é|e)\s+{_EMAIL_VALUE}"),
+    (EMAIL, "it", rf"\bla mia (?:e-?mail|mail)(?: è| e'|:)\s*{_EMAIL_VALUE}"),
+    (EMAIL, "zh", rf"我的(?:邮箱|电子邮件|邮件地址)(?:是|:|：)?\s*{_EMAIL_VALUE}"),
     # appointments and birthdays
     (APPOINTMENT, "en", rf"\bmy (?:appointment|booking|reservation)\s+(?:is|was)\s+(?:on |at |for )?{_REST}"),
     (APPOINTMENT, "en", rf"\bi have an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}"),
@@ -117,6 +143,8 @@ _PATTERNS: list[tuple[str, str, str]] = [
         "pt",
         rf"\b(?:eu )?reservei (?:uma |a )?(?:mesa|sala|vaga)\s+(?:na |no |para o |para a |para )?{_REST}",
     ),
+    # "I'd like to come on 14 March": a visit the person plans, with its date (checked like every date)
+    (APPOINTMENT, "en", rf"\bi(?:'d| would) like to (?:come|come in|visit|book)\s+(?:on |at |for )?{_REST}"),
     (APPOINTMENT, "de", r"\bich habe (?P<v>(?:am|um|morgen|heute|übermorgen)\b[^,;]*?) (?:einen |den )?termin"),
     (APPOINTMENT, "es", rf"\bmi (?:cita|reserva)\s+es\s+(?:el |para el |a las )?{_REST}"),
     (APPOINTMENT, "es", rf"\btengo (?:una )?(?:cita|reserva)\s+(?:el |para el |a las )?{_REST}"),
@@ -248,7 +276,7 @@ _QUESTION_START = re.compile(
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSr\.)(?<!Mrs\.)(?<!Sra\.)(?<!\bNr\.)(?<!\bNo\.)"
-    r"(?<=[.!?。！？;；\n])\s*"
+    r"(?<=[.!?])(?:\s+|$)|(?<=[。！？;；\n])\s*"  # an ASCII stop ends a clause before a space ("a.b@c.com" stays)
     r"|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo)\b)",
     re.I,
 )
@@ -350,7 +378,13 @@ def _check_text(value: str, clause: str) -> str | None:
     return value
 
 
+def _check_email(value: str, clause: str) -> str | None:
+    value = value.rstrip(".")
+    return value if re.fullmatch(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", value) else None
+
+
 _CHECKS: dict[str, Callable[[str, str], str | None]] = {
+    EMAIL: _check_email,
     NAME: _check_name,
     ADDRESS_AS: _check_name,
     ORDER_NUMBER: _check_order,
@@ -390,7 +424,8 @@ def extract_by_clause(text: str) -> list[tuple[str, list[Fact]]]:
             if _NEGATION.search(match.group(0)) or _NEGATION.search(before[-12:]):
                 continue
             value = _CHECKS[kind](match.group("v"), bare)
-            if value is None or _INSTRUCTION_LIKE.search(value):
+            # A checked email address holds no spaces, links or markup: its "@" is not a mention.
+            if value is None or (kind != EMAIL and _INSTRUCTION_LIKE.search(value)):
                 continue
             taken.add(kind)
             found.append(Fact(kind, value, language))

@@ -14,6 +14,7 @@ from bot.memory.extraction import (
     ALLERGY,
     APPOINTMENT,
     BIRTHDAY,
+    EMAIL,
     LANGUAGE,
     NAME,
     ORDER_NUMBER,
@@ -96,6 +97,11 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bwie (?:heiße|heisse) ich\b|\bwie ist mein name\b|\b(?:weißt|weisst) du(?:,)? wie ich (?:heiße|heisse)\b|\bkennst du meinen namen\b",  # noqa: E501
     ),
     (NAME, "pt", r"\bqual (?:é )?o meu nome\b|\bcomo (?:eu )?me chamo\b|\b(?:lembra|sabe) (?:do )?meu nome\b"),
+    (
+        NAME,
+        "it",
+        r"\bcome mi chiamo\b|\bqual(?: è|e è|e e') il mio nome\b|\bti ricordi (?:il mio nome|come mi chiamo)\b",
+    ),
     (NAME, "zh", r"我叫什么|我的名字(?:是什么|叫什么)|你(?:记得|知道)我的名字"),
     # order number
     (
@@ -140,6 +146,12 @@ _QUESTIONS: list[tuple[str, str, str]] = [
     (APPOINTMENT, "de", r"\bwann (?:ist|war) mein termin\b"),
     (APPOINTMENT, "pt", r"\bquando (?:é|era) (?:a )?minha (?:consulta|reserva|marcação)\b"),
     (APPOINTMENT, "zh", r"我的预约(?:是)?(?:什么时候|几点|哪天)"),
+    (
+        APPOINTMENT,
+        "en",
+        r"\bwhat (?:date|day|time) did i (?:say|give you|tell you|mention|pick|choose|want)\b|"
+        r"\bwhen did i say i(?:'d| would) (?:come|visit)\b",
+    ),
     # birthday
     (BIRTHDAY, "en", r"\bwhen(?:'s| is) my birthday\b"),
     (BIRTHDAY, "es", r"\bcu[áa]ndo es mi cumpleaños\b"),
@@ -187,7 +199,8 @@ _SEEKING = re.compile(
     r"qu[ée]|cu[áa]l|cu[áa]ndo|c[óo]mo|recuerdas|me dices|me recuerdas|dime|rep[íi]teme|"
     r"quel|quelle|quand|comment|c'est quoi|rappelle|rappelles|souviens|redonner|redonne|dis-moi|"
     r"was|wann|wie|welche|welcher|wei(?:ß|ss)t|erinnerst|sag mir|sagen|nochmal|"
-    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer)\b|什么|多少|几点|哪|记得|告诉我",
+    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer|"
+    r"quale|cosa|ricordi|dimmi|ricordami)\b|什么|多少|几点|哪|记得|告诉我",
     re.IGNORECASE,
 )
 _ACTION = re.compile(
@@ -203,19 +216,36 @@ _OWN_FACT: list[tuple[str, str, str]] = [
     (NAME, "fr", r"\bmon (?:nom|prénom)\b|\bje m['’]appelle\b"),
     (NAME, "de", r"\bmein(?:en)? name[n]?\b|\bich hei(?:ß|ss)e\b|\bhei(?:ß|ss)e ich\b"),
     (NAME, "pt", r"\bmeu nome\b|\bme chamo\b"),
+    (NAME, "it", r"\bil mio nome\b|\bmi chiamo\b"),
     (NAME, "zh", r"我的名字|我叫"),
     (ORDER_NUMBER, "en", r"\border (?:number|no\.?|#|id)\b"),
     (ORDER_NUMBER, "es", r"\bn[úu]mero de(?: mi)? pedido\b|\bmi n[úu]mero de pedido\b"),
     (ORDER_NUMBER, "fr", r"\bnum[ée]ro de(?: ma)? commande\b"),
     (ORDER_NUMBER, "de", r"\bbestellnummer\b"),
     (ORDER_NUMBER, "pt", r"\bn[úu]mero do(?: meu)? pedido\b|\bmeu n[úu]mero de pedido\b"),
+    (ORDER_NUMBER, "it", r"\bnumero (?:d'ordine|dell'ordine)\b"),
     (ORDER_NUMBER, "zh", r"订单号|订单编号"),
+    # "do you remember what my order was?": the order itself, when it is something to remember (not "what's in
+    # my order?", which the knowledge base or a person must answer)
+    (ORDER_NUMBER, "en", r"\b(?:remember|recall|remind me of|know)\b.{0,20}\bmy order\b"),
+    (ORDER_NUMBER, "es", r"\b(?:recuerdas|sabes|recu[ée]rdame)\b.{0,20}\bmi pedido\b"),
+    (ORDER_NUMBER, "fr", r"\b(?:souviens|rappelles|rappelle-moi|sais-tu)\b.{0,20}\bma commande\b"),
+    (ORDER_NUMBER, "de", r"\b(?:erinnerst|wei(?:ß|ss)t)\b.{0,20}\bmeine bestellung\b"),
+    (ORDER_NUMBER, "pt", r"\b(?:lembra|lembras|sabe)\b.{0,20}\bmeu pedido\b"),
+    (ORDER_NUMBER, "it", r"\b(?:ricordi|sai|ricordami)\b.{0,20}\b(?:il )?mio ordine\b"),
     (APPOINTMENT, "en", r"\bmy (?:appointment|booking|reservation)\b|\bi (?:booked|have an appointment)\b"),
     (APPOINTMENT, "es", r"\bmi (?:cita|reserva)\b"),
     (APPOINTMENT, "fr", r"\bmon (?:rendez-vous|rdv)\b"),
     (APPOINTMENT, "de", r"\bmein(?:en)? termin\b"),
     (APPOINTMENT, "pt", r"\b(?:minha|a minha) (?:consulta|reserva|marcação)\b"),
     (APPOINTMENT, "zh", r"我的预约|我预约"),
+    (EMAIL, "en", r"\b(?:my|which|what) e-?mail(?: address)?\b"),
+    (EMAIL, "es", r"\bmi (?:correo|e-?mail)\b|\bqu[ée] correo\b"),
+    (EMAIL, "fr", r"\bmon (?:adresse )?(?:e-?mail|courriel|mail)\b|\bquel (?:e-?mail|courriel)\b"),
+    (EMAIL, "de", r"\bmeine e-?mail(?:-adresse)?\b|\bwelche e-?mail\b"),
+    (EMAIL, "pt", r"\bmeu e-?mail\b|\bqual e-?mail\b"),
+    (EMAIL, "it", r"\bla mia (?:e-?mail|mail)\b|\bquale (?:e-?mail|mail)\b"),
+    (EMAIL, "zh", r"我的(?:邮箱|电子邮件|邮件地址)"),
     (BIRTHDAY, "en", r"\bmy birthday\b"),
     (ALLERGY, "en", r"\bmy allerg\w*|\bi(?:'m| am) allergic\b"),
     (PREFERENCE, "en", r"\bmy preferences?\b|\bi (?:prefer|preferred)\b"),

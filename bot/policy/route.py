@@ -42,12 +42,16 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-TurnKind = Literal["self_harm", "harmful", "small_talk", "near_small_talk", "personal", "business", "other"]
+TurnKind = Literal[
+    "self_harm", "harmful", "small_talk", "near_small_talk", "greeting_question", "personal", "business", "other"
+]
 # A near small-talk match is only small talk in a short message.
 NEAR_SMALL_TALK_WORDS = 8
 # A question needs a closer match to count as near small talk: "do you have oat milk?" is only 0.67 from
 # "do you have feelings", "are you a bot or what?" is 0.8 from "are you a bot".
 NEAR_SMALL_TALK_QUESTION = 0.8
+# The kinds a greeting-led question may be near to count as small talk: how the bot is doing.
+GREETING_QUESTION_KINDS = frozenset({"how_are_you", "feeling_good"})
 # The curated kind that answers questions about the bot's own tastes.
 PREFERENCE_KIND = "about_you"
 
@@ -80,6 +84,17 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
     question = is_question(text)
     if match is not None and short and not business and (not question or match.score >= NEAR_SMALL_TALK_QUESTION):
         return TurnClass("near_small_talk", match)
+    # A greeting, then a short question near "how are you?" with no business word ("Guten Abend, wie läuft's bei
+    # dir?"): the knowledge base answers it when it is sure, else it is small talk, never a decline. Nearness to
+    # other kinds is not enough ("hi, do you have oat milk?" is near "do you have feelings").
+    if (
+        match is not None
+        and match.kind in GREETING_QUESTION_KINDS
+        and short
+        and not business
+        and small_talk.opens_with_greeting(text)
+    ):
+        return TurnClass("greeting_question", match)
     if short and not business and is_preference_question(text):
         return TurnClass("near_small_talk", SmallTalkMatch(PREFERENCE_KIND, NEAR_SMALL_TALK_QUESTION, ()))
     if business or question:
@@ -177,6 +192,13 @@ class TurnPolicyRoute:
             return None  # the memory route (before this one) or the model, which both see the history
         if decided.kind == "business":
             return await self._business(turn, details)
+        if decided.kind == "greeting_question" and decided.small_talk is not None:
+            kb_reply = await self._kb_if_confident(turn, details)
+            if kb_reply is not None:
+                return kb_reply
+            # It asks how the bot is ("tudo bem com você?"), whichever of the two kinds it was nearer.
+            asked = replace(decided.small_talk, kind="how_are_you")
+            return self._small_talk(turn, asked, language, details)
         if decided.kind == "near_small_talk" and decided.small_talk is not None:
             if self.settings.model_small_talk:
                 reply = await self._checked_model_reply(turn, language, details)

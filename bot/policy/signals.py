@@ -120,7 +120,25 @@ _HARMFUL = re.compile(
     r"\bwie (kann|könnte) (ich|man) .{0,20}\b(vergiften|töten|umbringen|verletzen)\b|"
     r"\b(como (posso |se pode )?(fazer|fabricar|construir)|fabricar)\b.{0,30}\b(bomba|explosivos?|veneno|arma)\b|"
     r"\bcomo (posso |se pode )?(matar|envenenar|ferir) (a )?(alguém|uma pessoa|meu|minha|ele|ela|pessoas)\b|"
-    r"(怎么|如何).{0,10}(制造|做|制作).{0,6}(炸弹|炸药|毒药|毒品|枪)|(怎么|如何).{0,6}(杀|毒死|伤害)(人|别人|他|她)",
+    r"(怎么|如何).{0,10}(制造|做|制作).{0,6}(炸弹|炸药|毒药|毒品|枪)|(怎么|如何).{0,6}(杀|毒死|伤害)(人|别人|他|她)|"
+    # Asked for without "how": a tool of fraud or intrusion ("write me a phishing email"), or a guide to harm
+    # ("a step by step guide to poison ...").
+    r"\b(write|make|create|build|generate|code|give|send|escribe|écris|schreib|escreva|crea|crée)\b.{0,20}"
+    r"\b(phishing|malware|ransomware|keylogger|spyware)\b|"
+    r"\b(guide|tutorial|steps?|instructions?)\b.{0,20}\b(to|for|on|para|pour|zum|per)\b.{0,10}"
+    r"\b(poison\w*|kill\w*|murder\w*|stab\w*|envenenar|empoisonner|vergiften)\b|"
+    # Breaking into someone's account, in any of the languages.
+    r"\b(hack(ear|er|en)?|hack into|pirater|piratear|break into)\b.{0,30}"
+    r"\b(account|password|instagram|facebook|email|cuenta|contraseña|compte|mot de passe|konto|passwort|conta|"
+    r"senha|account di)\b|"
+    # Making hard drugs or poisons, in the other languages too.
+    r"\b(make|cook|synthesi[sz]e|fabricar|preparar|cocinar|fabriquer|faire|préparer|herstellen|kochen|machen|"
+    r"fazer|produzir|produrre|fare|preparare|costruire)\b.{0,20}"
+    r"\b(meth|m[ée]th?amph[ée]tamin[ea]?|metanfetamina|crystal meth|hero[ií]n[ea]?|fentanyl|fentanilo|"
+    r"bomb[ae]s?|bombe|explosiv[eo]s?|esplosiv[oi]|veleno)\b|"
+    r"\b(methamphetamin|crystal|heroin|fentanyl|bombe|sprengstoff|gift)\b.{0,20}\b(herstellen|machen|bauen|kochen)\b|"
+    r"\bcome (posso |si può )?(fare|costruire|fabbricare|preparare)\b.{0,30}\b(bomba|esplosivo|veleno|arma)\b|"
+    r"\bcome (posso |si può )?(uccidere|avvelenare|ferire) (qualcuno|una persona|mio|mia|lui|lei)\b",
     _FLAGS,
 )
 _SELF_HARM = re.compile(

@@ -164,6 +164,7 @@ CHAT_SPELLING = {
 }
 _CLAUSES = re.compile(r"[,.!?;:¡¿。！？，、；：\n]+")
 _WORD = re.compile(r"[\w']+|[\U0001F300-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _STRETCHED = re.compile(r"(\w)\1{2,}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -229,7 +230,8 @@ def word_f1(clause: Sequence[str], example: Sequence[str]) -> float:
     for word in clause:
         hit = next((index for index, candidate in enumerate(remaining) if _close(word, candidate)), None)
         if hit is None:
-            unmatched_fillers += word in FILLERS
+            # An emoji no example holds is decoration ("thanks 🙏"), like a filler word.
+            unmatched_fillers += word in FILLERS or bool(_EMOJI.fullmatch(word))
             continue
         matched += 1
         remaining.pop(hit)
@@ -278,6 +280,13 @@ class SmallTalkSet:
         clauses = [words(clause) for clause in _CLAUSES.split(text)]
         clauses = [tuple(w for w in clause if w not in self._vocative) for clause in clauses]
         clauses = [clause for clause in clauses if clause]
+        # A clause of emoji alone ("good morning!! ☀️") decorates the others; it decides only when it is all there is.
+        worded = [clause for clause in clauses if not all(_EMOJI.fullmatch(word) for word in clause)]
+        clauses = (
+            [clause for clause in clauses if clause in worded or self._best(clause)[1] >= NEAR_MATCH]
+            if worded
+            else clauses
+        )
         if not clauses:
             return None
         found: list[tuple[str, float, tuple[str, ...]]] = []
@@ -298,6 +307,15 @@ class SmallTalkSet:
         kind, _, _ = ranked[0]
         languages = set.intersection(*(set(item[2]) for item in found)) or set(ranked[0][2])
         return SmallTalkMatch(kind, weakest, tuple(sorted(languages)))
+
+    def opens_with_greeting(self, text: str) -> bool:
+        """The message's first clause is a greeting ("Guten Abend, ...", "Oi, ..."), with more after it."""
+        clauses = [words(clause) for clause in _CLAUSES.split(text)]
+        clauses = [clause for clause in clauses if clause]
+        if len(clauses) < 2:
+            return False
+        kind, score, _ = self._best(clauses[0])
+        return kind == "greeting" and score >= STRONG_MATCH
 
     def _best(self, clause: Sequence[str]) -> tuple[str, float, tuple[str, ...]]:
         """The best kind for one clause, its score, and every language with an example scoring that high."""

@@ -1,5 +1,5 @@
-"""Every fixed text the bot says to people exists in the six languages, renders with the same variables, and is
-picked by the turn's language; an owner's folder overrides a translation."""
+"""Every fixed text the bot says to people exists in every catalogue language (seven, Italian included), renders
+with the same variables, and is picked by the turn's language; an owner's folder overrides a translation."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_the_turn_language_picks_the_translation_and_unknown_languages_fall_back
     set_turn_language("de")
     try:
         assert library.render("reset").startswith("Erledigt")
-        assert library.render_in("it", "reset").startswith("Done")
+        assert library.render_in("nl", "reset").startswith("Done")
     finally:
         set_turn_language(None)
     assert library.render("reset").startswith("Done")
@@ -73,3 +73,40 @@ def test_an_owner_translation_overrides_the_bundled_one(tmp_path: Path) -> None:
     (tmp_path / "es").mkdir()
     (tmp_path / "es" / "kb_decline.md").write_text("{#- variables: -#}\nNo lo sé, pregunta en la caja.")
     assert PromptLibrary([tmp_path]).render_in("es", "kb_decline") == "No lo sé, pregunta en la caja."
+
+
+@pytest.mark.parametrize("language", [code for code in FIXED_TEXT_LANGUAGES if code != "en"])
+def test_every_translated_file_of_any_language_exists_in_each_language(language: str) -> None:
+    translated = {
+        path.name for folder in BUNDLED_PROMPTS_DIR.iterdir() if folder.is_dir() for path in folder.glob("*.md")
+    }
+    translated &= {path.name for path in BUNDLED_PROMPTS_DIR.glob("*.md")}  # a translation of a root text
+    assert {path.name for path in (BUNDLED_PROMPTS_DIR / language).glob("*.md")} >= translated
+
+
+def test_italian_speakers_get_italian_declines_handoff_and_help() -> None:
+    library = PromptLibrary()
+    set_turn_language("it")
+    try:
+        assert library.render("kb_decline").startswith("Mi dispiace")
+        assert library.render("handoff_user", ticket_id=3, staff_notified=False).startswith("Ho aperto il ticket #3")
+        assert library.render("help", bot_name="Sam", commands=[]).startswith("Sono Sam")
+    finally:
+        set_turn_language(None)
+
+
+def test_the_memory_follow_up_answers_exist_in_every_catalogue_language() -> None:
+    from bot.memory import texts
+    from bot.memory.extraction import KINDS
+
+    answers = {
+        *KINDS,
+        *(f"label_{kind}" for kind in KINDS),
+        "unknown",
+        "last_said",
+        "last_said_none",
+        "ack",
+        "ack_name",
+    }
+    for language in FIXED_TEXT_LANGUAGES:
+        assert set(texts._catalogue().get(language, {})) >= answers, language

@@ -166,3 +166,66 @@ def test_chinese_questions_are_not_taken_for_statements() -> None:
 )
 def test_asking_for_what_one_just_said_is_a_follow_up_about_the_previous_message(text: str, language: str) -> None:
     assert memory_question(text) == MemoryQuestion("last_said", language)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ciao, mi chiamo Giulia", [Fact("name", "Giulia", "it")]),
+        ("Il mio numero d'ordine è 4412", [Fact("order_number", "4412", "it")]),
+        ("Bonjour, ma commande porte le numéro 77402", [Fact("order_number", "77402", "fr")]),
+        ("My order has the number 99812", [Fact("order_number", "99812", "en")]),
+        ("Mi pedido tiene el número 3321", [Fact("order_number", "3321", "es")]),
+        ("I'd like to come on 14 March.", [Fact("appointment", "14 March", "en")]),
+    ],
+)
+def test_italian_facts_and_numbers_a_order_carries_are_extracted(text: str, expected: list[Fact]) -> None:
+    assert extract_facts(text) == expected
+
+
+def test_wanting_to_come_without_a_date_is_no_appointment() -> None:
+    assert extract_facts("I'd like to come in and say hi") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "language"),
+    [
+        ("Come mi chiamo?", "name", "it"),
+        ("Qual è il mio numero d'ordine?", "order_number", "it"),
+        ("Ti ricordi il mio ordine?", "order_number", "it"),
+        ("do you remember what my order was?", "order_number", "en"),
+        ("¿Recuerdas mi pedido?", "order_number", "es"),
+        ("what date did I say?", "appointment", "en"),
+    ],
+)
+def test_indirect_and_italian_follow_ups_are_recognised(text: str, kind: str, language: str) -> None:
+    assert memory_question(text) == MemoryQuestion(kind, language)
+
+
+@pytest.mark.parametrize("text", ["what's in my order?", "what did my order cost?", "where is my order?"])
+def test_questions_about_an_order_itself_are_left_to_the_knowledge_base(text: str) -> None:
+    assert memory_question(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("You can reach me at lena.k@example.com", [Fact("email", "lena.k@example.com", "en")]),
+        ("my email is Bob.Smith+x@mail.co.uk.", [Fact("email", "Bob.Smith+x@mail.co.uk", "en")]),
+        ("Mi correo es ana@correo.es, gracias", [Fact("email", "ana@correo.es", "es")]),
+        ("我的邮箱是 li@qq.com", [Fact("email", "li@qq.com", "zh")]),
+        ("Write to support@cafe.com for help", []),
+        ("my email is not a@b.com", []),
+    ],
+)
+def test_a_persons_own_email_address_is_a_fact_and_its_dots_do_not_split_the_clause(
+    text: str, expected: list[Fact]
+) -> None:
+    assert extract_facts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"), [("which email did I give you?", "en"), ("Quelle est mon adresse e-mail ?", "fr")]
+)
+def test_asking_for_ones_email_is_a_follow_up(text: str, language: str) -> None:
+    assert memory_question(text) == MemoryQuestion("email", language)

@@ -7,8 +7,12 @@ from collections import Counter
 
 from bot.config import load_config
 from bot.evaluation.conversation import (
+    BLIND_FILE,
     CATEGORIES,
+    FIXED_SOURCES,
     PROBE_FILE,
+    ConversationItem,
+    ConversationResult,
     conversation_figures,
     format_conversation_figures,
     load_conversations,
@@ -59,3 +63,40 @@ def test_every_probe_is_told_apart_as_its_category_says() -> None:
             assert memory_question(item.text) is not None, item.text
         else:
             assert classify_turn(item.text, small_talk).kind in expected[item.category], item.text
+
+
+def test_the_blind_set_covers_every_category_in_seven_languages() -> None:
+    items = load_conversations(BLIND_FILE)
+    assert len(items) == 60 and {item.split for item in items} == {"blind"}
+    assert {item.category for item in items} == set(CATEGORIES)
+    assert {"en", "es", "fr", "de", "pt", "zh", "it"} <= {item.language for item in items}
+    assert all(item.must_contain for item in items if item.category in ("kb_answerable", "memory"))
+
+
+def test_no_curated_reply_or_fixed_text_in_any_language_counts_as_an_invented_business_claim() -> None:
+    """Owner-written replies speak for the team ("the information the team gave me", the French "commandes" of
+    /help) and so would trip the business-word check that guards model text; they are never put to it."""
+    from bot.i18n import FIXED_TEXT_LANGUAGES
+    from bot.prompts import PromptLibrary
+
+    library = PromptLibrary()
+    replies = [
+        (kind.language, "policy:small_talk", reply) for kind in SmallTalkSet.load().kinds for reply in kind.replies
+    ]
+    replies += [
+        (language, source, library.render_in(language, prompt, community_name="the Corner Café"))
+        for language in FIXED_TEXT_LANGUAGES
+        for prompt, source in (
+            ("kb_decline", "kb:declined"),
+            ("refusal", "policy:refusal"),
+            ("cannot_help", "policy:cannot_help"),
+        )
+    ]
+    assert {source for _, source, _ in replies} <= FIXED_SOURCES
+    results = [
+        ConversationResult(
+            ConversationItem(number, "x", "small_talk", language, "none", "hi", ()), text, source, "", "allow"
+        )
+        for number, (language, source, text) in enumerate(replies)
+    ]
+    assert conversation_figures(results, "x")["invented_business_claims"] == 0

@@ -191,3 +191,32 @@ def test_rate_limit_and_busy_notices_exist_in_every_fixed_text_language() -> Non
         assert len(set(texts.values())) == len(FIXED_TEXT_LANGUAGES), key
     assert fixed_text("zh", "rate_limited_user", user="Ana").startswith("Ana，")
     assert fixed_text("pt", "rate_limited_chat").startswith("Este chat está")
+
+
+async def test_a_greeting_then_how_are_you_in_other_words_gets_a_curated_reply_not_a_kb_decline(
+    policy_kb_app: BotApp, scripted_engine: ScriptedEngine
+) -> None:
+    from bot.policy.small_talk import SmallTalkSet
+
+    small_talk = SmallTalkSet.load()
+    for text, language in {"Guten Abend, wie läuft's bei dir?": "de", "Oi, tudo bem com você?": "pt"}.items():
+        replies = await policy_kb_app.manager.handle(incoming(text, chat_id=text))
+        source, details = stored_reply(policy_kb_app, replies[0])
+        assert source == "policy:small_talk" and details["small_talk"] == "how_are_you", text
+        asked = next(kind for kind in small_talk.kinds if (kind.name, kind.language) == ("how_are_you", language))
+        assert replies[0].text in asked.replies
+    assert scripted_engine.requests == []
+
+
+async def test_italian_speakers_get_the_kb_decline_and_their_name_back_in_italian(policy_app: BotApp) -> None:
+    declined = await policy_app.manager.handle(incoming("Quanto costa la consegna a domicilio?", chat_id="it-1"))
+    assert declined[0].text.startswith("Mi dispiace, non lo so")
+    await policy_app.manager.handle(incoming("Ciao, mi chiamo Giulia", chat_id="it-2"))
+    recalled = await policy_app.manager.handle(incoming("Come mi chiamo?", chat_id="it-2"))
+    assert recalled[0].text.startswith("Ti chiami Giulia")
+
+
+async def test_an_email_address_given_earlier_is_recalled_not_declined(policy_app: BotApp) -> None:
+    await policy_app.manager.handle(incoming("You can reach me at lena.k@example.com", chat_id="mail"))
+    recalled = await policy_app.manager.handle(incoming("which email did I give you?", chat_id="mail"))
+    assert recalled[0].text.startswith("Your email is lena.k@example.com")
