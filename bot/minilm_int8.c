@@ -31,8 +31,9 @@
 #endif
 
 /* Pointers of one layer's parameters, in this order (see bot/minilm_int8.py: LAYER_PARAMETERS). */
-/* Each product has weights, scale, sums, bias, then its optional fine weights, scale and sums (NULL: none). */
-enum { W, SCALE, WSUM, BIAS, FINE_W, FINE_SCALE, FINE_WSUM, PER_LINEAR };
+/* Each product has weights, scale, sums, bias, then its optional fine weights, scale and sums (NULL: none), then
+ * its activations' levels (an int32: 1 or 2; NULL: 2). */
+enum { W, SCALE, WSUM, BIAS, FINE_W, FINE_SCALE, FINE_WSUM, LEVELS_OF, PER_LINEAR };
 enum {
     QKV = 0,
     AO = PER_LINEAR, LN1_W = 2 * PER_LINEAR, LN1_B,
@@ -134,19 +135,29 @@ DEFINE_TILE(3, 2)
 DEFINE_TILE(2, 2)
 DEFINE_TILE(1, 2)
 DEFINE_TILE(6, 1)
+DEFINE_TILE(3, 1)
 DEFINE_TILE(1, 1)
 
 /* y [rows][out] = x [rows][in] @ W + bias (+ residual), W as packed int8 weights times a per-output scale, plus
  * (when p[FINE_W] is set) the weights' rounding error as a second int8 matrix, met by the coarse activation level
- * only: its products are 1/254 of the first's, so 7 bits of activation are plenty there. */
+ * only: its products are 1/254 of the first's, so 7 bits of activation are plenty there. A product whose
+ * p[LEVELS_OF] is 1 meets its weights with the coarse level alone too (half the multiply-adds, 7-bit activations). */
 static void linear(int64_t rows, int64_t in, int64_t out, const float *x, const void *const *p,
                    const float *residual, float *y, uint8_t *q, float *s) {
     const int8_t *w = p[W], *fine_w = p[FINE_W];
     const float *scale = p[SCALE], *bias = p[BIAS], *fine_scale = p[FINE_SCALE];
-    const int32_t *wsum = p[WSUM], *fine_wsum = p[FINE_WSUM];
+    const int32_t *wsum = p[WSUM], *fine_wsum = p[FINE_WSUM], *levels = p[LEVELS_OF];
     quantize_rows(rows, in, x, q, s);
     for (int64_t o0 = 0; o0 < out; o0 += TILE_OUT) {
         int64_t r = 0;
+        if (levels && *levels == 1) {
+            for (; r + 6 <= rows; r += 6)
+                tile_6_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
+            for (; r + 3 <= rows; r += 3)
+                tile_3_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
+            for (; r < rows; ++r)
+                tile_1_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
+        }
         for (; r + 3 <= rows; r += 3)
             tile_3_2(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
         if (rows - r == 2)

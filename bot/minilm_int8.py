@@ -38,10 +38,12 @@ logger = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("minilm_int8.c")
 DISABLE_VARIABLE = "SOCIALBOT_MINILM_INT8"
 # The kernel's order of a layer's parameter pointers (its enum).
-LAYER_PARAMETERS = 32
+LAYER_PARAMETERS = 36
 # Products that carry their weights' rounding error as a second int8 matrix. The feed-forward output's weights
 # have the largest outliers (a channel's largest weight up to 38x its RMS) and moved pooled vectors most.
 FINE_PRODUCTS = frozenset(os.environ.get("SOCIALBOT_MINILM_FINE", "output").split(","))
+# Products whose activations are rounded once (7 bits) instead of twice over: half their multiply-adds.
+COARSE_PRODUCTS = frozenset(name for name in os.environ.get("SOCIALBOT_MINILM_COARSE", "").split(",") if name)
 
 Floats = NDArray[np.float32]
 
@@ -79,13 +81,16 @@ class Int8Linear:
     coarse: Int8Matrix
     bias: Floats
     fine: Int8Matrix | None = None
+    activation_levels: NDArray[np.int32] = dataclasses.field(default_factory=lambda: np.array([2], dtype=np.int32))
 
     @classmethod
-    def from_float(cls, weight: Floats, bias: Floats, fine: bool = False) -> Int8Linear:
-        """From ``weight`` (in, out) as the numpy encoder multiplies it (``x @ weight``) and its bias."""
-        coarse = Int8Matrix.rounded(weight)
-        error = Int8Matrix.rounded(weight - coarse.dequantized()) if fine else None
-        return cls(coarse, np.ascontiguousarray(bias, dtype=np.float32), error)
+    def from_float(cls, weight: Floats, bias: Floats, fine: bool = False, coarse: bool = False) -> Int8Linear:
+        """From ``weight`` (in, out) as the numpy encoder multiplies it (``x @ weight``) and its bias; ``coarse``
+        rounds the activations it meets once instead of twice over."""
+        rounded = Int8Matrix.rounded(weight)
+        error = Int8Matrix.rounded(weight - rounded.dequantized()) if fine else None
+        levels = np.array([1 if coarse else 2], dtype=np.int32)
+        return cls(rounded, np.ascontiguousarray(bias, dtype=np.float32), error, levels)
 
     def dequantized(self) -> Floats:
         """The (in, out) float weights the kernel multiplies by (for checks)."""
@@ -93,10 +98,11 @@ class Int8Linear:
         return weight if self.fine is None else weight + self.fine.dequantized()
 
     def arrays(self) -> list[NDArray[np.generic] | None]:
-        """In the kernel's order: weights, scale, sums, bias, then the fine weights, scale and sums (or None)."""
+        """In the kernel's order: weights, scale, sums, bias, the fine weights, scale and sums (or None), then the
+        activations' levels."""
         fine = self.fine
         rest: list[NDArray[np.generic] | None] = [None] * 3 if fine is None else [fine.packed, fine.scale, fine.sums]
-        return [self.coarse.packed, self.coarse.scale, self.coarse.sums, self.bias, *rest]
+        return [self.coarse.packed, self.coarse.scale, self.coarse.sums, self.bias, *rest, self.activation_levels]
 
 
 @dataclass(frozen=True)
@@ -111,17 +117,29 @@ class Int8Layer:
     output_norm: tuple[Floats, Floats]
 
     @classmethod
-    def from_layer(cls, layer: LayerWeights) -> Int8Layer:
+    def from_layer(
+        cls, layer: LayerWeights, fine: frozenset[str] = FINE_PRODUCTS, coarse: frozenset[str] = COARSE_PRODUCTS
+    ) -> Int8Layer:
+        """``fine``: the products whose weights carry their rounding error; ``coarse``: those whose activations
+        are rounded once."""
         return cls(
-            qkv=Int8Linear.from_float(layer.qkv_weight, layer.qkv_bias, fine="qkv" in FINE_PRODUCTS),
+            qkv=Int8Linear.from_float(layer.qkv_weight, layer.qkv_bias, fine="qkv" in fine, coarse="qkv" in coarse),
             attention_output=Int8Linear.from_float(
-                layer.attention_output_weight, layer.attention_output_bias, fine="attention_output" in FINE_PRODUCTS
+                layer.attention_output_weight,
+                layer.attention_output_bias,
+                fine="attention_output" in fine,
+                coarse="attention_output" in coarse,
             ),
             attention_norm=(layer.attention_norm_weight, layer.attention_norm_bias),
             intermediate=Int8Linear.from_float(
-                layer.intermediate_weight, layer.intermediate_bias, fine="intermediate" in FINE_PRODUCTS
+                layer.intermediate_weight,
+                layer.intermediate_bias,
+                fine="intermediate" in fine,
+                coarse="intermediate" in coarse,
             ),
-            output=Int8Linear.from_float(layer.output_weight, layer.output_bias, fine="output" in FINE_PRODUCTS),
+            output=Int8Linear.from_float(
+                layer.output_weight, layer.output_bias, fine="output" in fine, coarse="output" in coarse
+            ),
             output_norm=(layer.output_norm_weight, layer.output_norm_bias),
         )
 
@@ -144,14 +162,14 @@ class _LayerCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._layers: dict[int, Int8Layer] = {}
+        self._layers: dict[tuple[int, frozenset[str]], Int8Layer] = {}
 
-    def get(self, layer: LayerWeights) -> Int8Layer:
-        key = id(layer)
+    def get(self, layer: LayerWeights, coarse: frozenset[str]) -> Int8Layer:
+        key = (id(layer), coarse)
         with self._lock:
             found = self._layers.get(key)
             if found is None:
-                found = self._layers[key] = Int8Layer.from_layer(layer)
+                found = self._layers[key] = Int8Layer.from_layer(layer, coarse=coarse)
                 weakref.finalize(layer, self._layers.pop, key, None)
             return found
 
@@ -194,9 +212,13 @@ class MiniLMKernel:
             return False
         return (hidden // heads) % 16 == 0 and hidden // heads <= 256
 
-    def stack(self, config: EncoderConfig, layers: Sequence[LayerWeights]) -> Int8Stack:
-        """The int8 form of ``layers`` (quantized once per float layer and shared)."""
-        return Int8Stack(self, config, tuple(_layer_cache.get(layer) for layer in layers))
+    def stack(
+        self, config: EncoderConfig, layers: Sequence[LayerWeights], coarse: frozenset[str] | None = None
+    ) -> Int8Stack:
+        """The int8 form of ``layers`` (quantized once per float layer and activation rounding, and shared), with
+        the products in ``coarse`` (default: ``SOCIALBOT_MINILM_COARSE``, none) meeting one activation level."""
+        chosen = COARSE_PRODUCTS if coarse is None else coarse
+        return Int8Stack(self, config, tuple(_layer_cache.get(layer, chosen) for layer in layers))
 
     def run(self, stack: Int8Stack, states: Floats, offsets: NDArray[np.int64]) -> None:
         status = self._function(
@@ -268,7 +290,8 @@ def _self_check(kernel: MiniLMKernel) -> bool:
 
     config = EncoderConfig(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
     layers = [random_layer(config, seed) for seed in range(config.num_layers)]
-    stack = kernel.stack(config, layers)
+    # Both activation levels everywhere: what is left against the float forward is then well under atol.
+    stack = Int8Stack(kernel, config, tuple(Int8Layer.from_layer(layer, coarse=frozenset()) for layer in layers))
     reference = [dequantized_layer(layer, int8) for layer, int8 in zip(layers, stack.layers, strict=True)]
     offsets = np.array([0, 3, 20], dtype=np.int64)
     states = np.random.default_rng(2).standard_normal((20, config.hidden_size)).astype(np.float32)

@@ -301,12 +301,20 @@ class NumpyMiniLM:
     """The bundled MiniLM encoder with mean pooling, one vector per text, for inference only (read-only weights:
     safe from several threads; the embeddings and untouched layers are shared by every fine-tuned copy)."""
 
-    def __init__(self, config: EncoderConfig, embeddings: EmbeddingWeights, layers: tuple[LayerWeights, ...]):
+    def __init__(
+        self,
+        config: EncoderConfig,
+        embeddings: EmbeddingWeights,
+        layers: tuple[LayerWeights, ...],
+        coarse_products: frozenset[str] | None = None,
+    ):
         if len(layers) != config.num_layers:
             raise ValueError(f"{len(layers)} layers for a {config.num_layers}-layer encoder")
         self.config = config
         self.embeddings = embeddings
         self.layers = layers
+        # The products whose activations the int8 kernel rounds once (None: the kernel's default, both levels).
+        self.coarse_products = coarse_products
         self._int8: Int8Stack | None = None
         self._int8_checked = False
         self._int8_lock = threading.Lock()
@@ -331,9 +339,12 @@ class NumpyMiniLM:
         layers = tuple(LayerWeights.from_state(_layer_state(state, index)) for index in range(config.num_layers))
         return cls(config, embeddings, layers)
 
-    def with_layer_overrides(self, state: Mapping[str, ArrayLike]) -> NumpyMiniLM:
+    def with_layer_overrides(
+        self, state: Mapping[str, ArrayLike], coarse_products: frozenset[str] | None = None
+    ) -> NumpyMiniLM:
         """A new encoder with the whole transformer layers in ``state`` (``layers.N.query.weight`` ...: fine-tuned
-        ones, fp16 or fp32) and this encoder's embeddings and other layers, shared rather than copied.
+        ones, fp16 or fp32) and this encoder's embeddings and other layers, shared rather than copied;
+        ``coarse_products``: the products whose activations its int8 kernel rounds once (None: both levels).
 
         Raises KeyError or ValueError when ``state`` does not fit this encoder."""
         by_layer: dict[int, dict[str, ArrayLike]] = {}
@@ -346,7 +357,7 @@ class NumpyMiniLM:
             LayerWeights.from_state(by_layer[index]) if index in by_layer else shared
             for index, shared in enumerate(self.layers)
         )
-        return NumpyMiniLM(self.config, self.embeddings, layers)
+        return NumpyMiniLM(self.config, self.embeddings, layers, coarse_products)
 
     def eval(self) -> NumpyMiniLM:
         """Itself: always in inference mode (kept so code written for the torch model reads the same)."""
@@ -397,7 +408,11 @@ class NumpyMiniLM:
                 if not self._int8_checked:
                     kernel = load_minilm_kernel()
                     usable = kernel is not None and kernel.supports(self.config)
-                    self._int8 = kernel.stack(self.config, self.layers) if kernel is not None and usable else None
+                    self._int8 = (
+                        kernel.stack(self.config, self.layers, self.coarse_products)
+                        if kernel is not None and usable
+                        else None
+                    )
                     self._int8_checked = True
         return self._int8
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from bot.language import default_detector
 from bot.moderation.gate import ModerationGate
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "moderation" / "data"
@@ -65,14 +66,19 @@ def run_benchmark(
     texts = [base[index % len(base)] for index in range(max(n_batched, n_latency))]
     gate.set_bulk(bulk)  # as `socialbot moderate` gates stdin
     gate.check_outputs(texts[:batch_size])  # warm-up: language models, first allocations
+    # The texts repeat (641 of them), and the detector keeps its latest guesses: each call detects afresh, as the
+    # first reader of a new message does.
+    forget = default_detector().forget_guesses
     started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, n_batched, batch_size):
+        forget()
         gate.check_outputs(texts[start : min(start + batch_size, n_batched)])
     elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
     gate.set_bulk(False)  # single messages as the bot sends them
     gate.check_output(texts[0])
     timings, cpu_timings = [], []
     for text in texts[:n_latency]:
+        forget()
         one, cpu_one = time.perf_counter(), time.process_time()
         gate.check_output(text)
         timings.append((time.perf_counter() - one) * 1000.0)
@@ -80,6 +86,7 @@ def run_benchmark(
     timings.sort()
     pair_timings = []
     for index, text in enumerate(texts[: n_latency // 2]):
+        forget()
         one = time.perf_counter()
         gate.check_output(text, request=texts[index + 1])  # with the user message: the harm check's pair mode
         pair_timings.append((time.perf_counter() - one) * 1000.0)

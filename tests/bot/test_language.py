@@ -62,3 +62,17 @@ def test_an_unsure_short_text_loads_the_full_models_and_they_answer_from_then_on
     detector = LanguageDetector()
     assert detector.detect("Quanto custa a entrega?").code == "pt"
     assert detector._full_models_loaded
+
+
+def test_a_text_asked_about_again_gets_the_kept_guess_once_the_full_models_answer() -> None:
+    detector = LanguageDetector()
+    text = "Could you please tell me when my order will be delivered, and whether I can change the address?"
+    quick = detector.detect(text)
+    assert detector.detect(text) is not quick  # a quick model's guess is not kept: the full models may differ
+    detector.warm_up()
+    full = detector.detect(text)
+    assert detector.detect(text) is full
+    assert detector.detect("Quanto custa a entrega?").code == "pt"
+    detector.forget_guesses()
+    again = detector.detect(text)
+    assert again is not full and (again.code, again.reliable) == (full.code, full.reliable)

@@ -128,6 +128,35 @@ def test_offensive_decisions_are_the_float_forwards_and_the_benign_set_is_never_
 
 
 @needs_kernel
+def test_products_with_coarse_activations_meet_their_weights_with_one_level_and_stay_near_the_float_forward() -> None:
+    from bot.minilm_int8 import Int8Layer, Int8Stack, random_layer
+    from bot.minilm_numpy import EncoderConfig
+
+    kernel = load_minilm_kernel()
+    assert kernel is not None
+    config = EncoderConfig(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
+    layers = [random_layer(config, seed) for seed in range(config.num_layers)]
+    offsets = np.array([0, 3, 20], dtype=np.int64)  # lengths off the tiles' 6 and 3 rows
+    states = np.random.default_rng(2).standard_normal((20, config.hidden_size)).astype(np.float32)
+
+    def error(coarse: frozenset[str]) -> float:
+        int8 = tuple(Int8Layer.from_layer(layer, coarse=coarse) for layer in layers)
+        got = Int8Stack(kernel, config, int8)(states, offsets)
+        worst = 0.0
+        for begin, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+            expected = states[None, begin:end]
+            for layer in (dequantized_layer(layer, rounded) for layer, rounded in zip(layers, int8, strict=True)):
+                bias = np.zeros((1, 1, 1, end - begin), np.float32)
+                expected = layer.forward(expected, bias, config.num_heads, config.layer_norm_eps)
+            worst = max(worst, float(np.abs(got[begin:end] - expected[0]).max()))
+        return worst
+
+    two_levels, one_level = error(frozenset()), error(frozenset({"attention_output", "intermediate"}))
+    assert two_levels < 2e-3  # ~15-bit activations
+    assert 10 * two_levels < one_level < 0.05  # 7-bit ones in two of the four products: the kernel took the flag
+
+
+@needs_kernel
 def test_shapes_the_kernel_does_not_take_keep_the_float_forward() -> None:
     from bot.minilm_numpy import EncoderConfig
 
@@ -149,3 +178,21 @@ def test_without_a_compiler_the_float_forward_is_kept(
     finally:
         load_minilm_kernel.cache_clear()
     assert "could not build the MiniLM int8 kernel" in caplog.text
+
+
+@needs_kernel
+def test_the_sentiment_encoder_rounds_two_products_activations_once_and_the_shared_encoder_keeps_both_levels(
+    int8_on: None,
+) -> None:
+    from bot.insight.encoder_sentiment import SENTIMENT_LAYERS_FILE, EncoderSentiment
+    from bot.insight.sentiment import default_weights_dir
+
+    sentiment = EncoderSentiment.load(default_weights_dir() / SENTIMENT_LAYERS_FILE).encoder.int8_stack()
+    shared = shared_bundled_encoder().int8_stack()
+    assert sentiment is not None and shared is not None
+    for layer in shared.layers:
+        products = (layer.qkv, layer.attention_output, layer.intermediate, layer.output)
+        assert [product.activation_levels[0] for product in products] == [2, 2, 2, 2]
+    for layer in sentiment.layers:
+        assert [layer.qkv.activation_levels[0], layer.output.activation_levels[0]] == [2, 2]
+        assert [layer.attention_output.activation_levels[0], layer.intermediate.activation_levels[0]] == [1, 1]
