@@ -23,15 +23,12 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.minilm_layers import HF_LAYER_NAMES, EncoderConfig, LayerWeights
 from bot.native_build import COMMON_FLAGS, build_and_load, find_compiler
-
-if TYPE_CHECKING:
-    from bot.minilm_numpy import EncoderConfig, LayerWeights
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +283,6 @@ def load_minilm_kernel(cache_dir: Path | None = None, march: str = "native") -> 
 def _self_check(kernel: MiniLMKernel) -> bool:
     """A random two-layer encoder on two sequences (lengths off the SIMD widths) against the float forward with
     the same int8-rounded weights: what is left is the activations' rounding (~15 bits) and the glue's."""
-    from bot.minilm_numpy import EncoderConfig
-
     config = EncoderConfig(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
     layers = [random_layer(config, seed) for seed in range(config.num_layers)]
     # Both activation levels everywhere: what is left against the float forward is then well under atol.
@@ -308,8 +303,6 @@ def _self_check(kernel: MiniLMKernel) -> bool:
 
 def random_layer(config: EncoderConfig, seed: int) -> LayerWeights:
     """A layer of ``config``'s shape with random weights (unit-variance outputs), for checks."""
-    from bot.minilm_numpy import HF_LAYER_NAMES, LayerWeights
-
     generator = np.random.default_rng(seed)
     state: dict[str, Floats] = {}
     for part in HF_LAYER_NAMES.values():

@@ -2,7 +2,7 @@
 
 Runtime scoring uses :mod:`bot.minilm_numpy` (same weights, same maths, no torch import); this model is the one
 ``scripts/`` fine-tune and the one the numpy forward is tested against. Parameter names match Hugging Face BERT's
-through :func:`bot.minilm_numpy.rename_hf_key`, so saved fine-tuned layers load into either.
+through :func:`bot.minilm_layers.rename_hf_key`, so saved fine-tuned layers load into either.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional
 
-from bot.minilm_numpy import EncoderConfig, bundled_encoder_dir, rename_hf_key
+from bot.minilm_layers import EncoderConfig, rename_hf_key
+from bot.minilm_numpy import bundled_encoder_dir
 
 HEAD_PREFIX = "head."
 

@@ -130,7 +130,7 @@ def test_offensive_decisions_are_the_float_forwards_and_the_benign_set_is_never_
 @needs_kernel
 def test_products_with_coarse_activations_meet_their_weights_with_one_level_and_stay_near_the_float_forward() -> None:
     from bot.minilm_int8 import Int8Layer, Int8Stack, random_layer
-    from bot.minilm_numpy import EncoderConfig
+    from bot.minilm_layers import EncoderConfig
 
     kernel = load_minilm_kernel()
     assert kernel is not None
@@ -158,7 +158,7 @@ def test_products_with_coarse_activations_meet_their_weights_with_one_level_and_
 
 @needs_kernel
 def test_shapes_the_kernel_does_not_take_keep_the_float_forward() -> None:
-    from bot.minilm_numpy import EncoderConfig
+    from bot.minilm_layers import EncoderConfig
 
     kernel = load_minilm_kernel()
     assert kernel is not None

@@ -16,7 +16,8 @@ import torch
 from bot.kb.answerability import LAYERS_FILE as ANSWERABILITY_LAYERS
 from bot.kb.answerability import PairTokenizer
 from bot.kb.answerability import default_weights_dir as kb_weights_dir
-from bot.minilm_numpy import LinearHead, NumpyMiniLM, erf, gelu
+from bot.minilm_layers import erf, gelu
+from bot.minilm_numpy import LinearHead, NumpyMiniLM
 from bot.minilm_torch import MiniLMEncoder, load_finetuned_torch
 from bot.moderation.classifier import LAYERS_FILE, OffensiveClassifier, default_weights_dir, load_finetuned_minilm
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
