@@ -25,10 +25,11 @@ Result (issue 16; 1,327 fit questions, tuning intents only, no held-out split re
                          L15:mean 0.934, 0.836 / 0.887), shop 0.912-0.925 (lower than without it)
 
 The probe reads which intents are documented, not whether the passage answers: with folds that ignore the intent
-its AUC is 0.82-0.90, with folds by intent below 0.5, and the stacked decline model gives its score a negative
-weight in every fold (standardised -0.3 to -1.5): the combined gain is leave-one-intent-out inversion of a topic
-memory, which no knowledge base with other documents would repeat. Cost: 0.33 s CPU per pair through 27 layers
-(busy box; ~0.12 s through 9), on top of the KB answer's own time. Not integrated.
+its AUC is 0.83-0.90, with folds by intent below 0.5, and the stacked decline model gives its score a negative
+weight in every fold (standardised -0.3 to -1.5; checked for L9:last, L15:mean, L21:last): the combined gain is
+the leave-one-intent-out inversion of a topic memory, which a knowledge base of other documents would not repeat.
+Cost: 0.36 s CPU per pair through 27 layers (busy box, one thread), on top of the KB answer's own time. Not
+integrated.
 
     python scripts/fit_kb_decline.py --threads 1 --cache /tmp/kbw/sig-tuning.json --out /tmp/x.json  # signals
     python scripts/kb_engine_pair_probe.py --signals /tmp/kbw/sig-tuning.json --cache /tmp/kb_pair
