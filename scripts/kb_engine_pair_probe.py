@@ -28,11 +28,14 @@ The probe reads which intents are documented, not whether the passage answers: w
 its AUC is 0.83-0.90, with folds by intent below 0.5, and the stacked decline model gives its score a negative
 weight in every fold (standardised -0.3 to -1.5; checked for L9:last, L15:mean, L21:last): the combined gain is
 the leave-one-intent-out inversion of a topic memory, which a knowledge base of other documents would not repeat.
-Cost: 0.36 s CPU per pair through 27 layers (busy box, one thread), on top of the KB answer's own time. Not
-integrated.
+Untrained, the model's own answer (``--zero-shot 400``: log P(Yes) - log P(No) after the prompt, 400 seeded
+benchmark rows) is at chance: AUC CLINC150 0.496, Banking77 0.497, against the MiniLM judge's logit 0.815 and
+0.613 on the same rows. Cost: 0.36 s CPU per pair through 27 layers (busy box, one thread), on top of the KB
+answer's own time. Not integrated.
 
     python scripts/fit_kb_decline.py --threads 1 --cache /tmp/kbw/sig-tuning.json --out /tmp/x.json  # signals
     python scripts/kb_engine_pair_probe.py --signals /tmp/kbw/sig-tuning.json --cache /tmp/kb_pair
+    python scripts/kb_engine_pair_probe.py --signals /tmp/kbw/sig-tuning.json --zero-shot 400
 """
 
 from __future__ import annotations
@@ -124,6 +127,40 @@ def read_states(rows: list[Row], passages: list[str], cache: Path) -> np.ndarray
     return states_all
 
 
+def zero_shot(rows: list[Row], sample: int) -> None:
+    """The model's own answer, untrained: log P(Yes) - log P(No) after the judge prompt, on ``sample`` scored
+    benchmark rows (seeded), beside the MiniLM judge's logit on the same rows."""
+    from harm_hidden_features import engine_model
+
+    picked = [i for i, row in enumerate(rows) if row.signals is not None and not row.question.group.startswith("shop")]
+    random.Random(16).shuffle(picked)
+    chosen = [rows[i] for i in sorted(picked[:sample])]
+    passages = top_passages(chosen)
+    model, tokenizer = engine_model()
+    tokens = PassageJudgeTokens(tokenizer)  # type: ignore[arg-type]
+    encode = tokenizer.encode  # type: ignore[attr-defined]
+    yes = [encode(word, add_special_tokens=False)[0] for word in ("Yes", "yes")]
+    no = [encode(word, add_special_tokens=False)[0] for word in ("No", "no")]
+    layers = len(model.model.layers)  # type: ignore[union-attr, arg-type]
+    scores, cpu = [], time.process_time()
+    for row, passage in zip(chosen, passages, strict=True):
+        ids, _, _ = tokens.build(row.question.text, passage)
+        last = layer_states(model, ids, layers)[-1][-1:]
+        with torch.inference_mode():
+            logits = model.lm_head(model.model.norm(last[None]))[0, -1].float()  # type: ignore[operator]
+        scores.append(float(torch.logsumexp(logits[yes], 0) - torch.logsumexp(logits[no], 0)))
+    print(f"zero-shot: {(time.process_time() - cpu) / len(chosen):.3f} s CPU per pair ({layers} layers, busy)")
+    y, values = np.array([row.answerable for row in chosen]), np.array(scores)
+    for name in ("clinc150", "banking77"):
+        mask = np.array([row.question.group.startswith(name) for row in chosen])
+        judge = [row.signals["judge_logit"] for row, m in zip(chosen, mask, strict=True) if m and row.signals]
+        print(
+            f"{name} ({mask.sum()} rows): zero-shot Yes-No AUC {roc_auc_score(y[mask], values[mask]):.3f}, "
+            f"MiniLM judge_logit AUC {roc_auc_score(y[mask], judge):.3f}",
+            flush=True,
+        )
+
+
 def folds_of(rows: list[Row], folds: int, seed: int) -> np.ndarray:
     groups = sorted({row.question.group for row in rows})
     random.Random(seed).shuffle(groups)
@@ -196,9 +233,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/kb_pair"))
     parser.add_argument("--limit", type=int, default=0, help="read only the first N rows (a smoke run)")
     parser.add_argument("--c", type=float, default=0.05, help="the probe's inverse L2 strength")
+    parser.add_argument("--zero-shot", type=int, default=0, help="only the untrained Yes/No reading, on N rows")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = _rows(json.loads(args.signals.read_text(encoding="utf-8"))["fit"])
+    if args.zero_shot:
+        zero_shot(rows, args.zero_shot)
+        return
     if args.limit:
         rows = rows[: args.limit]
     passages = top_passages(rows)
