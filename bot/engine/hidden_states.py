@@ -213,3 +213,31 @@ class EngineFeaturesOnDemand:
 
     def reply_features(self, request: str, reply: str, recipe: Mapping[str, int | str | bool]) -> list[float]:
         return self._resolve().reply_features(request, reply, recipe)
+
+
+# The knowledge base's pair reading (an experiment, scripts/kb_engine_pair_probe.py): a question and a candidate
+# passage quoted inside a question about the passage, as ``JudgeTokens`` frames a harm check.
+PASSAGE_QUESTION = "Question: "
+PASSAGE_TEXT = "\n\nPassage: "
+PASSAGE_ASK = "\n\nDoes the passage answer the question? Answer Yes or No."
+
+
+class PassageJudgeTokens:
+    """Token ids of "Question: … Passage: … Does the passage answer the question?" in the chat template, and
+    where the passage sits; the last token's state reads the pair, the passage tokens' mean reads the passage."""
+
+    def __init__(self, tokenizer: TokenEncoder, question_tokens: int = 40, passage_tokens: int = 96) -> None:
+        self._tokenizer = tokenizer
+        self.question_tokens, self.passage_tokens = question_tokens, passage_tokens
+        self._head = self._ids(USER_OPEN + PASSAGE_QUESTION)
+        self._middle = self._ids(PASSAGE_TEXT)
+        self._tail = self._ids(PASSAGE_ASK) + self._ids(TURN_CLOSE) + self._ids(ASSISTANT_OPEN)
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def build(self, question: str, passage: str) -> tuple[list[int], int, int]:
+        """The ids and the passage's token span [start, end) (a passage with no tokens spans the marker)."""
+        head = self._head + self._ids(question)[: self.question_tokens] + self._middle
+        body = self._ids(passage)[: self.passage_tokens] or self._middle[-1:]
+        return head + body + self._tail, len(head), len(head) + len(body)

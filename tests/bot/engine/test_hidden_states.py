@@ -15,6 +15,7 @@ from bot.engine.hidden_states import (
     HiddenStatesUnavailable,
     JudgeTokens,
     PairTokens,
+    PassageJudgeTokens,
     StateRecipe,
     layer_states,
     pool,
@@ -98,6 +99,23 @@ def test_the_judge_framing_quotes_the_cut_reply_and_ends_at_the_assistant_marker
     assert ids[start:end] == PairTokens(direct_model.tokenizer).build(REQUEST, REPLY, recipe)[0][-5:]
     text = direct_model.tokenizer.decode(ids)
     assert "Request: How do I" in text and text.endswith("Answer Yes or No.<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_the_passage_judge_framing_quotes_question_and_cut_passage_and_ends_at_the_assistant_marker(
+    direct_model: LoadedModel,
+) -> None:
+    tokens = PassageJudgeTokens(direct_model.tokenizer, question_tokens=4, passage_tokens=6)
+    ids, start, end = tokens.build(REQUEST, REPLY)
+    assert end - start == 6
+    assert ids[start:end] == direct_model.tokenizer.encode(REPLY, add_special_tokens=False)[:6]
+    text = direct_model.tokenizer.decode(ids)
+    assert text.startswith("<|im_start|>user\nQuestion: How do I reset\n\nPassage: Open")
+    assert text.endswith("Does the passage answer the question? Answer Yes or No.<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_an_empty_passage_spans_the_passage_marker(direct_model: LoadedModel) -> None:
+    ids, start, end = PassageJudgeTokens(direct_model.tokenizer).build(REQUEST, "")
+    assert end - start == 1 and ids[start:end] == ids[start - 1 : start]  # the marker's last token, repeated
 
 
 def test_the_feature_source_pools_the_layer_the_recipe_names(int8_model: LoadedModel) -> None:
