@@ -58,6 +58,34 @@ FOLDS = 5
 WEIGHTS = Path(__file__).resolve().parents[1] / "bot" / "moderation" / "weights"
 
 
+def z_average_weights(lm_logits: np.ndarray, tf_logits: np.ndarray) -> tuple[float, float, float]:
+    """Stack weights that average the two logits after z-scoring each (the shipped stacking)."""
+    return (
+        1.0 / float(lm_logits.std()),
+        1.0 / float(tf_logits.std()),
+        -float(lm_logits.mean() / lm_logits.std() + tf_logits.mean() / tf_logits.std()),
+    )
+
+
+def probe_from(
+    recipe: dict[str, RecipeValue],
+    scaler: StandardScaler,
+    model: LogisticRegression,
+    weights: tuple[float, float, float],
+) -> HiddenStateProbe:
+    """The probe as the gate loads it, from a fitted scaler and logistic regression (threshold set later)."""
+    return HiddenStateProbe(
+        recipe=recipe,
+        mean=scaler.mean_.astype(np.float32),
+        scale=scaler.scale_.astype(np.float32),
+        coef=model.coef_[0].astype(np.float32),
+        intercept=float(model.intercept_[0]),
+        stack=weights,
+        threshold=0.5,
+        feature_model="SmolLM2-135M-Instruct",
+    )
+
+
 def features(cache: Path, name: str) -> tuple[np.ndarray, list[int], np.ndarray]:
     """[rows, layers, poolings, hidden] float32, the layers, and which rows of the source were kept."""
     path = cache / f"{name}.npz"
@@ -216,15 +244,11 @@ def run_ship(splits: HarmSplits, cache: Path, max_false_block: float, max_benign
         stack = LogisticRegression(C=1.0, class_weight="balanced").fit(np.column_stack([lm_oof, tf_oof]), y)
         weights = (float(stack.coef_[0][0]), float(stack.coef_[0][1]), float(stack.intercept_[0]))
     elif stacking == "z_average":
-        weights = (
-            1.0 / float(lm_oof.std()),
-            1.0 / float(tf_oof.std()),
-            -float(lm_oof.mean() / lm_oof.std() + tf_oof.mean() / tf_oof.std()),
-        )
+        weights = z_average_weights(lm_oof, tf_oof)
     else:
         weights = (1.0, 0.0, 0.0)
     harm = HarmClassifier.load()
-    recipe = {
+    recipe: dict[str, RecipeValue] = {
         "layer": layer,
         "pooling": pooling,
         "last_n": 8,
@@ -232,16 +256,7 @@ def run_ship(splits: HarmSplits, cache: Path, max_false_block: float, max_benign
         "reply_tokens": 96,
         "with_request": context == "pair",
     }
-    probe = HiddenStateProbe(
-        recipe=recipe,
-        mean=scaler.mean_.astype(np.float32),
-        scale=scaler.scale_.astype(np.float32),
-        coef=model.coef_[0].astype(np.float32),
-        intercept=float(model.intercept_[0]),
-        stack=weights,
-        threshold=0.5,
-        feature_model="SmolLM2-135M-Instruct",
-    )
+    probe = probe_from(recipe, scaler, model, weights)
 
     check = DeepHarmCheck(harm, probe)
 
@@ -365,11 +380,7 @@ def run_ship_oof(splits: HarmSplits, cache: Path, target: float, max_benign_bloc
         train, held = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
         model_tf = fit_compliance([texts[i] for i in train], [int(y[i]) for i in train], 4.0)
         tf_oof[held] = model_tf.logits([strip_ellipses(texts[i]) for i in held])
-    weights = (
-        1.0 / float(lm_oof.std()),
-        1.0 / float(tf_oof.std()),
-        -float(lm_oof.mean() / lm_oof.std() + tf_oof.mean() / tf_oof.std()),
-    )
+    weights = z_average_weights(lm_oof, tf_oof)
     harm = HarmClassifier.load()
     assert harm.pair is not None
     factors = np.minimum(1.0, harm.pair.request_scale * np.array(harm.pair.request.score_batch(requests)))
@@ -377,18 +388,15 @@ def run_ship_oof(splits: HarmSplits, cache: Path, target: float, max_benign_bloc
     z = weights[0] * lm_oof + weights[1] * tf_oof + weights[2]
     oof_scores = np.where(judged, factors / (1.0 + np.exp(-z)), 0.0)
     scaler, model = probe_fit(x, y, c_value)
-    recipe = {"layer": layer, "pooling": pooling, "last_n": 8, "request_tokens": 40, "reply_tokens": 96,
-              "with_request": True}  # fmt: skip
-    probe = HiddenStateProbe(
-        recipe=recipe,
-        mean=scaler.mean_.astype(np.float32),
-        scale=scaler.scale_.astype(np.float32),
-        coef=model.coef_[0].astype(np.float32),
-        intercept=float(model.intercept_[0]),
-        stack=weights,
-        threshold=0.5,
-        feature_model="SmolLM2-135M-Instruct",
-    )
+    recipe: dict[str, RecipeValue] = {
+        "layer": layer,
+        "pooling": pooling,
+        "last_n": 8,
+        "request_tokens": 40,
+        "reply_tokens": 96,
+        "with_request": True,
+    }
+    probe = probe_from(recipe, scaler, model, weights)
     check = DeepHarmCheck(harm, probe)
 
     def deep_scores(pair_requests: list[str], replies: list[str], name: str) -> np.ndarray:

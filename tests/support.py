@@ -77,3 +77,16 @@ class SlowStreamingEngine(ScriptedEngine):
         async for piece in super().stream(request):
             await asyncio.sleep(0.08)
             yield piece
+
+
+# Texts that stress an encoder's input handling: empty, emoji, a URL, Chinese, 300 words (truncated), mixed scripts.
+ENCODER_EDGE_TEXTS = [
+    "",
+    "hi",
+    "I love this 😀🔥🎉 so much!!!",
+    "see https://example.com/orders?id=42&x=%20 now",
+    "我的订单在哪里？请尽快回复。",
+    " ".join(f"word{index} and more" for index in range(100)),  # 300 words: truncated
+    "@USER you are such a clown lol",
+    "Привет, как дела? مرحبا كيف حالك",
+]

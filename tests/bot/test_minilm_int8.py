@@ -12,17 +12,9 @@ import pytest
 from bot.minilm_int8 import dequantized_layer, int8_enabled, load_minilm_kernel
 from bot.minilm_numpy import NumpyMiniLM
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
+from tests.support import ENCODER_EDGE_TEXTS
 
-TEXTS = [
-    "",
-    "hi",
-    "I love this 😀🔥🎉 so much!!!",
-    "see https://example.com/orders?id=42&x=%20 now",
-    "我的订单在哪里？请尽快回复。",
-    " ".join(f"word{index} and more" for index in range(100)),  # 300 words: truncated
-    "@USER you are such a clown lol",
-    "Привет, как дела? مرحبا كيف حالك",
-]
+TEXTS = ENCODER_EDGE_TEXTS
 # The tolerance the kernel is held to against the float forward (pooled vectors of norm 2-7): the rounding of
 # the weights to int8 (the feed-forward output's to ~15 bits) and of the activations to ~15 bits.
 MIN_COSINE = 0.998

@@ -21,21 +21,13 @@ from bot.minilm_numpy import LinearHead, NumpyMiniLM
 from bot.minilm_torch import MiniLMEncoder, load_finetuned_torch
 from bot.moderation.classifier import LAYERS_FILE, OffensiveClassifier, default_weights_dir, load_finetuned_minilm
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
+from tests.support import ENCODER_EDGE_TEXTS
 
 # These hold the float numpy forward to the torch/transformers model within 1e-5.
 pytestmark = pytest.mark.usefixtures("float_minilm")
 
 
-TEXTS = [
-    "",
-    "hi",
-    "I love this 😀🔥🎉 so much!!!",
-    "see https://example.com/orders?id=42&x=%20 now",
-    "我的订单在哪里？请尽快回复。",
-    " ".join(f"word{index} and more" for index in range(100)),  # 300 words: truncated
-    "@USER you are such a clown lol",
-    "Привет, как дела? مرحبا كيف حالك",
-]
+TEXTS = ENCODER_EDGE_TEXTS
 OLID = Path(__file__).resolve().parents[2] / "../shared/data/olid/olid-training-v1.0.tsv"
 
 
