@@ -11,6 +11,7 @@ forward.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import dataclasses
 import functools
@@ -244,10 +245,69 @@ class Int8Stack:
         self.pointers = (ctypes.c_void_p * len(addresses))(*addresses)
 
     def __call__(self, states: Floats, offsets: NDArray[np.int64]) -> Floats:
-        """``states`` (tokens, hidden) after every layer; sequence ``n`` is rows ``offsets[n]:offsets[n + 1]``."""
+        """``states`` (tokens, hidden) after every layer; sequence ``n`` is rows ``offsets[n]:offsets[n + 1]``.
+
+        With :func:`set_kernel_threads` above 1, a batch of at least ``PARALLEL_MIN_SEQUENCES`` sequences is cut
+        into that many runs of whole sequences with about equal tokens, one kernel call each on its own thread
+        (ctypes lets go of the GIL; each call has its own scratch memory): the outputs are the same."""
         result = np.ascontiguousarray(states, dtype=np.float32).copy()
-        self.kernel.run(self, result, np.ascontiguousarray(offsets, dtype=np.int64))
+        bounds = np.ascontiguousarray(offsets, dtype=np.int64)
+        parts = token_balanced_parts(bounds, kernel_threads())
+        if len(parts) == 1:
+            self.kernel.run(self, result, bounds)
+            return result
+        calls = [
+            _pool().submit(
+                self.kernel.run, self, result[bounds[start] : bounds[end]], bounds[start : end + 1] - bounds[start]
+            )
+            for start, end in parts
+        ]
+        for call in calls:
+            call.result()
         return result
+
+
+# Fewer sequences than this are not split between threads: one message's layers are too small to share.
+PARALLEL_MIN_SEQUENCES = 8
+_threads = 1
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_size = 0
+_executor_lock = threading.Lock()
+
+
+def set_kernel_threads(count: int) -> None:
+    """How many threads a batch's int8 layers may use (1, the bot's default, leaves the other cores to the engine
+    and the gate's own threads; bulk `socialbot moderate` sets its --threads)."""
+    global _threads
+    _threads = max(1, int(count))
+
+
+def kernel_threads() -> int:
+    return _threads
+
+
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor, _executor_size
+    with _executor_lock:
+        if _executor is None or _executor_size < _threads:
+            _executor = concurrent.futures.ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="minilm-int8")
+            _executor_size = _threads
+        return _executor
+
+
+def token_balanced_parts(offsets: NDArray[np.int64], threads: int) -> list[tuple[int, int]]:
+    """Runs ``(first sequence, end sequence)`` of about equal token counts, at most ``threads`` of them."""
+    sequences = len(offsets) - 1
+    if threads <= 1 or sequences < PARALLEL_MIN_SEQUENCES:
+        return [(0, sequences)]
+    total = int(offsets[-1])
+    cuts = [0]
+    for part in range(1, threads):
+        cut = int(np.searchsorted(offsets, total * part / threads))
+        cut = min(max(cut, cuts[-1] + 1), sequences - (threads - part))
+        cuts.append(cut)
+    cuts.append(sequences)
+    return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
 
 
 def int8_enabled() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -83,7 +84,8 @@ def engine_features(config: LoadedConfig) -> ReplyFeatureSource:
     "--threads",
     type=click.IntRange(1, 64),
     default=None,
-    help="Torch threads for --bench (default: torch's own choice); at 1 the CPU-time figures are exact.",
+    help="Threads for batches, in bulk runs and --bench (torch's and the int8 MiniLM's; default: the CPUs, at most"
+    " 4); at 1 the CPU-time figures are exact.",
 )
 @click.pass_obj
 def moderate(
@@ -107,6 +109,9 @@ def moderate(
     gate = build_gate(config, reply_features=features)
     if deep and gate.deep_harm is None:
         raise click.UsageError("--deep: the harm check's language-model stage is off or its weights are missing")
+    from bot.minilm_int8 import set_kernel_threads
+
+    set_kernel_threads(threads or min(4, os.cpu_count() or 1))
     if bench:
         from bot.benchmarks.moderation import format_benchmark, run_benchmark
 

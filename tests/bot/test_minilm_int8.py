@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.minilm_int8 import dequantized_layer, int8_enabled, load_minilm_kernel
+from bot.minilm_int8 import (
+    dequantized_layer,
+    int8_enabled,
+    load_minilm_kernel,
+    set_kernel_threads,
+    token_balanced_parts,
+)
 from bot.minilm_numpy import NumpyMiniLM
 from bot.moderation.embeddings_features import EncoderTokenizer, shared_bundled_encoder
 from tests.support import ENCODER_EDGE_TEXTS
@@ -188,3 +195,27 @@ def test_the_sentiment_encoder_rounds_two_products_activations_once_and_the_shar
     for layer in sentiment.layers:
         assert [layer.qkv.activation_levels[0], layer.output.activation_levels[0]] == [2, 2]
         assert [layer.attention_output.activation_levels[0], layer.intermediate.activation_levels[0]] == [1, 1]
+
+
+@needs_kernel
+def test_a_batch_split_between_threads_gives_the_same_vectors_as_one_thread(int8_on: None) -> None:
+    encoder, tokenizer = shared_bundled_encoder(), EncoderTokenizer()
+    texts = [*TEXTS, *(f"message number {index} about an order" for index in range(12))]
+    ids, mask = tokenizer.arrays(texts)
+    one_thread = encoder(ids, mask)
+    set_kernel_threads(3)
+    try:
+        three_threads = encoder(ids, mask)
+    finally:
+        set_kernel_threads(1)
+    assert np.array_equal(one_thread, three_threads)
+
+
+def test_threads_get_whole_sequences_of_about_equal_tokens_and_small_batches_stay_whole() -> None:
+    offsets = np.cumsum([0, 5, 30, 4, 4, 4, 4, 40, 3, 3, 3]).astype(np.int64)
+    parts = token_balanced_parts(offsets, 2)
+    assert parts[0][0] == 0 and parts[-1][1] == len(offsets) - 1
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(parts))
+    assert len(parts) == 2
+    assert token_balanced_parts(offsets[:5], 2) == [(0, 4)]  # under PARALLEL_MIN_SEQUENCES
+    assert token_balanced_parts(offsets, 1) == [(0, len(offsets) - 1)]
