@@ -11,11 +11,15 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.cli.batching import batches
 from bot.cli.kb_cmd import kb_group
 from bot.cli.main import CliContext, fail, print_json, status
 from bot.insight import InsightError
 from bot.insight.settings import InsightSection
 from bot.store import Store, StoreError
+
+# Lines of a pipe per model pass in `socialbot sentiment`.
+SENTIMENT_BATCH = 64
 
 
 @click.command("sentiment")
@@ -31,14 +35,16 @@ def sentiment(ctx: CliContext, texts: tuple[str, ...], as_json: bool) -> None:
         model = SentimentModel.load()
     except InsightError as exc:
         fail(f"sentiment model error: {exc}")
+    # A pipe is read in chunks, one model pass each (the batched cost per message); a terminal line by line.
+    interactive = not texts and sys.stdin.isatty()
     lines = texts if texts else (line.rstrip("\n") for line in sys.stdin)
-    for text in lines:
-        result = model.score(text)
-        if as_json:
-            print_json(result.as_json())
-        else:
-            scores = " ".join(f"{name}={value:.2f}" for name, value in result.scores.items())
-            click.echo(f"{result.label}\t{result.language}\t{scores}\t{text}")
+    for chunk in batches(lines, 1 if interactive else SENTIMENT_BATCH):
+        for text, result in zip(chunk, model.score_batch(chunk), strict=True):
+            if as_json:
+                print_json(result.as_json())
+            else:
+                scores = " ".join(f"{name}={value:.2f}" for name, value in result.scores.items())
+                click.echo(f"{result.label}\t{result.language}\t{scores}\t{text}")
 
 
 def _open_store(ctx: CliContext) -> Store:

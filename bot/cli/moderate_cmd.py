@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli.batching import batches
 from bot.cli.main import CliContext, print_json, status
 from bot.config import LoadedConfig
 from bot.moderation.factory import build_gate
@@ -18,13 +18,6 @@ from bot.sanitize import clean_text
 
 if TYPE_CHECKING:
     from bot.moderation.reply_probe import ReplyFeatureSource
-
-
-def batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    """Consecutive chunks of ``size`` lines (the last one shorter)."""
-    iterator = iter(lines)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 def judge(

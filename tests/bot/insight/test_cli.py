@@ -146,3 +146,18 @@ def test_sentiment_speed_by_language_prints_each_languages_cost(tmp_path: Path) 
     text = CliRunner().invoke(main, arguments)
     assert text.exit_code == 0, text.output
     assert "batched CPU-ms/msg by language: ar " in text.stdout
+
+
+def test_sentiment_of_a_piped_file_is_scored_in_batches_with_the_same_results_in_order(tmp_path: Path) -> None:
+    texts = ["what a wonderful day", "worst service ever, I am so angry", "Merci, c'est génial", "ok", "", "meh"] * 12
+    config = str(config_file(tmp_path))
+    piped = CliRunner().invoke(main, ["--config", config, "sentiment", "--json"], input="\n".join(texts) + "\n")
+    one_by_one = CliRunner().invoke(main, ["--config", config, "sentiment", "--json", *texts[:6]])
+    assert piped.exit_code == 0 and one_by_one.exit_code == 0, piped.output + one_by_one.output
+    rows = [json.loads(line) for line in piped.stdout.strip().splitlines()]
+    assert len(rows) == len(texts)  # 72 lines: two model passes of 64 and 8
+    expected = [json.loads(line) for line in one_by_one.stdout.strip().splitlines()]
+    for index, row in enumerate(rows):
+        assert row["label"] == expected[index % 6]["label"] and row["language"] == expected[index % 6]["language"]
+        for name, value in row["scores"].items():
+            assert abs(value - expected[index % 6]["scores"][name]) < 1e-4

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.batching import batches
 from bot.cli.main import main
-from bot.cli.moderate_cmd import batches
 
 RULES_ONLY = "[moderation]\nclassifier = 'none'\nharm_check = false\nblocklist = ['forbidden']\n"
 
