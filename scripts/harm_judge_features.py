@@ -3,7 +3,7 @@ two framings, so the harm probe's variants can be compared by grouped CV without
 
 - ``pair``: the shipped framing (``bot.engine.hidden_states.PairTokens``: user request, assistant reply), mean and
   last-token pooling over the reply at each layer of ``--layers``;
-- ``judge``: (request, reply) quoted inside a judge question (``bot.engine.hidden_states.JUDGE_QUESTION``), the
+- ``judge``: (request, reply) quoted inside a judge question (``bot.engine.hidden_states.HARM_JUDGE``), the
   last token's state and the reply tokens' mean at each layer.
 
 One prefill per pair and framing through the deepest layer asked for, on one thread, with progress in the log.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harm_hidden_features import engine_model
 
-from bot.engine.hidden_states import JudgeTokens, PairTokens, StateRecipe, layer_states
+from bot.engine.hidden_states import HARM_JUDGE, JudgeTokens, PairTokens, StateRecipe, layer_states
 
 MIN_FACTOR = 0.3
 
@@ -41,7 +41,8 @@ def read(
 ) -> dict[str, np.ndarray]:
     """{framing_pooling: [pairs, layers, hidden] float16}."""
     recipe = StateRecipe()
-    pair, judge = PairTokens(tokenizer), JudgeTokens(tokenizer)  # type: ignore[arg-type]
+    pair = PairTokens(tokenizer)  # type: ignore[arg-type]
+    judge = JudgeTokens(tokenizer, HARM_JUDGE, recipe.request_tokens, recipe.reply_tokens)  # type: ignore[arg-type]
     out: dict[str, list[np.ndarray]] = {"pair_mean": [], "pair_last": [], "judge_last": [], "judge_mean": []}
     started, cpu = time.time(), time.process_time()
     for index, (request, reply) in enumerate(zip(requests, replies, strict=True)):
@@ -49,7 +50,7 @@ def read(
         states = layer_states(model, ids, max(layers))
         out["pair_mean"].append(np.stack([states[k][start:].float().mean(0).numpy() for k in layers]))
         out["pair_last"].append(np.stack([states[k][-1].float().numpy() for k in layers]))
-        ids, start, end = judge.build(request, reply, recipe)
+        ids, start, end = judge.build(request, reply)
         states = layer_states(model, ids, max(layers))
         out["judge_last"].append(np.stack([states[k][-1].float().numpy() for k in layers]))
         out["judge_mean"].append(np.stack([states[k][start:end].float().mean(0).numpy() for k in layers]))

@@ -4,7 +4,7 @@ For every question of the decline fit (``scripts/fit_kb_decline.py``'s signal ca
 training queries of tuning intents and unused Banking77 intents, CLINC150 out-of-scope training queries, the
 eval/kb calibration split; never a held-out split), the top passage of hybrid retrieval over the fit's knowledge
 base is read with the question through SmolLM2 (int8, as the engine loads it) in a judge framing
-(``bot.engine.hidden_states.PassageJudgeTokens``): the last token's state and the passage tokens' mean at a few
+(``bot.engine.hidden_states.PASSAGE_JUDGE``): the last token's state and the passage tokens' mean at a few
 layers, cached to ``--cache``. Then, under 5-fold cross-validation grouped by intent (the fit's folds):
 
 - ``probe``: a logistic regression on one layer/pooling's states alone (answerable vs not);
@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fit_kb_decline import FEATURES, SEED, Row, _rows, fit_documents, operating_point
 
-from bot.engine.hidden_states import PassageJudgeTokens, layer_states
+from bot.engine.hidden_states import PASSAGE_JUDGE, JudgeTokens, layer_states
 from bot.evaluation.kb import DEFAULT_QUESTIONS
 from bot.evaluation.kb_intents import load_benchmark
 from bot.kb.answerability import passage_text
@@ -106,7 +106,7 @@ def read_states(rows: list[Row], passages: list[str], cache: Path) -> np.ndarray
     from harm_hidden_features import engine_model
 
     model, tokenizer = engine_model()
-    tokens = PassageJudgeTokens(tokenizer)  # type: ignore[arg-type]
+    tokens = JudgeTokens(tokenizer, PASSAGE_JUDGE)  # type: ignore[arg-type]
     out = []
     started, cpu = time.time(), time.process_time()
     for index, (row, passage) in enumerate(zip(rows, passages, strict=True)):
@@ -137,7 +137,7 @@ def zero_shot(rows: list[Row], sample: int) -> None:
     chosen = [rows[i] for i in sorted(picked[:sample])]
     passages = top_passages(chosen)
     model, tokenizer = engine_model()
-    tokens = PassageJudgeTokens(tokenizer)  # type: ignore[arg-type]
+    tokens = JudgeTokens(tokenizer, PASSAGE_JUDGE)  # type: ignore[arg-type]
     encode = tokenizer.encode  # type: ignore[attr-defined]
     yes = [encode(word, add_special_tokens=False)[0] for word in ("Yes", "yes")]
     no = [encode(word, add_special_tokens=False)[0] for word in ("No", "no")]

@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from bot.engine.hidden_states import (
+    PASSAGE_JUDGE,
     EngineFeaturesOnDemand,
     EngineReplyFeatures,
     HiddenStatesUnavailable,
     JudgeTokens,
     PairTokens,
-    PassageJudgeTokens,
     StateRecipe,
     layer_states,
     pool,
@@ -94,7 +94,8 @@ def test_the_reply_starts_after_the_assistant_marker_and_cuts_apply(direct_model
 
 def test_the_judge_framing_quotes_the_cut_reply_and_ends_at_the_assistant_marker(direct_model: LoadedModel) -> None:
     recipe = StateRecipe(request_tokens=3, reply_tokens=5)
-    ids, start, end = JudgeTokens(direct_model.tokenizer).build(REQUEST, REPLY, recipe)
+    tokens = JudgeTokens(direct_model.tokenizer, first_tokens=recipe.request_tokens, second_tokens=recipe.reply_tokens)
+    ids, start, end = tokens.build(REQUEST, REPLY)
     assert end - start == 5
     assert ids[start:end] == PairTokens(direct_model.tokenizer).build(REQUEST, REPLY, recipe)[0][-5:]
     text = direct_model.tokenizer.decode(ids)
@@ -104,7 +105,7 @@ def test_the_judge_framing_quotes_the_cut_reply_and_ends_at_the_assistant_marker
 def test_the_passage_judge_framing_quotes_question_and_cut_passage_and_ends_at_the_assistant_marker(
     direct_model: LoadedModel,
 ) -> None:
-    tokens = PassageJudgeTokens(direct_model.tokenizer, question_tokens=4, passage_tokens=6)
+    tokens = JudgeTokens(direct_model.tokenizer, PASSAGE_JUDGE, first_tokens=4, second_tokens=6)
     ids, start, end = tokens.build(REQUEST, REPLY)
     assert end - start == 6
     assert ids[start:end] == direct_model.tokenizer.encode(REPLY, add_special_tokens=False)[:6]
@@ -114,7 +115,7 @@ def test_the_passage_judge_framing_quotes_question_and_cut_passage_and_ends_at_t
 
 
 def test_an_empty_passage_spans_the_passage_marker(direct_model: LoadedModel) -> None:
-    ids, start, end = PassageJudgeTokens(direct_model.tokenizer).build(REQUEST, "")
+    ids, start, end = JudgeTokens(direct_model.tokenizer, PASSAGE_JUDGE).build(REQUEST, "")
     assert end - start == 1 and ids[start:end] == ids[start - 1 : start]  # the marker's last token, repeated
 
 
