@@ -28,7 +28,7 @@ DEFAULT_LANGUAGES: tuple[str, ...] = (
 # models answered 77% of Latin-script texts, overall accuracy 0.981 -> 0.979 until the full models load.
 QUICK_MARGIN = 0.99
 # One incoming message is read by the gate, the turn policy, memory and sentiment: each asks about the same text,
-# so the latest guesses are kept (a guess costs ~0.6 CPU-ms; the cache holds texts, cut to this many).
+# so the latest guesses are kept (a guess costs ~0.6 CPU-ms): this many texts, each up to _LONGEST_CACHED chars.
 CACHED_GUESSES = 512
 _LONGEST_CACHED = 4000
 

@@ -120,24 +120,16 @@ class Int8Layer:
     ) -> Int8Layer:
         """``fine``: the products whose weights carry their rounding error; ``coarse``: those whose activations
         are rounded once."""
+
+        def product(name: str, weight: Floats, bias: Floats) -> Int8Linear:
+            return Int8Linear.from_float(weight, bias, fine=name in fine, coarse=name in coarse)
+
         return cls(
-            qkv=Int8Linear.from_float(layer.qkv_weight, layer.qkv_bias, fine="qkv" in fine, coarse="qkv" in coarse),
-            attention_output=Int8Linear.from_float(
-                layer.attention_output_weight,
-                layer.attention_output_bias,
-                fine="attention_output" in fine,
-                coarse="attention_output" in coarse,
-            ),
+            qkv=product("qkv", layer.qkv_weight, layer.qkv_bias),
+            attention_output=product("attention_output", layer.attention_output_weight, layer.attention_output_bias),
             attention_norm=(layer.attention_norm_weight, layer.attention_norm_bias),
-            intermediate=Int8Linear.from_float(
-                layer.intermediate_weight,
-                layer.intermediate_bias,
-                fine="intermediate" in fine,
-                coarse="intermediate" in coarse,
-            ),
-            output=Int8Linear.from_float(
-                layer.output_weight, layer.output_bias, fine="output" in fine, coarse="output" in coarse
-            ),
+            intermediate=product("intermediate", layer.intermediate_weight, layer.intermediate_bias),
+            output=product("output", layer.output_weight, layer.output_bias),
             output_norm=(layer.output_norm_weight, layer.output_norm_bias),
         )
 
@@ -197,7 +189,7 @@ class MiniLMKernel:
             ctypes.c_int64,  # intermediate
             ctypes.c_float,  # layer norm eps
             ctypes.c_int64,  # layers
-            ctypes.c_void_p,  # parameter pointers [layers * 32]
+            ctypes.c_void_p,  # parameter pointers [layers * LAYER_PARAMETERS]
             ctypes.c_void_p,  # states [tokens][hidden] float32, in place
         ]
         self._function = function
