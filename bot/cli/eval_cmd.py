@@ -117,12 +117,32 @@ def kb(ctx: CliContext, questions: Path | None, split: str, limit: int | None, n
     help="Also the CLINC150 / Banking77 knowledge-base sets (read from ../shared/data; a few minutes).",
 )
 @click.option("--limit", type=int, default=None, help="Only the first N queries of each KB set split (smoke run).")
+@click.option(
+    "--items",
+    "items_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Run only this JSON-lines conversation set (all its splits; no KB sets), e.g. a set written by someone else.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, limit: int | None, as_json: bool) -> None:
+def conversation(
+    ctx: CliContext,
+    split: str,
+    no_model: bool,
+    kb_sets: bool,
+    limit: int | None,
+    items_file: Path | None,
+    as_json: bool,
+) -> None:
     """Small talk, KB answers and declines, no-KB declines and refusals on our conversation set (six languages),
     and KB answers/declines on CLINC150 and Banking77 intents, each for its tuning and held-out split."""
-    from bot.evaluation.conversation import conversation_figures, format_conversation_figures, run_conversation_eval
+    from bot.evaluation.conversation import (
+        conversation_figures,
+        format_conversation_figures,
+        load_conversations,
+        run_conversation_eval,
+    )
     from bot.evaluation.kb_intents import BENCHMARKS, benchmark_figures, format_benchmark_figures, run_benchmark
     from bot.kb.answerability import load_judge
     from bot.kb.answering import KbSettings
@@ -132,11 +152,19 @@ def conversation(ctx: CliContext, split: str, no_model: bool, kb_sets: bool, lim
     loaded = ctx.config()
     splits = ["tuning", "heldout", "fresh", "fresh2"] if split == "all" else [split]
     conversation_splits = [name for name in splits if name not in ("fresh", "fresh2")]
+    items = None
+    if items_file is not None:
+        try:
+            items = load_conversations(items_file)
+        except KbError as exc:
+            fail(str(exc))
+        conversation_splits = list(dict.fromkeys(item.split for item in items))
+        kb_sets = False
 
     async def run() -> dict[str, object]:
         report: dict[str, object] = {}
         results = (
-            await run_conversation_eval(loaded, "all", use_model=not no_model, progress=status)
+            await run_conversation_eval(loaded, "all", use_model=not no_model, items=items, progress=status)
             if conversation_splits
             else []
         )

@@ -142,7 +142,9 @@ async def run_conversation_eval(
     from bot.app import BotApp
     from bot.kb.feature import KbFeature
 
-    chosen = [item for item in (items or load_conversations()) if split == "all" or item.split == split]
+    chosen = [
+        item for item in (items if items is not None else load_conversations()) if split == "all" or item.split == split
+    ]
     results: list[ConversationResult] = []
     with tempfile.TemporaryDirectory(prefix="socialbot-conversation-eval-") as folder:
         for kb_kind in ("cafe", "none"):
