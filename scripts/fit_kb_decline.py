@@ -83,7 +83,17 @@ FEATURES = (
 # plain similarity, each at its best threshold), but out of fold here it did not help (accuracy + decline
 # recall 1.659-1.665 against 1.673), and on both held-out splits CLINC150 accuracy fell (0.740 -> 0.645,
 # fresh 0.604 -> 0.483). The signal stays recorded for a later fit.
-RECORDED = (*FEATURES, "masked_similarity")  # every signal a fit may read (--features)
+# every signal a fit may read (--features)
+RECORDED = (
+    *FEATURES,
+    "masked_similarity",
+    "dense_margin",
+    "rank_agreement",
+    "missing_words",
+    "owner_question_similarity",
+    "similarity_z",
+    "neighbour_similarity",
+)
 SEED = 7
 JUDGE_PAIRS = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_benchmarks.jsonl"
 BENCHMARK_SETS = ("clinc150", "banking77")
@@ -119,10 +129,17 @@ class _RecordingAnswerer(KbAnswerer):
     def _wants_masked_similarity(self) -> bool:
         return True  # recorded for every question, whether the shipped model reads it or not
 
+    def _wants_recorded_signals(self) -> bool:
+        return True
+
     def _signals(
-        self, question: str, ranked: Sequence[RankedSentence], hits: Sequence[KbHit]
+        self,
+        question: str,
+        ranked: Sequence[RankedSentence],
+        hits: Sequence[KbHit],
+        query_vector: np.ndarray | None = None,
     ) -> ConfidenceSignals | None:
-        self.last = super()._signals(question, ranked, hits)
+        self.last = super()._signals(question, ranked, hits, query_vector)
         return self.last
 
 

@@ -246,3 +246,22 @@ def test_a_model_answer_is_kept_only_when_every_word_of_it_comes_from_the_passag
     assert answerer._supported("Not yet: you can order on the website.", passages, extract, "Is there a mobile app?")
     assert answerer._supported("Yes, order on our website.", passages, "You can order on our website.", "Online?")
     assert not answerer._supported("Yes, I can do that.", passages, extract, "Can I order online?")  # says nothing
+
+
+def test_a_sentence_of_a_short_section_about_something_else_is_left_out_of_the_quote(answerer: KbAnswerer) -> None:
+    short = hit(1, "An espresso costs 2.20 euros. Oat and soy milk cost nothing extra.")
+    ranked = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.2),
+    ]
+    assert answerer._extractive_text(ranked, [short], "Do you have soy milk?") == "Oat and soy milk cost nothing extra."
+    close = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.5),
+    ]
+    assert answerer._extractive_text(close, [short], "Do you have soy milk?") == short.text
+    naming = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.1),
+    ]
+    assert answerer._extractive_text(naming, [short], "soy milk in my espresso?") == short.text
