@@ -27,6 +27,14 @@ Tried and not kept (--kb deployment --operating-point tuning-split): shortfall o
 0.738 / 0.813 against 0.771 / 0.688), but it declines "Do you deliver?" of our conversation set's tuning split
 (confidence 0.28); at the point that answers it the shortfall is 0.234. Held-out splits never run with it.
 
+Tried and not kept (issue 16, signals recorded with --kb tuning; scripts/cv_kb_decline_features.py): six more
+signals (dense top-1 lead over another document, dense/BM25 agreement on the first document, how many question
+words the passage lacks, the closest owner-written question, the top dense score as a z-score over all passages,
+the passage's closest other-document passage), alone or together, and gradient-boosted trees. Under the grouped
+5-fold CV none beat the shipped nine (accuracy + decline recall 1.638-1.672 against 1.674; trees 1.576-1.622);
+leaving a whole set out, the best Banking77 gain (+dense_margin: 0.806 / 0.761 against 0.836 / 0.700) cost
+CLINC150 and the shop as much. Nothing was shipped and no held-out split was run with them.
+
     python scripts/fit_kb_decline.py [--cache /tmp/trust/decline-signals.json] [--kb tuning|deployment]
 """
 

@@ -265,3 +265,22 @@ def test_a_sentence_of_a_short_section_about_something_else_is_left_out_of_the_q
         sentence(1, 0, "An espresso costs 2.20 euros.", 0.1),
     ]
     assert answerer._extractive_text(naming, [short], "soy milk in my espresso?") == short.text
+
+
+async def test_the_fit_only_signals_are_recorded_when_asked_and_left_at_zero_otherwise(
+    answerer: KbAnswerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "How much is the deposit for a rental?"
+    vector = answerer.kb.embed_query(question)
+    hits = answerer.kb.search(question, 3, vector)
+    ranked = answerer._rank_sentences(question, vector, hits)
+    plain = answerer._signals(question, ranked, hits, vector)
+    assert plain is not None and plain.similarity_z == 0.0 and plain.neighbour_similarity == 0.0
+    monkeypatch.setattr(KbAnswerer, "_wants_recorded_signals", lambda self: True)
+    recorded = answerer._signals(question, ranked, hits, vector)
+    assert recorded is not None
+    assert recorded.similarity_z > 1.0  # the deposit section stands out from the other sections
+    assert recorded.rank_agreement == 1.0  # dense and BM25 both put the deposit section first
+    assert recorded.dense_margin == recorded.vector_score  # one document: it leads nothing but zero, like `margin`
+    assert recorded.neighbour_similarity == 0.0
+    assert recorded.owner_question_similarity == 0.0  # the owner wrote no questions here
