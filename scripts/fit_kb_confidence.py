@@ -54,9 +54,13 @@ class _RecordingAnswerer(KbAnswerer):
     last: ConfidenceSignals | None = None
 
     def _signals(
-        self, question: str, ranked: Sequence[RankedSentence], hits: Sequence[KbHit]
+        self,
+        question: str,
+        ranked: Sequence[RankedSentence],
+        hits: Sequence[KbHit],
+        query_vector: np.ndarray | None = None,
     ) -> ConfidenceSignals | None:
-        signals = super()._signals(question, ranked, hits)
+        signals = super()._signals(question, ranked, hits, query_vector)
         self.last = signals
         return signals
 

@@ -27,6 +27,14 @@ Tried and not kept (--kb deployment --operating-point tuning-split): shortfall o
 0.738 / 0.813 against 0.771 / 0.688), but it declines "Do you deliver?" of our conversation set's tuning split
 (confidence 0.28); at the point that answers it the shortfall is 0.234. Held-out splits never run with it.
 
+Tried and not kept (issue 16, signals recorded with --kb tuning; scripts/cv_kb_decline_features.py): six more
+signals (dense top-1 lead over another document, dense/BM25 agreement on the first document, how many question
+words the passage lacks, the closest owner-written question, the top dense score as a z-score over all passages,
+the passage's closest other-document passage), alone or together, and gradient-boosted trees. Under the grouped
+5-fold CV none beat the shipped nine (accuracy + decline recall 1.638-1.672 against 1.674; trees 1.576-1.622);
+leaving a whole set out, the best Banking77 gain (+dense_margin: 0.806 / 0.761 against 0.836 / 0.700) cost
+CLINC150 and the shop as much. Nothing was shipped and no held-out split was run with them.
+
     python scripts/fit_kb_decline.py [--cache /tmp/trust/decline-signals.json] [--kb tuning|deployment]
 """
 
@@ -83,7 +91,17 @@ FEATURES = (
 # plain similarity, each at its best threshold), but out of fold here it did not help (accuracy + decline
 # recall 1.659-1.665 against 1.673), and on both held-out splits CLINC150 accuracy fell (0.740 -> 0.645,
 # fresh 0.604 -> 0.483). The signal stays recorded for a later fit.
-RECORDED = (*FEATURES, "masked_similarity")  # every signal a fit may read (--features)
+# every signal a fit may read (--features)
+RECORDED = (
+    *FEATURES,
+    "masked_similarity",
+    "dense_margin",
+    "rank_agreement",
+    "missing_words",
+    "owner_question_similarity",
+    "similarity_z",
+    "neighbour_similarity",
+)
 SEED = 7
 JUDGE_PAIRS = Path(__file__).resolve().parents[1] / "bot" / "kb" / "data" / "answerability_benchmarks.jsonl"
 BENCHMARK_SETS = ("clinc150", "banking77")
@@ -119,10 +137,17 @@ class _RecordingAnswerer(KbAnswerer):
     def _wants_masked_similarity(self) -> bool:
         return True  # recorded for every question, whether the shipped model reads it or not
 
+    def _wants_recorded_signals(self) -> bool:
+        return True
+
     def _signals(
-        self, question: str, ranked: Sequence[RankedSentence], hits: Sequence[KbHit]
+        self,
+        question: str,
+        ranked: Sequence[RankedSentence],
+        hits: Sequence[KbHit],
+        query_vector: np.ndarray | None = None,
     ) -> ConfidenceSignals | None:
-        self.last = super()._signals(question, ranked, hits)
+        self.last = super()._signals(question, ranked, hits, query_vector)
         return self.last
 
 

@@ -59,6 +59,11 @@ PASSAGE_OVERLAP_WEIGHT = 0.15
 PASSAGE_WEIGHT = 0.5
 SENTENCE_PASSAGES = 3
 WHOLE_SECTION_CHARS = 220
+# Within such a short section, a sentence sharing no word with the question and this much less similar to it
+# than the closest sentence is left out of the quote (see `KbAnswerer._sentences_about`). Chosen between the gaps
+# of our café set (0.31-0.42 for sentences about something else) and those of sentences that answer on
+# the tuning intents of eval/kb_benchmarks (0.11-0.12).
+OFF_TOPIC_GAP = 0.25
 # With a judge, the answering sentence of a longer passage is chosen by ranking score + JUDGE_SENTENCE_WEIGHT x
 # the judge's logit for the sentence alone (over its JUDGED_SENTENCES best sentences), and the runner-up is quoted
 # too within JUDGED_RUNNER_UP_MARGIN. Chosen on the tuning intents of eval/kb_benchmarks (CLINC150, Banking77):
@@ -81,6 +86,11 @@ JUDGED_CONFIDENCE_WEIGHTS = (8.77, 0.77, 0.02, 0.41, -4.65)
 # JUDGED_CONFIDENCE_WEIGHTS only when its file is missing. On CLINC150/Banking77 tuning questions the judged weights
 # declined 0.51 of what had to be declined at 0.87 accuracy, the decline model 0.89 at 0.78 (grouped by intent).
 DECLINE_MODEL_FILE = default_weights_dir() / "kb_decline.json"
+
+# Signals `KbAnswerer._recorded_signals` computes, only when a decline model (or a fit) reads them.
+_RECORDED_ONLY = frozenset(
+    {"dense_margin", "rank_agreement", "owner_question_similarity", "similarity_z", "neighbour_similarity"}
+)
 
 # Words a direct reply adds without asserting anything the passages must hold.
 _REPLY_WORDS = {"yes", "sure"}
@@ -161,6 +171,19 @@ class ConfidenceSignals:
     # customer adds do not dilute how close the rest of the question is; equals `similarity` when every word
     # is known.
     masked_similarity: float = 0.0
+    # Recorded for decline fits (scripts/fit_kb_decline.py); the shipped model reads those its file names.
+    # The answering passage's dense score over the best dense score of another document.
+    dense_margin: float = 0.0
+    # 1.0 when the passages ranked first by dense and by lexical score are of the answering passage's document.
+    rank_agreement: float = 0.0
+    # How many of the question's content words the answering passage lacks (capped at 4, over 4).
+    missing_words: float = 0.0
+    # The question's cosine to the closest question the owner wrote for the passage (0.0 when none).
+    owner_question_similarity: float = 0.0
+    # The passage's dense score as standard deviations above the question's mean score over all passages.
+    similarity_z: float = 0.0
+    # The passage's cosine to the closest passage of another document (a crowded neighbourhood).
+    neighbour_similarity: float = 0.0
 
     def value(self, name: str) -> float:
         """The signal called `name` (a field name), for a `DeclineModel`."""
@@ -261,6 +284,7 @@ class KbAnswerer:
     async def answer(self, question: str, use_model: bool = True, conversation_id: str | None = None) -> KbAnswer:
         """Answer `question`; a decline when retrieval is not confident. Never raises on engine failures."""
         await self.load_judge()
+        question = await asyncio.to_thread(self.kb.corrected_query, question)
         query_vector = await asyncio.to_thread(self.kb.embed_query, question)
         hits = await asyncio.to_thread(self.kb.search, question, max(5, self.settings.top_k), query_vector)
         if not hits:
@@ -274,7 +298,7 @@ class KbAnswerer:
         chosen = hits[: self.settings.top_k]
         candidates = hits[: max(self.settings.top_k, SENTENCE_PASSAGES)]
         ranked = await asyncio.to_thread(self._rank_sentences, question, query_vector, candidates)
-        signals = await asyncio.to_thread(self._signals, question, ranked, candidates)
+        signals = await asyncio.to_thread(self._signals, question, ranked, candidates, query_vector)
         confidence = self._confidence(signals)
         if confidence < self.settings.answer_threshold:
             return self.decline(hits, confidence)
@@ -300,7 +324,11 @@ class KbAnswerer:
         return faqs[best], float(similarities[best])
 
     def _signals(
-        self, question: str, ranked: Sequence[RankedSentence], hits: Sequence[KbHit]
+        self,
+        question: str,
+        ranked: Sequence[RankedSentence],
+        hits: Sequence[KbHit],
+        query_vector: np.ndarray | None = None,
     ) -> ConfidenceSignals | None:
         """What the confidence is computed from (None when no sentence was found).
 
@@ -314,6 +342,7 @@ class KbAnswerer:
         passage = next((hit for hit in hits if hit.passage_id == ranked[0].passage_id), hits[0])
         terms = _stems(question)
         masked_similarity = ranked[0].similarity
+        missing_words = 0.0
         if not terms:
             coverage, missing_rarity = 0.0, 0.0
         else:
@@ -328,6 +357,7 @@ class KbAnswerer:
             found = terms & _stems(f"{passage.heading} {passage.text}")
             coverage = sum(idf[term] for term in found) / (sum(idf.values()) or 1.0)
             missing_rarity = max((idf[term] for term in terms - found), default=0.0) / unseen
+            missing_words = min(len(terms - found), 4) / 4
         others = [hit for hit in hits if hit.document_id != passage.document_id]
         margin = passage.score - max((hit.score for hit in others), default=0.0)
         judge_logit, judge_margin = None, 0.0
@@ -339,6 +369,7 @@ class KbAnswerer:
         action_missing = (
             1.0 if missing_actions(question, f"{passage.heading} {passage.answer or passage.text}") else 0.0
         )
+        extra = self._recorded_signals(passage, hits, query_vector) if self._wants_recorded_signals() else {}
         return ConfidenceSignals(
             ranked[0].similarity,
             coverage,
@@ -350,7 +381,33 @@ class KbAnswerer:
             vector_score=passage.vector_score,
             lexical_score=passage.lexical_score,
             masked_similarity=masked_similarity,
+            missing_words=missing_words,
+            **extra,
         )
+
+    def _recorded_signals(
+        self, passage: KbHit, hits: Sequence[KbHit], query_vector: np.ndarray | None
+    ) -> dict[str, float]:
+        """The signals only a decline fit records (see `ConfidenceSignals`); they cost a few more lookups."""
+        others = [hit for hit in hits if hit.document_id != passage.document_id]
+        dense_top = max(hits, key=lambda hit: hit.vector_score)
+        lexical_top = max(hits, key=lambda hit: hit.lexical_score)
+        agreement = dense_top.document_id == lexical_top.document_id == passage.document_id
+        found: dict[str, float] = {
+            "dense_margin": passage.vector_score - max((hit.vector_score for hit in others), default=0.0),
+            "rank_agreement": 1.0 if agreement and lexical_top.lexical_score > 0 else 0.0,
+            "neighbour_similarity": self.kb.nearest_other_document(passage.passage_id, passage.document_id),
+        }
+        if query_vector is not None:
+            mean, spread = self.kb.score_spread(query_vector)
+            found["similarity_z"] = (passage.vector_score - mean) / spread if spread > 0 else 0.0
+            found["owner_question_similarity"] = self.kb.owner_question_similarity(query_vector, passage.passage_id)
+        return found
+
+    def _wants_recorded_signals(self) -> bool:
+        """Whether to compute the fit-only signals: when the shipped decline model reads any of them."""
+        model = shipped_decline_model()
+        return model is not None and bool(set(model.features) & _RECORDED_ONLY)
 
     def _wants_masked_similarity(self) -> bool:
         """Whether to embed the masked question (one more encoding): only when the decline model reads it."""
@@ -510,8 +567,11 @@ class KbAnswerer:
         passage = next((hit for hit in hits if hit.passage_id == best.passage_id), None)
         if passage is not None:
             body = (passage.answer or passage.text).strip()
-            if passage.is_faq or (len(body) <= WHOLE_SECTION_CHARS and not _LIST_ITEM.search(body)):
+            if passage.is_faq:
                 return " ".join(body.split())
+            if len(body) <= WHOLE_SECTION_CHARS and not _LIST_ITEM.search(body):
+                same_passage = [item for item in ranked if item.passage_id == best.passage_id]
+                return self._sentences_about(question, same_passage) or " ".join(body.split())
         is_list = passage is not None and bool(_LIST_ITEM.search(passage.text))
         if self.judge is not None and question:
             return self._judged_sentences(
@@ -522,6 +582,25 @@ class KbAnswerer:
             if candidate.passage_id == best.passage_id and candidate.score >= best.score - 0.15:
                 picked.append(candidate)
                 break
+        picked.sort(key=lambda item: item.position)
+        return " ".join(item.text if item.text[-1:] in ".!?" else f"{item.text}." for item in picked)
+
+    def _sentences_about(self, question: str, sentences: Sequence[RankedSentence]) -> str:
+        """The sentences of a short section that are about the question, in their order; "" when all of them
+        are (the section is quoted whole then).
+
+        A sentence is left out only when it shares no content word with the question and its similarity to the
+        question is more than `OFF_TOPIC_GAP` below the closest sentence's: "Do you have soy milk?" is answered
+        by "Oat and soy milk are available at no extra cost.", without the espresso prices before it, while both
+        sentences of a fee section stay for "Why was I charged a fee when I withdrew money?".
+        """
+        if len(sentences) < 2 or not question.strip():
+            return ""
+        terms = _stems(question)
+        closest = max(item.similarity for item in sentences)
+        picked = [item for item in sentences if terms & _stems(item.text) or item.similarity >= closest - OFF_TOPIC_GAP]
+        if len(picked) == len(sentences):
+            return ""
         picked.sort(key=lambda item: item.position)
         return " ".join(item.text if item.text[-1:] in ".!?" else f"{item.text}." for item in picked)
 

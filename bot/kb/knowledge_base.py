@@ -26,6 +26,7 @@ from bot.kb import KbError
 from bot.kb.documents import SUPPORTED_SUFFIXES, ParsedDocument, ParsedPassage, read_document
 from bot.kb.poison import FlaggedText, flagged_sentences
 from bot.kb.settings import KbSection
+from bot.kb.spelling import SpellingCorrector, encoder_words, vocabulary_of
 from bot.kb.vectors import VectorIndex, blob_to_vector, vector_to_blob
 from bot.store import Store, utc_now
 
@@ -142,6 +143,7 @@ class KnowledgeBase:
         self._passage_questions: dict[int, list[int]] = {}
         self._loaded_version: str | None = None
         self._load_lock = threading.Lock()
+        self._spelling: tuple[str, SpellingCorrector] | None = None
 
     @property
     def encoder(self) -> TextEncoder:
@@ -337,11 +339,34 @@ class KnowledgeBase:
     def embed_query(self, text: str) -> NDArray[np.float32]:
         return self.encoder.encode([text])[0]
 
+    def spelling(self) -> SpellingCorrector:
+        """The corrector toward this knowledge base's own words; rebuilt only when the passages changed."""
+        version = str(self.store.get_state(VERSION_KEY, "0"))
+        cached = self._spelling
+        if cached is None or cached[0] != version:
+            texts = [
+                " ".join(filter(None, (row["heading"], row["text"], row["question"], row["answer"])))
+                for row in self.store.db.query("select heading, text, question, answer from kb_passages")
+            ]
+            texts.extend(row["question"] for row in self.store.db.query("select question from kb_passage_questions"))
+            words = encoder_words()
+            cached = self._spelling = (version, SpellingCorrector(vocabulary_of(texts, STOPWORDS), words.__contains__))
+        return cached[1]
+
+    def corrected_query(self, text: str) -> str:
+        """`text` with misspelt words replaced by the knowledge base's word they stand for ("cappucino")."""
+        return self.spelling().correct(text)
+
     def search(self, text: str, k: int = 5, query_vector: NDArray[np.float32] | None = None) -> list[KbHit]:
-        """The `k` best passages for `text`, best first (blocking: call it off the event loop)."""
+        """The `k` best passages for `text`, best first (blocking: call it off the event loop).
+
+        Misspelt words are corrected toward the knowledge base's vocabulary first (`corrected_query`); a given
+        `query_vector` is used as is.
+        """
         self._ensure_loaded()
         if len(self._index) == 0 or not text.strip():
             return []
+        text = self.corrected_query(text)
         vector = self.embed_query(text) if query_vector is None else query_vector
         vector_scores = dict(self._index.search(vector, CANDIDATES))
         lexical_scores = self._lexical(text, CANDIDATES)
@@ -374,6 +399,40 @@ class KnowledgeBase:
             for passage_id in best
             if passage_id in rows
         ]
+
+    def score_spread(self, vector: NDArray[np.float32]) -> tuple[float, float]:
+        """Mean and standard deviation of `vector`'s cosine to every passage: how close the question is to the
+        knowledge base as a whole, against which a top score can be read."""
+        self._ensure_loaded()
+        scores = self._index.all_scores(vector)
+        if scores.size == 0:
+            return 0.0, 0.0
+        return float(scores.mean()), float(scores.std())
+
+    def owner_question_similarity(self, vector: NDArray[np.float32], passage_id: int) -> float:
+        """Cosine of `vector` to the closest question the owner wrote for `passage_id` (0.0 when none)."""
+        self._ensure_loaded()
+        ids = self._passage_questions.get(passage_id, [])
+        return max(self._questions.scores_for(vector, ids).values(), default=0.0)
+
+    def nearest_other_document(self, passage_id: int, document_id: int) -> float:
+        """Cosine of `passage_id`'s vector to the closest passage of another document: how crowded its
+        neighbourhood is (0.0 when it has none)."""
+        self._ensure_loaded()
+        own = self._index.vector_of(passage_id)
+        if own is None:
+            return 0.0
+        neighbours = [(pid, score) for pid, score in self._index.search(own, 12) if pid != passage_id]
+        if not neighbours:
+            return 0.0
+        marks = ", ".join("?" for _ in neighbours)
+        documents = {
+            row["id"]: row["document_id"]
+            for row in self.store.db.query(
+                f"select id, document_id from kb_passages where id in ({marks})", [pid for pid, _ in neighbours]
+            )
+        }
+        return max((score for pid, score in neighbours if documents.get(pid, document_id) != document_id), default=0.0)
 
     def _closest_question_scores(self, vector: NDArray[np.float32], vector_scores: dict[int, float]) -> None:
         """Raise each candidate passage's vector score to that of its closest owner-written question."""

@@ -90,6 +90,17 @@ class VectorIndex:
             scores = self._matrix[rows] @ np.asarray(query, dtype=np.float32)
             return {passage_id: float(score) for (passage_id, _), score in zip(known, scores, strict=True)}
 
+    def all_scores(self, query: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Cosine similarity of `query` to every stored vector (in storage order)."""
+        with self._lock:
+            return self._matrix[: self._size] @ np.asarray(query, dtype=np.float32)
+
+    def vector_of(self, passage_id: int) -> NDArray[np.float32] | None:
+        """The stored vector of `passage_id` (a copy), or None when it is not stored."""
+        with self._lock:
+            row = self._rows.get(passage_id)
+            return None if row is None else self._matrix[row].copy()
+
     def _reserve(self, needed: int) -> None:
         capacity = len(self._ids)
         if needed <= capacity:

@@ -246,3 +246,41 @@ def test_a_model_answer_is_kept_only_when_every_word_of_it_comes_from_the_passag
     assert answerer._supported("Not yet: you can order on the website.", passages, extract, "Is there a mobile app?")
     assert answerer._supported("Yes, order on our website.", passages, "You can order on our website.", "Online?")
     assert not answerer._supported("Yes, I can do that.", passages, extract, "Can I order online?")  # says nothing
+
+
+def test_a_sentence_of_a_short_section_about_something_else_is_left_out_of_the_quote(answerer: KbAnswerer) -> None:
+    short = hit(1, "An espresso costs 2.20 euros. Oat and soy milk cost nothing extra.")
+    ranked = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.2),
+    ]
+    assert answerer._extractive_text(ranked, [short], "Do you have soy milk?") == "Oat and soy milk cost nothing extra."
+    close = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.5),
+    ]
+    assert answerer._extractive_text(close, [short], "Do you have soy milk?") == short.text
+    naming = [
+        sentence(1, 1, "Oat and soy milk cost nothing extra.", 0.6),
+        sentence(1, 0, "An espresso costs 2.20 euros.", 0.1),
+    ]
+    assert answerer._extractive_text(naming, [short], "soy milk in my espresso?") == short.text
+
+
+async def test_the_fit_only_signals_are_recorded_when_asked_and_left_at_zero_otherwise(
+    answerer: KbAnswerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "How much is the deposit for a rental?"
+    vector = answerer.kb.embed_query(question)
+    hits = answerer.kb.search(question, 3, vector)
+    ranked = answerer._rank_sentences(question, vector, hits)
+    plain = answerer._signals(question, ranked, hits, vector)
+    assert plain is not None and plain.similarity_z == 0.0 and plain.neighbour_similarity == 0.0
+    monkeypatch.setattr(KbAnswerer, "_wants_recorded_signals", lambda self: True)
+    recorded = answerer._signals(question, ranked, hits, vector)
+    assert recorded is not None
+    assert recorded.similarity_z > 1.0  # the deposit section stands out from the other sections
+    assert recorded.rank_agreement == 1.0  # dense and BM25 both put the deposit section first
+    assert recorded.dense_margin == recorded.vector_score  # one document: it leads nothing but zero, like `margin`
+    assert recorded.neighbour_similarity == 0.0
+    assert recorded.owner_question_similarity == 0.0  # the owner wrote no questions here
