@@ -1,8 +1,9 @@
 """Language detection: accuracy per language and first-call cost, for the detector settings we weigh.
 
 Third-party text only: UMSAB tweets (8 languages), COLD comments (Chinese), CLINC150 and Banking77 queries
-(English), read from ../shared/data. The tuning side is UMSAB val, COLD dev and CLINC150 val; the held-out side
-is a sample of UMSAB train, COLD train and Banking77 test (look at it once, after choosing on the tuning side).
+(English), read from ../shared/data. The tuning side is UMSAB val, COLD dev, CLINC150 val and Banking77 train;
+the held-out side is a sample of UMSAB train, COLD train and Banking77 test (look at it once, after choosing on
+the tuning side). Short texts are those of at most SHORT_WORDS words.
 UMSAB's Hindi tweets are mostly romanised (Hinglish) or English: a Devanagari-only Hindi model cannot and should
 not call those Hindi, so Hindi is scored on its Devanagari tweets and the romanised share is printed.
 
@@ -28,14 +29,15 @@ from bot.language import DEFAULT_LANGUAGES, LanguageDetector
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 UMSAB = LANGUAGES  # UMSAB folder -> language code
-SHORT = 40  # characters: a chat message
+SHORT_WORDS = 6  # a text of at most this many words is a short chat message
 OPTIONS: dict[str, dict[str, object]] = {
-    "lingua 15, high (before)": {"script_shortcuts": False, "quick_margin": None},
-    "lingua 15, low": {"script_shortcuts": False, "low_accuracy": True},
-    "scripts + lingua 9 Latin, high": {"script_shortcuts": True, "quick_margin": None},
-    "scripts + lingua 9 Latin, low": {"script_shortcuts": True, "low_accuracy": True},
-    "scripts + quick models first, margin 0.99 (after, cold)": {"script_shortcuts": True, "quick_margin": 0.99},
+    "scripts + quick models first (before: no function words)": {"function_words": False},
+    "scripts + quick models first + function words (after)": {"function_words": True},
+    "scripts + full models + function words": {"function_words": True, "quick_margin": None},
 }
+# What the conversation said before: none, the text's own language ("right"), or another one ("wrong": English,
+# French for English texts). A real conversation's earlier language is mostly right; "wrong" bounds the harm.
+PRIORS = ("none", "right", "wrong")
 
 
 def _devanagari(text: str) -> bool:
@@ -64,6 +66,10 @@ def load_side(side: str, per_language: int, seed: int = 7) -> tuple[list[tuple[s
         clinc = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
         english = [text for text, _ in clinc["val"]]
         source = "clinc150"
+        with (DATA / "banking77" / "train.csv").open(encoding="utf-8") as handle:
+            banking = [row["text"] for row in csv.DictReader(handle)]
+        rng.shuffle(banking)
+        rows += [("banking77-train", "en", text) for text in banking[:per_language]]
     else:
         with (DATA / "banking77" / "test.csv").open(encoding="utf-8") as handle:
             english = [row["text"] for row in csv.DictReader(handle)]
@@ -73,19 +79,31 @@ def load_side(side: str, per_language: int, seed: int = 7) -> tuple[list[tuple[s
     return rows, notes
 
 
-def accuracy(detector: LanguageDetector, rows: list[tuple[str, str, str]]) -> dict[str, dict[str, float]]:
+def _prior(code: str, mode: str) -> str | None:
+    if mode == "none":
+        return None
+    if mode == "right":
+        return code
+    return "fr" if code == "en" else "en"
+
+
+def accuracy(
+    detector: LanguageDetector, rows: list[tuple[str, str, str]], prior: str = "none"
+) -> dict[str, dict[str, float]]:
     """Per source/language: share detected right (unreliable guesses count as wrong unless the default is
-    right), all texts and short ones. With quick models first, every text is scored as the first one."""
+    right), all texts and short ones (<= SHORT_WORDS words). With quick models first, every text is scored as
+    the first one."""
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for source, code, text in rows:
         if detector.quick_margin is not None:
             detector._full_models_loaded = False  # score each text as a one-shot `ask` would meet it
-        right = detector.detect(text).code == code
+        right = detector.detect(text, _prior(code, prior)).code == code
+        short = len(text.split()) <= SHORT_WORDS
         for key in (f"{source}:{code}", "all"):
             tally = hits[key]
             tally[0] += right
             tally[1] += 1
-            if len(text) <= SHORT:
+            if short:
                 tally[2] += right
                 tally[3] += 1
     return {
@@ -125,19 +143,24 @@ def main() -> None:
     rows, notes = load_side(args.side, args.per_language)
     report: dict[str, object] = {"side": args.side, "languages": list(DEFAULT_LANGUAGES), "notes": notes}
     for name, options in OPTIONS.items():
-        started = time.process_time()
-        scores = accuracy(LanguageDetector(**options), rows)  # type: ignore[arg-type]
-        entry: dict[str, object] = {"scores": scores, "cpu_s_all_rows": round(time.process_time() - started, 2)}
+        entry: dict[str, object] = {}
         if not args.no_cost:
             entry["first_call"] = first_call_cost(options)
-        report[name] = entry
         if not args.json:
             print(f"\n{name}: {json.dumps(entry.get('first_call', {}))}", flush=True)
+        for prior in PRIORS if options.get("function_words") else ("none",):
+            started = time.process_time()
+            scores = accuracy(LanguageDetector(**options), rows, prior)  # type: ignore[arg-type]
+            entry[f"prior {prior}"] = {"scores": scores, "cpu_s_all_rows": round(time.process_time() - started, 2)}
+            if args.json:
+                continue
+            print(f" earlier language: {prior}", flush=True)
             for key, value in scores.items():
                 print(
                     f"  {key:16} {value['accuracy']:.3f} (n={value['n']})  short {value['short_accuracy']:.3f} "
                     f"(n={value['n_short']})"
                 )
+        report[name] = entry
     if args.json:
         print(json.dumps(report, indent=2))
     else:

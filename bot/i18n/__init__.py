@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-# Every fixed text ships in these languages (prompts/<code>/); others fall back to the root (English) files.
-FIXED_TEXT_LANGUAGES: tuple[str, ...] = ("en", "zh", "es", "fr", "de", "pt", "it")
+# Every fixed text ships in these languages (prompts/<code>/), and small talk too (prompts/small_talk/<code>.toml);
+# others fall back to the root (English) files.
+FIXED_TEXT_LANGUAGES: tuple[str, ...] = (
+    "en", "zh", "es", "fr", "de", "pt", "it", "nl", "ru", "ja", "ko", "ar", "hi", "tr", "pl",
+)  # fmt: skip
 
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",

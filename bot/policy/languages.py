@@ -1,5 +1,6 @@
-"""The language a turn is answered in: the message's own when the detector is sure, else the conversation's last
-reliable one, else a hint from the small-talk example it matched ("hola"), else the configured default."""
+"""The language a turn is answered in: the message's own when the detector is sure (a short message is read with
+the conversation's language so far as a prior), else the conversation's last reliable one, else a hint from the
+small-talk example it matched ("hola"), else the configured default."""
 
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ class ConversationLanguages:
     def resolve(self, conversation_id: int, text: str, hints: Sequence[str] = ()) -> TurnLanguage:
         """The language of `text` in this conversation; a reliable detection is remembered for later turns."""
         key = STATE_KEY.format(conversation_id=conversation_id)
-        guess = self.detector.detect(text) if text.strip() else None
+        last = self.store.get_state(key)
+        # A short message the detector cannot tell from the conversation's language so far (on a first message,
+        # the configured default) keeps that language.
+        guess = self.detector.detect(text, prior=last or self.default) if text.strip() else None
         # Small talk is short: when its examples name languages, a detection outside them is noise ("hallo").
         if guess is not None and guess.reliable and (not hints or guess.code in hints):
             self.store.set_state(key, guess.code)
             return TurnLanguage(guess.code, "detected")
-        last = self.store.get_state(key)
         if last and (not hints or last in hints):
             return TurnLanguage(last, "conversation")
         if len(hints) == 1:

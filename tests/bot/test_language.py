@@ -76,3 +76,89 @@ def test_a_text_asked_about_again_gets_the_kept_guess_once_the_full_models_answe
     detector.forget_guesses()
     again = detector.detect(text)
     assert again is not full and (again.code, again.reliable) == (full.code, full.reliable)
+
+
+# Short questions whose one long word is borrowed: n-grams alone read several of them as French or Italian.
+SHORT_ENGLISH_WITH_LOANWORDS = (
+    "do you sell vegan croissants",
+    "can I order a baguette",
+    "is the paella gluten free",
+    "do you have fresh churros",
+    "what is in the tiramisu",
+    "how much is a cappuccino",
+    "do you serve bratwurst",
+    "any pain au chocolat left",
+    "is the gnocchi vegan",
+    "can i get a latte to go",
+    "do you make quiche",
+    "do you have sauerkraut",
+    "is there chorizo in it",
+    "do you deliver pretzels",
+    "are the crêpes sweet",
+    "is the café open",
+    "do you have croque monsieur",
+    "is the fondue for two",
+)
+SHORT_QUESTIONS_IN_OTHER_LANGUAGES = {
+    "je voudrais un croissant": "fr",
+    "vous avez des crêpes": "fr",
+    "¿tienen churros?": "es",
+    "hay paella hoy": "es",
+    "habt ihr Brezeln": "de",
+    "ist der Kuchen vegan": "de",
+    "avete il tiramisù": "it",
+    "quanto costa la pizza": "it",
+    "vocês têm pão de queijo": "pt",
+    "hebben jullie stroopwafels": "nl",
+    "czy macie pierogi": "pl",
+    "baklava var mı": "tr",
+}
+
+
+def test_short_english_questions_with_a_borrowed_food_word_are_english() -> None:
+    for quick_margin in (0.99, None):  # the quick models of a first message, and the full ones
+        detector = LanguageDetector(quick_margin=quick_margin)
+        for text in SHORT_ENGLISH_WITH_LOANWORDS:
+            detector._full_models_loaded = False
+            assert detector.detect(text).code == "en", text
+
+
+def test_short_questions_in_other_languages_keep_their_language() -> None:
+    detector = LanguageDetector()
+    for text, code in SHORT_QUESTIONS_IN_OTHER_LANGUAGES.items():
+        guess = detector.detect(text)
+        assert (guess.code, guess.reliable) == (code, True), text
+
+
+def test_without_the_function_word_check_the_ngrams_alone_misread_some_of_them() -> None:
+    detector = LanguageDetector(function_words=False)
+    misread = [text for text in SHORT_ENGLISH_WITH_LOANWORDS if detector.detect(text).code != "en"]
+    assert "do you sell vegan croissants" in misread
+
+
+def test_function_words_make_an_unsure_short_text_reliable() -> None:
+    detector = LanguageDetector()
+    assert detector.detect("dove siete").code == "it"
+
+
+def test_a_short_text_the_ngrams_cannot_tell_apart_keeps_the_conversations_language() -> None:
+    detector = LanguageDetector()
+    without = detector.detect("ok merci")
+    after_english = detector.detect("ok merci", prior="en")
+    assert after_english.code == "en" and after_english.reliable
+    assert without.code != "en" or not without.reliable
+
+
+def test_a_clear_text_in_another_language_is_not_held_back_by_the_conversations_language() -> None:
+    detector = LanguageDetector()
+    for text, code in SHORT_QUESTIONS_IN_OTHER_LANGUAGES.items():
+        assert detector.detect(text, prior="en").code == code, text
+    assert detector.detect("what time do you close", prior="fr").code == "en"
+    assert detector.detect("bonne journée", prior="en").code == "fr"
+
+
+def test_long_texts_ignore_the_prior() -> None:
+    detector = LanguageDetector()
+    text = "Bonjour, je voudrais savoir si vous livrez aussi le dimanche matin à Lyon"
+    with_prior, without = detector.detect(text, prior="en"), detector.detect(text)
+    assert (with_prior.code, with_prior.reliable) == (without.code, without.reliable) == ("fr", True)

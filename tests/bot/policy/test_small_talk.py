@@ -62,7 +62,8 @@ def test_the_reply_is_in_the_persons_language_and_varies_through_a_conversation(
     assert len(spanish) > 1 and all("Hola" in reply for reply in spanish)
     assert "Sam" in small_talk.reply("who_are_you", "fr", 0, bot_name="Sam", community_name="x")
     assert small_talk.reply("greeting", "it", 0).startswith("Ciao")
-    assert small_talk.reply("joke", "it", 0).startswith("Why")  # the Italian file has no jokes: English
+    assert small_talk.reply("joke", "it", 0).startswith("Perché")
+    assert small_talk.reply("joke", "sw", 0).startswith("Why")  # no Swahili file: English
 
 
 def test_an_owner_file_replaces_the_bundled_one(tmp_path: Path) -> None:
