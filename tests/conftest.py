@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.app import BotApp
 from bot.engine.fake import ScriptedEngine
@@ -16,6 +17,11 @@ from tests.support import build_test_app
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# These machines are shared and noisy: Hypothesis's wall-clock checks (per-example deadline, "too slow" data
+# generation) would fail a correct property whenever the other core is busy.
+settings.register_profile("shared_machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared_machine")
 
 
 @pytest.fixture(autouse=True)
