@@ -7,6 +7,7 @@ regenerate once and then fall back to a fixed text in the person's language.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from bot.language import detect_language
 from bot.policy.signals import business_claim
+
+log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CJK = re.compile(r"[\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]")
@@ -100,8 +103,12 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def _dictionaries() -> tuple[SpellChecker, ...]:
-    from spellchecker import SpellChecker
-
+    """The six word lists, loaded once (~3 CPU-s); none when pyspellchecker is not installed (no word is judged)."""
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:
+        log.warning("pyspellchecker is not installed: model replies are not checked for invented words")
+        return ()
     return tuple(SpellChecker(language=code, distance=1) for code in DICTIONARY_LANGUAGES)
 
 
@@ -120,10 +127,11 @@ def invented_words(text: str, language: str = "en") -> list[str]:
                 position == 0 or not word[:1].isupper() or len(word) >= COMPOUND_MIN_CHARS
             ):
                 candidates.append(word.lower())
-    if not candidates:
+    dictionaries = _dictionaries()
+    if not candidates or not dictionaries:
         return []
     unknown = set(candidates)
-    for dictionary in _dictionaries():
+    for dictionary in dictionaries:
         unknown = dictionary.unknown(unknown)
         if not unknown:
             return []
