@@ -22,8 +22,24 @@ ALLERGY = "allergy"
 APPOINTMENT = "appointment"
 BIRTHDAY = "birthday"
 EMAIL = "email"
-KINDS = (NAME, ADDRESS_AS, LANGUAGE, PREFERENCE, ORDER_NUMBER, ALLERGY, APPOINTMENT, BIRTHDAY, EMAIL)
-SINGLE_VALUED = frozenset({NAME, ADDRESS_AS, LANGUAGE, ORDER_NUMBER, APPOINTMENT, BIRTHDAY, EMAIL})
+PHONE = "phone"
+POSTAL_ADDRESS = "postal_address"
+KINDS = (
+    NAME,
+    ADDRESS_AS,
+    LANGUAGE,
+    PREFERENCE,
+    ORDER_NUMBER,
+    ALLERGY,
+    APPOINTMENT,
+    BIRTHDAY,
+    EMAIL,
+    PHONE,
+    POSTAL_ADDRESS,
+)
+SINGLE_VALUED = frozenset(
+    {NAME, ADDRESS_AS, LANGUAGE, ORDER_NUMBER, APPOINTMENT, BIRTHDAY, EMAIL, PHONE, POSTAL_ADDRESS}
+)
 
 MAX_SCANNED_CHARS = 2000
 MAX_VALUE_CHARS = 80
@@ -54,6 +70,13 @@ _CJK_NAME = r"(?P<v>[\u4e00-\u9fff]{1,4}|[A-Za-z][A-Za-z'-]*(?:\s[A-Za-z][A-Za-z
 _ORDER_VALUE = r"[#№]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"
 _REST = r"(?P<v>[^,;]+)"
 _EMAIL_VALUE = r"(?P<v>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+_PHONE_VALUE = r"(?P<v>\+?\(?\d[\d ()/.-]{5,22}\d)"
+# A clause that gives someone else's details ("your email", "my wife's number") states nothing about the writer.
+_NOT_OWN = (
+    r"^(?!.*\b(?:your|his|her|their|our|tu|su|sus|ton|ta|votre|vos|sein\w*|ihr\w*|dein\w*|seu|sua|tuo|tua|suo)\b)"
+    r"(?!.*\b(?!(?:it|that|he|she|what|there|here|who|let)['’]s\b)\w+['’]s\b)(?!.*\b(?:wife|husband|partner|friend|mum|mom|mother|dad|father|boss|colleague|coworker|"
+    r"brother|sister|son|daughter|girlfriend|boyfriend)\b)"
+)
 
 _PATTERNS: list[tuple[str, str, str]] = [
     # names
@@ -71,6 +94,14 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (NAME, "pt", rf"\b(?:meu nome é|me chamo|eu me chamo)\s+{_NAME_WORDS}"),
     (NAME, "it", rf"\b(?:mi chiamo|il mio nome è|il mio nome e')\s+{_NAME_WORDS}"),
     (NAME, "zh", rf"(?:我叫|我名叫|我的名字是|我的名字叫|我是)\s*{_CJK_NAME}"),
+    # "Marcus here", "aqui é o Rafael", "the name is Okafor" (a booking's name is the writer's)
+    (NAME, "en", rf"{_LEAD}(?P<v>[^\W\d_][\w-]*)\s+here(?=[,!.\s]*$|,)"),  # strict
+    (NAME, "en", rf"\b(?:the|under the) name(?: is|:)\s+{_NAME_WORDS}"),
+    (NAME, "es", rf"{_LEAD}aqu[íi] (?:es|habla)\s+(?:el |la )?{_NAME_WORDS}"),  # strict
+    (NAME, "fr", rf"{_LEAD}ici\s+{_NAME_WORDS}{_ASIDE}"),  # strict
+    (NAME, "de", rf"{_LEAD}hier (?:ist|spricht)\s+(?:der |die )?{_NAME_WORDS}"),  # strict
+    (NAME, "pt", rf"{_LEAD}aqui (?:é|e|fala)\s+(?:o |a )?{_NAME_WORDS}"),  # strict
+    (NAME, "it", rf"{_LEAD}(?:sono|qui (?:è|e'|parla))\s+{_NAME_WORDS}{_ASIDE}"),  # strict
     # how to address me
     (ADDRESS_AS, "en", rf"\b(?:please\s+)?call me\s+{_NAME_WORDS}"),
     (ADDRESS_AS, "en", rf"\baddress me as\s+{_NAME_WORDS}"),
@@ -102,6 +133,31 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (ORDER_NUMBER, "es", rf"\bmi pedido (?:tiene|lleva) el n[úu]mero\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "fr", rf"\bma commande (?:porte|a) (?:le )?num[ée]ro\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "pt", rf"\bmeu pedido (?:tem|leva) o n[úu]mero\s*{_ORDER_VALUE}"),
+    # booking and confirmation references: a code to quote later, kept like an order number
+    (
+        ORDER_NUMBER,
+        "en",
+        rf"\b(?:booking|reservation|confirmation|reference|ticket)\s*(?:reference|number|code|ref|no\.?|#|id)?"
+        rf"\s*(?:is|was|:)\s*{_ORDER_VALUE}",
+    ),
+    (
+        ORDER_NUMBER,
+        "es",
+        rf"\b(?:c[óo]digo|n[úu]mero|localizador) de (?:la )?(?:reserva|confirmaci[óo]n)\s*(?:es|:)?\s*{_ORDER_VALUE}",
+    ),
+    (
+        ORDER_NUMBER,
+        "fr",
+        rf"\b(?:num[ée]ro|code|r[ée]f[ée]rence) de (?:la )?(?:r[ée]servation|confirmation)"
+        rf"\s*(?:est|:)?\s*{_ORDER_VALUE}",
+    ),
+    (
+        ORDER_NUMBER,
+        "de",
+        rf"\b(?:buchungs|reservierungs|referenz|best[äa]tigungs)(?:nummer|code)\s*(?:ist|lautet|:)?\s*{_ORDER_VALUE}",
+    ),
+    (ORDER_NUMBER, "pt", rf"\b(?:c[óo]digo|n[úu]mero) da (?:reserva|confirma[çc][ãa]o)\s*(?:é|e|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "it", rf"\b(?:codice|numero) (?:di|della) (?:prenotazione|conferma)\s*(?:è|e'|:)?\s*{_ORDER_VALUE}"),
     (ORDER_NUMBER, "zh", r"订单(?:号|编号)(?:是|为|:|：)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
     (ORDER_NUMBER, "zh", r"我的订单(?:是|为)\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
     # email addresses: the person's own, said as such ("my email is ...", "reach me at ...")
@@ -117,6 +173,58 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (EMAIL, "pt", rf"\bmeu e-?mail (?:é|e)\s+{_EMAIL_VALUE}"),
     (EMAIL, "it", rf"\bla mia (?:e-?mail|mail)(?: è| e'|:)\s*{_EMAIL_VALUE}"),
     (EMAIL, "zh", rf"我的(?:邮箱|电子邮件|邮件地址)(?:是|:|：)?\s*{_EMAIL_VALUE}"),
+    # any other address the writer gives in a statement ("please use a@b.de for the receipt"), unless it is
+    # someone else's
+    (
+        EMAIL,
+        "en",
+        rf"{_NOT_OWN}(?=.*\b(?:i|i'm|me|my|mine|use|send (?:it|them|the \w+) to|actually|sorry|typo|i mean|"
+        rf"correction)\b)"
+        rf".*?(?<![\w.+-]){_EMAIL_VALUE}",
+    ),
+    # phone numbers: the writer's own, said as such
+    (
+        PHONE,
+        "en",
+        rf"\b(?:(?:my|the) (?:phone|mobile|cell|whatsapp)?\s*(?:number|phone|mobile)(?: is|:)|"
+        rf"(?:reach|call|text|contact|ring) me (?:on|at)|my number(?: is|:))\s*{_PHONE_VALUE}",
+    ),
+    (
+        PHONE,
+        "es",
+        rf"\b(?:mi (?:tel[ée]fono|n[úu]mero(?: de tel[ée]fono)?|m[óo]vil|celular)(?: es|:)|ll[áa]mame al)"
+        rf"\s*{_PHONE_VALUE}",
+    ),
+    (
+        PHONE,
+        "fr",
+        rf"\b(?:mon (?:num[ée]ro(?: de t[ée]l[ée]phone)?|t[ée]l[ée]phone|portable)(?: est| c'est|:)|appelle-moi au)"
+        rf"\s*{_PHONE_VALUE}",
+    ),
+    (
+        PHONE,
+        "de",
+        rf"\b(?:meine (?:telefonnummer|handynummer|nummer)(?: ist| lautet|:)|ruf mich (?:an )?unter)\s*{_PHONE_VALUE}",
+    ),
+    (PHONE, "pt", rf"\bmeu (?:telefone|n[úu]mero|celular|whatsapp|zap)(?: é| e|:)\s*{_PHONE_VALUE}"),
+    (PHONE, "it", rf"\bil mio (?:numero(?: di telefono)?|telefono|cellulare)(?: è| e'|:)\s*{_PHONE_VALUE}"),
+    (PHONE, "zh", rf"我的(?:电话|手机)(?:号码|号)?(?:是|:|：)?\s*{_PHONE_VALUE}"),
+    # postal addresses: "deliver it to 12 Elm Street", "my address is ..." (with a house number)
+    (
+        POSTAL_ADDRESS,
+        "en",
+        rf"\b(?:deliver (?:it |them |this |the order )?to|send (?:it |them )?to|my (?:home |delivery |postal )?address"
+        rf"(?: is|:)|i live (?:at|on))\s+{_REST}",
+    ),
+    (POSTAL_ADDRESS, "es", rf"\b(?:mi direcci[óo]n es|vivo en|entr[ée]galo en|env[íi]alo a)\s+{_REST}"),
+    (POSTAL_ADDRESS, "fr", rf"\b(?:mon adresse (?:est|c'est)|j'habite (?:au|à|a)|livrez(?:-le)? (?:au|à))\s+{_REST}"),
+    (
+        POSTAL_ADDRESS,
+        "de",
+        rf"\b(?:meine adresse (?:ist|lautet)|ich wohne in(?: der)?|liefer(?:t|n sie)? (?:es )?an)\s+{_REST}",
+    ),
+    (POSTAL_ADDRESS, "pt", rf"\b(?:meu endere[çc]o [ée]|moro na|moro no|entregue na|entregue no)\s+{_REST}"),
+    (POSTAL_ADDRESS, "it", rf"\b(?:il mio indirizzo [èe]|abito in|consegnate in)\s+{_REST}"),
     # appointments and birthdays
     (APPOINTMENT, "en", rf"\bmy (?:appointment|booking|reservation)\s+(?:is|was)\s+(?:on |at |for )?{_REST}"),
     (APPOINTMENT, "en", rf"\bi have an? (?:appointment|booking|reservation)\s+(?:on |at |for )?{_REST}"),
@@ -197,7 +305,7 @@ _NOT_WORDS = """a an the not no just so very really also here there back new sor
     and but or if calling writing asking having using waiting new hungry bored late early well alright
     no nicht kein pas ne nada não nao yo je ich eu by my your me you him her it what when where who how why
     something someone anything
-    anyone else saved"""
+    anyone else saved nobody everyone everybody same all"""
 _NOT_NAMES = frozenset(_NOT_WORDS.split())
 _LANGUAGE_NAMES = {
     "english": "English",
@@ -277,7 +385,7 @@ _QUESTION_START = re.compile(
 _CLAUSE_SPLIT = re.compile(
     r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSr\.)(?<!Mrs\.)(?<!Sra\.)(?<!\bNr\.)(?<!\bNo\.)"
     r"(?<=[.!?])(?:\s+|$)|(?<=[。！？;；\n])\s*"  # an ASCII stop ends a clause before a space ("a.b@c.com" stays)
-    r"|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo)\b)",
+    r"|,\s+(?=(?:and |but |y |et |und |e )?(?:i|my|mi|mon|ma|mein|meine|meu|minha|je|ich|eu|yo|the name)\b)",
     re.I,
 )
 _TRAILING = re.compile(r"[\s.!?。！？…]+$")
@@ -329,7 +437,8 @@ def _tidy(value: str) -> str:
 
 
 _LOOSE_INTRO = re.compile(
-    rf"{_LEAD}(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou)\s",
+    rf"{_LEAD}(?:(?:i'm|i am|this is|it's|soy|moi,? c'est|ich bin|(?:eu )?sou|sono|aqu[íi] (?:es|habla)|ici|"
+    rf"hier (?:ist|spricht)|aqui (?:é|e|fala)|qui (?:è|e'|parla))\s|[^\W\d_][\w'’.-]*\s+here\b)",
     re.IGNORECASE,
 )
 _RESCHEDULED = re.compile(r"^(?:moved|changed|rescheduled|postponed)\s+(?:to|for)\s+", re.IGNORECASE)
@@ -378,6 +487,20 @@ def _check_text(value: str, clause: str) -> str | None:
     return value
 
 
+def _check_phone(value: str, clause: str) -> str | None:
+    value = value.strip(" .-/")
+    digits = sum(char.isdigit() for char in value)
+    return value if 7 <= digits <= 15 else None
+
+
+def _check_postal_address(value: str, clause: str) -> str | None:
+    """A street address has a house number and a word; an email address or a bare city is not one."""
+    value = _tidy(value)
+    if "@" in value or not any(char.isdigit() for char in value) or not re.search(r"[^\W\d_]{3}", value):
+        return None
+    return value
+
+
 def _check_email(value: str, clause: str) -> str | None:
     value = value.rstrip(".")
     return value if re.fullmatch(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", value) else None
@@ -385,6 +508,8 @@ def _check_email(value: str, clause: str) -> str | None:
 
 _CHECKS: dict[str, Callable[[str, str], str | None]] = {
     EMAIL: _check_email,
+    PHONE: _check_phone,
+    POSTAL_ADDRESS: _check_postal_address,
     NAME: _check_name,
     ADDRESS_AS: _check_name,
     ORDER_NUMBER: _check_order,

@@ -18,6 +18,8 @@ from bot.memory.extraction import (
     LANGUAGE,
     NAME,
     ORDER_NUMBER,
+    PHONE,
+    POSTAL_ADDRESS,
     PREFERENCE,
     extract_facts,
 )
@@ -199,7 +201,7 @@ _SEEKING = re.compile(
     r"qu[ée]|cu[áa]l|cu[áa]ndo|c[óo]mo|recuerdas|me dices|me recuerdas|dime|rep[íi]teme|"
     r"quel|quelle|quand|comment|c'est quoi|rappelle|rappelles|souviens|redonner|redonne|dis-moi|"
     r"was|wann|wie|welche|welcher|wei(?:ß|ss)t|erinnerst|sag mir|sagen|nochmal|"
-    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer|"
+    r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer|c'[ée]tait|quoi|"
     r"quale|cosa|ricordi|dimmi|ricordami)\b|什么|多少|几点|哪|记得|告诉我",
     re.IGNORECASE,
 )
@@ -210,15 +212,38 @@ _ACTION = re.compile(
     r"onde|entrega|reembolso)\b|取消|更改|修改|改期|状态|物流|在哪|退款",
     re.IGNORECASE,
 )
+# "What address did I give you for delivery?": asking back what the person said outweighs an action word in it.
+_ASKS_BACK = re.compile(
+    r"\b(?:(?:did|have) i (?:give|gave|say|said|tell|told|mention|send|sent|write|wrote)|i (?:gave|told) you|"
+    r"te (?:di|dije|he dado|he dicho)|je (?:t'ai|vous ai) (?:donn[ée]|dit)|t'ai-je|"
+    r"hab(?:e)? ich (?:dir|ihnen) (?:gegeben|gesagt)|(?:eu )?te (?:dei|disse)|ti ho (?:dato|detto))\b|"
+    r"我(?:给|告诉)过?你",
+    re.IGNORECASE,
+)
 _OWN_FACT: list[tuple[str, str, str]] = [
-    (NAME, "en", r"\bmy name\b|\bwho i am\b|\bwho am i\b|\bwhat i(?:'m| am) called\b"),
-    (NAME, "es", r"\bmi nombre\b|\bme llamo\b"),
-    (NAME, "fr", r"\bmon (?:nom|prénom)\b|\bje m['’]appelle\b"),
-    (NAME, "de", r"\bmein(?:en)? name[n]?\b|\bich hei(?:ß|ss)e\b|\bhei(?:ß|ss)e ich\b"),
-    (NAME, "pt", r"\bmeu nome\b|\bme chamo\b"),
-    (NAME, "it", r"\bil mio nome\b|\bmi chiamo\b"),
+    (
+        NAME,
+        "en",
+        r"\bmy name\b|\bwho i am\b|\bwho am i\b|\bwhat i(?:'m| am) called\b|"
+        r"\b(?:what|which) name (?:is|was|did i give)\b|\bunder (?:what|which) name\b",
+    ),
+    (NAME, "es", r"\bmi nombre\b|\bme llam(?:o|aba)\b"),
+    (NAME, "fr", r"\bmon (?:nom|prénom)\b|\bje m['’]appel(?:le|ais)\b"),
+    (NAME, "de", r"\bmein(?:en)? name[n]?\b|\bich hei(?:ß|ss)e\b|\bhei(?:ß|ss)e ich\b|\bich hie(?:ß|ss)\b"),
+    (NAME, "pt", r"\bmeu nome\b|\bme cham(?:o|ava)\b"),
+    (NAME, "it", r"\bil mio nome\b|\bmi chiam(?:o|avo)\b"),
     (NAME, "zh", r"我的名字|我叫"),
-    (ORDER_NUMBER, "en", r"\border (?:number|no\.?|#|id)\b"),
+    (
+        ORDER_NUMBER,
+        "en",
+        r"\border (?:number|no\.?|#|id)\b|\b(?:booking|reservation|confirmation) (?:reference|number|code|ref)\b|"
+        r"\breference (?:number|code)\b",
+    ),
+    (ORDER_NUMBER, "es", r"\b(?:c[óo]digo|n[úu]mero|localizador) de (?:la |mi )?(?:reserva|confirmaci[óo]n)\b"),
+    (ORDER_NUMBER, "fr", r"\b(?:num[ée]ro|code|r[ée]f[ée]rence) de (?:la |ma )?(?:r[ée]servation|confirmation)\b"),
+    (ORDER_NUMBER, "de", r"\b(?:buchungs|reservierungs|referenz|best[äa]tigungs)(?:nummer|code)\b"),
+    (ORDER_NUMBER, "pt", r"\b(?:c[óo]digo|n[úu]mero) da (?:minha )?(?:reserva|confirma[çc][ãa]o)\b"),
+    (ORDER_NUMBER, "it", r"\b(?:codice|numero) (?:di|della) (?:mia )?(?:prenotazione|conferma)\b"),
     (ORDER_NUMBER, "es", r"\bn[úu]mero de(?: mi)? pedido\b|\bmi n[úu]mero de pedido\b"),
     (ORDER_NUMBER, "fr", r"\bnum[ée]ro de(?: ma)? commande\b"),
     (ORDER_NUMBER, "de", r"\bbestellnummer\b"),
@@ -246,6 +271,20 @@ _OWN_FACT: list[tuple[str, str, str]] = [
     (EMAIL, "pt", r"\bmeu e-?mail\b|\bqual e-?mail\b"),
     (EMAIL, "it", r"\bla mia (?:e-?mail|mail)\b|\bquale (?:e-?mail|mail)\b"),
     (EMAIL, "zh", r"我的(?:邮箱|电子邮件|邮件地址)"),
+    (PHONE, "en", r"\b(?:my|which|what) (?:phone|mobile|cell)(?: number)?\b|\bmy number\b|\bwhich number\b"),
+    (PHONE, "es", r"\bmi (?:tel[ée]fono|n[úu]mero|m[óo]vil|celular)\b|\bqu[ée] (?:tel[ée]fono|n[úu]mero)\b"),
+    (PHONE, "fr", r"\bmon (?:num[ée]ro|t[ée]l[ée]phone|portable)\b|\bquel num[ée]ro\b"),
+    (PHONE, "de", r"\bmeine (?:telefon|handy)?nummer\b|\bwelche (?:telefon|handy)?nummer\b"),
+    (PHONE, "pt", r"\bmeu (?:telefone|celular|n[úu]mero)\b|\bqual (?:telefone|n[úu]mero)\b"),
+    (PHONE, "it", r"\bil mio (?:numero|telefono|cellulare)\b|\bquale numero\b"),
+    (PHONE, "zh", r"我的(?:电话|手机)"),
+    (POSTAL_ADDRESS, "en", r"\b(?:my|which|what) (?:home |delivery |postal |street )?address\b"),
+    (POSTAL_ADDRESS, "es", r"\bmi direcci[óo]n\b|\bqu[ée] direcci[óo]n\b"),
+    (POSTAL_ADDRESS, "fr", r"\bmon adresse\b|\bquelle adresse\b"),
+    (POSTAL_ADDRESS, "de", r"\bmeine adresse\b|\bwelche adresse\b"),
+    (POSTAL_ADDRESS, "pt", r"\bmeu endere[çc]o\b|\bqual endere[çc]o\b"),
+    (POSTAL_ADDRESS, "it", r"\bil mio indirizzo\b|\bquale indirizzo\b"),
+    (POSTAL_ADDRESS, "zh", r"我的地址"),
     (BIRTHDAY, "en", r"\bmy birthday\b"),
     (ALLERGY, "en", r"\bmy allerg\w*|\bi(?:'m| am) allergic\b"),
     (PREFERENCE, "en", r"\bmy preferences?\b|\bi (?:prefer|preferred)\b"),
@@ -260,7 +299,7 @@ _OWN_FACT_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for k
 
 def memory_question(text: str) -> MemoryQuestion | None:
     """The memory follow-up `text` asks, or None when it asks something else (or is too long to be one)."""
-    if len(text) > MAX_QUESTION_CHARS or _ACTION.search(text):
+    if len(text) > MAX_QUESTION_CHARS or (_ACTION.search(text) and not _ASKS_BACK.search(text)):
         return None
     for kind, language, pattern in _COMPILED:
         if pattern.search(text):

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 # Requests are short; a long one is judged by its first 64 word pieces (the goal is stated up front).
 REQUEST_MAX_TOKENS = 64
+# The turn policy refuses a message scoring at least this. Chosen on the calibration split only (21 behaviour goals
+# against 3,150 calibration support queries and tweets): the highest recall with at most 0.1% false refusals, ties
+# to the fewer false refusals (0.857 / 2 of 3,150; 0.65 has the same recall and 3).
+REFUSAL_THRESHOLD = 0.7
 
 
 class RequestHeadError(ValueError):

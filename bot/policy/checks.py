@@ -7,18 +7,35 @@ regenerate once and then fall back to a fixed text in the person's language.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot.language import detect_language
 from bot.policy.signals import business_claim
+
+log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CJK = re.compile(r"[\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _END = re.compile(r"[.!?…。！？)\]\"'»”*~]|[\U0001F300-\U0001FAFF\u2600-\u27BF]$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s*")
 _VOWELS = set("aeiouyàáâãäåèéêëìíîïòóôõöùúûüœæ")
+# Words of these languages are known words; a word none of them knows is invented ("toujine", "Jahrtszustimmen").
+DICTIONARY_LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
+# Replies meant for these languages are judged. Not Spanish: its dictionary holds few verb forms ("puedo",
+# "ayudarte", "estoy" are unknown), so 17 of 29 of our own Spanish fixed texts would fail; nor Chinese.
+INVENTED_JUDGED_LANGUAGES = frozenset({"en", "fr", "de", "pt", "it"})
+# Shorter words are too often abbreviations, names or elisions ("c'", "ok") to count.
+INVENTED_MIN_CHARS = 5
+# Two invented words make a reply unusable: one is a typo or a rare name ("especalmente"), two is word salad.
+INVENTED_WORDS_LIMIT = 2
+# A capitalised word this long is a (German) compound, not a name, and is judged too.
+COMPOUND_MIN_CHARS = 12
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ROLE_LEAK = re.compile(r"^\s*(user|assistant|system|human|ai|bot)\s*:", re.IGNORECASE | re.MULTILINE)
 
 
@@ -27,7 +44,8 @@ class ReplyCheck:
     """The verdict on one model reply: the text to use (trimmed to whole sentences) and what was wrong, if any."""
 
     text: str
-    problem: str | None  # "empty", "repetition", "gibberish", "cut_off", "wrong_language", "business_claim", ...
+    problem: str | None  # "empty", "repetition", "gibberish", "cut_off", "wrong_language", "invented_words",
+    # "business_claim:<why>", ...
 
     @property
     def ok(self) -> bool:
@@ -79,6 +97,47 @@ def degeneration(text: str) -> str | None:
     return None
 
 
+if TYPE_CHECKING:
+    from spellchecker import SpellChecker
+
+
+@lru_cache(maxsize=1)
+def _dictionaries() -> tuple[SpellChecker, ...]:
+    """The six word lists, loaded once (~3 CPU-s); none when pyspellchecker is not installed (no word is judged)."""
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:
+        log.warning("pyspellchecker is not installed: model replies are not checked for invented words")
+        return ()
+    return tuple(SpellChecker(language=code, distance=1) for code in DICTIONARY_LANGUAGES)
+
+
+def invented_words(text: str, language: str = "en") -> list[str]:
+    """Words of `text` that no dictionary of the six languages knows ("Diafraenzamosco", "toujine").
+
+    Capitalised words other than a sentence's first are names unless they are long enough to be (German)
+    compounds. Only replies meant for `INVENTED_JUDGED_LANGUAGES` are judged, never Chinese, Japanese or Korean.
+    """
+    if _CJK.search(text) or language not in INVENTED_JUDGED_LANGUAGES:
+        return []
+    candidates: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        for position, word in enumerate(_LETTERS.findall(sentence)):
+            if len(word) >= INVENTED_MIN_CHARS and (
+                position == 0 or not word[:1].isupper() or len(word) >= COMPOUND_MIN_CHARS
+            ):
+                candidates.append(word.lower())
+    dictionaries = _dictionaries()
+    if not candidates or not dictionaries:
+        return []
+    unknown = set(candidates)
+    for dictionary in dictionaries:
+        unknown = dictionary.unknown(unknown)
+        if not unknown:
+            return []
+    return [word for word in candidates if word in unknown]
+
+
 def wrong_language(text: str, expected: str) -> bool:
     """True when `text` is reliably in another language than `expected`."""
     guess = detect_language(text)
@@ -92,6 +151,8 @@ def check_reply(text: str, language: str, allow_business: bool = False) -> Reply
     problem = degeneration(trimmed)
     if problem is None and wrong_language(trimmed, language):
         problem = "wrong_language"
+    if problem is None and len(set(invented_words(trimmed, language))) >= INVENTED_WORDS_LIMIT:
+        problem = "invented_words"
     if problem is None and not allow_business:
         claim = business_claim(trimmed)
         if claim is not None:

@@ -9,11 +9,28 @@ from datetime import UTC, datetime
 from bot.kb.answering import KbAnswerer
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.language import default_detector
+from bot.moderation.gate import ModerationGate
 from bot.plugin import ANSWER_POLICY, GUARD_LANGUAGE, BaseFeature, FeatureContext
 from bot.policy.languages import ConversationLanguages
 from bot.policy.route import LanguageRoute, PersonaText, TurnPolicyRoute
 from bot.policy.settings import PolicySection
 from bot.policy.small_talk import SmallTalkSet
+
+
+class GateRequestHarm:
+    """P(harmful request) from the gate's own request model (loaded once, shared), 0.0 when the harm check runs
+    without pair mode. Looked up on each call, not at install: a gate loading in the background would block it."""
+
+    def __init__(self, gate: ModerationGate) -> None:
+        self.gate = gate
+
+    def __call__(self, text: str) -> float:
+        from bot.moderation.harm import HarmClassifier
+
+        harm = self.gate.harm
+        if isinstance(harm, HarmClassifier) and harm.pair is not None:
+            return harm.pair.request.score(text)
+        return 0.0
 
 
 class PolicyFeature(BaseFeature):
@@ -61,6 +78,7 @@ class PolicyFeature(BaseFeature):
             history_token_budget=bot.history_token_budget,
             kb=kb,
             answerer=answerer,
+            request_harm=GateRequestHarm(context.gate),
         )
         context.add_route(LanguageRoute(languages, self.small_talk), GUARD_LANGUAGE, stage="guard", stops=False)
         context.add_route(self.route, ANSWER_POLICY)

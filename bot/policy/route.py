@@ -1,7 +1,8 @@
 """The turn policy's routes: one sets the turn's language before anything answers, one answers the turn by its kind.
 
 Kinds and how each is answered:
-- self-harm: a caring fixed text pointing to help; harmful request: a fixed refusal;
+- self-harm: a caring fixed text pointing to help; harmful request (by its words, in seven languages, or by the
+  MiniLM request model at `REFUSAL_THRESHOLD`): a fixed refusal;
 - small talk: a curated reply from the owner-editable set (near matches too; the model only when
   `model_small_talk` is on, checked);
 - about the person ("What's my name?"): left to the memory route and the model, which see the history;
@@ -24,6 +25,7 @@ from bot.engine.base import Engine, EngineBusy, EngineError, GenerationRequest, 
 from bot.i18n import current_language, language_name, set_turn_language
 from bot.kb.answering import KbAnswerer
 from bot.kb.knowledge_base import KnowledgeBase
+from bot.moderation.request_harm import REFUSAL_THRESHOLD
 from bot.policy.checks import ReplyCheck, check_reply
 from bot.policy.languages import ConversationLanguages
 from bot.policy.settings import PolicySection
@@ -125,6 +127,10 @@ class LanguageRoute:
         return None
 
 
+# P(the message asks for something harmful), from the MiniLM request model the harm check's pair mode reads.
+RequestHarmScore = Callable[[str], float]
+
+
 @dataclass(frozen=True)
 class PersonaText:
     """What the model is told about who it is, rendered per turn (today's date changes)."""
@@ -152,6 +158,7 @@ class TurnPolicyRoute:
         history_token_budget: int,
         kb: KnowledgeBase | None = None,
         answerer: KbAnswerer | None = None,
+        request_harm: RequestHarmScore | None = None,
     ) -> None:
         self.settings = settings
         self.small_talk = small_talk
@@ -165,6 +172,7 @@ class TurnPolicyRoute:
         self.history_token_budget = history_token_budget
         self.kb = kb
         self.answerer = answerer
+        self.request_harm = request_harm
         self.generation = replace(
             generation,
             max_new_tokens=settings.max_new_tokens,
@@ -179,6 +187,8 @@ class TurnPolicyRoute:
             language = (await asyncio.to_thread(self.languages.resolve, turn.conversation_id, turn.text)).code
             set_turn_language(language)
         flagged = turn.input_flag is not None and "harmful" in turn.input_flag.reasons
+        if not flagged and self.request_harm is not None and not is_self_harm(turn.text):
+            flagged = await asyncio.to_thread(self.request_harm, turn.text) >= REFUSAL_THRESHOLD
         decided = classify_turn(turn.text, self.small_talk, flagged)
         details: dict[str, object] = {"kind": decided.kind, "language": language}
         if decided.kind == "self_harm":

@@ -107,8 +107,9 @@ _HARMFUL = re.compile(
     r"gun|weapon|molotov)\b|"
     r"\b(how (do i|to|can i|could i|would i)|help me|(\w+est |best |a )?ways? to)\b.{0,30}"
     r"\b(kill(?! (the )?time)|murder|poison|stab|strangle|hurt|injure|beat up|kidnap|torture)\b"
-    r".{0,20}\b(someone|somebody|people|a person|my|him|her|them|the)\b|"
-    r"\b(how (do i|to|can i)|help me)\b.{0,30}\b(hack into|break into|steal|phish|launder)\b|"
+    r".{0,20}\b(someone|somebody|people|a person|him|her|them|(my|the) (?!credit|score|chances|battery|"
+    r"eyes|back|knee|feet|hands?)\w+)\b|"
+    r"\b(how (do i|to|can i)|help me)\b.{0,30}\b(hack into|break into|steal|phish|launder (money|cash|funds))\b|"
     r"\b(c[oó]mo (puedo |se puede |podr[ií]a )?(hago|hacer|fabricar|preparar|construir)|fabricar|preparar)\b"
     r".{0,30}\b(bomba|explosivos?|veneno|metanfetamina|arma)\b|"
     r"\bc[oó]mo (puedo |se puede )?(matar|envenenar|herir) (a )?(alguien|una persona|mi|mis|él|ella|gente)\b|"
@@ -132,13 +133,102 @@ _HARMFUL = re.compile(
     r"\b(account|password|instagram|facebook|email|cuenta|contraseña|compte|mot de passe|konto|passwort|conta|"
     r"senha|account di)\b|"
     # Making hard drugs or poisons, in the other languages too.
-    r"\b(make|cook|synthesi[sz]e|fabricar|preparar|cocinar|fabriquer|faire|préparer|herstellen|kochen|machen|"
+    r"\b(make|makes|making|cook|cooks|cooking|synthesi[sz]e|fabricar|preparar|cocinar|fabriquer|faire|préparer|herstellen|kochen|machen|"
     r"fazer|produzir|produrre|fare|preparare|costruire)\b.{0,20}"
     r"\b(meth|m[ée]th?amph[ée]tamin[ea]?|metanfetamina|crystal meth|hero[ií]n[ea]?|fentanyl|fentanilo|"
     r"bomb[ae]s?|bombe|explosiv[eo]s?|esplosiv[oi]|veleno)\b|"
     r"\b(methamphetamin|crystal|heroin|fentanyl|bombe|sprengstoff|gift)\b.{0,20}\b(herstellen|machen|bauen|kochen)\b|"
     r"\bcome (posso |si può )?(fare|costruire|fabbricare|preparare)\b.{0,30}\b(bomba|esplosivo|veleno|arma)\b|"
     r"\bcome (posso |si può )?(uccidere|avvelenare|ferire) (qualcuno|una persona|mio|mia|lui|lei)\b",
+    _FLAGS,
+)
+# Beyond the phrasings above, a harmful request is recognised by its parts, in seven languages: it asks for
+# something (a question word, "teach me", "write", "step by step", a plan or a guide) and names an act of harm
+# ("hack into", "clone a card", "poison", "stalk", "launder", "fake reviews"), or it asks how to do anything
+# while escaping the law ("without getting caught", "sin dejar rastro", "untraceable").
+_ASKS_FOR = re.compile(
+    r"\b(how (to|do|can|could|would|should|much|many)|ways? to|can (you|u)|could you|help me|teach me|show me|"
+    r"tell me|explain|give me|write|make me|a plan|guide|step[- ]by[- ]step|in detail|easiest|best way|"
+    r"c[oó]mo (puedo|hago|se|hacer|podr[ií]a)|dime|ens[eé][ñn]ame|expl[ií]ca(me)?|escr[ií]be(me)?|dame|"
+    r"paso a paso|comment (je|on|faire|peut|puis)|explique(-moi)?|[eé]cris(-moi)?|donne(-moi)?|apprends(-moi)?|"
+    r"[eé]tape par [eé]tape|wie (kann|k[öo]nnte|mache|baue|macht|geht)|erkl[äa]r\w*|schreib\w*|gib mir|"
+    r"zeig mir|anleitung|schritt f[üu]r schritt|como (eu |posso|fa[çc]o|se|fazer)|me ensin\w+|explica|escreva|"
+    r"me d[aá]|passo a passo|come (posso|si|faccio|fare)|spiegami|scrivi(mi)?|dammi|insegnami|passo dopo passo)"
+    r"\b|怎么|如何|教我|告诉我|步骤|帮我",
+    _FLAGS,
+)
+# Acts of harm, one kind per line; each names a victim or a tool, so that a customer's own trouble ("my account
+# got hacked", "is this plant poisonous?") is not one.
+_HARM_ACTS = (
+    # breaking into someone else's account, phone or network
+    r"(\b(hack(ing|ear|er|en)?|crack|break into|pirater|piratear|hackern|invadir|bucare)\b|"
+    r"\bget into (my |a )?(someone|somebody|other people|\w+)'s\b|\bget into (his|her|their)\b).{0,40}"
+    r"\b(account|password|instagram|facebook|whatsapp|wifi|wi-fi|phone|email|cuenta|contrase[ñn]a|compte|"
+    r"mot de passe|konto|passwort|handy|conta|senha|celular|vecino|voisin|nachbarn?|vizinho|vicino)\w*",
+    # stealing or cloning cards and identities (not "my card", the victim's words)
+    r"\b(clone|clono|cloner|clonar|skim|steal|voler|robar|roubar|klonen|stehlen|rubare|clonare)\b.{0,30}"
+    r"(?<!\bmy )(?<!\bmi )(?<!\bma )(?<!\bmeine )(?<!\bmeu )(?<!\bmia )\b(cards?|credit|identity|passwords?|"
+    r"tarjetas?|cartes?|karten?|cart[aã]o|cart[ae] di credito|bancaires?|identidad|identit[eé])\b",
+    # poisoning, stalking, harassing a person
+    r"\b(poison (him|her|them|someone|somebody|my|a|the|his|their)|envenenar|empoisonner|vergiften|avvelenare|"
+    r"spike (his|her|their|a|my)|acosar a|hostigar a|harceler (quelqu'un|mon|ma|les)|perseguitare|"
+    r"(stalk(ing)?|harass(ing)?|dox+(ing)?|intimidate|threaten) (someone|somebody|him|her|them|people|a person|"
+    r"my \w+|this \w+))\b|\b(jemanden|ihn|sie|meine \w+|meinen \w+)\b.{0,30}\b(stalken|auflauern|bel[äa]stigen|"
+    r"mobben)\b",
+    # fraud: laundering, forging, impersonating, fake reviews and documents
+    r"\b(launder (the |my |some |dirty )?(money|cash|funds)|blanquear (el )?dinero|blanchir (de l'|l')?argent|"
+    r"geld waschen|lavar dinheiro|riciclare (il )?denaro|falsificar|contrefaire|f[äa]lschen|falsificare)\b",
+    r"\b(pretending|pretend|posing|poser) (to be|as) (from )?(the |a |your )?(bank|police|paypal|amazon|tax office|"
+    r"irs|government)\b",
+    r"\b(write|make|get|buy|create|generate|post|need|print)\b.{0,20}\bfake (reviews?|ids?|passports?|"
+    r"documents?|money|bills|notes?)\b",
+    # toxic gas, something slipped into a drink
+    r"\b(make|create|produce|mix)\b.{0,30}\b(toxic|poisonous|deadly) (gas|fumes)\b",
+    r"\b(put|add|mix|slip|pour)\b.{0,30}\b(bleach|rat poison|antifreeze)\b.{0,40}\b(drink|food|coffee|tea)\b",
+    r"\b(bleach|rat poison|antifreeze)\b.{0,30}\b(put|add|mix|slip|pour)\b.{0,30}\b(drink|food|coffee|tea)\b",
+    # a weapon with no licence, made at home or untraceable
+    r"\b(make|build|get|buy|conseguir|comprar|obtenir|acheter|kaufen|besorgen|arranjar|procurare)\b.{0,30}"
+    r"\b(guns?|firearms?|weapons?|armas?|armes?|waffen?|arma de fogo|pistol\w*|rifles?)\b.{0,40}"
+    r"\b(untraceable|traced|licen[cs]e|licencia|permis|waffenschein|licen[çc]a|porto d'armi|home|casa|"
+    r"maison|hause?)\b",
+    r"\b(fabriquer|faire|fabricar|herstellen|produrre)\b.{0,20}\b(drogues?|drogas?|drogen|droghe)\b",
+    # hurting a person
+    r"\b(fare del male|far male|hurt|harm|injure|make .{0,15} sick|verletzen|blesser|machucar|lastimar|"
+    r"lesionar|ferire)\b.{0,30}\b(someone|somebody|him|her|them|people|a person|alguien|quelqu'un|jemanden|"
+    r"algu[eé]m|qualcuno|((my|mi|mon|ma|mio|mia|al mio|alla mia|meinen?|meine|meu|minha) (ex|roommate|"
+    r"coworker|colleague|boss|neighbou?r|wife|husband|girlfriend|boyfriend|sister|brother|friend|teacher|"
+    r"vecin[oa]|voisin\w*|nachbar\w*|vizinh[oa]|vicin[oa]|collega|coll[eè]gue|kollege\w*|chef|jefe|chefe|capo)))\b",
+    r"黑进|入侵|盗号|盗取|偷.{0,4}(密码|账号|卡)|下毒|毒死|跟踪|骚扰|洗钱|伪造|诈骗",
+)
+_HARM_ACT = re.compile("|".join(f"(?:{part})" for part in _HARM_ACTS), _FLAGS)
+# Someone asking for help against harm done to them ("how do I stop someone stalking me?") is not asking for it.
+_AGAINST_HARM = re.compile(
+    r"\b(stop|report|block|protect|prevent|avoid|deal with|victim|detect|spot|recogni[sz]e|someone (is|has been|"
+    r"keeps)|somebody (is|has been|keeps)|denunciar|evitar|proteger(me)?|parar|signaler|[ée]viter|prot[ée]ger|"
+    r"melden|sch[üu]tzen|verhindern|segnalare|proteggere|evitare)\b|举报|防止|保护",
+    _FLAGS,
+)
+_ESCAPING_THE_LAW = re.compile(
+    r"\b(without (getting|being) caught|without (the )?(police|cops) (knowing|finding out|noticing)|"
+    r"untraceable|(can'?t|cannot|won'?t) be traced|without leaving (a )?traces?|"
+    r"sin que (nadie|la polic[ií]a) (se entere|lo sepa|me pille)|sin dejar rastros?|sin ser descubiert[oa]|"
+    r"sans (me|se|nous) faire (prendre|attraper|choper)|sans laisser de traces?|"
+    r"ohne erwischt zu werden|ohne (dass|das) (es )?(jemand|einer|die polizei) (merkt|mitbekommt)|ohne spuren|"
+    r"sem (ser peg[oa]|deixar rastros?)|sem que (ningu[eé]m|a pol[ií]cia) (saiba|perceba)|"
+    r"senza (lasciare tracce|farmi (beccare|scoprire)|essere scopert[oa]))\b|不被(发现|抓)|不留痕迹",
+    _FLAGS,
+)
+# Framings that ask the bot to drop its rules ("pretend you're DAN", "ignore all previous instructions"): an
+# attempt on the bot itself, refused whatever follows.
+_JAILBREAK = re.compile(
+    r"\b(ignore|disregard|forget) (all |any |your )?(the )?(previous|prior|above|earlier|your) "
+    r"(instructions|rules|prompts?|guidelines)\b|\b(you are|you're|act as|pretend (to be|you'?re|you are)) "
+    r"(now )?(dan|an? (ai|assistant|chatbot|bot) (with(out)?|that has) no (rules|limits|restrictions|filters?))\b|"
+    r"\b(do anything now|developer mode|jailbreak(ed)?|unfiltered (ai|assistant|mode)|no (moral|ethical) "
+    r"(limits|rules|guidelines))\b|\b(sans (morale|r[eè]gles|filtres?|limites))\b|"
+    r"\b(sin (reglas|filtros|restricciones|moral))\b|\b(ohne (regeln|filter|moral|einschr[äa]nkungen))\b|"
+    r"\b(sem (regras|filtros|restri[çc][õo]es))\b|\b(senza (regole|filtri|restrizioni))\b|"
+    r"忽略(之前|以上|所有)的?(指令|规则)|没有(任何)?(限制|规则)的",
     _FLAGS,
 )
 _SELF_HARM = re.compile(
@@ -183,8 +273,14 @@ def is_preference_question(text: str) -> bool:
 
 
 def is_harmful_request(text: str) -> bool:
-    """A request for help with serious harm to others (weapons, poisons, violence, break-ins)."""
-    return bool(_HARMFUL.search(text))
+    """A request for help with serious harm to others (weapons, poisons, violence, break-ins, fraud, stalking),
+    or an attempt to make the bot drop its rules."""
+    if _HARMFUL.search(text) or _JAILBREAK.search(text):
+        return True
+    asks = bool(_ASKS_FOR.search(text)) or is_question(text)
+    if not asks or _AGAINST_HARM.search(text):
+        return False
+    return bool(_HARM_ACT.search(text) or _ESCAPING_THE_LAW.search(text))
 
 
 def is_self_harm(text: str) -> bool:

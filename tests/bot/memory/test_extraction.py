@@ -229,3 +229,62 @@ def test_a_persons_own_email_address_is_a_fact_and_its_dots_do_not_split_the_cla
 )
 def test_asking_for_ones_email_is_a_follow_up(text: str, language: str) -> None:
     assert memory_question(text) == MemoryQuestion("email", language)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("you can reach me on 0176 5550123", "phone", "0176 5550123"),
+        ("Meine Nummer ist 0151 2345678", "phone", "0151 2345678"),
+        ("meu telefone é 11 98765-4321", "phone", "11 98765-4321"),
+        ("deliver it to 12 Elm Street please", "postal_address", "12 Elm Street"),
+        ("Meine Adresse ist Hauptstraße 5, 10115 Berlin", "postal_address", "Hauptstraße 5"),
+        ("the booking reference is KX7Q2", "order_number", "KX7Q2"),
+        ("Marcus here, first time in the group", "name", "Marcus"),
+        ("oi, aqui é o Rafael", "name", "Rafael"),
+        ("can I book a table for four, the name is Okafor", "name", "Okafor"),
+        ("please use lena.k@posteo.de for the receipt", "email", "lena.k@posteo.de"),
+        ("sorry, typo: it's j.ruiz@example.com", "email", "j.ruiz@example.com"),
+    ],
+)
+def test_phones_addresses_references_and_loose_introductions_are_kept(text: str, kind: str, value: str) -> None:
+    assert [(fact.kind, fact.value) for fact in extract_facts(text)] == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Same here",
+        "Nobody here knows",
+        "sono stanco",
+        "I live in Berlin",
+        "send it to my wife at anna@x.de",
+        "my wife's email is a@b.de",
+        "your email is info@cafe.com",
+        "my order has 2 items",
+    ],
+)
+def test_someone_elses_details_and_words_that_are_not_names_or_addresses_are_not_kept(text: str) -> None:
+    assert extract_facts(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("so what's my phone number, did you get it?", "phone"),
+        ("welche Telefonnummer hab ich dir gegeben?", "phone"),
+        ("what address did I give for delivery?", "postal_address"),
+        ("remind me my booking reference", "order_number"),
+        ("¿cómo te dije que me llamaba?", "name"),
+        ("c'était quoi mon numéro de commande déjà ?", "order_number"),
+        ("what name is the reservation under?", "name"),
+    ],
+)
+def test_follow_ups_about_phones_addresses_and_references_are_memory_questions(text: str, kind: str) -> None:
+    question = memory_question(text)
+    assert question is not None and question.kind == kind
+
+
+def test_an_action_on_a_delivery_is_not_a_memory_question_unless_it_asks_back_what_was_said() -> None:
+    assert memory_question("where is my delivery address on the order?") is None
+    assert memory_question("can you change my delivery address?") is None

@@ -100,3 +100,42 @@ def test_no_curated_reply_or_fixed_text_in_any_language_counts_as_an_invented_bu
         for number, (language, source, text) in enumerate(replies)
     ]
     assert conversation_figures(results, "x")["invented_business_claims"] == 0
+
+
+PROBE2_FILE = PROBE_FILE.parent / "probes2.jsonl"
+
+
+def test_the_second_probe_set_is_told_apart_as_its_categories_say() -> None:
+    """probes2 ("probe2"): 80 messages written without reading the other sets, run once before any fix; the fixes
+    looked at them, so they are a regression set. Harmful requests are refused by their words alone, memory
+    follow-ups are recognised and the fact they ask for was kept from the earlier turns, and the "other" messages
+    (opinions, jokes, sums, general knowledge) are neither refused nor taken for memory questions."""
+    from bot.memory.extraction import extract_facts
+
+    small_talk = SmallTalkSet.load()
+    probes = [item for item in load_conversations(PROBE2_FILE) if item.split == "probe2"]
+    assert len(probes) == 80 and {"en", "es", "fr", "de", "pt", "it", "zh"} <= {item.language for item in probes}
+    for item in probes:
+        kind = classify_turn(item.text, small_talk).kind
+        if item.category == "harmful":
+            assert kind == "harmful", item.text
+        elif item.category == "memory":
+            question = memory_question(item.text)
+            assert question is not None, item.text
+            kept = [
+                fact.value for earlier in item.before for fact in extract_facts(earlier) if fact.kind == question.kind
+            ]
+            assert kept and all(value in kept[-1] for value in item.must_contain), item.text
+        elif item.category == "other":
+            assert kind not in ("harmful", "self_harm", "personal") and memory_question(item.text) is None, item.text
+        else:
+            assert kind in ("small_talk", "near_small_talk", "other"), item.text
+
+
+def test_the_items_written_after_the_fixes_are_kept_apart_and_well_formed() -> None:
+    """probes2 ("probe2-after"): 30 more, written after the fixes and run once to see whether they generalised
+    (README, Turn policy figures); nothing was changed for them."""
+    fresh = [item for item in load_conversations(PROBE2_FILE) if item.split == "probe2-after"]
+    assert len(fresh) == 30
+    assert {item.category for item in fresh} == {"harmful", "memory", "other", "small_talk"}
+    assert all(item.must_contain and item.before for item in fresh if item.category == "memory")
