@@ -8,9 +8,10 @@ and the cosine of the KB's sentence vectors.
 
 Usage: .venv/bin/python scripts/minilm_int8_agreement.py [--per-set 300]
        .venv/bin/python scripts/minilm_int8_agreement.py --against-revision REV
-The second form compares two builds of the kernel instead: ``bot/minilm_int8.c`` as committed at REV against the
-working tree's, on the same texts, and prints the largest difference of every score, sentiment probability and
-KB vector (0.0 everywhere: the two kernels give the same numbers, so the same decisions).
+The second form compares two versions of the int8 path instead: the code at REV (``git archive``; its kernel and the
+Python that packs the kernel's weights) against the working tree's, on the same texts, and prints the largest
+difference of every score, sentiment probability and KB vector (0.0 everywhere: the same numbers, so the same
+decisions).
 A measurement script, not part of the product.
 """
 
@@ -20,8 +21,10 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -127,29 +130,22 @@ def largest_differences(before: dict[str, object], after: dict[str, object]) -> 
 
 
 def against_revision(revision: str, per_set: int) -> None:
-    """Score the texts with the kernel source at ``revision`` and with the working tree's, each in its own process."""
+    """Score the texts with the code at ``revision`` (kernel and the Python that packs its weights, from
+    ``git archive``) and with the working tree's, each in its own process."""
     root = Path(__file__).resolve().parents[1]
-    old_source = Path(f"/tmp/minilm_int8_{revision.replace('/', '_')}.c")
-    committed = subprocess.run(
-        ["git", "show", f"{revision}:bot/minilm_int8.c"], cwd=root, check=True, capture_output=True, text=True
-    )
-    old_source.write_text(committed.stdout)
+    checkout = Path(tempfile.mkdtemp(prefix="minilm_int8_revision_"))
+    archive = subprocess.run(["git", "archive", revision], cwd=root, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive.stdout, check=True)
     runs = []
-    for index, source in enumerate((old_source, root / "bot" / "minilm_int8.c")):
-        out = Path(f"/tmp/minilm_int8_revision_{index}.json")
-        command = [
-            sys.executable,
-            __file__,
-            "--per-set",
-            str(per_set),
-            "--score-only",
-            str(out),
-            "--source",
-            str(source),
-        ]
-        subprocess.run(command, check=True, env={**os.environ, "SOCIALBOT_MINILM_INT8": "1", "OMP_NUM_THREADS": "1"})
+    for index, tree in enumerate((checkout, root)):
+        out = checkout / f"scores_{index}.json"
+        # This script in both (its texts and what it records), the `bot` package from the tree on PYTHONPATH.
+        command = [sys.executable, __file__, "--per-set", str(per_set)]
+        environment = {**os.environ, "SOCIALBOT_MINILM_INT8": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(tree)}
+        subprocess.run([*command, "--score-only", str(out)], check=True, cwd=tree, env=environment)
         runs.append(json.loads(out.read_text()))
-    print(f"kernel at {revision} against the working tree's, largest absolute differences:")
+    shutil.rmtree(checkout)
+    print(f"code at {revision} against the working tree's, largest absolute differences:")
     print(json.dumps(largest_differences(runs[0], runs[1]), indent=2))
 
 
@@ -163,12 +159,7 @@ def main() -> None:
     )
     parser.add_argument("--against-revision", help="compare the kernel source at this git revision with the tree's")
     parser.add_argument("--score-only", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.source:
-        import bot.minilm_int8
-
-        bot.minilm_int8.SOURCE = args.source  # read when the kernel is first built
     if args.against_revision:
         against_revision(args.against_revision, args.per_set)
         return
