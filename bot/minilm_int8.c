@@ -13,9 +13,11 @@
  * by signed bytes, so q + 128 is fed and 128 * sum(w) taken off again per output. Attention, softmax, GELU and
  * LayerNorm are float32. Python tests hold the pooled vectors to the float forward's within a stated tolerance.
  *
- * Weight layout: a linear layer's int8 weights are packed as [in / 4][out][4] (four consecutive inputs of one
- * output side by side), so one broadcast group of four activation bytes meets sixteen outputs in one register and
- * no horizontal sums are needed.
+ * Weight layout: a linear layer's int8 weights are packed as [out / 64][in / 4][64][4] (four consecutive inputs of
+ * one output side by side), so one broadcast group of four activation bytes meets sixteen outputs in one register
+ * and no horizontal sums are needed, and a 64-output tile's weights are one contiguous stream (1.3x on a single
+ * message against rows of all outputs, where each step of a tile touched another page). A tile holds at most four
+ * activation rows' sums for 64 outputs in registers (sixteen accumulators, four weight registers, one broadcast).
  *
  * Built and loaded by bot/minilm_int8.py (gcc -O3 -march=native); without AVX-512 VNNI,
  * socialbot_minilm_available() returns 0 and Python keeps the float forward. Plain C, single-threaded.
@@ -86,56 +88,94 @@ static void quantize_rows(int64_t rows, int64_t in, const float *x, uint8_t *q, 
     }
 }
 
+/* acc += b (unsigned bytes) . w (signed bytes), written as an asm statement: with the intrinsic, GCC 12 copies
+ * the accumulators between registers and spills some to the stack every step (measured: 1.6-1.8x slower). */
+#define DPBUSD(ACC, B, W) __asm__("vpdpbusd %2, %1, %0" : "+v"(ACC) : "v"(B), "v"(W))
+
+/* Row E's four activation bytes at step k against the four weight registers, into that row's accumulators. */
+#define ACCUMULATE(E)                                                                                               \
+    {                                                                                                                \
+        int32_t group;                                                                                               \
+        memcpy(&group, r##E + 4 * k, 4);                                                                             \
+        const __m512i b = _mm512_set1_epi32(group);                                                                  \
+        DPBUSD(a##E##0, b, w0);                                                                                      \
+        DPBUSD(a##E##1, b, w1);                                                                                      \
+        DPBUSD(a##E##2, b, w2);                                                                                      \
+        DPBUSD(a##E##3, b, w3);                                                                                      \
+    }
+
+/* Sixteen outputs [o, o + 16) of one token from their int32 sums (`coarse`, and with two levels `fine`, the fine
+ * activation level's): with `bias`, the product's value (plus `residual_row`); without, added to y (the fine
+ * weights' pass). */
+static inline __attribute__((always_inline)) void finish_outputs(int levels, float row_step, int64_t o, __m512i coarse,
+                                                                 __m512i fine, const float *scale, const int32_t *wsum,
+                                                                 const float *bias, const float *residual_row,
+                                                                 float *y_row) {
+    const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(wsum + o), 7);
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(coarse, offset));
+    if (levels == 2)
+        v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(fine, offset)), _mm512_set1_ps(1.0f / 256.0f), v);
+    v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_loadu_ps(scale + o), _mm512_set1_ps(row_step)));
+    if (bias) {
+        v = _mm512_add_ps(v, _mm512_loadu_ps(bias + o));
+        if (residual_row) v = _mm512_add_ps(v, _mm512_loadu_ps(residual_row + o));
+    } else {
+        v = _mm512_add_ps(v, _mm512_loadu_ps(y_row + o));
+    }
+    _mm512_storeu_ps(y_row + o, v);
+}
+
+/* Token T's 64 outputs from accumulators a<C>0..3 (coarse level) and a<F>0..3 (fine level); inside DEFINE_TILE. */
+#define FINISH(T, C, F)                                                                                              \
+    {                                                                                                                \
+        const float *residual_row = residual ? residual + (T) * out : NULL;                                         \
+        float *y_row = y + (T) * out;                                                                                \
+        finish_outputs(LEVEL_COUNT, s[T], o0, a##C##0, a##F##0, scale, wsum, bias, residual_row, y_row);                 \
+        finish_outputs(LEVEL_COUNT, s[T], o0 + 16, a##C##1, a##F##1, scale, wsum, bias, residual_row, y_row);            \
+        finish_outputs(LEVEL_COUNT, s[T], o0 + 32, a##C##2, a##F##2, scale, wsum, bias, residual_row, y_row);            \
+        finish_outputs(LEVEL_COUNT, s[T], o0 + 48, a##C##3, a##F##3, scale, wsum, bias, residual_row, y_row);            \
+    }
+
 /* Sums of NT tokens' LEVELS activation levels (rows q[2 t + level]) against outputs [o0, o0 + 64), then scaled
- * and stored: with `bias`, as the product's value (plus `residual`); without, added to y (the fine pass). */
+ * and stored: with `bias`, as the product's value (plus `residual`); without, added to y (the fine pass). At most
+ * four rows of accumulators (NT * LEVELS <= 4): sixteen sums, four weight registers and the broadcast fit the 32
+ * registers with room, where six rows made GCC spill. */
 #define DEFINE_TILE(NT, LEVELS)                                                                                     \
     static void tile_##NT##_##LEVELS(int64_t in, int64_t out, const uint8_t *q, const float *s, const int8_t *w,    \
                                      const float *scale, const int32_t *wsum, const float *bias,                    \
                                      const float *residual, float *y, int64_t o0) {                                 \
-        enum { NE = NT * LEVELS };                                                                                   \
-        __m512i acc[NE][4];                                                                                          \
-        _Pragma("GCC unroll 8") for (int e = 0; e < NE; ++e)                                                        \
-            _Pragma("GCC unroll 4") for (int j = 0; j < 4; ++j) acc[e][j] = _mm512_setzero_si512();                 \
+        enum { ROWS = NT * LEVELS, LEVEL_COUNT = LEVELS };                                                                               \
+        _Static_assert(ROWS <= 4, "at most four rows of accumulators");                                              \
+        const __m512i zero = _mm512_setzero_si512();                                                                 \
+        __m512i a00 = zero, a01 = zero, a02 = zero, a03 = zero, a10 = zero, a11 = zero, a12 = zero, a13 = zero;      \
+        __m512i a20 = zero, a21 = zero, a22 = zero, a23 = zero, a30 = zero, a31 = zero, a32 = zero, a33 = zero;      \
+        /* Row e is token e / LEVELS's level e % LEVELS. */                                                          \
+        const uint8_t *r0 = q, *r1 = q + (2 * (1 / LEVELS) + 1 % LEVELS) * in;                                       \
+        const uint8_t *r2 = q + (2 * (2 / LEVELS) + 2 % LEVELS) * in, *r3 = q + (2 * (3 / LEVELS) + 3 % LEVELS) * in; \
         for (int64_t k = 0; k < in / 4; ++k) {                                                                       \
-            const int8_t *wk = w + (k * out + o0) * 4;                                                               \
-            const __m512i w0 = _mm512_loadu_si512(wk), w1 = _mm512_loadu_si512(wk + 64);                            \
-            const __m512i w2 = _mm512_loadu_si512(wk + 128), w3 = _mm512_loadu_si512(wk + 192);                     \
-            _Pragma("GCC unroll 8") for (int e = 0; e < NE; ++e) {                                                  \
-                int32_t group;                                                                                       \
-                memcpy(&group, q + (2 * (e / LEVELS) + e % LEVELS) * in + 4 * k, 4);                                 \
-                const __m512i b = _mm512_set1_epi32(group);                                                          \
-                acc[e][0] = _mm512_dpbusd_epi32(acc[e][0], b, w0);                                                   \
-                acc[e][1] = _mm512_dpbusd_epi32(acc[e][1], b, w1);                                                   \
-                acc[e][2] = _mm512_dpbusd_epi32(acc[e][2], b, w2);                                                   \
-                acc[e][3] = _mm512_dpbusd_epi32(acc[e][3], b, w3);                                                   \
-            }                                                                                                        \
+            const int8_t *wk = w + o0 * in + 256 * k; /* tile o0 / 64's weights are contiguous */                      \
+            __m512i w0 = _mm512_loadu_si512(wk), w1 = _mm512_loadu_si512(wk + 64);                                  \
+            __m512i w2 = _mm512_loadu_si512(wk + 128), w3 = _mm512_loadu_si512(wk + 192);                           \
+            /* In registers: GCC would otherwise fold each weight load into every product. */                        \
+            __asm__("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));                                                    \
+            ACCUMULATE(0)                                                                                            \
+            if (ROWS > 1) ACCUMULATE(1)                                                                              \
+            if (ROWS > 2) ACCUMULATE(2)                                                                              \
+            if (ROWS > 3) ACCUMULATE(3)                                                                              \
         }                                                                                                            \
-        const __m512 fine = _mm512_set1_ps(1.0f / 256.0f);                                                           \
-        _Pragma("GCC unroll 8") for (int t = 0; t < NT; ++t) {                                                      \
-            const __m512 row_step = _mm512_set1_ps(s[t]);                                                            \
-            _Pragma("GCC unroll 4") for (int j = 0; j < 4; ++j) {                                                   \
-                const int64_t o = o0 + 16 * j;                                                                       \
-                const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(wsum + o), 7);                           \
-                __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[LEVELS * t][j], offset));                          \
-                if (LEVELS == 2)                                                                                     \
-                    v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[LEVELS * t + LEVELS - 1][j], offset)), \
-                                        fine, v);                                                                    \
-                v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_loadu_ps(scale + o), row_step));                           \
-                if (bias) {                                                                                          \
-                    v = _mm512_add_ps(v, _mm512_loadu_ps(bias + o));                                                 \
-                    if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + t * out + o));                     \
-                } else {                                                                                             \
-                    v = _mm512_add_ps(v, _mm512_loadu_ps(y + t * out + o));                                          \
-                }                                                                                                    \
-                _mm512_storeu_ps(y + t * out + o, v);                                                                \
-            }                                                                                                        \
+        if (LEVELS == 2) {                                                                                           \
+            FINISH(0, 0, 1)                                                                                          \
+            if (NT > 1) FINISH(1, 2, 3)                                                                              \
+        } else {                                                                                                     \
+            FINISH(0, 0, 0)                                                                                          \
+            if (NT > 1) FINISH(1, 1, 1)                                                                              \
+            if (NT > 2) FINISH(2, 2, 2)                                                                              \
+            if (NT > 3) FINISH(3, 3, 3)                                                                              \
         }                                                                                                            \
     }
-DEFINE_TILE(3, 2)
 DEFINE_TILE(2, 2)
 DEFINE_TILE(1, 2)
-DEFINE_TILE(6, 1)
-DEFINE_TILE(3, 1)
+DEFINE_TILE(4, 1)
 DEFINE_TILE(1, 1)
 
 /* y [rows][out] = x [rows][in] @ W + bias (+ residual), W as packed int8 weights times a per-output scale, plus
@@ -151,22 +191,18 @@ static void linear(int64_t rows, int64_t in, int64_t out, const float *x, const 
     for (int64_t o0 = 0; o0 < out; o0 += TILE_OUT) {
         int64_t r = 0;
         if (levels && *levels == 1) {
-            for (; r + 6 <= rows; r += 6)
-                tile_6_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
-            for (; r + 3 <= rows; r += 3)
-                tile_3_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
+            for (; r + 4 <= rows; r += 4)
+                tile_4_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
             for (; r < rows; ++r)
                 tile_1_1(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
         }
-        for (; r + 3 <= rows; r += 3)
-            tile_3_2(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
-        if (rows - r == 2)
+        for (; r + 2 <= rows; r += 2)
             tile_2_2(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
-        else if (rows - r == 1)
+        if (rows - r == 1)
             tile_1_2(in, out, q + 2 * r * in, s + r, w, scale, wsum, bias, residual ? residual + r * out : NULL, y + r * out, o0);
         if (!fine_w) continue;
-        for (r = 0; r + 6 <= rows; r += 6)
-            tile_6_1(in, out, q + 2 * r * in, s + r, fine_w, fine_scale, fine_wsum, NULL, NULL, y + r * out, o0);
+        for (r = 0; r + 4 <= rows; r += 4)
+            tile_4_1(in, out, q + 2 * r * in, s + r, fine_w, fine_scale, fine_wsum, NULL, NULL, y + r * out, o0);
         for (; r < rows; ++r)
             tile_1_1(in, out, q + 2 * r * in, s + r, fine_w, fine_scale, fine_wsum, NULL, NULL, y + r * out, o0);
     }

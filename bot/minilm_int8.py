@@ -37,6 +37,8 @@ SOURCE = Path(__file__).with_name("minilm_int8.c")
 DISABLE_VARIABLE = "SOCIALBOT_MINILM_INT8"
 # The kernel's order of a layer's parameter pointers (its enum).
 LAYER_PARAMETERS = 36
+# Outputs per weight tile (the kernel's TILE_OUT): the packed layout depends on it.
+TILE_OUTPUTS = 64
 # Products that carry their weights' rounding error as a second int8 matrix. The feed-forward output's weights
 # have the largest outliers (a channel's largest weight up to 38x its RMS) and moved pooled vectors most.
 FINE_PRODUCTS = frozenset(os.environ.get("SOCIALBOT_MINILM_FINE", "output").split(","))
@@ -48,7 +50,8 @@ Floats = NDArray[np.float32]
 
 @dataclass(frozen=True)
 class Int8Matrix:
-    """Int8 weights packed [in / 4][out][4] for the kernel, with a scale and the int8 sum of each output."""
+    """Int8 weights packed [out / 64][in / 4][64][4] for the kernel (each 64-output tile's weights contiguous, four
+    consecutive inputs of one output side by side), with a scale and the int8 sum of each output."""
 
     packed: NDArray[np.int8]
     scale: Floats
@@ -60,13 +63,14 @@ class Int8Matrix:
         in_features, out_features = weight.shape
         scale = np.maximum(np.abs(weight).max(axis=0), np.float32(1e-12)) / np.float32(127.0)
         quantized = np.clip(np.rint(weight / scale[None, :]), -127, 127).astype(np.int8)
-        packed = np.ascontiguousarray(quantized.reshape(in_features // 4, 4, out_features).transpose(0, 2, 1))
+        tiles = out_features // TILE_OUTPUTS
+        packed = np.ascontiguousarray(quantized.reshape(in_features // 4, 4, tiles, TILE_OUTPUTS).transpose(2, 0, 3, 1))
         return cls(packed, np.ascontiguousarray(scale, dtype=np.float32), quantized.sum(axis=0, dtype=np.int32))
 
     def dequantized(self) -> Floats:
         """The (in, out) float weights this matrix stands for."""
-        in_quarters, out_features, _ = self.packed.shape
-        weight = self.packed.transpose(0, 2, 1).reshape(in_quarters * 4, out_features).astype(np.float32)
+        tiles, in_quarters, tile_outputs, _ = self.packed.shape
+        weight = self.packed.transpose(1, 3, 0, 2).reshape(in_quarters * 4, tiles * tile_outputs).astype(np.float32)
         result: Floats = weight * self.scale[None, :]
         return result
 

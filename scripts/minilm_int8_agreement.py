@@ -7,6 +7,11 @@ decisions differ: the offensive classifier at its threshold, the sentiment label
 and the cosine of the KB's sentence vectors.
 
 Usage: .venv/bin/python scripts/minilm_int8_agreement.py [--per-set 300]
+       .venv/bin/python scripts/minilm_int8_agreement.py --against-revision REV
+The second form compares two versions of the int8 path instead: the code at REV (``git archive``; its kernel and the
+Python that packs the kernel's weights) against the working tree's, on the same texts, and prints the largest
+difference of every score, sentiment probability and KB vector (0.0 everywhere: the same numbers, so the same
+decisions).
 A measurement script, not part of the product.
 """
 
@@ -16,8 +21,10 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -55,11 +62,13 @@ def score(per_set: int) -> dict[str, object]:
     pair = load_pair_models(default_weights_dir())
     encoder = SentenceEncoder()
     everything = [text for rows in sets.values() for text in rows]
+    scored = {name: sentiment.score_batch(sets[name]) for name in ("umsab_en", "umsab_hi")}
     result: dict[str, object] = {
         "offensive_threshold": offensive.threshold,
         "offensive": {name: offensive.score_batch(rows) for name, rows in sets.items()},
-        "sentiment": {
-            name: [item.label for item in sentiment.score_batch(sets[name])] for name in ("umsab_en", "umsab_hi")
+        "sentiment": {name: [item.label for item in scored[name]] for name in scored},
+        "sentiment_probabilities": {
+            name: [[item.scores[label] for label in sorted(item.scores)] for item in scored[name]] for name in scored
         },
         "kb_vectors": np.asarray(encoder.encode(everything)).tolist(),
     }
@@ -103,6 +112,43 @@ def compare(float_run: dict[str, object], int8_run: dict[str, object]) -> dict[s
     return report
 
 
+def largest_differences(before: dict[str, object], after: dict[str, object]) -> dict[str, object]:
+    """For each number the two runs produced, the largest absolute difference (and any label that differs)."""
+    import numpy as np
+
+    report: dict[str, object] = {}
+    for kind in ("offensive", "request_harm", "sentiment_probabilities"):
+        for name, reference in before.get(kind, {}).items():  # type: ignore[attr-defined]
+            got = after[kind][name]  # type: ignore[index]
+            report[f"{kind}/{name}"] = float(np.abs(np.asarray(reference) - np.asarray(got)).max())
+    for name, reference in before["sentiment"].items():  # type: ignore[attr-defined]
+        got = after["sentiment"][name]  # type: ignore[index]
+        report[f"sentiment_labels_differ/{name}"] = sum(a != b for a, b in zip(reference, got, strict=True))
+    kb_before, kb_after = np.asarray(before["kb_vectors"]), np.asarray(after["kb_vectors"])
+    report["kb_vectors"] = float(np.abs(kb_before - kb_after).max())
+    return report
+
+
+def against_revision(revision: str, per_set: int) -> None:
+    """Score the texts with the code at ``revision`` (kernel and the Python that packs its weights, from
+    ``git archive``) and with the working tree's, each in its own process."""
+    root = Path(__file__).resolve().parents[1]
+    checkout = Path(tempfile.mkdtemp(prefix="minilm_int8_revision_"))
+    archive = subprocess.run(["git", "archive", revision], cwd=root, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive.stdout, check=True)
+    runs = []
+    for index, tree in enumerate((checkout, root)):
+        out = checkout / f"scores_{index}.json"
+        # This script in both (its texts and what it records), the `bot` package from the tree on PYTHONPATH.
+        command = [sys.executable, __file__, "--per-set", str(per_set)]
+        environment = {**os.environ, "SOCIALBOT_MINILM_INT8": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(tree)}
+        subprocess.run([*command, "--score-only", str(out)], check=True, cwd=tree, env=environment)
+        runs.append(json.loads(out.read_text()))
+    shutil.rmtree(checkout)
+    print(f"code at {revision} against the working tree's, largest absolute differences:")
+    print(json.dumps(largest_differences(runs[0], runs[1]), indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-set", type=int, default=300)
@@ -111,8 +157,12 @@ def main() -> None:
         action="append",
         help="products carrying a fine weight matrix (SOCIALBOT_MINILM_FINE), one run each; default: shipped",
     )
+    parser.add_argument("--against-revision", help="compare the kernel source at this git revision with the tree's")
     parser.add_argument("--score-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.against_revision:
+        against_revision(args.against_revision, args.per_set)
+        return
     if args.score_only:
         args.score_only.write_text(json.dumps(score(args.per_set)))
         return

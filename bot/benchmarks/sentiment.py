@@ -71,9 +71,14 @@ def measure_sentiment_speed(model: SentimentModel, texts: Sequence[str], single:
 
 
 def measure_cpu_ms_by_language(
-    model: SentimentModel, texts: Sequence[str], languages: Sequence[str], per_language: int = 256
+    model: SentimentModel,
+    texts: Sequence[str],
+    languages: Sequence[str],
+    per_language: int = 256,
+    one_at_a_time: bool = False,
 ) -> dict[str, float]:
-    """Batched CPU-ms per message for the texts of each (gold) language alone: what a one-language chat pays.
+    """CPU-ms per message for the texts of each (gold) language alone: what a one-language chat pays, batched, or
+    with ``one_at_a_time`` each message scored on its own (as a chat's messages arrive).
 
     A mixed stream's average hides that texts read as English or Hinglish also go through MiniLM.
     """
@@ -81,11 +86,12 @@ def measure_cpu_ms_by_language(
         raise ValueError(f"{len(texts)} texts but {len(languages)} languages")
     model.score_batch(list(texts[:16]))
     result: dict[str, float] = {}
+    size = 1 if one_at_a_time else BATCH_SIZE
     for code in dict.fromkeys(languages):
         chosen = [text for text, language in zip(texts, languages, strict=True) if language == code][:per_language]
         model.detector.forget_guesses()
         cpu = time.process_time()
-        for start in range(0, len(chosen), BATCH_SIZE):
-            model.score_batch(chosen[start : start + BATCH_SIZE])
+        for start in range(0, len(chosen), size):
+            model.score_batch(chosen[start : start + size])
         result[code] = round((time.process_time() - cpu) * 1000 / len(chosen), 2)
     return result

@@ -171,11 +171,14 @@ def sentiment_speed(data: Path | None, messages: int, threads: int, by_language:
     status(f"timing the sentiment model on {len(texts)} UMSAB val tweets…")
     result = measure_sentiment_speed(model, texts)
     per_language: dict[str, float] = {}
+    single_per_language: dict[str, float] = {}
     if by_language:
         status("timing each language's tweets alone…")
         per_language = measure_cpu_ms_by_language(model, val.texts, val.languages)
+        single_per_language = measure_cpu_ms_by_language(model, val.texts, val.languages, one_at_a_time=True)
     if as_json:
-        print_json(result.as_json() | ({"batched_cpu_ms_by_language": per_language} if by_language else {}))
+        extra = {"batched_cpu_ms_by_language": per_language, "single_cpu_ms_by_language": single_per_language}
+        print_json(result.as_json() | (extra if by_language else {}))
         return
     load = " ".join(f"{value:.2f}" for value in result.load_average)
     click.echo(
@@ -187,6 +190,9 @@ def sentiment_speed(data: Path | None, messages: int, threads: int, by_language:
     )
     if per_language:
         click.echo("batched CPU-ms/msg by language: " + ", ".join(f"{k} {v}" for k, v in per_language.items()))
+        click.echo(
+            "one at a time CPU-ms/msg by language: " + ", ".join(f"{k} {v}" for k, v in single_per_language.items())
+        )
 
 
 @click.command("gaps")

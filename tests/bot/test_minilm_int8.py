@@ -219,3 +219,26 @@ def test_threads_get_whole_sequences_of_about_equal_tokens_and_small_batches_sta
     assert len(parts) == 2
     assert token_balanced_parts(offsets[:5], 2) == [(0, 4)]  # under PARALLEL_MIN_SEQUENCES
     assert token_balanced_parts(offsets, 1) == [(0, len(offsets) - 1)]
+
+
+@needs_kernel
+@pytest.mark.parametrize("coarse", [frozenset(), frozenset({"attention_output", "intermediate"})])
+def test_a_tokens_states_do_not_depend_on_which_tile_its_row_falls_in(coarse: frozenset[str]) -> None:
+    from bot.minilm_int8 import Int8Layer, Int8Stack, random_layer
+    from bot.minilm_layers import EncoderConfig
+
+    kernel = load_minilm_kernel()
+    assert kernel is not None
+    config = EncoderConfig(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
+    layers = tuple(
+        Int8Layer.from_layer(random_layer(config, seed), fine=frozenset({"output"}), coarse=coarse)
+        for seed in range(config.num_layers)
+    )
+    stack = Int8Stack(kernel, config, layers)
+    lengths = [1, 2, 3, 4, 5, 7]  # packed, every row lands at another place in the kernel's tiles of 1, 2 and 4
+    offsets = np.cumsum([0, *lengths]).astype(np.int64)
+    states = np.random.default_rng(5).standard_normal((int(offsets[-1]), config.hidden_size)).astype(np.float32)
+    packed = stack(states, offsets)
+    for begin, end in itertools.pairwise(offsets.tolist()):
+        alone = stack(states[begin:end], np.array([0, end - begin], dtype=np.int64))
+        assert np.array_equal(alone, packed[begin:end])  # integer sums are exact: bit for bit

@@ -129,7 +129,7 @@ def test_insights_show_prints_an_alert_by_the_id_it_was_posted_with(tmp_path: Pa
     assert missing.exit_code != 0 and "no insight alert 9999" in missing.output
 
 
-def test_sentiment_speed_by_language_prints_each_languages_cost(tmp_path: Path) -> None:
+def test_sentiment_speed_by_language_prints_each_languages_cost_batched_and_one_at_a_time(tmp_path: Path) -> None:
     from bot.evaluation.sentiment import LANGUAGES
 
     samples = ["I love it, thank you!", "This is terrible", "ok then"]
@@ -142,10 +142,12 @@ def test_sentiment_speed_by_language_prints_each_languages_cost(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert list(figures["batched_cpu_ms_by_language"]) == list(LANGUAGES.values())
+    assert list(figures["single_cpu_ms_by_language"]) == list(LANGUAGES.values())
     assert figures["messages"] == 6
     text = CliRunner().invoke(main, arguments)
     assert text.exit_code == 0, text.output
     assert "batched CPU-ms/msg by language: ar " in text.stdout
+    assert "one at a time CPU-ms/msg by language: ar " in text.stdout
 
 
 def test_sentiment_of_a_piped_file_is_scored_in_batches_with_the_same_results_in_order(tmp_path: Path) -> None:
