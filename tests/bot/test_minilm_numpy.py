@@ -54,7 +54,7 @@ def test_pooled_vectors_equal_the_torch_model_within_1e5_one_by_one_and_padded(t
 
 def test_fine_tuned_offensive_scores_equal_the_torch_model_within_1e5() -> None:
     torch_encoder, torch_head = load_finetuned_torch(default_weights_dir() / LAYERS_FILE)
-    classifier = OffensiveClassifier.load()
+    classifier = OffensiveClassifier.load(blend=False)  # the MiniLM's own forward (the lexical blend aside)
     tokenizer = EncoderTokenizer(max_tokens=classifier.metadata.max_tokens)
     with torch.inference_mode():
         expected = torch.sigmoid(torch_head(torch_encoder(*tokenizer(TEXTS)))).tolist()
@@ -77,7 +77,7 @@ def test_olid_decisions_are_identical_to_the_torch_model_on_a_sample() -> None:
     with OLID.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     texts = [row["tweet"] for row in rows[::66]][:200]  # every 66th tweet: a spread sample of 200
-    classifier = OffensiveClassifier.load()
+    classifier = OffensiveClassifier.load(blend=False)  # the MiniLM's own forward (the lexical blend aside)
     torch_encoder, torch_head = load_finetuned_torch(default_weights_dir() / LAYERS_FILE)
     tokenizer = EncoderTokenizer(
         max_tokens=classifier.metadata.max_tokens, normalization=classifier.metadata.normalization
@@ -88,7 +88,7 @@ def test_olid_decisions_are_identical_to_the_torch_model_on_a_sample() -> None:
             expected += torch.sigmoid(torch_head(torch_encoder(*tokenizer(texts[start : start + 64])))).tolist()
     ours = classifier.score_batch(texts)
     assert ours == pytest.approx(expected, abs=1e-5)
-    threshold = classifier.threshold
+    threshold = classifier.metadata.threshold
     assert [score >= threshold for score in ours] == [score >= threshold for score in expected]
 
 

@@ -39,6 +39,11 @@ def classifier() -> Iterator[OffensiveClassifier]:
     yield OffensiveClassifier.load()
 
 
+@pytest.fixture(scope="module")
+def minilm_alone() -> Iterator[OffensiveClassifier]:
+    yield OffensiveClassifier.load(blend=False)
+
+
 def test_scores_are_probabilities_and_deterministic(classifier: OffensiveClassifier) -> None:
     text = "@USER you are such a clown lol"
     first = classifier.score(text)
@@ -82,7 +87,13 @@ def _minilm_only_weights(directory: Path) -> Path:
     return directory
 
 
-def _write_blend(directory: Path, minilm_weight: float, threshold: float, lexical_probability: float) -> None:
+def _write_blend(
+    directory: Path,
+    minilm_weight: float,
+    threshold: float,
+    lexical_probability: float,
+    calibrated: dict[str, float] | None = None,
+) -> None:
     """A lexical model that gives every text ``lexical_probability`` (no n-gram weights, only the intercept)."""
     features = HashedFeatures("word", 1, 1, 2**10)
     model = LinearTextModel(
@@ -91,27 +102,69 @@ def _write_blend(directory: Path, minilm_weight: float, threshold: float, lexica
         np.zeros(features.n_features, dtype=np.float32),
         float(np.log(lexical_probability / (1 - lexical_probability))),
     )
-    blend = {"blend": {"minilm_weight": minilm_weight, "threshold": threshold}}
-    save_linear_model(model, directory / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_METADATA_FILE, blend)
+    blend: dict[str, object] = {"minilm_weight": minilm_weight, "threshold": threshold}
+    if calibrated is not None:
+        blend["calibrated"] = calibrated
+    save_linear_model(model, directory / LEXICAL_WEIGHTS_FILE, directory / LEXICAL_METADATA_FILE, {"blend": blend})
 
 
-def test_the_shipped_classifier_is_the_minilm_alone(classifier: OffensiveClassifier) -> None:
-    assert classifier.lexical is None and classifier.threshold == classifier.metadata.threshold
+def _logit(probability: float) -> float:
+    return float(np.log(probability / (1 - probability)))
+
+
+TEXTS = ["what a lovely morning", "shut up you stupid bitch", "@USER URL #MAGA"]
+
+
+def test_the_shipped_classifier_adds_the_lexical_model_by_its_calibrated_log_odds_weights(
+    classifier: OffensiveClassifier, minilm_alone: OffensiveClassifier
+) -> None:
+    blend = classifier.lexical
+    assert blend is not None and blend.calibrated is not None and classifier.threshold == blend.threshold
+    weights = blend.calibrated
+    lexical = blend.model.score_batch(TEXTS)
+    expected = [
+        1 / (1 + np.exp(-(weights.minilm * _logit(m) + weights.lexical * _logit(x) + weights.intercept)))
+        for m, x in zip(minilm_alone.score_batch(TEXTS), lexical, strict=True)
+    ]
+    assert classifier.score_batch(TEXTS) == pytest.approx(expected, abs=1e-6)
 
 
 def test_a_lexical_blend_beside_the_weights_averages_the_two_models_and_brings_its_threshold(
-    classifier: OffensiveClassifier, tmp_path: Path
+    minilm_alone: OffensiveClassifier, tmp_path: Path
 ) -> None:
     directory = _minilm_only_weights(tmp_path)
     _write_blend(directory, minilm_weight=0.8, threshold=0.46, lexical_probability=0.9)
     blended = OffensiveClassifier.load(directory)
     assert blended.lexical is not None and blended.threshold == 0.46
-    texts = ["what a lovely morning", "shut up you stupid bitch", "@USER URL #MAGA"]
-    expected = [0.8 * score + 0.2 * 0.9 for score in classifier.score_batch(texts)]
-    assert blended.score_batch(texts) == pytest.approx(expected, abs=1e-6)
-    assert OffensiveClassifier.load(directory, blend=False).score_batch(texts) == pytest.approx(
-        classifier.score_batch(texts), abs=1e-6
+    expected = [0.8 * score + 0.2 * 0.9 for score in minilm_alone.score_batch(TEXTS)]
+    assert blended.score_batch(TEXTS) == pytest.approx(expected, abs=1e-6)
+    assert OffensiveClassifier.load(directory, blend=False).score_batch(TEXTS) == pytest.approx(
+        minilm_alone.score_batch(TEXTS), abs=1e-6
     )
+
+
+def test_a_calibrated_blend_sums_the_weighted_log_odds_instead_of_averaging(
+    minilm_alone: OffensiveClassifier, tmp_path: Path
+) -> None:
+    directory = _minilm_only_weights(tmp_path)
+    calibrated = {"minilm": 0.6, "lexical": 0.25, "intercept": -0.1}
+    _write_blend(directory, minilm_weight=0.7, threshold=0.46, lexical_probability=0.9, calibrated=calibrated)
+    blended = OffensiveClassifier.load(directory)
+    expected = [
+        1 / (1 + np.exp(-(0.6 * _logit(score) + 0.25 * _logit(0.9) - 0.1))) for score in minilm_alone.score_batch(TEXTS)
+    ]
+    assert blended.score_batch(TEXTS) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_calibrated_blend_with_a_weight_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    directory = _minilm_only_weights(tmp_path)
+    calibrated = {"minilm": float("nan"), "lexical": 0.25, "intercept": 0.0}
+    _write_blend(directory, minilm_weight=0.7, threshold=0.46, lexical_probability=0.9, calibrated=calibrated)
+    with pytest.raises(ClassifierLoadError, match="finite"):
+        OffensiveClassifier.load(directory)
+    _write_blend(directory, minilm_weight=0.7, threshold=0.46, lexical_probability=0.9, calibrated={"minilm": 1.0})
+    with pytest.raises(ClassifierLoadError, match="not a usable lexical blend"):
+        OffensiveClassifier.load(directory)
 
 
 def test_a_lexical_blend_with_an_unusable_setting_is_refused(tmp_path: Path) -> None:
