@@ -30,10 +30,10 @@ Options: priority=N cooldown=60|5m threshold=0.x match=any|all name=x scope=chat
 Placeholders: {user} {chat} {1} {name}
 /rules list | show ID | edit ID [options] [trigger] [-> reply] | enable ID | disable ID | delete ID
 /rules test some text  (which rule would answer, and what it would say)"""
-SETTINGS_USAGE = """/settings  (show)
+SETTINGS_USAGE = f"""/settings  (show)
 /settings reply always|mention|silent|default
 /settings persona NAME|default
-/settings language en|es|de|fr|default
+/settings language {"|".join(LANGUAGES)}|default
 /settings strictness relaxed|normal|strict|default"""
 MUTE_USAGE = "/mute @user|id [minutes]  (no arguments: list)   /unmute @user|id"
 LIST_LIMIT = 30

@@ -95,24 +95,3 @@ def test_italian_speakers_get_italian_declines_handoff_and_help() -> None:
         assert library.render("help", bot_name="Sam", commands=[]).startswith("Sono Sam")
     finally:
         set_turn_language(None)
-
-
-# bot/memory/texts.toml (another feature's catalogue) has the first seven; the others fall back to English there.
-MEMORY_LANGUAGES = ("en", "zh", "es", "fr", "de", "pt", "it")
-
-
-def test_the_memory_follow_up_answers_exist_in_the_memory_catalogue_languages() -> None:
-    from bot.memory import texts
-    from bot.memory.extraction import KINDS
-
-    answers = {
-        *KINDS,
-        *(f"label_{kind}" for kind in KINDS),
-        "unknown",
-        "last_said",
-        "last_said_none",
-        "ack",
-        "ack_name",
-    }
-    for language in MEMORY_LANGUAGES:
-        assert set(texts._catalogue().get(language, {})) >= answers, language
