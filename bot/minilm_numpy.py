@@ -102,6 +102,16 @@ class _OneBlasThread:
                 threadpool_limits(limits=1, user_api="blas")
                 self._done = True
 
+    def cover_new_libraries(self) -> None:
+        """After a lazy import that may bring its own BLAS (scikit-learn loads SciPy's OpenBLAS), give that
+        library one thread too, once the process-wide setting has been made."""
+        if not self._done:
+            return
+        with self._lock:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+
 
 one_blas_thread = _OneBlasThread()
 

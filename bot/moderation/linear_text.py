@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from bot.minilm_numpy import one_blas_thread
+
 if TYPE_CHECKING:  # scikit-learn and SciPy cost ~1 CPU-s to import: only the first text scored pays it
     from scipy import sparse
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -106,6 +108,7 @@ class LinearTextModel:
         with self._vectorizers_lock:
             if self._vectorizers is None:
                 self._vectorizers = [block.vectorizer() for block in self.blocks]
+                one_blas_thread.cover_new_libraries()
             return self._vectorizers
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
