@@ -14,6 +14,11 @@ with `run_conversation_eval(config, items=load_conversations(PROBE_FILE))`.
 `eval/conversation/blind.jsonl` (split "blind") holds 60 messages in seven languages (Italian too) written by
 someone who had not read the probes, the set or the small-talk files, run once before any fix to see how the
 policy generalised; the fixes that followed looked at it, so it is a regression set now as well (`BLIND_FILE`).
+
+`eval/conversation/blind3.jsonl` (split "blind3", `BLIND3_FILE`) holds 120 messages in eleven languages written
+at stop 19 by someone who read neither the policy code nor the other sets, kept outside the repository while the
+policy was being changed, and run twice: on the policy before that stop's changes and once after them (README).
+It joins the regression sets from now on.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from bot.policy.small_talk import SmallTalkSet
 CONVERSATION_DIR = SETS / "conversation"
 PROBE_FILE = CONVERSATION_DIR / "probes.jsonl"
 BLIND_FILE = CONVERSATION_DIR / "blind.jsonl"
+BLIND3_FILE = CONVERSATION_DIR / "blind3.jsonl"
 CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {
