@@ -8,14 +8,19 @@ language (emoji, "!!!", "lol") and cues of one language. A language the model ne
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 HASH_FEATURES = 2**20
+# Measured at one thread: one row 0.36 CPU-ms here against 0.42-0.50 through sklearn and scipy; 128 rows 0.35-0.37
+# against 0.31 per row.
+_SPARSE_FROM_ROWS = 16
 _WORD = re.compile(r"\w+|[^\w\s]")
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|\bhttp\b")
@@ -72,6 +77,48 @@ def tfidf(counts: sparse.csr_matrix, idf: NDArray[np.float32]) -> sparse.csr_mat
     norms[norms == 0] = 1.0
     values /= norms[rows]
     return sparse.csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
+
+
+def hashed_columns(terms: Sequence[str], n_features: int) -> NDArray[np.int64]:
+    """The column sklearn's HashingVectorizer(alternate_sign=False) gives each term: |murmurhash3_32(term)| mod n.
+
+    sklearn maps the one hash without an absolute value, -2**31, to (2**31 - n) mod n, which is what abs() then mod
+    gives as well when n is a power of two (every n this package hashes to).
+    """
+    if n_features & (n_features - 1):
+        raise ValueError(f"{n_features} features: the hashing shortcut needs a power of two")
+    hashes = np.fromiter((murmurhash3_32(term, 0) for term in terms), dtype=np.int64, count=len(terms))
+    return np.abs(hashes) % n_features
+
+
+def linear_scores(
+    term_lists: Sequence[Sequence[str]], n_features: int, idf: NDArray[np.float32], coef_t: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """(rows, classes) of `tfidf(counts, idf) @ coef_t` for the hashed counts of each row's terms, without scipy.
+
+    The same sums in the same order as hashing to a sparse matrix, `tfidf` and scipy's product, so the same float32
+    numbers, at a fraction of their per-call cost: one message is about a thousand terms, and sklearn's and scipy's
+    set-up per call cost more than that arithmetic. From `_SPARSE_FROM_ROWS` rows on, their set-up is shared and their
+    C loops are faster than this one's hashing, so they do it.
+    """
+    if len(term_lists) >= _SPARSE_FROM_ROWS:
+        hasher = HashingVectorizer(
+            analyzer=lambda document: document, n_features=n_features, alternate_sign=False, norm=None
+        )
+        product = tfidf(hasher.transform(term_lists), idf) @ coef_t
+        return np.asarray(product, dtype=np.float32).reshape(len(term_lists), coef_t.shape[1])
+    result = np.zeros((len(term_lists), coef_t.shape[1]), dtype=np.float32)
+    for row, terms in enumerate(term_lists):
+        if not terms:
+            continue
+        columns, counts = np.unique(hashed_columns(terms, n_features), return_counts=True)
+        values = (1.0 + np.log(counts.astype(np.float32))) * idf[columns]
+        # Running sums (cumsum adds in order, as `tfidf` and scipy's product do) keep the float32 rounding theirs.
+        norm = np.sqrt(np.cumsum(values * values)[-1])
+        if norm > 0:
+            values /= norm
+        result[row] = np.cumsum(values[:, None] * coef_t[columns], axis=0)[-1]
+    return result
 
 
 def document_frequency_idf(counts: sparse.csr_matrix) -> NDArray[np.float32]:

@@ -83,16 +83,18 @@ class HinglishDetector:
 
     def __init__(self, weights: HinglishWeights) -> None:
         self.weights = weights
+        self._coef_column = weights.coef[:, None]
 
     @classmethod
     def load(cls, path: Path) -> HinglishDetector:
         return cls(HinglishWeights.read(path))
 
     def probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        from bot.insight.features import tfidf
+        from bot.insight.features import linear_scores
 
-        features = tfidf(hinglish_counts(texts), self.weights.idf)
-        logits = np.asarray(features @ self.weights.coef, dtype=np.float32).ravel() + self.weights.intercept
+        terms = [hinglish_terms(text) for text in texts]
+        logits = linear_scores(terms, HINGLISH_FEATURES, self.weights.idf, self._coef_column)[:, 0]
+        logits += self.weights.intercept
         result: NDArray[np.float32] = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
         return result
 

@@ -212,10 +212,10 @@ class SentimentModel:
 
     def ngram_log_probabilities(self, texts: Sequence[str], languages: Sequence[str]) -> NDArray[np.float32]:
         """(len(texts), 3) log-probabilities of the n-gram model alone, given each text's language code."""
-        from bot.insight.features import term_counts, tfidf
+        from bot.insight.features import HASH_FEATURES, linear_scores, ngrams
 
-        features = tfidf(term_counts(list(texts), list(languages)), self.weights.idf)
-        logits = np.asarray(features @ self._coef_t, dtype=np.float32) + self.weights.intercept[None, :]
+        terms = [ngrams(text, language) for text, language in zip(texts, languages, strict=True)]
+        logits = linear_scores(terms, HASH_FEATURES, self.weights.idf, self._coef_t) + self.weights.intercept[None, :]
         shifted = logits - logits.max(axis=1, keepdims=True)
         result: NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         return result
