@@ -106,7 +106,11 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bcome mi chiamo\b|\bqual(?: è|e è|e e') il mio nome\b|\bti ricordi (?:il mio nome|come mi chiamo)\b",
     ),
     (NAME, "zh", r"我叫什么|我的名字(?:是什么|叫什么)|你(?:记得|知道)我的名字"),
-    (NAME, "nl", r"\bhoe heet ik\b|\bwat (?:is|was) mijn naam\b|\bweet je (?:nog )?(?:hoe ik heet|mijn naam)\b"),
+    (
+        NAME,
+        "nl",
+        r"\bhoe (?:heet|heette) ik\b|\bwat (?:is|was) mijn naam\b|\bweet je (?:nog )?(?:hoe ik heet|mijn naam)\b",
+    ),
     (NAME, "ru", r"как меня зовут|как мо[её] имя|(?:помнишь|знаешь) мо[её] имя"),
     (NAME, "ja", r"(?:私|わたし|僕)の名前(?:は|って)?(?:何|なん)|(?:私|わたし|僕)の名前(?:を)?(?:覚えて|知って)"),
     (NAME, "ko", r"(?:제|내) 이름(?:이|은)?\s*(?:뭐|무엇)|(?:제|내) 이름(?:을)?\s*(?:기억|알아)"),
@@ -184,6 +188,7 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bf[üu]r welchen (?:tag|termin|datum) habe ich (?:gebucht|reserviert)\b|\bwelches datum habe ich (?:dir )?(?:genannt|gesagt)\b",  # noqa: E501
     ),
     (APPOINTMENT, "pt", r"\b(?:para )?que (?:data|dia|hora) (?:eu )?(?:reservei|marquei|te disse)\b"),
+    (APPOINTMENT, "en", r"\bwhat (?:was|is) the (?:date|day|time) (?:again|i (?:said|gave you|mentioned|booked))\b"),
     # birthday
     (BIRTHDAY, "en", r"\bwhen(?:'s| is) my birthday\b"),
     (BIRTHDAY, "es", r"\bcu[áa]ndo es mi cumpleaños\b"),
