@@ -1,4 +1,4 @@
-"""Finding the facts a person states about themselves, with patterns in six languages, each value checked.
+"""Finding the facts a person states about themselves, with patterns in fifteen languages, each value checked.
 
 Why patterns and not the model: the bundled 135M model invents and misreads; a fact kept wrongly is worse
 than one not kept. Every pattern names the kind of fact and the language it is written in; every value is
@@ -296,6 +296,101 @@ _PATTERNS: list[tuple[str, str, str]] = [
     (PREFERENCE, "pt", rf"\b(?:eu )?prefiro\s+{_REST}"),
     (PREFERENCE, "zh", r"我(?:更喜欢|比较喜欢|喜欢|偏好)\s*(?P<v>[^，,。；;]+)"),
 ]
+# Looser English forms: "order 88231 hasn't arrived" (a bare "order" needs a four-digit run, so "order 100
+# pizzas" keeps nothing) and "it's for the 14th of May" (a day-of-month or a named day, never "for 2 people").
+_STRONG_DATE = (
+    r"(?=[^,;]*(?:\d{1,2}(?:st|nd|rd|th)\b|\d{1,2}[./]\d{1,2}|\b(?:january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"tomorrow|tonight)\b))"
+)
+_PATTERNS += [
+    (ORDER_NUMBER, "en", r"\border\s+#?\s*(?P<v>(?=[A-Za-z0-9-]*\d{4})[A-Za-z0-9][A-Za-z0-9-]{3,23})\b"),
+    (
+        APPOINTMENT,
+        "en",
+        rf"^(?:it'?s|it is|that'?s|the (?:booking|reservation|appointment) is) for\s+{_STRONG_DATE}(?:the )?{_REST}",
+    ),
+]
+
+# nl, ru, ja, ko, ar, hi, tr, pl: the same kinds of fact, in each language's own word order. Scripts without
+# letter case or word boundaries (ja, ko, ar, hi) anchor on their particles instead of \b.
+_JA_NAME = r"(?P<v>[\u4e00-\u9fff\u30a0-\u30ffA-Za-z]{1,8}?)"
+_KO_NAME = r"(?P<v>[\uac00-\ud7a3]{1,5}?|[A-Za-z][A-Za-z'-]*)"
+_AR_NAME = r"(?P<v>[\u0621-\u064a]{2,}|[A-Za-z][A-Za-z'-]*)"
+_HI_NAME = r"(?P<v>[\u0900-\u097fA-Za-z]+(?:\s[\u0900-\u097fA-Za-z]+)??)"
+_PARTICLE_REST = r"(?P<v>[^,，、。.;؛،।]+?)"
+_PATTERNS += [
+    (NAME, "nl", rf"\b(?:ik heet|mijn naam is)\s+{_NAME_WORDS}"),
+    (NAME, "ru", rf"(?:меня зовут|мо[её] имя)\s+{_NAME_WORDS}"),
+    (NAME, "ja", rf"(?:私|わたし|僕|ぼく)の名前は\s*{_JA_NAME}(?:です|だ|と申します|といいます|$)"),
+    (NAME, "ja", rf"{_JA_NAME}(?:と申します|といいます)"),
+    (NAME, "ko", rf"(?:제|내|저의) 이름은\s*{_KO_NAME}\s*(?:입니다|이에요|예요|이야|야|이고|$)"),
+    (NAME, "ko", rf"(?:저는|나는)\s*{_KO_NAME}(?:이라고|라고) (?:합니다|해요|해)"),
+    (NAME, "ar", rf"(?:اسمي|إسمي)\s+(?:هو\s+)?{_AR_NAME}"),
+    (NAME, "hi", rf"(?:मेरा|मेरे) नाम\s+{_HI_NAME}\s+(?:है|हैं)"),
+    (NAME, "tr", rf"\b(?:benim )?(?:ad[ıi]m|ismim)\s+{_NAME_WORDS}"),
+    (NAME, "pl", rf"\b(?:nazywam się|mam na imię|moje imię to)\s+{_NAME_WORDS}"),
+    (
+        ORDER_NUMBER,
+        "nl",
+        rf"\b(?:bestelnummer|ordernummer|bestelling(?:snummer)?|boekingsnummer|reserveringsnummer)\s*(?:is|was|:)?\s*{_ORDER_VALUE}",
+    ),
+    (
+        ORDER_NUMBER,
+        "ru",
+        rf"(?:номер (?:моего )?(?:заказа|бронирования|брони)|мой заказ|заказ)\s*(?:№|#|номер|[—:-]|это)?\s*{_ORDER_VALUE}",  # noqa: E501
+    ),
+    (ORDER_NUMBER, "ja", r"(?:注文|予約|オーダー)番号(?:は|：|:)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
+    (ORDER_NUMBER, "ko", r"(?:주문|예약)\s*번호(?:는|은|:)?\s*[#]?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{2,23})"),
+    (ORDER_NUMBER, "ar", rf"رقم (?:طلبي|الطلب|طلبيتي|حجزي|الحجز)\s*(?:هو|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "hi", rf"(?:ऑर्डर|आर्डर|बुकिंग) (?:नंबर|नम्बर|संख्या|आईडी)\s*(?:है|:)?\s*{_ORDER_VALUE}"),
+    (ORDER_NUMBER, "tr", rf"\b(?:sipariş|rezervasyon) (?:numaram|numarası|no)\s*(?::|ise)?\s*{_ORDER_VALUE}"),
+    (
+        ORDER_NUMBER,
+        "pl",
+        rf"\b(?:numer (?:mojego )?(?:zamówienia|rezerwacji)|zamówienie (?:nr\.?|numer))\s*(?:to|:|jest)?\s*{_ORDER_VALUE}",  # noqa: E501
+    ),
+    (EMAIL, "nl", rf"\bmijn e-?mail(?:adres)?(?: is|:)\s*{_EMAIL_VALUE}"),
+    (
+        EMAIL,
+        "ru",
+        rf"(?:мой (?:e-?mail|email|имейл|емейл|адрес)|моя почта|моя электронная почта)\s*(?:[—:-]|это)?\s*{_EMAIL_VALUE}",  # noqa: E501
+    ),
+    (EMAIL, "ja", rf"メール(?:アドレス)?(?:は|：|:)\s*{_EMAIL_VALUE}"),
+    (EMAIL, "ko", rf"이메일(?:\s*주소)?(?:는|은|:)?\s*{_EMAIL_VALUE}"),
+    (EMAIL, "ar", rf"(?:بريدي(?: الإلكتروني)?|إيميلي|ايميلي)\s*(?:هو|:)?\s*{_EMAIL_VALUE}"),
+    (EMAIL, "hi", rf"मेरा (?:ईमेल|ई-मेल)(?: आईडी| पता)?\s*(?:है|:)?\s*{_EMAIL_VALUE}"),
+    (EMAIL, "tr", rf"\b(?:e-?posta(?: adresim)?|e-?posta adresim|mail adresim|e-?mailim)\s*:?\s*{_EMAIL_VALUE}"),
+    (EMAIL, "pl", rf"\bmój (?:adres )?e-?mail(?: to|:)?\s*{_EMAIL_VALUE}"),
+    (PHONE, "nl", rf"\bmijn (?:telefoonnummer|nummer|mobiele nummer|gsm-nummer)(?: is|:)\s*{_PHONE_VALUE}"),
+    (PHONE, "ru", rf"мой (?:номер телефона|телефон|номер)\s*(?:[—:-]|это)?\s*{_PHONE_VALUE}"),
+    (PHONE, "ja", rf"電話番号(?:は|：|:)\s*{_PHONE_VALUE}"),
+    (PHONE, "ko", rf"(?:전화번호|휴대폰 번호|핸드폰 번호|연락처)(?:는|은|:)?\s*{_PHONE_VALUE}"),
+    (PHONE, "ar", rf"(?:رقم (?:هاتفي|جوالي|موبايلي|تلفوني)|رقمي)\s*(?:هو|:)?\s*{_PHONE_VALUE}"),
+    (PHONE, "hi", rf"मेरा (?:फ़ोन|फोन|मोबाइल) (?:नंबर|नम्बर)\s*(?:है|:)?\s*{_PHONE_VALUE}"),
+    (PHONE, "tr", rf"\b(?:telefon numaram|numaram|cep numaram)\s*:?\s*{_PHONE_VALUE}"),
+    (PHONE, "pl", rf"\bmój (?:numer(?: telefonu)?|telefon)(?: to|:)?\s*{_PHONE_VALUE}"),
+    (
+        APPOINTMENT,
+        "nl",
+        rf"\b(?:mijn (?:afspraak|reservering|boeking) is|ik heb (?:een )?(?:afspraak|reservering))\s+(?:op |om |voor )?{_REST}",  # noqa: E501
+    ),
+    (APPOINTMENT, "ru", rf"(?:я записан[аоы]? на|моя запись на|у меня (?:запись|бронь|бронирование) на)\s+{_REST}"),
+    (APPOINTMENT, "ja", rf"予約(?:は|日は)\s*{_PARTICLE_REST}(?:です|だ)?$"),
+    (APPOINTMENT, "ko", rf"예약(?:은|는|일은)\s*{_PARTICLE_REST}(?:입니다|이에요|예요)?$"),
+    (APPOINTMENT, "ar", rf"(?:موعدي|حجزي)\s*(?:هو\s*)?(?:يوم|في|بتاريخ)?\s*{_PARTICLE_REST}$"),
+    (APPOINTMENT, "hi", rf"मेरी (?:अपॉइंटमेंट|बुकिंग|रिज़र्वेशन|रिजर्वेशन)\s+{_PARTICLE_REST}\s+(?:को|की) है"),
+    (APPOINTMENT, "tr", rf"\b(?:randevum|rezervasyonum)\s+{_REST}"),
+    (APPOINTMENT, "pl", rf"\b(?:moja (?:wizyta|rezerwacja) jest|mam (?:wizytę|rezerwację))\s+(?:na |w )?{_REST}"),
+    (ALLERGY, "nl", rf"\bik ben allergisch voor\s+{_REST}"),
+    (ALLERGY, "ru", rf"у меня аллергия на\s+{_REST}"),
+    (ALLERGY, "ja", r"(?P<v>[^、,。はが\s]+?)(?:の)?アレルギー(?:があります|です|がある|持ち)"),
+    (ALLERGY, "ko", r"(?P<v>[\uac00-\ud7a3A-Za-z]+?)\s*(?:에\s*)?알레르기가 (?:있어요|있습니다|있어)"),
+    (ALLERGY, "ar", rf"(?:لدي|عندي) حساسية (?:من|ضد)\s+{_PARTICLE_REST}$"),
+    (ALLERGY, "hi", rf"मुझे\s+{_PARTICLE_REST}\s+से एलर्जी है"),
+    (ALLERGY, "tr", r"\b(?P<v>[^,;]+?)\s+alerjim var"),
+    (ALLERGY, "pl", rf"\b(?:jestem uczulon[ya] na|mam alergię na)\s+{_REST}"),
+]
 _COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _PATTERNS]
 
 # Words after "I'm" / "my name is" that are not a name.
@@ -370,7 +465,8 @@ _DATE_HINT = re.compile(
     r"juillet|août|septembre|octobre|novembre|décembre|heute|morgen|montag|dienstag|mittwoch|donnerstag|"
     r"freitag|samstag|sonntag|januar|februar|märz|juni|juli|oktober|dezember|uhr|hoje|amanhã|amanha|"
     r"segunda|terça|terca|quarta|quinta|sexta|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
-    r"novembro|dezembro|今天|明天|后天|周|星期|月|日|号|点|上午|下午|晚上",
+    r"novembro|dezembro|今天|明天|后天|周|星期|月|日|号|点|上午|下午|晚上|завтра|сегодня|明日|今日|내일|오늘|월|غدا|اليوم|कल|आज|"
+    r"yarın|bugün|jutro|dzisiaj|morgen|vandaag",
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
@@ -422,8 +518,18 @@ _ASKING_START = re.compile(
 )
 
 
+# Question words of the languages whose questions open with no fixed word ("मुझे किस चीज़ से एलर्जी है?").
+_OTHER_QUESTION = re.compile(
+    r"\b(?:wat|wanneer|hoe|welk\w*|что|как\w*|когда|какой|ne|neydi|hangi\w*|co|jak\w*|kiedy)\b|"
+    r"किस|क्या|कब|कौन|ما|ماذا|متى|何|いつ|뭐|무엇|언제|어떤",
+    re.IGNORECASE,
+)
+
+
 def _is_question(clause: str) -> bool:
     if _ASKING_START.match(clause):
+        return True
+    if clause.rstrip().endswith(("?", "？", "؟")) and _OTHER_QUESTION.search(clause):
         return True
     if not clause.rstrip().endswith(("?", "？")):
         return bool(_CJK_QUESTION.search(clause)) and bool(re.search(r"[\u4e00-\u9fff]", clause))

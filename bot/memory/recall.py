@@ -43,17 +43,18 @@ _QUESTIONS: list[tuple[str, str, str]] = [
     (
         LAST_SAID,
         "en",
-        r"\bwhat (?:did|have) i (?:just |last |already )?(?:say|said|tell you|told you|write|written|mention)\b|"
+        r"\bwhat (?:did|have) i (?:just |last |already )?(?:say|said|tell you|told you|write|written|mention)\b"
+        r"(?!\s+(?:i|i'm|i'd|my|was|is|for|about|to)\b)|"
         r"\bwhat was (?:my last message|it i (?:just )?said)\b",
     ),
-    (LAST_SAID, "es", r"\bqu[ée] (?:te )?(?:acabo de decir|dije|te dije|escrib[íi])\b"),
+    (LAST_SAID, "es", r"\bqu[ée] (?:te )?(?:acabo de decir|dije|te dije|escrib[íi])\b(?!\s+(?:que|sobre)\b)"),
     (
         LAST_SAID,
         "fr",
         r"\bqu'est-ce que je (?:viens de (?:te |vous )?dire|t'ai dit|vous ai dit)\b|\bque (?:t'ai|vous ai)-je dit\b",
     ),
     (LAST_SAID, "de", r"\bwas habe ich (?:dir |ihnen )?(?:gerade |eben |zuletzt )?(?:gesagt|geschrieben)\b"),
-    (LAST_SAID, "pt", r"\bo que (?:eu )?(?:acabei de (?:te )?dizer|te disse|disse|escrevi)\b"),
+    (LAST_SAID, "pt", r"\bo que (?:eu )?(?:acabei de (?:te )?dizer|te disse|disse|escrevi)\b(?!\s+(?:que|sobre)\b)"),
     (LAST_SAID, "zh", r"我刚才说了什么|我刚说了什么|我刚才说什么|我说了什么"),
     # everything
     (EVERYTHING, "en", r"\bwhat (?:do|did) you (?:remember|know|recall) about me\b"),
@@ -105,6 +106,18 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bcome mi chiamo\b|\bqual(?: è|e è|e e') il mio nome\b|\bti ricordi (?:il mio nome|come mi chiamo)\b",
     ),
     (NAME, "zh", r"我叫什么|我的名字(?:是什么|叫什么)|你(?:记得|知道)我的名字"),
+    (
+        NAME,
+        "nl",
+        r"\bhoe (?:heet|heette) ik\b|\bwat (?:is|was) mijn naam\b|\bweet je (?:nog )?(?:hoe ik heet|mijn naam)\b",
+    ),
+    (NAME, "ru", r"как меня зовут|как мо[её] имя|(?:помнишь|знаешь) мо[её] имя"),
+    (NAME, "ja", r"(?:私|わたし|僕)の名前(?:は|って)?(?:何|なん)|(?:私|わたし|僕)の名前(?:を)?(?:覚えて|知って)"),
+    (NAME, "ko", r"(?:제|내) 이름(?:이|은)?\s*(?:뭐|무엇)|(?:제|내) 이름(?:을)?\s*(?:기억|알아)"),
+    (NAME, "ar", r"ما (?:هو )?اسمي|(?:هل )?(?:تتذكر|تذكر|تعرف) اسمي"),
+    (NAME, "hi", r"मेरा नाम क्या|मेरा नाम याद|मेरा नाम (?:बताओ|बताइए|बताएं)"),
+    (NAME, "tr", r"\b(?:ad[ıi]m|ismim) ne\w*|\b(?:ad[ıi]m[ıi]|ismimi) (?:hatırlıyor|biliyor)\w*"),
+    (NAME, "pl", r"\bjak (?:mam na imię|się nazywam)\b|\bpamiętasz,? jak (?:mam na imię|się nazywam)\b"),
     # order number
     (
         ORDER_NUMBER,
@@ -154,6 +167,28 @@ _QUESTIONS: list[tuple[str, str, str]] = [
         r"\bwhat (?:date|day|time) did i (?:say|give you|tell you|mention|pick|choose|want)\b|"
         r"\bwhen did i say i(?:'d| would) (?:come|visit)\b",
     ),
+    # "which order was I asking about?", "what number did I give you?" (answered from the order number, or the
+    # phone number when no order number is kept)
+    (
+        ORDER_NUMBER,
+        "en",
+        r"\bwhich order (?:was i|did i|were we|am i)\b|\bwhat (?:number|code|reference) did i (?:give|gave|tell|say|mention|send)\b",  # noqa: E501
+    ),
+    (ALLERGY, "pt", r"\b(?:a que|ao que|do que) (?:eu )?(?:disse que )?(?:sou|era) al[ée]rgic[oa]\b"),
+    (
+        APPOINTMENT,
+        "it",
+        r"\b(?:per )?(?:che|quale) (?:data|giorno|ora) (?:ho|avevo|abbiamo) prenotato\b|\bquando (?:ho|avevo) prenotato\b",  # noqa: E501
+    ),
+    (APPOINTMENT, "es", r"\b(?:para )?qu[ée] (?:fecha|d[íi]a|hora) (?:reserv[ée]|te dije|ped[íi])\b"),
+    (APPOINTMENT, "fr", r"\b(?:pour )?quelle (?:date|heure|jour) (?:j'ai réservé|ai-je réservé|je t'ai dit)\b"),
+    (
+        APPOINTMENT,
+        "de",
+        r"\bf[üu]r welchen (?:tag|termin|datum) habe ich (?:gebucht|reserviert)\b|\bwelches datum habe ich (?:dir )?(?:genannt|gesagt)\b",  # noqa: E501
+    ),
+    (APPOINTMENT, "pt", r"\b(?:para )?que (?:data|dia|hora) (?:eu )?(?:reservei|marquei|te disse)\b"),
+    (APPOINTMENT, "en", r"\bwhat (?:was|is) the (?:date|day|time) (?:again|i (?:said|gave you|mentioned|booked))\b"),
     # birthday
     (BIRTHDAY, "en", r"\bwhen(?:'s| is) my birthday\b"),
     (BIRTHDAY, "es", r"\bcu[áa]ndo es mi cumpleaños\b"),
@@ -202,14 +237,20 @@ _SEEKING = re.compile(
     r"quel|quelle|quand|comment|c'est quoi|rappelle|rappelles|souviens|redonner|redonne|dis-moi|"
     r"was|wann|wie|welche|welcher|wei(?:ß|ss)t|erinnerst|sag mir|sagen|nochmal|"
     r"qual|quando|como|o que|que horas|lembra|lembras|me diz|dizer|c'[ée]tait|quoi|"
-    r"quale|cosa|ricordi|dimmi|ricordami)\b|什么|多少|几点|哪|记得|告诉我",
+    r"quale|cosa|ricordi|dimmi|ricordami|che|again|"
+    r"wat|wanneer|hoe|welk|welke|weet je|nog|herinner\w*|vertel|"
+    r"как\w*|что|когда|помнишь|напомни|скажи|"
+    r"ne|nedir|neydi|nelerdi|hangi\w*|hatırl\w*|söyle\w*|"
+    r"jak\w*|co|kiedy|pamiętasz|przypomnij|powiedz)\b|什么|多少|几点|哪|记得|告诉我|"
+    r"何|いつ|覚えて|教えて|でしたっけ|だっけ|뭐|무엇|언제|기억|알려|어떤|ما|ماذا|متى|تذكر|تتذكر|أي|क्या|कब|कौन|याद|बता",
     re.IGNORECASE,
 )
 _ACTION = re.compile(
     r"\b(?:change|cancel|move|reschedul\w*|modify|update|track|status|where|arriv\w*|ship\w*|deliver\w*|refund|"
     r"cambiar|cancelar|mover|estado|d[óo]nde|llega\w*|env[íi]o|reembolso|annuler|modifier|d[ée]placer|statut|o[ùu]|"
     r"livraison|rembours\w*|[äa]ndern|verschieben|stornieren|absagen|wo|lieferung|erstattung|alterar|remarcar|"
-    r"onde|entrega|reembolso)\b|取消|更改|修改|改期|状态|物流|在哪|退款",
+    r"onde|entrega|reembolso|annuleren|wijzigen|waar|отменить|изменить|где|iptal|değiştir\w*|nerede|"
+    r"anulować|zmienić|gdzie)\b|取消|更改|修改|改期|状态|物流|在哪|退款|キャンセル|変更|どこ|취소|변경|어디|إلغاء|تغيير|أين|रद्द|कहाँ",
     re.IGNORECASE,
 )
 # "What address did I give you for delivery?": asking back what the person said outweighs an action word in it.
@@ -271,7 +312,12 @@ _OWN_FACT: list[tuple[str, str, str]] = [
     (EMAIL, "pt", r"\bmeu e-?mail\b|\bqual e-?mail\b"),
     (EMAIL, "it", r"\bla mia (?:e-?mail|mail)\b|\bquale (?:e-?mail|mail)\b"),
     (EMAIL, "zh", r"我的(?:邮箱|电子邮件|邮件地址)"),
-    (PHONE, "en", r"\b(?:my|which|what) (?:phone|mobile|cell)(?: number)?\b|\bmy number\b|\bwhich number\b"),
+    # "my phone" alone is the device ("what did I do with my phone"), not its number
+    (
+        PHONE,
+        "en",
+        r"\b(?:my|which|what) (?:phone|mobile|cell) number\b|\bmy number\b|\bwhich number\b|^(?:what(?:'s| is| was)|remind me of|tell me) my (?:phone|mobile|cell)\s*\??$",  # noqa: E501
+    ),
     (PHONE, "es", r"\bmi (?:tel[ée]fono|n[úu]mero|m[óo]vil|celular)\b|\bqu[ée] (?:tel[ée]fono|n[úu]mero)\b"),
     (PHONE, "fr", r"\bmon (?:num[ée]ro|t[ée]l[ée]phone|portable)\b|\bquel num[ée]ro\b"),
     (PHONE, "de", r"\bmeine (?:telefon|handy)?nummer\b|\bwelche (?:telefon|handy)?nummer\b"),
@@ -286,6 +332,69 @@ _OWN_FACT: list[tuple[str, str, str]] = [
     (POSTAL_ADDRESS, "it", r"\bil mio indirizzo\b|\bquale indirizzo\b"),
     (POSTAL_ADDRESS, "zh", r"我的地址"),
     (BIRTHDAY, "en", r"\bmy birthday\b"),
+    (ALLERGY, "es", r"\bal[ée]rgic[oa]\b|\bmis alergias\b"),
+    (ALLERGY, "fr", r"\ballergique\b|\bmes allergies\b"),
+    (ALLERGY, "de", r"\ballergisch\b|\bmeine allergien\b"),
+    (ALLERGY, "pt", r"\bal[ée]rgic[oa]\b|\bminhas alergias\b"),
+    (ALLERGY, "it", r"\ballergic[oa]\b|\bmie allergie\b"),
+    (ALLERGY, "zh", r"过敏"),
+    (APPOINTMENT, "es", r"\breserv[ée]\b"),
+    (APPOINTMENT, "fr", r"\bj'ai réservé\b|\bai-je réservé\b"),
+    (APPOINTMENT, "de", r"\bhabe ich (?:gebucht|reserviert)\b|\bich (?:habe )?(?:gebucht|reserviert)\b"),
+    (APPOINTMENT, "pt", r"\breservei\b|\bmarquei\b"),
+    (APPOINTMENT, "it", r"\bho prenotato\b|\b(?:la )?mia prenotazione\b|\bil mio appuntamento\b"),
+    (NAME, "nl", r"\bmijn naam\b|\bhoe ik heet\b|\bhoe heet ik\b"),
+    (NAME, "ru", r"мо[её] имя|меня зовут"),
+    (NAME, "ja", r"(?:私|わたし|僕)の名前"),
+    (NAME, "ko", r"(?:제|내) 이름"),
+    (NAME, "ar", r"اسمي"),
+    (NAME, "hi", r"मेरा नाम"),
+    (NAME, "tr", r"\b(?:ad[ıi]m|ismim)\w*"),
+    (NAME, "pl", r"\bmam na imię\b|\bsię nazywam\b|\bmoje imię\b"),
+    (ORDER_NUMBER, "nl", r"\b(?:bestelnummer|ordernummer|boekingsnummer|reserveringsnummer)\b|\bmijn bestelling\b"),
+    (ORDER_NUMBER, "ru", r"номер (?:моего )?(?:заказа|бронирования|брони)|мой заказ"),
+    (ORDER_NUMBER, "ja", r"(?:注文|予約|オーダー)番号"),
+    (ORDER_NUMBER, "ko", r"(?:주문|예약)\s*번호"),
+    (ORDER_NUMBER, "ar", r"رقم (?:طلبي|الطلب|طلبيتي|حجزي|الحجز)"),
+    (ORDER_NUMBER, "hi", r"(?:ऑर्डर|आर्डर|बुकिंग) (?:नंबर|नम्बर|संख्या|आईडी)"),
+    (ORDER_NUMBER, "tr", r"\b(?:sipariş|rezervasyon) numara\w*"),
+    (ORDER_NUMBER, "pl", r"\bnumer (?:mojego )?(?:zamówienia|rezerwacji)\b|\bmoje zamówienie\b"),
+    (EMAIL, "nl", r"\bmijn e-?mail(?:adres)?\b|\bwelk e-?mail(?:adres)?\b"),
+    (
+        EMAIL,
+        "ru",
+        r"мо(?:й|я) (?:e-?mail|email|имейл|емейл|почт\w*|электронн\w* почт\w*)|какой (?:e-?mail|email|имейл)",
+    ),
+    (EMAIL, "ja", r"メール(?:アドレス)?"),
+    (EMAIL, "ko", r"이메일"),
+    (EMAIL, "ar", r"بريدي|إيميلي|ايميلي|البريد الإلكتروني"),
+    (EMAIL, "hi", r"(?:ईमेल|ई-मेल)"),
+    (EMAIL, "tr", r"\be-?posta\w*|\bmail adres\w*"),
+    (EMAIL, "pl", r"\bmój (?:adres )?e-?mail\b|\bjaki (?:adres )?e-?mail\b"),
+    (PHONE, "nl", r"\bmijn (?:telefoonnummer|nummer|mobiele nummer)\b|\bwelk (?:telefoon)?nummer\b"),
+    (PHONE, "ru", r"мой (?:номер телефона|телефон|номер)|номер (?:моего )?телефона"),
+    (PHONE, "ja", r"電話番号"),
+    (PHONE, "ko", r"전화번호|휴대폰 번호|핸드폰 번호|연락처"),
+    (PHONE, "ar", r"رقم (?:هاتفي|جوالي|موبايلي|تلفوني)|رقمي"),
+    (PHONE, "hi", r"(?:फ़ोन|फोन|मोबाइल) (?:नंबर|नम्बर)"),
+    (PHONE, "tr", r"\b(?:telefon numara\w*|numaram\w*|cep numara\w*)"),
+    (PHONE, "pl", r"\bmój (?:numer(?: telefonu)?|telefon)\b|\bnumer telefonu\b"),
+    (APPOINTMENT, "nl", r"\bmijn (?:afspraak|reservering|boeking)\b|\bheb ik (?:geboekt|gereserveerd)\b"),
+    (APPOINTMENT, "ru", r"мо(?:я|ей|ю) (?:запис\w*|брон\w*)|я записан\w*|(?:забронировал|записался)\w*"),
+    (APPOINTMENT, "ja", r"予約"),
+    (APPOINTMENT, "ko", r"예약"),
+    (APPOINTMENT, "ar", r"موعدي|حجزي"),
+    (APPOINTMENT, "hi", r"(?:अपॉइंटमेंट|बुकिंग|रिज़र्वेशन|रिजर्वेशन)"),
+    (APPOINTMENT, "tr", r"\b(?:randevu\w*|rezervasyon\w*)"),
+    (APPOINTMENT, "pl", r"\bmoja (?:wizyta|rezerwacja)\b|\bmoją (?:wizytę|rezerwację)\b|\bzarezerwowa\w*"),
+    (ALLERGY, "nl", r"\ballergisch\b|\bmijn allergie\w*"),
+    (ALLERGY, "ru", r"аллерги\w*"),
+    (ALLERGY, "ja", r"アレルギー"),
+    (ALLERGY, "ko", r"알레르기"),
+    (ALLERGY, "ar", r"حساسية|حساسيتي"),
+    (ALLERGY, "hi", r"एलर्जी"),
+    (ALLERGY, "tr", r"\balerji\w*"),
+    (ALLERGY, "pl", r"\buczulon[ya]\b|\balergi\w*"),
     (ALLERGY, "en", r"\bmy allerg\w*|\bi(?:'m| am) allergic\b"),
     (PREFERENCE, "en", r"\bmy preferences?\b|\bi (?:prefer|preferred)\b"),
     (PREFERENCE, "es", r"\bmis preferencias\b|\bprefiero\b|\bprefer[íi]\b"),
