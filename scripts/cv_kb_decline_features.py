@@ -31,14 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fit_kb_decline as fit
 
-NEW = (
-    "dense_margin",
-    "rank_agreement",
-    "missing_words",
-    "owner_question_similarity",
-    "similarity_z",
-    "neighbour_similarity",
-)
+NEW = fit.STUDIED_SIGNALS
 SETS = ("clinc150", "banking77", "shop")
 
 
