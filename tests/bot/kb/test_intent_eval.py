@@ -30,7 +30,10 @@ def test_each_documented_intent_has_an_answer_document_and_splits_share_no_inten
     assert not intents["tuning"] & intents["heldout"]
     assert not intents["fresh"] & (intents["tuning"] | intents["heldout"])
     assert not intents["fresh2"] & (intents["tuning"] | intents["heldout"] | intents["fresh"])
-    assert set(benchmark.kb_documents("fresh2")) == set(benchmark.documents)  # every document, its own too
+    assert not intents["fresh3"] & (intents["tuning"] | intents["heldout"] | intents["fresh"] | intents["fresh2"])
+    assert set(benchmark.kb_documents("fresh3")) == set(benchmark.documents)  # every document, its own too
+    # fresh2 keeps the knowledge base it was first looked at with: every document written before fresh3
+    assert set(benchmark.kb_documents("fresh2")) == set(benchmark.documents) - set(benchmark.documented("fresh3"))
     assert not set(benchmark.kb_documents("fresh")) & set(benchmark.documented("fresh2"))
     assert set(benchmark.documents) == {intent for split in SPLITS for intent in benchmark.documented(split)}
     assert not set(benchmark.documents) & {intent for split in SPLITS for intent in benchmark.unknown(split)}
@@ -51,6 +54,7 @@ def test_each_split_reads_its_own_intents_queries_and_declines_the_unknown_ones(
     assert not texts["tuning"] & (texts["heldout"] | texts["fresh"])
     assert not texts["heldout"] & texts["fresh"]  # out-of-scope test queries too
     assert not texts["fresh2"] & (texts["tuning"] | texts["heldout"] | texts["fresh"])
+    assert not texts["fresh3"] & (texts["tuning"] | texts["heldout"] | texts["fresh"] | texts["fresh2"])
     assert benchmark_figures(name, "tuning", [])["queries"] == 0
 
 
