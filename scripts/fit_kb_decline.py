@@ -98,6 +98,7 @@ STUDIED_SIGNALS = (
     "rank_agreement",
     "missing_words",
     "owner_question_similarity",
+    "owner_question_margin",
     "similarity_z",
     "neighbour_similarity",
 )

@@ -89,7 +89,14 @@ DECLINE_MODEL_FILE = default_weights_dir() / "kb_decline.json"
 
 # Signals `KbAnswerer._recorded_signals` computes, only when a decline model (or a fit) reads them.
 _RECORDED_ONLY = frozenset(
-    {"dense_margin", "rank_agreement", "owner_question_similarity", "similarity_z", "neighbour_similarity"}
+    {
+        "dense_margin",
+        "rank_agreement",
+        "owner_question_similarity",
+        "owner_question_margin",
+        "similarity_z",
+        "neighbour_similarity",
+    }
 )
 
 # Words a direct reply adds without asserting anything the passages must hold.
@@ -180,6 +187,9 @@ class ConfidenceSignals:
     missing_words: float = 0.0
     # The question's cosine to the closest question the owner wrote for the passage (0.0 when none).
     owner_question_similarity: float = 0.0
+    # That cosine minus the same for the best passage of another document among the hits: a near miss asks the
+    # question the owner wrote for a neighbouring document.
+    owner_question_margin: float = 0.0
     # The passage's dense score as standard deviations above the question's mean score over all passages.
     similarity_z: float = 0.0
     # The passage's cosine to the closest passage of another document (a crowded neighbourhood).
@@ -401,7 +411,11 @@ class KbAnswerer:
         if query_vector is not None:
             mean, spread = self.kb.score_spread(query_vector)
             found["similarity_z"] = (passage.vector_score - mean) / spread if spread > 0 else 0.0
-            found["owner_question_similarity"] = self.kb.owner_question_similarity(query_vector, passage.passage_id)
+            own = self.kb.owner_question_similarity(query_vector, passage.passage_id)
+            found["owner_question_similarity"] = own
+            found["owner_question_margin"] = own - max(
+                (self.kb.owner_question_similarity(query_vector, hit.passage_id) for hit in others), default=0.0
+            )
         return found
 
     def _wants_recorded_signals(self) -> bool:

@@ -284,3 +284,36 @@ async def test_the_fit_only_signals_are_recorded_when_asked_and_left_at_zero_oth
     assert recorded.dense_margin == recorded.vector_score  # one document: it leads nothing but zero, like `margin`
     assert recorded.neighbour_similarity == 0.0
     assert recorded.owner_question_similarity == 0.0  # the owner wrote no questions here
+
+
+async def test_the_owner_question_margin_is_positive_when_the_question_is_one_the_owner_wrote_for_the_top_document(
+    tmp_path: Path, hashing_encoder: HashingEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(tmp_path / "kb.db")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "fees.md").write_text(
+        "# Withdrawal fees\n\nQuestions: How much does a cash withdrawal cost?\n\n"
+        "Cash withdrawals are free up to 200 pounds a month.\n",
+        encoding="utf-8",
+    )
+    (folder / "pending.md").write_text(
+        "# Pending withdrawals\n\nQuestions: Why is my cash withdrawal still pending?\n\n"
+        "A withdrawal shows as pending until the cash machine's bank confirms it.\n",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(store, hashing_encoder)
+    kb.add_paths([folder])
+    answerer = KbAnswerer(kb, None, PromptLibrary(), KbSettings())
+    monkeypatch.setattr(KbAnswerer, "_wants_recorded_signals", lambda self: True)
+    try:
+        question = "How much does a cash withdrawal cost?"
+        vector = kb.embed_query(question)
+        hits = kb.search(question, 4, vector)
+        signals = answerer._signals(question, answerer._rank_sentences(question, vector, hits), hits, vector)
+        assert signals is not None
+        assert signals.owner_question_similarity == pytest.approx(1.0, abs=1e-4)  # asked word for word
+        assert 0.0 < signals.owner_question_margin < signals.owner_question_similarity  # the neighbour is close
+        assert signals.value("owner_question_margin") == signals.owner_question_margin
+    finally:
+        store.close()
