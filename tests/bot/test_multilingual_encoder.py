@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bot.multilingual_encoder import MULTILINGUAL_DIM, MultilingualEncoder, shared_multilingual_encoder
+from bot.multilingual_encoder import (
+    MULTILINGUAL_DIM,
+    TOKEN_CACHE_VARIABLE,
+    MultilingualEncoder,
+    shared_multilingual_encoder,
+)
 
 
 def test_a_sentence_and_its_translation_are_closer_than_an_unrelated_sentence() -> None:
@@ -29,3 +35,14 @@ def test_one_text_encodes_like_the_same_text_in_a_batch() -> None:
     alone = encoder.encode_one("Ich bin sehr zufrieden")
     batched = encoder.encode(["Ich bin sehr zufrieden", "Das war schlecht"])[0]
     assert float(alone @ batched) > 0.99
+
+
+def test_the_token_cache_can_be_switched_off_for_the_same_vectors_up_to_rounding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TOKEN_CACHE_VARIABLE, "0")
+    plain = MultilingualEncoder()
+    assert plain.token_cache is False
+    cached = MultilingualEncoder(token_cache=True)
+    texts = ["Ich bin sehr zufrieden", "servizio pessimo"]
+    assert np.abs(plain.encode(texts) - cached.encode(texts)).max() < 2e-6
