@@ -39,7 +39,7 @@ class SentenceEncoder(Protocol):
 
 @dataclass(frozen=True)
 class SemanticHead:
-    """The fitted logistic head over `similarity_features` and the probability from which a message is small talk."""
+    """The fitted logistic head over `head_features` and the probability from which a message is small talk."""
 
     weights: tuple[float, ...]
     bias: float
@@ -62,6 +62,12 @@ def similarity_features(similarities: NDArray[np.float32]) -> NDArray[np.float64
     ordered = -np.sort(-similarities.astype(np.float64), axis=1)
     columns = [ordered[:, 0]] + [ordered[:, :count].mean(axis=1) for count in NEAR_COUNTS]
     return np.stack(columns, axis=1)
+
+
+def head_features(vectors: NDArray[np.float32], similarities: NDArray[np.float32]) -> NDArray[np.float64]:
+    """What the head reads per message: its 512-d vector, then `similarity_features` (where in the space small
+    talk lies in general, and how close the curated examples are)."""
+    return np.hstack([vectors.astype(np.float64), similarity_features(similarities)])
 
 
 def example_text(example_words: Sequence[str]) -> str:
@@ -104,8 +110,10 @@ class SemanticSmallTalk:
         if not text.strip() or len(text.split()) > MAX_WORDS:
             return None
         vectors, labels = self.example_vectors()
-        similarities = vectors @ self.encoder.encode([text])[0]
-        probability = float(self.head.probability(similarity_features(similarities[None, :]))[0])
+        vector = self.encoder.encode([text])
+        similarities = (vectors @ vector[0])[None, :]
+        probability = float(self.head.probability(head_features(vector, similarities))[0])
+        similarities = similarities[0]
         if probability < self.head.threshold:
             return None
         closest = int(np.argmax(similarities))
