@@ -83,3 +83,9 @@ def test_a_harmful_request_is_refused_before_any_small_talk(
 
 def test_a_long_message_is_not_small_talk_however_near(semantic: SemanticSmallTalk) -> None:
     assert semantic.match("hi " * 40) is None
+
+
+def test_small_talk_by_meaning_is_off_by_default() -> None:
+    from bot.policy.settings import PolicySection
+
+    assert PolicySection().semantic_small_talk is False
