@@ -6,6 +6,7 @@ import pytest
 
 from bot.multilingual_encoder import shared_multilingual_encoder
 from bot.policy.route import classify_turn
+from bot.policy.settings import PolicySection
 from bot.policy.small_talk import SmallTalkSet
 from bot.policy.small_talk_semantic import SemanticHead, SemanticSmallTalk, example_text
 
@@ -86,6 +87,4 @@ def test_a_long_message_is_not_small_talk_however_near(semantic: SemanticSmallTa
 
 
 def test_small_talk_by_meaning_is_off_by_default() -> None:
-    from bot.policy.settings import PolicySection
-
     assert PolicySection().semantic_small_talk is False
