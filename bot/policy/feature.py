@@ -10,11 +10,13 @@ from bot.kb.answering import KbAnswerer
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.language import default_detector
 from bot.moderation.gate import ModerationGate
+from bot.multilingual_encoder import shared_multilingual_encoder
 from bot.plugin import ANSWER_POLICY, GUARD_LANGUAGE, BaseFeature, FeatureContext
 from bot.policy.languages import ConversationLanguages
 from bot.policy.route import LanguageRoute, PersonaText, TurnPolicyRoute
 from bot.policy.settings import PolicySection
 from bot.policy.small_talk import SmallTalkSet
+from bot.policy.small_talk_semantic import SemanticHead, SemanticSmallTalk
 
 
 class GateRequestHarm:
@@ -51,6 +53,11 @@ class PolicyFeature(BaseFeature):
         folders = [context.config.resolve_path(bot.prompts_dir)] if bot.prompts_dir else []
         self.small_talk = SmallTalkSet.load(folders).with_names(bot.name)
         languages = ConversationLanguages(context.store, default=bot.language)
+        semantic = (
+            SemanticSmallTalk(self.small_talk, shared_multilingual_encoder(), SemanticHead.load())
+            if policy.semantic_small_talk
+            else None
+        )
         # Offered by the knowledge-base feature when it is installed and enabled.
         kb = context.services.get(KnowledgeBase)
         answerer = context.services.get(KbAnswerer)
@@ -79,6 +86,7 @@ class PolicyFeature(BaseFeature):
             kb=kb,
             answerer=answerer,
             request_harm=GateRequestHarm(context.gate),
+            semantic_small_talk=semantic,
         )
         context.add_route(LanguageRoute(languages, self.small_talk), GUARD_LANGUAGE, stage="guard", stops=False)
         context.add_route(self.route, ANSWER_POLICY)

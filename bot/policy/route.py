@@ -38,6 +38,7 @@ from bot.policy.signals import (
     is_self_harm,
 )
 from bot.policy.small_talk import SmallTalkMatch, SmallTalkSet
+from bot.policy.small_talk_semantic import SemanticSmallTalk
 from bot.prompts import PromptLibrary
 from bot.routing import RouteReply, TurnContext
 from bot.store import Store
@@ -45,7 +46,15 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 TurnKind = Literal[
-    "self_harm", "harmful", "small_talk", "near_small_talk", "greeting_question", "personal", "business", "other"
+    "self_harm",
+    "harmful",
+    "small_talk",
+    "near_small_talk",
+    "greeting_question",
+    "semantic_small_talk",
+    "personal",
+    "business",
+    "other",
 ]
 # A near small-talk match is only small talk in a short message.
 NEAR_SMALL_TALK_WORDS = 8
@@ -66,7 +75,9 @@ class TurnClass:
     small_talk: SmallTalkMatch | None = None
 
 
-def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = False) -> TurnClass:
+def classify_turn(
+    text: str, small_talk: SmallTalkSet, flagged_harmful: bool = False, semantic: SemanticSmallTalk | None = None
+) -> TurnClass:
     """Decide what `text` is. Harm first (a greeting never hides it), then curated small talk (a knowledge base
     never sees "how are you?"), then questions about the person, then about the business."""
     if is_self_harm(text):
@@ -99,6 +110,10 @@ def classify_turn(text: str, small_talk: SmallTalkSet, flagged_harmful: bool = F
         return TurnClass("greeting_question", match)
     if short and not business and is_preference_question(text):
         return TurnClass("near_small_talk", SmallTalkMatch(PREFERENCE_KIND, NEAR_SMALL_TALK_QUESTION, ()))
+    # Small talk in words no example holds ("what do you do for fun?"), by meaning; never with a business word.
+    meant = semantic.match(text) if semantic is not None and not business else None
+    if meant is not None:
+        return TurnClass("semantic_small_talk", meant)
     if business or question:
         return TurnClass("business", match)
     return TurnClass("other", match)
@@ -159,6 +174,7 @@ class TurnPolicyRoute:
         kb: KnowledgeBase | None = None,
         answerer: KbAnswerer | None = None,
         request_harm: RequestHarmScore | None = None,
+        semantic_small_talk: SemanticSmallTalk | None = None,
     ) -> None:
         self.settings = settings
         self.small_talk = small_talk
@@ -173,6 +189,7 @@ class TurnPolicyRoute:
         self.kb = kb
         self.answerer = answerer
         self.request_harm = request_harm
+        self.semantic_small_talk = semantic_small_talk
         self.generation = replace(
             generation,
             max_new_tokens=settings.max_new_tokens,
@@ -189,7 +206,7 @@ class TurnPolicyRoute:
         flagged = turn.input_flag is not None and "harmful" in turn.input_flag.reasons
         if not flagged and self.request_harm is not None and not is_self_harm(turn.text):
             flagged = await asyncio.to_thread(self.request_harm, turn.text) >= REFUSAL_THRESHOLD
-        decided = classify_turn(turn.text, self.small_talk, flagged)
+        decided = await asyncio.to_thread(classify_turn, turn.text, self.small_talk, flagged, self.semantic_small_talk)
         details: dict[str, object] = {"kind": decided.kind, "language": language}
         if decided.kind == "self_harm":
             return self._fixed("self_harm_support", "policy:self_harm", {**details, "outcome": "refused"})
@@ -202,13 +219,13 @@ class TurnPolicyRoute:
             return None  # the memory route (before this one) or the model, which both see the history
         if decided.kind == "business":
             return await self._business(turn, details)
-        if decided.kind == "greeting_question" and decided.small_talk is not None:
+        if decided.kind in ("greeting_question", "semantic_small_talk") and decided.small_talk is not None:
             kb_reply = await self._kb_if_confident(turn, details)
             if kb_reply is not None:
                 return kb_reply
-            # It asks how the bot is ("tudo bem com você?"), whichever of the two kinds it was nearer.
-            asked = replace(decided.small_talk, kind="how_are_you")
-            return self._small_talk(turn, asked, language, details)
+            # A greeting-led question asks how the bot is ("tudo bem com você?"), whichever kind it was nearer.
+            asked = replace(decided.small_talk, kind="how_are_you") if decided.kind == "greeting_question" else None
+            return self._small_talk(turn, asked or decided.small_talk, language, details)
         if decided.kind == "near_small_talk" and decided.small_talk is not None:
             if self.settings.model_small_talk:
                 reply = await self._checked_model_reply(turn, language, details)

@@ -21,6 +21,14 @@ class PolicySection(BaseModel):
         "reply of the nearest kind (its reply is checked; a failed check falls back to the curated reply). Off by "
         "default: the bundled 135M model's replies to such messages passed the checks but were off-topic.",
     )
+    semantic_small_talk: bool = Field(
+        False,
+        description="Also take a message for small talk by its meaning (multilingual sentence vectors near the "
+        "curated examples, `bot/policy/small_talk_semantic.py`) when no example matches it word by word; never a "
+        "message with a business word. It gets the closest example's curated reply unless the knowledge base "
+        "answers it confidently. Off by default: on our conversation set it took 'Vocês têm música ao vivo?' (a "
+        "question to the business without a business word) for small talk.",
+    )
     model_other: bool = Field(
         True,
         description="Let the model answer messages that are neither small talk nor about the business (checked "
