@@ -16,6 +16,7 @@ from collections.abc import Callable
 from bot.kb import KbError
 from bot.kb.answerability import load_judge
 from bot.kb.answering import KbAnswerer, KbSettings, is_small_talk
+from bot.kb.cross_language import CrossLanguageAnswerer
 from bot.kb.knowledge_base import KnowledgeBase, knowledge_base_for
 from bot.kb.settings import KbSection
 from bot.kb.staff import staff_conversation
@@ -169,7 +170,8 @@ class KbFeature(BaseFeature):
         self._enabled = section.enabled
         self.kb = knowledge_base_for(context.store, section)
         self.desk = TicketDesk(context.store)
-        self.answerer = KbAnswerer(
+        answerer_type = CrossLanguageAnswerer if section.cross_language else KbAnswerer
+        self.answerer = answerer_type(
             self.kb,
             context.engine,
             context.prompts,
@@ -184,7 +186,7 @@ class KbFeature(BaseFeature):
         context.services.provide(self)
         if section.enabled:
             context.services.provide(self.kb)
-            context.services.provide(self.answerer)
+            context.services.provide(self.answerer, as_type=KbAnswerer)
         # Moderation (automod, mutes, rate limits) still sees every message; then an open ticket silences
         # the bot before auto-replies or anything else could answer.
         context.add_route(self.handoff, ANSWER_HANDOFF)
@@ -217,6 +219,8 @@ class KbFeature(BaseFeature):
             await asyncio.to_thread(self.kb.search, "warm up", 1)
             if not await asyncio.to_thread(self.kb.is_empty):
                 await self.answerer.load_judge()
+                if isinstance(self.answerer, CrossLanguageAnswerer):
+                    await self.answerer.warm_up()
 
     async def _cmd_human(self, turn: TurnContext, args: str) -> RouteReply:
         assert self.handoff is not None

@@ -83,3 +83,9 @@ def m002_passage_questions(db: sqlite_utils.Database) -> None:
         not_null={"passage_id", "question", "vector"},
     )
     db.table("kb_passage_questions").create_index(["passage_id"])
+
+
+@kb_migrations
+def m003_cross_language_vectors(db: sqlite_utils.Database) -> None:
+    """Multilingual vectors of the documents' sentences and questions (`bot.kb.cross_language`), by text hash."""
+    db.table("kb_cross_language_vectors").create({"text_hash": str, "vector": bytes}, pk="text_hash")

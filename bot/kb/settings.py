@@ -36,6 +36,11 @@ class KbSection(Section):
         description="Sentence-transformers model id or folder for KB retrieval (a multilingual one answers "
         "across languages); empty: the bundled all-MiniLM-L6-v2.",
     )
+    cross_language: bool = Field(
+        True,
+        description="Answer a question in another language than the documents, when the English search declines "
+        "it, from the bundled multilingual encoder's closest sentence (quoted, after a localized lead-in).",
+    )
     answer_mode: Literal["grounded", "extractive"] = Field(
         "grounded",
         description="'grounded': the model answers from passages (checked, extractive fallback); "
