@@ -92,7 +92,7 @@ def test_the_speed_benchmark_times_single_and_batched_scoring_of_every_text() ->
     assert speed.messages == len(texts)
     assert speed.batched_cpu_ms > 0 and speed.single_cpu_ms > 0 and speed.single_wall_ms > 0
     assert speed.encoder_share == 0.5  # only the English texts go through MiniLM
-    assert speed.multilingual_share == 1.0  # both languages go through USE
+    assert speed.multilingual_share == 0.5  # only the Spanish texts go through USE (English has USE weight 0)
     assert set(speed.as_json()) >= {"batched_cpu_ms", "single_cpu_ms", "load_average"}
 
 
@@ -121,6 +121,18 @@ def test_a_model_file_without_its_blend_is_an_error_naming_the_metadata(tmp_path
     (tmp_path / METADATA_FILE).write_text(json.dumps({"blend": blend}), encoding="utf-8")
     model = SentimentModel.load(tmp_path)
     assert (model.blend.weights("en"), model.blend.weights("xx")) == (BlendWeights(0.6, 0.2), BlendWeights(0.0, 0.3))
+
+
+def test_texts_read_as_english_skip_the_use_encoder_and_score_as_without_it(tmp_path: Path) -> None:
+    shipped = shared_sentiment_model()
+    assert shipped.blend.weights("en").use == 0  # chosen by the blend CV; spares English the USE encoder's cost
+    source = default_weights_dir()
+    for name in (WEIGHTS_FILE, SENTIMENT_LAYERS_FILE, METADATA_FILE):
+        shutil.copy(source / name, tmp_path / name)
+    without_use = SentimentModel.load(tmp_path)
+    texts = ["I love this community, thank you so much!", "worst update ever, nothing works", "meeting at 5"]
+    languages = ["en"] * len(texts)
+    assert np.array_equal(shipped.probabilities(texts, languages), without_use.probabilities(texts, languages))
 
 
 def test_without_the_use_head_file_its_weight_is_zero_and_the_rest_still_scores(tmp_path: Path) -> None:
