@@ -45,15 +45,7 @@ enum {
 
 int socialbot_minilm_parameters_per_layer(void) { return PARAMETERS_PER_LAYER; }
 
-#ifndef HAVE_VNNI
-int socialbot_minilm_available(void) { return 0; }
-
-int socialbot_minilm_forward(int64_t n_seq, const int64_t *offsets, int64_t hidden, int64_t heads, int64_t inter,
-                             float eps, int64_t layers, const void *const *params, float *x) {
-    (void)n_seq, (void)offsets, (void)hidden, (void)heads, (void)inter, (void)eps, (void)layers, (void)params, (void)x;
-    return 2;
-}
-#else
+#ifdef HAVE_VNNI
 int socialbot_minilm_available(void) { return 1; }
 
 #define TILE_OUT 64 /* four registers of sixteen int32 sums */
@@ -322,6 +314,322 @@ static void attention(int64_t n_seq, const int64_t *offsets, int64_t hidden, int
         }
     }
 }
+
+#elif defined(__AVX2__) && defined(__FMA__)
+/* AVX2 + FMA: the same kernel for CPUs without AVX-512 (most users' CPUs). Integer products are exact (bytes
+ * widened to int16, _mm256_madd_epi16: no saturation), so their sums equal vpdpbusd's bit for bit. Every float
+ * step works on a 16-lane vector emulated as two __m256 (lo: lanes 0-7, hi: 8-15) with the same operations, and
+ * 16-lane reductions combine the halves in the order GCC's _mm512_reduce_*_ps does, so results match the AVX-512
+ * path's. */
+#include <immintrin.h>
+
+int socialbot_minilm_available(void) { return 1; }
+
+#define TILE_OUT 64
+
+typedef struct {
+    __m256 lo, hi;
+} v16;
+
+static inline v16 load16(const float *p) { return (v16){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+static inline void store16(float *p, v16 v) { _mm256_storeu_ps(p, v.lo), _mm256_storeu_ps(p + 8, v.hi); }
+static inline v16 set16(float f) { return (v16){_mm256_set1_ps(f), _mm256_set1_ps(f)}; }
+static inline v16 add16(v16 a, v16 b) { return (v16){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+static inline v16 sub16(v16 a, v16 b) { return (v16){_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
+static inline v16 mul16(v16 a, v16 b) { return (v16){_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
+static inline v16 fmadd16(v16 a, v16 b, v16 c) {
+    return (v16){_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+}
+
+/* As _mm512_reduce_add_ps: (hi + lo), then 128-bit halves, then pairs. */
+static inline float reduce_add16(v16 v) {
+    const __m256 t3 = _mm256_add_ps(v.hi, v.lo);
+    const __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
+    const __m128 t8 = _mm_add_ps(t6, _mm_shuffle_ps(t6, t6, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_shuffle_ps(t8, t8, 1));
+}
+
+/* Eight floats (integers in [-127, 127]) as eight bytes plus 128. */
+static inline void store_bytes8(uint8_t *p, __m256 v) {
+    const __m256i i = _mm256_cvtps_epi32(v);
+    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    const __m128i bytes = _mm_xor_si128(_mm_packs_epi16(words, words), _mm_set1_epi8((char)0x80));
+    _mm_storel_epi64((__m128i *)p, bytes);
+}
+
+static void quantize_rows(int64_t rows, int64_t in, const float *x, uint8_t *q, float *s) {
+    const __m256 sign_off = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 top = _mm256_set1_ps(127.0f), bottom = _mm256_set1_ps(-127.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+        const float *row = x + r * in;
+        __m256 highest = _mm256_setzero_ps();
+        for (int64_t i = 0; i < in; i += 8) highest = _mm256_max_ps(highest, _mm256_and_ps(_mm256_loadu_ps(row + i), sign_off));
+        __m128 h = _mm_max_ps(_mm256_extractf128_ps(highest, 1), _mm256_castps256_ps128(highest));
+        h = _mm_max_ps(h, _mm_shuffle_ps(h, h, _MM_SHUFFLE(1, 0, 3, 2)));
+        h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 1));
+        const float most = _mm_cvtss_f32(h);
+        const float step = most > 0.0f ? most / 127.0f : 1.0f;
+        s[r] = step;
+        const __m256 inverse = _mm256_set1_ps(1.0f / step), fine_inverse = _mm256_set1_ps(256.0f / step);
+        const __m256 step_v = _mm256_set1_ps(step);
+        uint8_t *first = q + 2 * r * in, *second = first + in;
+        for (int64_t i = 0; i < in; i += 8) {
+            const __m256 v = _mm256_loadu_ps(row + i);
+            __m256 coarse = _mm256_round_ps(_mm256_mul_ps(v, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            coarse = _mm256_min_ps(_mm256_max_ps(coarse, bottom), top);
+            __m256 fine = _mm256_mul_ps(_mm256_fnmadd_ps(coarse, step_v, v), fine_inverse);
+            fine = _mm256_round_ps(fine, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            fine = _mm256_min_ps(_mm256_max_ps(fine, bottom), top);
+            store_bytes8(first + i, coarse);
+            store_bytes8(second + i, fine);
+        }
+    }
+}
+
+/* Four activation bytes of row R at step k, widened to int16 and repeated four times (one per output). */
+static inline __m256i broadcast_group(const uint8_t *row, int64_t k) {
+    int32_t group;
+    memcpy(&group, row + 4 * k, 4);
+    return _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(group)));
+}
+
+/* Pairwise sums [o0: in 0+1, in 2+3, o1: ..., o3: ...] of two accumulators as the eight outputs' int32 sums. */
+static inline __m256i pair_sums(__m256i first, __m256i second) {
+    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(first, second), _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/* int32 sums of NR (1 or 2) byte rows against outputs [o0 + 16 m, o0 + 16 m + 16): sums[e][0] lanes 0-7, [1] 8-15. */
+static inline __attribute__((always_inline)) void sums16(int nr, int64_t in, const uint8_t *r0, const uint8_t *r1,
+                                                         const int8_t *w, int64_t o0, int m, __m256i sums[2][2]) {
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00;
+    __m256i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    const int8_t *base = w + o0 * in + 64 * m;
+    for (int64_t k = 0; k < in / 4; ++k) {
+        const int8_t *wk = base + 256 * k;
+        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wk));
+        const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wk + 16)));
+        const __m256i w2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wk + 32)));
+        const __m256i w3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wk + 48)));
+        const __m256i b0 = broadcast_group(r0, k);
+        a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(b0, w0));
+        a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(b0, w1));
+        a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(b0, w2));
+        a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(b0, w3));
+        if (nr > 1) {
+            const __m256i b1 = broadcast_group(r1, k);
+            a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(b1, w0));
+            a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(b1, w1));
+            a12 = _mm256_add_epi32(a12, _mm256_madd_epi16(b1, w2));
+            a13 = _mm256_add_epi32(a13, _mm256_madd_epi16(b1, w3));
+        }
+    }
+    sums[0][0] = pair_sums(a00, a01), sums[0][1] = pair_sums(a02, a03);
+    if (nr > 1) sums[1][0] = pair_sums(a10, a11), sums[1][1] = pair_sums(a12, a13);
+}
+
+/* Eight outputs [o, o + 8): the AVX-512 path's finish_outputs, lane for lane. */
+static inline void finish8(int levels, float row_step, int64_t o, __m256i coarse, __m256i fine, const float *scale,
+                           const int32_t *wsum, const float *bias, const float *residual_row, float *y_row) {
+    const __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(wsum + o)), 7);
+    __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(coarse, offset));
+    if (levels == 2)
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(fine, offset)), _mm256_set1_ps(1.0f / 256.0f), v);
+    v = _mm256_mul_ps(v, _mm256_mul_ps(_mm256_loadu_ps(scale + o), _mm256_set1_ps(row_step)));
+    if (bias) {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(bias + o));
+        if (residual_row) v = _mm256_add_ps(v, _mm256_loadu_ps(residual_row + o));
+    } else {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(y_row + o));
+    }
+    _mm256_storeu_ps(y_row + o, v);
+}
+
+/* As the AVX-512 linear: main pass (two activation levels, or the coarse one where p[LEVELS_OF] is 1), then the
+ * fine weights met by the coarse level, added. */
+static void linear(int64_t rows, int64_t in, int64_t out, const float *x, const void *const *p,
+                   const float *residual, float *y, uint8_t *q, float *s) {
+    const int8_t *w = p[W], *fine_w = p[FINE_W];
+    const float *scale = p[SCALE], *bias = p[BIAS], *fine_scale = p[FINE_SCALE];
+    const int32_t *wsum = p[WSUM], *fine_wsum = p[FINE_WSUM], *levels = p[LEVELS_OF];
+    const int one_level = levels && *levels == 1;
+    quantize_rows(rows, in, x, q, s);
+    __m256i sums[2][2];
+    for (int64_t o0 = 0; o0 < out; o0 += TILE_OUT) {
+        for (int m = 0; m < 4; ++m) {
+            const int64_t o = o0 + 16 * m;
+            int64_t r = 0;
+            if (one_level) {
+                for (; r < rows; r += 2) {
+                    const int nr = r + 1 < rows ? 2 : 1;
+                    if (nr == 2)
+                        sums16(2, in, q + 2 * r * in, q + 2 * (r + 1) * in, w, o0, m, sums);
+                    else
+                        sums16(1, in, q + 2 * r * in, NULL, w, o0, m, sums);
+                    for (int e = 0; e < nr; ++e) {
+                        const float *res = residual ? residual + (r + e) * out : NULL;
+                        float *yr = y + (r + e) * out;
+                        finish8(1, s[r + e], o, sums[e][0], sums[e][0], scale, wsum, bias, res, yr);
+                        finish8(1, s[r + e], o + 8, sums[e][1], sums[e][1], scale, wsum, bias, res, yr);
+                    }
+                }
+            } else {
+                for (; r < rows; ++r) {
+                    sums16(2, in, q + 2 * r * in, q + (2 * r + 1) * in, w, o0, m, sums);
+                    const float *res = residual ? residual + r * out : NULL;
+                    float *yr = y + r * out;
+                    finish8(2, s[r], o, sums[0][0], sums[1][0], scale, wsum, bias, res, yr);
+                    finish8(2, s[r], o + 8, sums[0][1], sums[1][1], scale, wsum, bias, res, yr);
+                }
+            }
+            if (!fine_w) continue;
+            for (r = 0; r < rows; r += 2) {
+                const int nr = r + 1 < rows ? 2 : 1;
+                if (nr == 2)
+                    sums16(2, in, q + 2 * r * in, q + 2 * (r + 1) * in, fine_w, o0, m, sums);
+                else
+                    sums16(1, in, q + 2 * r * in, NULL, fine_w, o0, m, sums);
+                for (int e = 0; e < nr; ++e) {
+                    float *yr = y + (r + e) * out;
+                    finish8(1, s[r + e], o, sums[e][0], sums[e][0], fine_scale, fine_wsum, NULL, NULL, yr);
+                    finish8(1, s[r + e], o + 8, sums[e][1], sums[e][1], fine_scale, fine_wsum, NULL, NULL, yr);
+                }
+            }
+        }
+    }
+}
+
+/* The AVX-512 path's exp_nonpositive on eight lanes; scalef by an integer n in [-126, 0] is a multiply by 2^n. */
+static inline __m256 exp_nonpositive8(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i power = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
+}
+
+static inline __m256 erf8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+    const __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+    p = _mm256_mul_ps(p, x);
+    __m256 d = _mm256_set1_ps(-1.45660718464996e-05f);
+    d = _mm256_fmadd_ps(d, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+    d = _mm256_fmadd_ps(d, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+    d = _mm256_fmadd_ps(d, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+    d = _mm256_fmadd_ps(d, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+    return _mm256_div_ps(p, d);
+}
+
+static void gelu(int64_t count, float *x) {
+    const __m256 inverse_root2 = _mm256_set1_ps(0.70710678118654752f), half = _mm256_set1_ps(0.5f);
+    for (int64_t i = 0; i < count; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(v, inverse_root2)), half, half);
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(v, cdf));
+    }
+}
+
+static void layer_norm(int64_t rows, int64_t width, float *x, const float *weight, const float *bias, float eps) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float *row = x + r * width;
+        v16 sum = set16(0.0f);
+        for (int64_t i = 0; i < width; i += 16) sum = add16(sum, load16(row + i));
+        const v16 mean = set16(reduce_add16(sum) / (float)width);
+        v16 squares = set16(0.0f);
+        for (int64_t i = 0; i < width; i += 16) {
+            const v16 centred = sub16(load16(row + i), mean);
+            squares = fmadd16(centred, centred, squares);
+        }
+        const v16 inverse = set16(1.0f / sqrtf(reduce_add16(squares) / (float)width + eps));
+        for (int64_t i = 0; i < width; i += 16) {
+            const v16 centred = mul16(sub16(load16(row + i), mean), inverse);
+            store16(row + i, fmadd16(centred, load16(weight + i), load16(bias + i)));
+        }
+    }
+}
+
+static void attention(int64_t n_seq, const int64_t *offsets, int64_t hidden, int64_t heads, const float *qkv,
+                      float *context, float *scores) {
+    const int64_t dim = hidden / heads, chunks = dim / 16, stride = 3 * hidden;
+    const float scale = 1.0f / sqrtf((float)dim);
+    for (int64_t n = 0; n < n_seq; ++n) {
+        const int64_t begin = offsets[n], length = offsets[n + 1] - offsets[n];
+        const int64_t tail = length % 16;
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail), lane);
+        const __m256i mask_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail - 8), lane);
+        for (int64_t h = 0; h < heads; ++h) {
+            for (int64_t i = 0; i < length; ++i) {
+                const float *query = qkv + (begin + i) * stride + h * dim;
+                v16 qv[16];
+                for (int64_t c = 0; c < chunks; ++c) qv[c] = mul16(load16(query + 16 * c), set16(scale));
+                float highest = -INFINITY;
+                for (int64_t j = 0; j < length; ++j) {
+                    const float *key = qkv + (begin + j) * stride + hidden + h * dim;
+                    v16 dot = mul16(qv[0], load16(key));
+                    for (int64_t c = 1; c < chunks; ++c) dot = fmadd16(qv[c], load16(key + 16 * c), dot);
+                    scores[j] = reduce_add16(dot);
+                    highest = scores[j] > highest ? scores[j] : highest;
+                }
+                const __m256 top = _mm256_set1_ps(highest);
+                v16 total = set16(0.0f);
+                int64_t j = 0;
+                for (; j + 16 <= length; j += 16) {
+                    const v16 e = {exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), top)),
+                                   exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(scores + j + 8), top))};
+                    store16(scores + j, e);
+                    total = add16(total, e);
+                }
+                if (tail) {
+                    const __m256 e_lo = exp_nonpositive8(_mm256_sub_ps(_mm256_maskload_ps(scores + j, mask_lo), top));
+                    const __m256 e_hi =
+                        exp_nonpositive8(_mm256_sub_ps(_mm256_maskload_ps(scores + j + 8, mask_hi), top));
+                    _mm256_maskstore_ps(scores + j, mask_lo, e_lo);
+                    _mm256_maskstore_ps(scores + j + 8, mask_hi, e_hi);
+                    const v16 e = {_mm256_and_ps(e_lo, _mm256_castsi256_ps(mask_lo)),
+                                   _mm256_and_ps(e_hi, _mm256_castsi256_ps(mask_hi))};
+                    total = add16(total, e);
+                }
+                const float inverse = 1.0f / reduce_add16(total);
+                v16 acc[16];
+                for (int64_t c = 0; c < chunks; ++c) acc[c] = set16(0.0f);
+                for (j = 0; j < length; ++j) {
+                    const float *value = qkv + (begin + j) * stride + 2 * hidden + h * dim;
+                    const v16 weight = set16(scores[j]);
+                    for (int64_t c = 0; c < chunks; ++c) acc[c] = fmadd16(weight, load16(value + 16 * c), acc[c]);
+                }
+                float *out = context + (begin + i) * hidden + h * dim;
+                for (int64_t c = 0; c < chunks; ++c) store16(out + 16 * c, mul16(acc[c], set16(inverse)));
+            }
+        }
+    }
+}
+#else
+int socialbot_minilm_available(void) { return 0; }
+
+int socialbot_minilm_forward(int64_t n_seq, const int64_t *offsets, int64_t hidden, int64_t heads, int64_t inter,
+                             float eps, int64_t layers, const void *const *params, float *x) {
+    (void)n_seq, (void)offsets, (void)hidden, (void)heads, (void)inter, (void)eps, (void)layers, (void)params, (void)x;
+    return 2;
+}
+#endif
+
+#if defined(HAVE_VNNI) || (defined(__AVX2__) && defined(__FMA__))
 
 static void *scratch(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
