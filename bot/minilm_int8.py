@@ -313,7 +313,7 @@ def int8_enabled() -> bool:
 
 @functools.cache
 def load_minilm_kernel(cache_dir: Path | None = None, march: str = "native") -> MiniLMKernel | None:
-    """The compiled kernel, built first if needed; None (logged) without a compiler or AVX-512 VNNI / AVX2+FMA, or when its
+    """The compiled kernel, built first if needed; None (logged) without a compiler or AVX-512 VNNI, or when its
     self-check fails."""
     compiler = find_compiler()
     if not compiler:
@@ -328,7 +328,7 @@ def load_minilm_kernel(cache_dir: Path | None = None, march: str = "native") -> 
         logger.warning("could not build the MiniLM int8 kernel: %s", error)
         return None
     if not kernel.available:
-        logger.info("no AVX-512 VNNI or AVX2+FMA on this CPU: the MiniLM encoder runs its float numpy forward")
+        logger.info("no AVX-512 VNNI on this CPU: the MiniLM encoder runs its float numpy forward")
         return None
     if not _self_check(kernel):
         logger.warning("the MiniLM int8 kernel gave wrong results; the float numpy forward is used")
