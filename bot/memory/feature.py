@@ -17,8 +17,10 @@ from bot.memory import texts
 from bot.memory.block import memory_block
 from bot.memory.extraction import ADDRESS_AS, NAME, Fact, extract_by_clause
 from bot.memory.facts import FactStore, MemoryScope, StoredFact
-from bot.memory.recall import EVERYTHING, LAST_SAID, memory_question
+from bot.memory.recall import EVERYTHING, LAST_SAID, MemoryQuestion, memory_question
+from bot.memory.semantic_recall import SemanticFollowUps, load_canonical_follow_ups
 from bot.memory.summary import ConversationSummaries
+from bot.multilingual_encoder import MultilingualEncoderError, shared_multilingual_encoder
 from bot.plugin import ANSWER_MEMORY, GUARD_MEMORY, BaseFeature, FeatureContext
 from bot.privacy.settings import PrivacySection
 from bot.routing import Command, RouteReply, TurnContext
@@ -81,15 +83,30 @@ class MemoryRoute:
 
     name = "memory"
 
-    def __init__(self, facts: FactStore, store: Store | None = None) -> None:
+    def __init__(
+        self, facts: FactStore, store: Store | None = None, by_meaning: SemanticFollowUps | None = None
+    ) -> None:
         self.facts = facts
         self.store = store
+        self.by_meaning = by_meaning
+
+    def _question(self, text: str) -> MemoryQuestion | None:
+        """The regex patterns first, then (when installed) the follow-ups recognised by meaning."""
+        question = memory_question(text)
+        if question is not None or self.by_meaning is None:
+            return question
+        try:
+            return self.by_meaning.question(text)
+        except MultilingualEncoderError as error:
+            log.warning("memory follow-ups by meaning unavailable: %s", error)
+            self.by_meaning = None
+            return None
 
     async def respond(self, turn: TurnContext) -> RouteReply | None:
         if not turn.addressed or not turn.text or turn.text.startswith("/"):
             return None
         scope = MemoryScope.of(turn.message)
-        question = memory_question(turn.text)
+        question = await asyncio.to_thread(self._question, turn.text)
         if question is not None and question.kind == LAST_SAID:
             return self._last_said(turn, reply_language(turn.text, question.language))
         if question is not None:
@@ -179,7 +196,10 @@ class MemoryFeature(BaseFeature):
         # The observer notes facts after the guards (automod, rate limits) and never answers; the route
         # answers memory questions after auto-replies and before the knowledge base.
         context.add_route(MemoryObserver(self.facts), GUARD_MEMORY, stage="guard", stops=False)
-        context.add_route(MemoryRoute(self.facts, context.store), ANSWER_MEMORY)
+        bot = context.config.settings.bot
+        folders = [context.config.resolve_path(bot.prompts_dir)] if bot.prompts_dir else []
+        by_meaning = SemanticFollowUps(load_canonical_follow_ups(folders), shared_multilingual_encoder())
+        context.add_route(MemoryRoute(self.facts, context.store, by_meaning), ANSWER_MEMORY)
         context.add_prompt_hook(self.prompt_block)
 
     def prompt_block(self, turn: TurnContext) -> str:

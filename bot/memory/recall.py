@@ -406,9 +406,15 @@ _OWN_FACT: list[tuple[str, str, str]] = [
 _OWN_FACT_COMPILED = [(kind, language, re.compile(pattern, re.IGNORECASE)) for kind, language, pattern in _OWN_FACT]
 
 
+def asks_for_action(text: str) -> bool:
+    """Whether `text` asks for something done about a fact (change, cancel, where is...) rather than asking it
+    back: the knowledge base or a person handles those."""
+    return bool(_ACTION.search(text)) and not _ASKS_BACK.search(text)
+
+
 def memory_question(text: str) -> MemoryQuestion | None:
     """The memory follow-up `text` asks, or None when it asks something else (or is too long to be one)."""
-    if len(text) > MAX_QUESTION_CHARS or (_ACTION.search(text) and not _ASKS_BACK.search(text)):
+    if len(text) > MAX_QUESTION_CHARS or asks_for_action(text):
         return None
     for kind, language, pattern in _COMPILED:
         if pattern.search(text):

@@ -4,19 +4,23 @@ knowledge base's handoff, the auto-reply rules and any route listed before it, s
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 from bot.kb.answering import KbAnswerer
 from bot.kb.knowledge_base import KnowledgeBase
 from bot.language import default_detector
 from bot.moderation.gate import ModerationGate
-from bot.multilingual_encoder import shared_multilingual_encoder
+from bot.moderation.request_harm import REFUSAL_THRESHOLD, MultilingualRequestHarm, RequestHeadError
+from bot.multilingual_encoder import MultilingualEncoderError, shared_multilingual_encoder
 from bot.plugin import ANSWER_POLICY, GUARD_LANGUAGE, BaseFeature, FeatureContext
 from bot.policy.languages import ConversationLanguages
-from bot.policy.route import LanguageRoute, PersonaText, TurnPolicyRoute
+from bot.policy.route import LanguageRoute, PersonaText, RequestHarmScore, TurnPolicyRoute
 from bot.policy.settings import PolicySection
 from bot.policy.small_talk import SmallTalkSet
 from bot.policy.small_talk_semantic import SemanticHead, SemanticSmallTalk
+
+logger = logging.getLogger(__name__)
 
 
 class GateRequestHarm:
@@ -33,6 +37,39 @@ class GateRequestHarm:
         if isinstance(harm, HarmClassifier) and harm.pair is not None:
             return harm.pair.request.score(text)
         return 0.0
+
+
+class RequestRefusal:
+    """Whether a request is refused: either request model calls it harmful. The gate's English MiniLM model
+    (at ``REFUSAL_THRESHOLD``) reads English only; the multilingual USE head (at its own threshold) reads the
+    encoder's 16 languages. The multilingual head is loaded on first use; without its encoder's wheel it is
+    skipped (logged once) and the English model decides alone."""
+
+    def __init__(self, english: RequestHarmScore, multilingual: MultilingualRequestHarm | None = None) -> None:
+        self.english = english
+        self._multilingual = multilingual
+        self._multilingual_unavailable = False
+
+    def multilingual(self) -> MultilingualRequestHarm | None:
+        if self._multilingual is None and not self._multilingual_unavailable:
+            try:
+                self._multilingual = MultilingualRequestHarm.load()
+            except (RequestHeadError, MultilingualEncoderError) as error:
+                logger.warning("multilingual request model unavailable, English only: %s", error)
+                self._multilingual_unavailable = True
+        return self._multilingual
+
+    def __call__(self, text: str) -> bool:
+        if self.english(text) >= REFUSAL_THRESHOLD:
+            return True
+        multilingual = self.multilingual()
+        try:
+            return multilingual is not None and multilingual.refuses(text)
+        except MultilingualEncoderError as error:
+            logger.warning("multilingual request model unavailable, English only: %s", error)
+            self._multilingual_unavailable = True
+            self._multilingual = None
+            return False
 
 
 class PolicyFeature(BaseFeature):
@@ -85,7 +122,7 @@ class PolicyFeature(BaseFeature):
             history_token_budget=bot.history_token_budget,
             kb=kb,
             answerer=answerer,
-            request_harm=GateRequestHarm(context.gate),
+            refuses_request=RequestRefusal(GateRequestHarm(context.gate)),
             semantic_small_talk=semantic,
         )
         context.add_route(LanguageRoute(languages, self.small_talk), GUARD_LANGUAGE, stage="guard", stops=False)

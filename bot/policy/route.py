@@ -2,7 +2,7 @@
 
 Kinds and how each is answered:
 - self-harm: a caring fixed text pointing to help; harmful request (by its words, in seven languages, or by the
-  MiniLM request model at `REFUSAL_THRESHOLD`): a fixed refusal;
+  English MiniLM request model at `REFUSAL_THRESHOLD`, or by the multilingual USE request model): a fixed refusal;
 - small talk: a curated reply from the owner-editable set (near matches too; the model only when
   `model_small_talk` is on, checked);
 - about the person ("What's my name?"): left to the memory route and the model, which see the history;
@@ -25,7 +25,6 @@ from bot.engine.base import Engine, EngineBusy, EngineError, GenerationRequest, 
 from bot.i18n import current_language, language_name, set_turn_language
 from bot.kb.answering import KbAnswerer
 from bot.kb.knowledge_base import KnowledgeBase
-from bot.moderation.request_harm import REFUSAL_THRESHOLD
 from bot.policy.checks import ReplyCheck, check_reply
 from bot.policy.languages import ConversationLanguages
 from bot.policy.settings import PolicySection
@@ -144,6 +143,8 @@ class LanguageRoute:
 
 # P(the message asks for something harmful), from the MiniLM request model the harm check's pair mode reads.
 RequestHarmScore = Callable[[str], float]
+# Whether the request models refuse the message (`bot.policy.feature.RequestRefusal`: English or multilingual).
+RequestRefusalCheck = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class TurnPolicyRoute:
         history_token_budget: int,
         kb: KnowledgeBase | None = None,
         answerer: KbAnswerer | None = None,
-        request_harm: RequestHarmScore | None = None,
+        refuses_request: RequestRefusalCheck | None = None,
         semantic_small_talk: SemanticSmallTalk | None = None,
     ) -> None:
         self.settings = settings
@@ -188,7 +189,7 @@ class TurnPolicyRoute:
         self.history_token_budget = history_token_budget
         self.kb = kb
         self.answerer = answerer
-        self.request_harm = request_harm
+        self.refuses_request = refuses_request
         self.semantic_small_talk = semantic_small_talk
         self.generation = replace(
             generation,
@@ -204,8 +205,8 @@ class TurnPolicyRoute:
             language = (await asyncio.to_thread(self.languages.resolve, turn.conversation_id, turn.text)).code
             set_turn_language(language)
         flagged = turn.input_flag is not None and "harmful" in turn.input_flag.reasons
-        if not flagged and self.request_harm is not None and not is_self_harm(turn.text):
-            flagged = await asyncio.to_thread(self.request_harm, turn.text) >= REFUSAL_THRESHOLD
+        if not flagged and self.refuses_request is not None and not is_self_harm(turn.text):
+            flagged = await asyncio.to_thread(self.refuses_request, turn.text)
         decided = await asyncio.to_thread(classify_turn, turn.text, self.small_talk, flagged, self.semantic_small_talk)
         details: dict[str, object] = {"kind": decided.kind, "language": language}
         if decided.kind == "self_harm":
