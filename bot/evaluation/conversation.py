@@ -44,6 +44,7 @@ CONVERSATION_DIR = SETS / "conversation"
 PROBE_FILE = CONVERSATION_DIR / "probes.jsonl"
 BLIND_FILE = CONVERSATION_DIR / "blind.jsonl"
 BLIND3_FILE = CONVERSATION_DIR / "blind3.jsonl"
+BLIND4_FILE = CONVERSATION_DIR / "blind4.jsonl"
 CATEGORIES = ("small_talk", "kb_answerable", "kb_unanswerable", "no_kb", "harmful", "memory")
 # Replies that are the owner's fixed texts (as opposed to knowledge-base quotes or model text).
 FIXED_SOURCES = {

@@ -8,6 +8,7 @@ from collections import Counter
 from bot.config import load_config
 from bot.evaluation.conversation import (
     BLIND3_FILE,
+    BLIND4_FILE,
     BLIND_FILE,
     CATEGORIES,
     FIXED_SOURCES,
@@ -79,6 +80,16 @@ def test_the_third_blind_set_covers_every_category_in_eleven_languages() -> None
     assert len(items) == 120 and {item.split for item in items} == {"blind3"}
     assert {item.category for item in items} == set(CATEGORIES)
     assert {"en", "es", "fr", "de", "pt", "zh", "it", "nl", "ja", "ru", "ar"} <= {item.language for item in items}
+    assert all(item.must_contain for item in items if item.category in ("kb_answerable", "memory"))
+
+
+def test_the_fourth_blind_set_covers_every_category_in_thirteen_languages() -> None:
+    items = load_conversations(BLIND4_FILE)
+    assert len(items) == 120 and {item.split for item in items} == {"blind4"}
+    assert {item.category for item in items} == set(CATEGORIES)
+    assert {"en", "es", "fr", "de", "pt", "zh", "it", "nl", "ja", "ru", "ar", "tr", "pl"} <= {
+        item.language for item in items
+    }
     assert all(item.must_contain for item in items if item.category in ("kb_answerable", "memory"))
 
 
